@@ -1,0 +1,120 @@
+# mcp-invoiced - one plain Makefile.
+#   make            build bin/mcp-invoiced
+#   make run        set up everything under var/ and serve on https://127.0.0.1:8443/mcp
+#   make test       unit tests (ASan+UBSan), fuzz smoke runs, integration tests
+#   make bench      throughput and latency beside pgbench on the same SQL
+#   make install    honours DESTDIR and PREFIX
+
+VERSION  := 0.1.0
+CC       ?= cc
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+PKGS     := libpq json-c openssl libjwt
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+HARDEN   := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DMCPI_VERSION=\"$(VERSION)\" $(WARN) $(HARDEN) $(CFLAGS) $(PKG_CFLAGS)
+LDFLAGS  += -pie -Wl,-z,relro,-z,now
+LIBS     := $(PKG_LIBS)
+
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SAN_CFLAGS := -std=c11 -D_GNU_SOURCE -DMCPI_VERSION=\"$(VERSION)\" $(WARN) -O1 -g $(SAN_FLAGS) $(PKG_CFLAGS)
+
+SRCS := $(wildcard server/*.c) $(wildcard worker/*.c) $(wildcard shm/*.c)
+LIB_SRCS := $(filter-out server/main.c,$(SRCS))
+MIGRATIONS := $(sort $(wildcard sql/migrations/*.sql))
+
+OBJS     := $(SRCS:%.c=build/rel/%.o) build/rel/migrations.o
+LIB_OBJS := $(LIB_SRCS:%.c=build/rel/%.o) build/rel/migrations.o
+SAN_OBJS := $(LIB_SRCS:%.c=build/san/%.o) build/san/migrations.o
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,build/tests/%,$(wildcard tests/unit/test_*.c))
+FUZZERS    := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+.PHONY: all run test unit fuzz integration bench install clean deps check-readme
+all: bin/mcp-invoiced
+
+bin/mcp-invoiced: $(OBJS)
+	@mkdir -p bin
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
+
+bin/mcp-invoiced-san: $(SAN_OBJS) build/san/server/main.o
+	@mkdir -p bin
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(LIBS)
+
+build/migrations.c: $(MIGRATIONS) sql/embed.sh
+	@mkdir -p build
+	sh sql/embed.sh $(MIGRATIONS) > $@
+
+build/rel/migrations.o: build/migrations.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Iserver -c -o $@ $<
+build/san/migrations.o: build/migrations.c
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -Wno-missing-prototypes -Iserver -c -o $@ $<
+
+build/rel/%.o: %.c $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	@echo CC $<
+	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
+build/san/%.o: %.c $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	@echo CC-SAN $<
+	@$(CC) $(SAN_CFLAGS) -c -o $@ $<
+
+build/tests/%: tests/unit/%.c $(SAN_OBJS)
+	@mkdir -p build/tests
+	$(CC) $(SAN_CFLAGS) -Wno-missing-prototypes -o $@ $< $(SAN_OBJS) $(LIBS) -lcmocka
+
+# libFuzzer drivers (clang); each links the modules it exercises.
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -DMCPI_VERSION=\"$(VERSION)\" -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) build/migrations.c
+	@mkdir -p build/fuzz
+	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) build/migrations.c $(LIBS)
+
+deps:
+	@sh tests/deps.sh
+
+unit: $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
+
+FUZZ_SECONDS ?= 5
+fuzz: $(FUZZERS)
+	@set -e; for f in $(FUZZERS); do n=$$(basename $$f); echo "== $$n ($(FUZZ_SECONDS)s)"; \
+	  mkdir -p build/corpus/$$n; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 build/corpus/$$n tests/fuzz/corpus/$$n 2>&1 | tail -n 2; done
+
+integration: bin/mcp-invoiced-san bin/mcp-invoiced
+	python3 tests/integration/run.py
+
+check-readme: bin/mcp-invoiced
+	@./bin/mcp-invoiced tools > build/tools.md
+	@awk '/<!-- tools:begin -->/{f=1;next}/<!-- tools:end -->/{f=0}f' README.md > build/readme-tools.md
+	@diff -u build/readme-tools.md build/tools.md && echo "README tool table matches the tool table"
+
+test: deps all check-readme
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory fuzz
+	@$(MAKE) --no-print-directory integration
+
+run: deps all
+	sh tests/run-dev.sh
+
+bench: deps all
+	sh bench/bench.sh
+
+install: bin/mcp-invoiced
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/lib/systemd/system $(DESTDIR)/usr/lib/sysusers.d \
+	  $(DESTDIR)/usr/lib/tmpfiles.d $(DESTDIR)/etc/mcp-invoiced
+	install -m 0755 bin/mcp-invoiced $(DESTDIR)$(PREFIX)/bin/mcp-invoiced
+	sed 's|@PREFIX@|$(PREFIX)|g' systemd/mcp-invoiced.service > $(DESTDIR)/lib/systemd/system/mcp-invoiced.service
+	install -m 0644 systemd/mcp-invoiced.sysusers $(DESTDIR)/usr/lib/sysusers.d/mcp-invoiced.conf
+	install -m 0644 systemd/mcp-invoiced.tmpfiles $(DESTDIR)/usr/lib/tmpfiles.d/mcp-invoiced.conf
+	test -e $(DESTDIR)/etc/mcp-invoiced/mcp-invoiced.conf || \
+	  install -m 0640 systemd/mcp-invoiced.conf.example $(DESTDIR)/etc/mcp-invoiced/mcp-invoiced.conf
+
+clean:
+	rm -rf build bin

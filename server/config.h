@@ -1,0 +1,65 @@
+/*
+ * config.h - the server's configuration: `key = value` file plus
+ * MCP_INVOICED_<KEY> environment overrides. Parsed by the master (and the CLI
+ * sub-commands); workers inherit the parsed struct across fork.
+ */
+#ifndef MCPI_CONFIG_H
+#define MCPI_CONFIG_H
+
+#include <stddef.h>
+
+#define CONFIG_DEFAULT_PATH "/etc/mcp-invoiced/mcp-invoiced.conf"
+
+struct config {
+	char *listen;
+	long workers;
+	long worker_connections;
+	char *tls_cert;
+	char *tls_key;
+	char *database_url;
+	char *migrate_database_url;
+	char *jwt_alg;
+	char *jwt_secret_file;
+	char *jwt_public_key_file;
+	char *jwt_issuer;
+	char *jwt_audience;
+	long jwt_leeway_s;
+	char *jwt_tenant_claim;
+	char *public_url;
+	char *mcp_path;
+	long rate_limit_rps;
+	long rate_limit_burst;
+	long max_inflight;
+	long request_timeout_ms;
+	long max_body_bytes;
+	char *allowed_origins;
+	long shutdown_timeout_s;
+	char *user;
+	char *log_level;
+	char *source_path; /* the file it was read from */
+};
+
+/*
+ * Loads path (NULL = default path; a missing default file is allowed and
+ * leaves defaults, a missing explicit file is an error), then environment
+ * overrides, then checks the whole. On error returns -1 and writes
+ * "file:line: reason" into err. The caller frees with config_free.
+ */
+int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
+
+/* Parses config text (for tests and fuzzing); name labels error messages. */
+int config_parse_text(struct config *cfg, const char *name, const char *text,
+                      char *err, size_t errlen);
+
+/* Fills defaults; must precede config_parse_text. */
+void config_defaults(struct config *cfg);
+
+/* Whole-configuration checks (required keys, cross-key rules). */
+int config_validate(const struct config *cfg, char *err, size_t errlen);
+
+void config_free(struct config *cfg);
+
+/* Writes the effective configuration (secrets are paths, never contents). */
+void config_dump(const struct config *cfg, char *buf, size_t cap);
+
+#endif

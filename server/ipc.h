@@ -1,0 +1,32 @@
+/*
+ * ipc.h - messages between the master and a worker over their
+ * SOCK_SEQPACKET socketpair. Every message is one fixed-size typed header;
+ * IPC_CONN carries the accepted socket as SCM_RIGHTS ancillary data.
+ * Used by both the master and workers.
+ */
+#ifndef MCPI_IPC_H
+#define MCPI_IPC_H
+
+#include <stdint.h>
+
+enum ipc_type {
+	IPC_READY = 1, /* worker -> master: initialized, send connections */
+	IPC_CONN = 2,  /* master -> worker: a new client socket (fd attached) */
+	IPC_DRAIN = 3, /* master -> worker: finish your connections and exit */
+};
+
+struct ipc_msg {
+	uint32_t type;
+	uint32_t len; /* sizeof(struct ipc_msg): checked on receipt */
+};
+
+/* Sends one message, with pass_fd attached when >= 0. 0 on success, -1 with
+ * errno (EAGAIN when the peer's queue is full). */
+int ipc_send(int chan, enum ipc_type type, int pass_fd);
+
+/* Receives one message. Returns 1 with *msg (and *fd_out, -1 if none),
+ * 0 on EOF, -1 on error or a malformed message (errno EPROTO; any received
+ * descriptor is closed). */
+int ipc_recv(int chan, struct ipc_msg *msg, int *fd_out);
+
+#endif

@@ -1,0 +1,536 @@
+/*
+ * master.c - the master process (see master.h). It never parses a request:
+ * it accepts, picks a worker from the shared scoreboard and passes the
+ * socket over a SOCK_SEQPACKET socketpair with SCM_RIGHTS. When every worker
+ * is at worker_connections it stops polling the listener, so the kernel
+ * backlog queues the rest instead of master memory. It reaps dead workers,
+ * zeroes their scoreboard slots, and respawns them (at once if they had been
+ * serving; with growing back-off if they die during start-up, and after five
+ * such failures in a row it stops the server with a clear message).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../shm/limiter.h"
+#include "../worker/auth.h"
+#include "../worker/cursor.h"
+#include "../worker/tls.h"
+#include "../worker/worker.h"
+#include "ipc.h"
+#include "log.h"
+#include "master.h"
+#include "sdnotify.h"
+
+#define MAX_STARTUP_FAILURES 5
+#define TICK_MS 100
+#define TAG_LISTEN 0xfffffff0u
+#define TAG_SIGNAL 0xfffffff1u
+
+struct worker_rec {
+	pid_t pid;
+	int slot;
+	int chan;
+	int ready;
+	int draining;
+	unsigned generation;
+};
+
+struct master {
+	struct config cfg;
+	const char *cfg_path;
+	int listen_fd;
+	int epfd;
+	int sfd;
+	int accepting;
+	struct shm_segment *shm;
+	SSL_CTX *tls;
+	struct auth_keys keys;
+	struct cursor_key cursor_key;
+	struct worker_rec workers[SHM_MAX_SLOTS];
+	unsigned generation;
+	int reloading;
+	int ready_notified;
+	int stopping;
+	int exit_status;
+	long long stop_deadline_ns;
+	int startup_failures;
+	long long respawn_at_ns;
+	long long next_watchdog_ns;
+	long watchdog_ms;
+};
+
+static int bind_listener(const char *listen_addr, char *err, size_t errlen)
+{
+	char host[256], *port;
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	                          .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo *res = NULL;
+	int fd = -1, one = 1, rc;
+
+	snprintf(host, sizeof(host), "%s", listen_addr);
+	port = strrchr(host, ':');
+	*port++ = '\0';
+	if (host[0] == '[') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	rc = getaddrinfo(host, port, &hints, &res);
+	if (rc != 0) {
+		snprintf(err, errlen, "listen %s: %s", listen_addr, gai_strerror(rc));
+		return -1;
+	}
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 4096) < 0) {
+		snprintf(err, errlen, "listen %s: %s", listen_addr, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+static int drop_privileges(const char *user, char *err, size_t errlen)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0 || !user || !*user)
+		return 0;
+	pw = getpwnam(user);
+	if (!pw) {
+		snprintf(err, errlen, "user %s does not exist", user);
+		return -1;
+	}
+	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
+	    setuid(pw->pw_uid) < 0) {
+		snprintf(err, errlen, "cannot become %s: %s", user, strerror(errno));
+		return -1;
+	}
+	if (setuid(0) == 0) {
+		snprintf(err, errlen, "privileges were not dropped (could regain root)");
+		return -1;
+	}
+	return 0;
+}
+
+/* Loads what workers need from the configuration: TLS context and JWT key. */
+static int load_material(const struct config *cfg, SSL_CTX **tls, struct auth_keys *keys,
+                         char *err, size_t errlen)
+{
+	*tls = tls_ctx_new(cfg->tls_cert, cfg->tls_key, err, errlen);
+	if (!*tls)
+		return -1;
+	if (auth_keys_load(cfg, keys, err, errlen) < 0) {
+		SSL_CTX_free(*tls);
+		*tls = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static int live_workers(struct master *m, int include_draining)
+{
+	int n = 0;
+	for (int i = 0; i < SHM_MAX_SLOTS; i++)
+		if (m->workers[i].pid > 0 && (include_draining || !m->workers[i].draining))
+			n++;
+	return n;
+}
+
+static void spawn_worker(struct master *m)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int sv[2], slot;
+	pid_t pid;
+
+	slot = shm_slot_claim(m->shm);
+	if (slot < 0) {
+		log_error("no free scoreboard slot for a new worker");
+		return;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_error("socketpair: %s", strerror(errno));
+		shm_slot_reap(m->shm, slot);
+		return;
+	}
+	pid = fork();
+	if (pid < 0) {
+		log_error("fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		shm_slot_reap(m->shm, slot);
+		return;
+	}
+	if (pid == 0) {
+		struct worker_ctx w = { .cfg = &m->cfg, .shm = m->shm, .slot = slot, .channel_fd = sv[1],
+		                        .tls = m->tls, .keys = &m->keys, .cursor_key = &m->cursor_key };
+		close(sv[0]);
+		if (m->listen_fd >= 0)
+			close(m->listen_fd);
+		close(m->epfd);
+		close(m->sfd);
+		for (int i = 0; i < SHM_MAX_SLOTS; i++)
+			if (m->workers[i].pid > 0)
+				close(m->workers[i].chan);
+		worker_main(&w);
+	}
+	close(sv[1]);
+	fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+	m->workers[slot] = (struct worker_rec){ .pid = pid, .slot = slot, .chan = sv[0],
+	                                        .generation = m->generation };
+	atomic_store(&m->shm->slots[slot].pid, pid);
+	ev.data.u32 = (uint32_t)slot;
+	epoll_ctl(m->epfd, EPOLL_CTL_ADD, sv[0], &ev);
+	log_info("worker %d started in slot %d (generation %u)", (int)pid, slot, m->generation);
+}
+
+/* The live, ready, not draining worker with the fewest connections (ties:
+ * fewest in flight) that still has room; -1 when all are saturated. */
+static int pick_worker(struct master *m)
+{
+	long long best_conns = 0, best_inflight = 0;
+	int best = -1;
+
+	for (int i = 0; i < SHM_MAX_SLOTS; i++) {
+		struct worker_rec *r = &m->workers[i];
+		long long conns, inflight;
+		if (r->pid <= 0 || !r->ready || r->draining)
+			continue;
+		conns = atomic_load(&m->shm->slots[i].connections);
+		inflight = atomic_load(&m->shm->slots[i].inflight);
+		if (conns >= m->cfg.worker_connections)
+			continue;
+		if (best < 0 || conns < best_conns || (conns == best_conns && inflight < best_inflight)) {
+			best = i;
+			best_conns = conns;
+			best_inflight = inflight;
+		}
+	}
+	return best;
+}
+
+static void set_accepting(struct master *m, int on)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = TAG_LISTEN };
+
+	if (on == m->accepting || m->listen_fd < 0)
+		return;
+	if (on)
+		epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->listen_fd, &ev);
+	else
+		epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->listen_fd, NULL);
+	m->accepting = on;
+}
+
+static void accept_batch(struct master *m)
+{
+	for (int n = 0; n < 256; n++) {
+		int idx = pick_worker(m), fd, one = 1;
+		if (idx < 0) {
+			set_accepting(m, 0);
+			return;
+		}
+		fd = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+			    errno != ECONNABORTED)
+				log_warn("accept: %s", strerror(errno));
+			return;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		atomic_fetch_add(&m->shm->slots[idx].connections, 1);
+		if (ipc_send(m->workers[idx].chan, IPC_CONN, fd) < 0) {
+			atomic_fetch_sub(&m->shm->slots[idx].connections, 1);
+			log_warn("handing a connection to worker %d failed: %s", (int)m->workers[idx].pid,
+			         strerror(errno));
+		}
+		close(fd);
+	}
+}
+
+static void begin_stop(struct master *m, int status, const char *why)
+{
+	if (m->stopping)
+		return;
+	m->stopping = 1;
+	m->exit_status = status;
+	sd_notify_send("STOPPING=1");
+	log_info("stopping (%s)", why);
+	set_accepting(m, 0);
+	if (m->listen_fd >= 0) {
+		close(m->listen_fd);
+		m->listen_fd = -1;
+	}
+	for (int i = 0; i < SHM_MAX_SLOTS; i++)
+		if (m->workers[i].pid > 0)
+			kill(m->workers[i].pid, SIGTERM);
+	m->stop_deadline_ns = limiter_now_ns() + (m->cfg.shutdown_timeout_s + 2) * 1000000000LL;
+}
+
+static void check_generation_ready(struct master *m)
+{
+	for (int i = 0; i < SHM_MAX_SLOTS; i++) {
+		struct worker_rec *r = &m->workers[i];
+		if (r->pid > 0 && r->generation == m->generation && !r->ready)
+			return;
+	}
+	if (live_workers(m, 0) < m->cfg.workers)
+		return;
+	if (m->reloading) {
+		for (int i = 0; i < SHM_MAX_SLOTS; i++) {
+			struct worker_rec *r = &m->workers[i];
+			if (r->pid > 0 && r->generation != m->generation && !r->draining) {
+				r->draining = 1;
+				ipc_send(r->chan, IPC_DRAIN, -1);
+			}
+		}
+		m->reloading = 0;
+		log_info("reload complete: generation %u serving", m->generation);
+		sd_notify_send("READY=1");
+	} else if (!m->ready_notified) {
+		m->ready_notified = 1;
+		log_info("ready: %ld workers serving", m->cfg.workers);
+		sd_notify_send("READY=1");
+	}
+}
+
+static void on_channel(struct master *m, int slot)
+{
+	struct worker_rec *r = &m->workers[slot];
+	struct ipc_msg msg;
+	int fd, rc;
+
+	while ((rc = ipc_recv(r->chan, &msg, &fd)) == 1) {
+		if (msg.type == IPC_READY && !r->ready) {
+			r->ready = 1;
+			m->startup_failures = 0;
+			check_generation_ready(m);
+		}
+	}
+	if (rc == 0 || (rc < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+		epoll_ctl(m->epfd, EPOLL_CTL_DEL, r->chan, NULL);
+}
+
+static void reap(struct master *m)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		struct worker_rec *r = NULL;
+		char how[64];
+		for (int i = 0; i < SHM_MAX_SLOTS; i++)
+			if (m->workers[i].pid == pid)
+				r = &m->workers[i];
+		if (!r)
+			continue;
+		if (WIFSIGNALED(status))
+			snprintf(how, sizeof(how), "killed by signal %d", WTERMSIG(status));
+		else
+			snprintf(how, sizeof(how), "exit status %d", WEXITSTATUS(status));
+		shm_slot_reap(m->shm, r->slot);
+		epoll_ctl(m->epfd, EPOLL_CTL_DEL, r->chan, NULL);
+		close(r->chan);
+		if (m->stopping || r->draining) {
+			log_info("worker %d finished (%s)", (int)pid, how);
+		} else if (!r->ready) {
+			m->startup_failures++;
+			log_error("worker %d failed during start-up (%s), %d in a row", (int)pid, how,
+			          m->startup_failures);
+			if (m->startup_failures >= MAX_STARTUP_FAILURES) {
+				log_error("workers failed to start %d times in a row (last: %s); stopping. "
+				          "Check the errors above (database_url, TLS files, permissions).",
+				          MAX_STARTUP_FAILURES, how);
+				memset(r, 0, sizeof(*r));
+				begin_stop(m, 1, "workers cannot start");
+				continue;
+			}
+			m->respawn_at_ns = limiter_now_ns() + (100000000LL << m->startup_failures);
+		} else {
+			log_error("worker %d died (%s); replacing it", (int)pid, how);
+			m->respawn_at_ns = limiter_now_ns();
+		}
+		memset(r, 0, sizeof(*r));
+	}
+}
+
+static void reload(struct master *m)
+{
+	struct config nc;
+	struct auth_keys nkeys;
+	SSL_CTX *ntls = NULL;
+	char err[1024];
+	enum log_level lvl;
+
+	if (config_load(&nc, m->cfg_path, err, sizeof(err)) < 0) {
+		log_error("reload refused, keeping the running configuration: %s", err);
+		config_free(&nc);
+		return;
+	}
+	if (load_material(&nc, &ntls, &nkeys, err, sizeof(err)) < 0) {
+		log_error("reload refused, keeping the running configuration: %s", err);
+		config_free(&nc);
+		return;
+	}
+	sd_notify_send("RELOADING=1");
+	if (strcmp(nc.listen, m->cfg.listen) != 0) {
+		log_warn("listen changed from %s to %s: that takes a restart; keeping %s",
+		         m->cfg.listen, nc.listen, m->cfg.listen);
+		free(nc.listen);
+		nc.listen = strdup(m->cfg.listen);
+	}
+	config_free(&m->cfg);
+	m->cfg = nc;
+	SSL_CTX_free(m->tls);
+	m->tls = ntls;
+	auth_keys_free(&m->keys);
+	m->keys = nkeys;
+	limiter_configure(m->shm, m->cfg.rate_limit_rps, m->cfg.rate_limit_burst, m->cfg.max_inflight);
+	if (log_level_parse(m->cfg.log_level, &lvl) == 0)
+		log_set_level(lvl);
+	m->generation++;
+	m->reloading = 1;
+	log_info("reloading: starting generation %u with %ld workers", m->generation, m->cfg.workers);
+	for (long i = 0; i < m->cfg.workers; i++)
+		spawn_worker(m);
+}
+
+static void on_signal(struct master *m)
+{
+	struct signalfd_siginfo si;
+
+	while (read(m->sfd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			reap(m);
+			break;
+		case SIGHUP:
+			if (!m->stopping)
+				reload(m);
+			break;
+		case SIGTERM:
+		case SIGINT:
+			begin_stop(m, 0, si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+			break;
+		}
+	}
+}
+
+static void tick(struct master *m)
+{
+	long long now = limiter_now_ns();
+
+	if (m->watchdog_ms && now >= m->next_watchdog_ns) {
+		sd_notify_send("WATCHDOG=1");
+		m->next_watchdog_ns = now + m->watchdog_ms * 1000000LL;
+	}
+	if (m->stopping) {
+		if (live_workers(m, 1) == 0)
+			return;
+		if (now > m->stop_deadline_ns) {
+			for (int i = 0; i < SHM_MAX_SLOTS; i++)
+				if (m->workers[i].pid > 0) {
+					log_warn("worker %d did not stop in time; killing it", (int)m->workers[i].pid);
+					kill(m->workers[i].pid, SIGKILL);
+				}
+			m->stop_deadline_ns = now + 1000000000LL;
+		}
+		return;
+	}
+	if (m->respawn_at_ns && now >= m->respawn_at_ns) {
+		m->respawn_at_ns = 0;
+		while (live_workers(m, 0) < m->cfg.workers)
+			spawn_worker(m);
+	}
+	if (!m->accepting && pick_worker(m) >= 0)
+		set_accepting(m, 1);
+}
+
+int master_run(struct config *cfg, const char *cfg_path)
+{
+	static struct master m;
+	struct epoll_event ev;
+	sigset_t mask;
+	char err[1024];
+	enum log_level lvl;
+
+	m.cfg = *cfg;
+	m.cfg_path = cfg_path;
+	m.listen_fd = -1;
+	log_init("master", log_level_parse(m.cfg.log_level, &lvl) == 0 ? lvl : LOG_INFO);
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	m.listen_fd = bind_listener(m.cfg.listen, err, sizeof(err));
+	if (m.listen_fd < 0)
+		fatal("%s", err);
+	if (load_material(&m.cfg, &m.tls, &m.keys, err, sizeof(err)) < 0)
+		fatal("%s", err);
+	if (drop_privileges(m.cfg.user, err, sizeof(err)) < 0)
+		fatal("%s", err);
+	cursor_key_init(&m.cursor_key, m.keys.alg_name && strcmp(m.keys.alg_name, "HS256") == 0
+	                ? m.keys.key : NULL, m.keys.key_len);
+	m.shm = shm_create();
+	if (!m.shm)
+		fatal("cannot map the shared segment: %s", strerror(errno));
+	limiter_configure(m.shm, m.cfg.rate_limit_rps, m.cfg.rate_limit_burst, m.cfg.max_inflight);
+
+	m.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	m.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (m.sfd < 0 || m.epfd < 0)
+		fatal("signalfd/epoll: %s", strerror(errno));
+	ev.events = EPOLLIN;
+	ev.data.u32 = TAG_SIGNAL;
+	epoll_ctl(m.epfd, EPOLL_CTL_ADD, m.sfd, &ev);
+	m.watchdog_ms = sd_watchdog_interval_ms();
+
+	log_info("mcp-invoiced listening on https://%s%s with %ld workers", m.cfg.listen,
+	         m.cfg.mcp_path, m.cfg.workers);
+	for (long i = 0; i < m.cfg.workers; i++)
+		spawn_worker(&m);
+
+	for (;;) {
+		struct epoll_event events[32];
+		int n = epoll_wait(m.epfd, events, 32, TICK_MS);
+		if (n < 0 && errno != EINTR)
+			fatal("epoll_wait: %s", strerror(errno));
+		for (int i = 0; i < n; i++) {
+			uint32_t tag = events[i].data.u32;
+			if (tag == TAG_LISTEN)
+				accept_batch(&m);
+			else if (tag == TAG_SIGNAL)
+				on_signal(&m);
+			else if (tag < SHM_MAX_SLOTS && m.workers[tag].pid > 0)
+				on_channel(&m, (int)tag);
+		}
+		tick(&m);
+		if (m.stopping && live_workers(&m, 1) == 0) {
+			log_info("stopped; in flight at exit: %lld", shm_inflight_total(m.shm));
+			SSL_CTX_free(m.tls);
+			auth_keys_free(&m.keys);
+			config_free(&m.cfg);
+			return m.exit_status;
+		}
+	}
+}

@@ -1,0 +1,94 @@
+/*
+ * migrate.c - the `migrate` command: connects with migrate_database_url
+ * (the owning role), takes an advisory lock so two runs cannot interleave,
+ * and applies each embedded migration not yet in schema_migrations inside
+ * its own transaction. Safe to run again. CLI process only.
+ */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "migrate.h"
+
+static int exec_ok(PGconn *c, const char *sql, const char *what)
+{
+	PGresult *r = PQexec(c, sql);
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+
+	if (!ok)
+		log_error("%s failed: %s", what, PQresultErrorMessage(r));
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+static int applied(PGconn *c, const char *version, int *out)
+{
+	const char *params[1] = { version };
+	PGresult *r = PQexecParams(c, "SELECT 1 FROM schema_migrations WHERE version = $1::int",
+	                           1, NULL, params, NULL, NULL, 0);
+	int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+
+	*out = ok && PQntuples(r) == 1;
+	if (!ok)
+		log_error("reading schema_migrations failed: %s", PQresultErrorMessage(r));
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+int migrate_run(const struct config *cfg)
+{
+	PGconn *c = PQconnectdb(cfg->migrate_database_url);
+	int rc = -1, done = 0;
+
+	if (PQstatus(c) != CONNECTION_OK) {
+		log_error("cannot connect to the database: %s", PQerrorMessage(c));
+		goto out;
+	}
+	if (exec_ok(c, "SET client_min_messages = warning", "setup") < 0 ||
+	    exec_ok(c, "SELECT pg_advisory_lock(7383021)", "taking the migration lock") < 0 ||
+	    exec_ok(c, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+	               " version integer PRIMARY KEY, name text NOT NULL,"
+	               " applied_at timestamptz NOT NULL DEFAULT now())", "creating schema_migrations") < 0)
+		goto out;
+	for (size_t i = 0; i < migrations_count; i++) {
+		const struct migration *mg = &migrations[i];
+		char version[16];
+		const char *params[2];
+		PGresult *r;
+		int is_applied;
+
+		snprintf(version, sizeof(version), "%d", atoi(mg->name));
+		if (applied(c, version, &is_applied) < 0)
+			goto out;
+		if (is_applied)
+			continue;
+		if (exec_ok(c, "BEGIN", "BEGIN") < 0)
+			goto out;
+		if (exec_ok(c, mg->sql, mg->name) < 0) {
+			exec_ok(c, "ROLLBACK", "ROLLBACK");
+			goto out;
+		}
+		params[0] = version;
+		params[1] = mg->name;
+		r = PQexecParams(c, "INSERT INTO schema_migrations (version, name) VALUES ($1::int, $2)",
+		                 2, NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			log_error("recording %s failed: %s", mg->name, PQresultErrorMessage(r));
+			PQclear(r);
+			exec_ok(c, "ROLLBACK", "ROLLBACK");
+			goto out;
+		}
+		PQclear(r);
+		if (exec_ok(c, "COMMIT", "COMMIT") < 0)
+			goto out;
+		log_info("applied migration %s", mg->name);
+		done++;
+	}
+	log_info("schema is current (%d applied now, %zu known)", done, migrations_count);
+	rc = 0;
+out:
+	PQfinish(c);
+	return rc;
+}

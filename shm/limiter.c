@@ -1,0 +1,67 @@
+/*
+ * limiter.c - GCRA rate limit and in-flight cap, lock-free across processes.
+ * Runs in workers (take/enter/leave) and the master (configure).
+ *
+ * GCRA keeps one number, the theoretical arrival time (TAT). A request at
+ * time now is admitted when max(TAT, now) + interval - now <= burst*interval,
+ * and then TAT advances by one interval. A compare-and-swap loop makes it
+ * exact across processes without a lock; CLOCK_MONOTONIC is system-wide.
+ */
+#include <time.h>
+
+#include "limiter.h"
+
+void limiter_configure(struct shm_segment *seg, long rps, long burst, long max_inflight)
+{
+	long long interval = 1000000000LL / rps;
+
+	atomic_store(&seg->gcra_interval_ns, interval);
+	atomic_store(&seg->gcra_limit_ns, interval * burst);
+	atomic_store(&seg->max_inflight, max_inflight);
+}
+
+long long limiter_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int limiter_take(struct shm_segment *seg, long long now_ns, long long *retry_after_ms)
+{
+	long long interval = atomic_load(&seg->gcra_interval_ns);
+	long long limit = atomic_load(&seg->gcra_limit_ns);
+	long long tat = atomic_load(&seg->gcra_tat_ns);
+
+	for (;;) {
+		long long base = tat > now_ns ? tat : now_ns;
+		long long next = base + interval;
+		if (next - now_ns > limit) {
+			long long wait_ns = next - now_ns - limit;
+			*retry_after_ms = (wait_ns + 999999) / 1000000;
+			if (*retry_after_ms < 1)
+				*retry_after_ms = 1;
+			return -1;
+		}
+		if (atomic_compare_exchange_weak(&seg->gcra_tat_ns, &tat, next))
+			return 0;
+	}
+}
+
+int limiter_enter(struct shm_segment *seg, int slot)
+{
+	struct shm_slot *s = &seg->slots[slot];
+
+	atomic_fetch_add(&s->inflight, 1);
+	if (shm_inflight_total(seg) > atomic_load(&seg->max_inflight)) {
+		atomic_fetch_sub(&s->inflight, 1);
+		return -1;
+	}
+	return 0;
+}
+
+void limiter_leave(struct shm_segment *seg, int slot)
+{
+	atomic_fetch_sub(&seg->slots[slot].inflight, 1);
+}

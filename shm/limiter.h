@@ -1,0 +1,23 @@
+/*
+ * limiter.h - admission control over the shared segment: a global GCRA
+ * token bucket (requests per second with a burst) and a global in-flight cap
+ * made of per-worker slots. Called by workers on every request; configured
+ * by the master at start-up and on reload.
+ */
+#ifndef MCPI_LIMITER_H
+#define MCPI_LIMITER_H
+
+#include "shm.h"
+
+void limiter_configure(struct shm_segment *seg, long rps, long burst, long max_inflight);
+
+/* 0 = admitted; -1 = over the rate, *retry_after_ms says when to retry. */
+int limiter_take(struct shm_segment *seg, long long now_ns, long long *retry_after_ms);
+
+/* 0 = admitted and counted in slot; -1 = at max_inflight (nothing counted). */
+int limiter_enter(struct shm_segment *seg, int slot);
+void limiter_leave(struct shm_segment *seg, int slot);
+
+long long limiter_now_ns(void);
+
+#endif

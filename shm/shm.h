@@ -1,0 +1,63 @@
+/*
+ * shm.h - the shared-memory segment: global GCRA limiter state, and one
+ * scoreboard slot per worker (in-flight count, connections, counters).
+ * Created by the master before fork (MAP_SHARED|MAP_ANONYMOUS) and inherited
+ * by every worker. Holds only lock-free C11 atomics, so a process dying at
+ * any instruction can never leave a lock held; the master repairs a dead
+ * worker's slot when it reaps it (shm_slot_reap).
+ */
+#ifndef MCPI_SHM_H
+#define MCPI_SHM_H
+
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#if ATOMIC_LLONG_LOCK_FREE != 2
+#error "shared-memory counters need lock-free 64-bit atomics"
+#endif
+#if ATOMIC_INT_LOCK_FREE != 2
+#error "shared-memory slots need lock-free int atomics"
+#endif
+
+/* Twice the worker limit: a reload runs old and new workers side by side. */
+#define SHM_MAX_SLOTS 512
+
+enum shm_slot_state { SLOT_FREE = 0, SLOT_STARTING, SLOT_READY, SLOT_DRAINING };
+
+struct shm_slot {
+	alignas(64) atomic_int state;
+	atomic_int pid;
+	atomic_llong inflight;
+	atomic_llong connections;
+	atomic_llong requests;
+	atomic_llong errors;
+	atomic_llong rejected_rate;
+	atomic_llong rejected_inflight;
+	atomic_llong rejected_auth;
+};
+
+struct shm_segment {
+	uint64_t magic;
+	/* GCRA: theoretical arrival time, emission interval, burst tolerance. */
+	alignas(64) atomic_llong gcra_tat_ns;
+	alignas(64) atomic_llong gcra_interval_ns;
+	atomic_llong gcra_limit_ns;
+	atomic_llong max_inflight;
+	struct shm_slot slots[SHM_MAX_SLOTS];
+};
+
+/* Maps a zeroed segment; returns NULL with errno set. */
+struct shm_segment *shm_create(void);
+void shm_destroy(struct shm_segment *seg);
+
+/* Master: claims a free slot for a new worker; -1 if none. */
+int shm_slot_claim(struct shm_segment *seg);
+/* Master: a worker died or exited; forget its in-flight and connections. */
+void shm_slot_reap(struct shm_segment *seg, int slot);
+
+/* Sum of every slot's in-flight count (the global gauge). */
+long long shm_inflight_total(struct shm_segment *seg);
+
+#endif

@@ -1,0 +1,21 @@
+#!/bin/sh
+# deps.sh - install the Debian packages mcp-invoiced needs to build, test and
+# run. As root it runs apt-get; otherwise it prints the exact command.
+set -eu
+PKGS="build-essential pkg-config libpq-dev libjson-c-dev libssl-dev libjwt-dev libcmocka-dev \
+postgresql postgresql-contrib openssl curl wrk clang python3"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" = 0 ]; then
+	echo "installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+else
+	echo "missing packages:$missing"
+	echo "run: sudo apt-get update && sudo apt-get install -y$missing"
+	exit 1
+fi

@@ -1,0 +1,261 @@
+/*
+ * auth.c - verify JWT bearer tokens. Runs in workers on every request; the
+ * key is read once by the master (auth_keys_load) and inherited by fork.
+ *
+ * Order of checks: shape, then the header's "alg" must be exactly the
+ * configured algorithm (so "none" or an HS256 token signed with an RSA public
+ * key is refused before any crypto), then libjwt checks the signature, then
+ * the claims are checked here: exp (required), nbf and iat with leeway, iss,
+ * aud, the tenant claim and sub.
+ */
+#include <errno.h>
+#include <jwt.h>
+#include <json-c/json.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "auth.h"
+#include "base64.h"
+
+static int read_key_file(const char *path, unsigned char **out, size_t *len,
+                         char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *buf;
+	size_t n;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	buf = malloc(65536);
+	if (!buf) {
+		fclose(f);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	n = fread(buf, 1, 65535, f);
+	fclose(f);
+	/* A trailing newline is an editor's, not part of an HMAC secret. */
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+int auth_keys_load(const struct config *cfg, struct auth_keys *keys, char *err, size_t errlen)
+{
+	const char *path;
+
+	memset(keys, 0, sizeof(*keys));
+	keys->alg = jwt_str_alg(cfg->jwt_alg);
+	keys->alg_name = jwt_alg_str((jwt_alg_t)keys->alg);
+	if (keys->alg != JWT_ALG_HS256 && keys->alg != JWT_ALG_RS256 && keys->alg != JWT_ALG_ES256) {
+		snprintf(err, errlen, "jwt_alg %s is not supported", cfg->jwt_alg);
+		return -1;
+	}
+	path = keys->alg == JWT_ALG_HS256 ? cfg->jwt_secret_file : cfg->jwt_public_key_file;
+	if (read_key_file(path, &keys->key, &keys->key_len, err, errlen) < 0)
+		return -1;
+	if (keys->alg == JWT_ALG_HS256 && keys->key_len < 32) {
+		snprintf(err, errlen, "%s: an HS256 secret needs at least 32 bytes, found %zu",
+		         path, keys->key_len);
+		auth_keys_free(keys);
+		return -1;
+	}
+	if (keys->alg != JWT_ALG_HS256 && !strstr((char *)keys->key, "-----BEGIN PUBLIC KEY-----")) {
+		snprintf(err, errlen, "%s: expected a PEM public key (BEGIN PUBLIC KEY)", path);
+		auth_keys_free(keys);
+		return -1;
+	}
+	return 0;
+}
+
+void auth_keys_free(struct auth_keys *keys)
+{
+	if (keys->key) {
+		OPENSSL_cleanse(keys->key, keys->key_len);
+		free(keys->key);
+	}
+	memset(keys, 0, sizeof(*keys));
+}
+
+static json_object *decode_json_part(const char *p, size_t len)
+{
+	unsigned char buf[AUTH_MAX_TOKEN];
+	long n = base64_decode(p, len, buf, sizeof(buf) - 1, 1);
+	json_object *obj;
+	json_tokener *tok;
+
+	if (n <= 0)
+		return NULL;
+	tok = json_tokener_new_ex(16);
+	if (!tok)
+		return NULL;
+	obj = json_tokener_parse_ex(tok, (const char *)buf, (int)n);
+	if (json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) != (size_t)n || !json_object_is_type(obj, json_type_object)) {
+		json_object_put(obj);
+		obj = NULL;
+	}
+	json_tokener_free(tok);
+	return obj;
+}
+
+/* Reads a NumericDate claim; returns 1 if present and valid, 0 if absent,
+ * -1 if present but not a number. */
+static int numeric_claim(json_object *claims, const char *name, long long *out)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(claims, name, &v))
+		return 0;
+	if (json_object_is_type(v, json_type_int)) {
+		*out = json_object_get_int64(v);
+		return 1;
+	}
+	if (json_object_is_type(v, json_type_double)) {
+		*out = (long long)json_object_get_double(v);
+		return 1;
+	}
+	return -1;
+}
+
+static const char *string_claim(json_object *claims, const char *name)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(claims, name, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static int audience_matches(json_object *claims, const char *want)
+{
+	json_object *aud;
+
+	if (!json_object_object_get_ex(claims, "aud", &aud))
+		return 0;
+	if (json_object_is_type(aud, json_type_string))
+		return strcmp(json_object_get_string(aud), want) == 0;
+	if (json_object_is_type(aud, json_type_array)) {
+		size_t n = json_object_array_length(aud);
+		for (size_t i = 0; i < n; i++) {
+			json_object *e = json_object_array_get_idx(aud, i);
+			if (json_object_is_type(e, json_type_string) &&
+			    strcmp(json_object_get_string(e), want) == 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+static int tenant_valid(const char *t)
+{
+	size_t n = strlen(t);
+
+	if (n == 0 || n > 128)
+		return 0;
+	for (; *t; t++)
+		if (!((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') ||
+		      (*t >= '0' && *t <= '9') || strchr("_.:@-", *t)))
+			return 0;
+	return 1;
+}
+
+#define REFUSE(...) do { snprintf(why, whylen, __VA_ARGS__); goto out; } while (0)
+
+int auth_verify(const struct auth_keys *keys, const struct config *cfg,
+                const char *token, size_t token_len, long long now,
+                struct auth_identity *id, char *why, size_t whylen)
+{
+	char tokbuf[AUTH_MAX_TOKEN + 1];
+	const char *dot1, *dot2, *alg, *typ, *iss, *tenant, *sub, *scope;
+	json_object *header = NULL, *claims = NULL, *crit;
+	jwt_t *jwt = NULL;
+	long long exp, nbf, iat;
+	int rc = -1, r;
+
+	if (token_len == 0 || token_len > AUTH_MAX_TOKEN)
+		REFUSE("token is empty or longer than %d bytes", AUTH_MAX_TOKEN);
+	memcpy(tokbuf, token, token_len);
+	tokbuf[token_len] = '\0';
+	if (strlen(tokbuf) != token_len)
+		REFUSE("token contains a NUL byte");
+	dot1 = strchr(tokbuf, '.');
+	dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
+	if (!dot1 || !dot2 || strchr(dot2 + 1, '.') || dot2[1] == '\0')
+		REFUSE("token is not a signed JWT (three dot-separated parts)");
+
+	header = decode_json_part(tokbuf, (size_t)(dot1 - tokbuf));
+	if (!header)
+		REFUSE("token header is not base64url JSON");
+	alg = string_claim(header, "alg");
+	if (!alg || strcmp(alg, keys->alg_name) != 0)
+		REFUSE("token algorithm must be %s", keys->alg_name);
+	typ = string_claim(header, "typ");
+	if (typ && strcasecmp(typ, "JWT") != 0 && strcasecmp(typ, "at+jwt") != 0)
+		REFUSE("token type must be JWT");
+	if (json_object_object_get_ex(header, "crit", &crit))
+		REFUSE("token has critical header parameters this server does not understand");
+
+	if (jwt_decode(&jwt, tokbuf, keys->key, (int)keys->key_len) != 0 || !jwt ||
+	    (int)jwt_get_alg(jwt) != keys->alg)
+		REFUSE("token signature is invalid");
+
+	claims = decode_json_part(dot1 + 1, (size_t)(dot2 - dot1 - 1));
+	if (!claims)
+		REFUSE("token claims are not a JSON object");
+	r = numeric_claim(claims, "exp", &exp);
+	if (r <= 0)
+		REFUSE("token has no valid exp claim");
+	if (now > exp + cfg->jwt_leeway_s)
+		REFUSE("token expired");
+	if ((r = numeric_claim(claims, "nbf", &nbf)) < 0 || (r && now + cfg->jwt_leeway_s < nbf))
+		REFUSE("token is not valid yet (nbf)");
+	if ((r = numeric_claim(claims, "iat", &iat)) < 0 || (r && iat > now + cfg->jwt_leeway_s))
+		REFUSE("token is issued in the future (iat)");
+	iss = string_claim(claims, "iss");
+	if (!iss || strcmp(iss, cfg->jwt_issuer) != 0)
+		REFUSE("token issuer is not accepted");
+	if (!audience_matches(claims, cfg->jwt_audience))
+		REFUSE("token audience does not include this server");
+	tenant = string_claim(claims, cfg->jwt_tenant_claim);
+	if (!tenant || !tenant_valid(tenant))
+		REFUSE("token has no valid %s claim (1-128 of [A-Za-z0-9_.:@-])", cfg->jwt_tenant_claim);
+	sub = string_claim(claims, "sub");
+	if (!sub || !*sub || strlen(sub) >= sizeof(id->sub))
+		REFUSE("token has no valid sub claim");
+	scope = string_claim(claims, "scope");
+	if (scope && strlen(scope) >= sizeof(id->scope))
+		REFUSE("token scope claim is too long");
+
+	snprintf(id->sub, sizeof(id->sub), "%s", sub);
+	snprintf(id->tenant, sizeof(id->tenant), "%s", tenant);
+	snprintf(id->scope, sizeof(id->scope), "%s", scope ? scope : "");
+	rc = 0;
+out:
+	OPENSSL_cleanse(tokbuf, sizeof(tokbuf));
+	json_object_put(header);
+	json_object_put(claims);
+	jwt_free(jwt);
+	return rc;
+}
+
+int auth_has_scope(const struct auth_identity *id, const char *scope)
+{
+	size_t n = strlen(scope);
+	const char *p = id->scope;
+
+	while ((p = strstr(p, scope)) != NULL) {
+		if ((p == id->scope || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' '))
+			return 1;
+		p += n;
+	}
+	return 0;
+}

@@ -1,0 +1,34 @@
+/*
+ * db.h - the worker's own PostgreSQL connection: opened after fork,
+ * statements prepared once per connection, reconnected when lost, errors
+ * mapped to the tool error codes. Runs only in workers.
+ */
+#ifndef MCPI_DB_H
+#define MCPI_DB_H
+
+#include <libpq-fe.h>
+
+struct tool_error;
+
+struct db {
+	PGconn *conn;
+	const char *conninfo;
+	long statement_timeout_ms;
+	long long next_attempt_ns; /* reconnect backoff */
+	int prepared;
+};
+
+void db_init(struct db *db, const char *conninfo, long statement_timeout_ms);
+/* Connects now if possible; failure is not fatal (the next call retries). */
+int db_connect(struct db *db);
+void db_close(struct db *db);
+
+/* Runs prepared statement `name` (see db.c's table) whose single result
+ * column is JSON text. On success *json_out is a malloc'd copy (caller
+ * frees) and 0 is returned; on failure err is filled and -1 returned. A
+ * statement that may be retried safely (read_only) is retried once after
+ * a reconnect; serialization failures are retried up to three times. */
+int db_call_json(struct db *db, const char *name, int nparams, const char *const *params,
+                 int read_only, char **json_out, struct tool_error *err);
+
+#endif

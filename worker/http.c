@@ -1,0 +1,191 @@
+/*
+ * http.c - HTTP/1.1 request-head parser (RFC 9112), never allocating and
+ * returning "consumed / partial / error" like picohttpparser. Runs in
+ * workers. Strict by design: CRLF line endings, token characters in methods
+ * and field names, no obsolete line folding, no NUL or control bytes.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "http.h"
+
+static int is_tchar(unsigned char c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+		return 1;
+	return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+static int is_field_vchar(unsigned char c)
+{
+	return c == '\t' || (c >= 0x20 && c != 0x7f);
+}
+
+/* Finds the CRLF ending the line at p; returns its offset or -1 if
+ * incomplete, -2 for a bare CR or LF. */
+static long line_end(const char *buf, size_t start, size_t len)
+{
+	for (size_t i = start; i < len; i++) {
+		if (buf[i] == '\r') {
+			if (i + 1 >= len)
+				return -1;
+			return buf[i + 1] == '\n' ? (long)i : -2;
+		}
+		if (buf[i] == '\n')
+			return -2;
+	}
+	return -1;
+}
+
+static int parse_request_line(const char *buf, size_t end, struct http_request *req)
+{
+	size_t i = 0, start;
+
+	while (i < end && is_tchar((unsigned char)buf[i]))
+		i++;
+	if (i == 0 || i >= end || buf[i] != ' ')
+		return -1;
+	req->method = buf;
+	req->method_len = i;
+	start = ++i;
+	while (i < end && (unsigned char)buf[i] > 0x20 && (unsigned char)buf[i] < 0x7f)
+		i++;
+	if (i == start || i >= end || buf[i] != ' ')
+		return -1;
+	req->target = buf + start;
+	req->target_len = i - start;
+	i++;
+	if (end - i != 8 || memcmp(buf + i, "HTTP/1.", 7) != 0 ||
+	    (buf[i + 7] != '0' && buf[i + 7] != '1'))
+		return -1;
+	req->minor_version = buf[i + 7] - '0';
+	return 0;
+}
+
+int http_parse_request(const char *buf, size_t len, struct http_request *req)
+{
+	size_t pos = 0;
+	long end;
+
+	req->num_headers = 0;
+	/* Tolerate one leading empty line (RFC 9112 section 2.2). */
+	if (len >= 2 && buf[0] == '\r' && buf[1] == '\n')
+		pos = 2;
+	end = line_end(buf, pos, len);
+	if (end == -1)
+		return len > HTTP_MAX_HEAD_BYTES ? HTTP_TOO_LARGE : HTTP_PARTIAL;
+	if (end == -2 || parse_request_line(buf + pos, (size_t)end - pos, req) < 0)
+		return HTTP_ERROR;
+	pos = (size_t)end + 2;
+
+	for (;;) {
+		struct http_header *h;
+		size_t i, colon, vs, ve;
+
+		end = line_end(buf, pos, len);
+		if (end == -1)
+			return len > HTTP_MAX_HEAD_BYTES ? HTTP_TOO_LARGE : HTTP_PARTIAL;
+		if (end == -2)
+			return HTTP_ERROR;
+		if ((size_t)end == pos) {
+			pos += 2;
+			return pos > HTTP_MAX_HEAD_BYTES ? HTTP_TOO_LARGE : (int)pos;
+		}
+		if (req->num_headers == HTTP_MAX_HEADERS)
+			return HTTP_TOO_LARGE;
+		i = pos;
+		while (i < (size_t)end && is_tchar((unsigned char)buf[i]))
+			i++;
+		/* Empty name, obs-fold (leading space) or space before colon. */
+		if (i == pos || i >= (size_t)end || buf[i] != ':')
+			return HTTP_ERROR;
+		colon = i;
+		vs = colon + 1;
+		while (vs < (size_t)end && (buf[vs] == ' ' || buf[vs] == '\t'))
+			vs++;
+		ve = (size_t)end;
+		while (ve > vs && (buf[ve - 1] == ' ' || buf[ve - 1] == '\t'))
+			ve--;
+		for (i = vs; i < ve; i++)
+			if (!is_field_vchar((unsigned char)buf[i]))
+				return HTTP_ERROR;
+		h = &req->headers[req->num_headers++];
+		h->name = buf + pos;
+		h->name_len = colon - pos;
+		h->value = buf + vs;
+		h->value_len = ve - vs;
+		pos = (size_t)end + 2;
+	}
+}
+
+const struct http_header *http_find_header(const struct http_request *req, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < req->num_headers; i++)
+		if (req->headers[i].name_len == n &&
+		    strncasecmp(req->headers[i].name, name, n) == 0)
+			return &req->headers[i];
+	return NULL;
+}
+
+int http_value_is(const struct http_header *h, const char *s)
+{
+	size_t n = strlen(s);
+	return h && h->value_len == n && strncasecmp(h->value, s, n) == 0;
+}
+
+/* Does the comma-separated list in h contain token (case-insensitive)? */
+static int value_has_token(const struct http_header *h, const char *token)
+{
+	size_t n = strlen(token), i = 0;
+
+	while (i < h->value_len) {
+		size_t s, e;
+		while (i < h->value_len && (h->value[i] == ' ' || h->value[i] == ','))
+			i++;
+		s = i;
+		while (i < h->value_len && h->value[i] != ',')
+			i++;
+		e = i;
+		while (e > s && h->value[e - 1] == ' ')
+			e--;
+		if (e - s == n && strncasecmp(h->value + s, token, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int http_request_semantics(struct http_request *req)
+{
+	const struct http_header *conn = http_find_header(req, "Connection");
+
+	req->content_length = -1;
+	req->chunked = 0;
+	for (size_t i = 0; i < req->num_headers; i++) {
+		const struct http_header *h = &req->headers[i];
+		if (h->name_len == 14 && strncasecmp(h->name, "Content-Length", 14) == 0) {
+			long long v = 0;
+			if (h->value_len == 0 || h->value_len > 15)
+				return -1;
+			for (size_t j = 0; j < h->value_len; j++) {
+				if (h->value[j] < '0' || h->value[j] > '9')
+					return -1;
+				v = v * 10 + (h->value[j] - '0');
+			}
+			if (req->content_length >= 0 && req->content_length != v)
+				return -1;
+			req->content_length = v;
+		} else if (h->name_len == 17 && strncasecmp(h->name, "Transfer-Encoding", 17) == 0) {
+			req->chunked = 1;
+		}
+	}
+	/* Both framing headers at once is a smuggling vector (RFC 9112 6.3). */
+	if (req->chunked && req->content_length >= 0)
+		return -1;
+	if (req->minor_version == 0)
+		req->keep_alive = conn && value_has_token(conn, "keep-alive");
+	else
+		req->keep_alive = !(conn && value_has_token(conn, "close"));
+	return 0;
+}

@@ -1,0 +1,451 @@
+/*
+ * mcp.c - JSON-RPC parsing and MCP method dispatch. Runs in workers.
+ *
+ * Eras: a request is "modern" (2026-07-28) when its MCP-Protocol-Version
+ * header or its params._meta protocolVersion says so; then the headers must
+ * agree with the body (-32020), initialize/ping do not exist (404, -32601),
+ * and every result carries resultType and serverInfo in _meta. Otherwise it
+ * is a 2025-era request (initialize handshake, ping). No session is kept:
+ * any worker can serve any request.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../server/log.h"
+#include "base64.h"
+#include "mcp.h"
+#include "tools.h"
+
+#define MODERN "2026-07-28"
+#define META_VERSION "io.modelcontextprotocol/protocolVersion"
+
+static const char *const supported_versions[] = { MODERN, "2025-11-25", "2025-06-18", "2025-03-26" };
+#define NVERSIONS (sizeof(supported_versions) / sizeof(supported_versions[0]))
+
+static const char instructions[] =
+	"Invoices for the tenant in your token. Amounts are integers in minor units of the "
+	"invoice currency (cents for USD). create_invoice makes a draft; list_invoices finds "
+	"invoices by customer. Errors come back as tool results with structuredContent.error "
+	"{code, message, field, retryable}: fix the named field, or retry when retryable.";
+
+int mcp_version_supported(const char *version, size_t len)
+{
+	for (size_t i = 0; i < NVERSIONS; i++)
+		if (strlen(supported_versions[i]) == len && memcmp(supported_versions[i], version, len) == 0)
+			return 1;
+	return 0;
+}
+
+struct rpc {
+	struct worker_ctx *w;
+	const struct http_request *http;
+	const struct auth_identity *id;
+	const char *request_id;
+	struct response *resp;
+	json_object *msg;
+	json_object *params;
+	const char *method;
+	char id_json[160];
+	int modern;
+	const char *version; /* negotiated or requested */
+};
+
+static json_object *versions_array(void)
+{
+	json_object *a = json_object_new_array();
+	for (size_t i = 0; i < NVERSIONS; i++)
+		json_object_array_add(a, json_object_new_string(supported_versions[i]));
+	return a;
+}
+
+static json_object *server_info(void)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "name", json_object_new_string(MCP_SERVER_NAME));
+	json_object_object_add(o, "title", json_object_new_string("Invoices"));
+	json_object_object_add(o, "version", json_object_new_string(MCPI_VERSION));
+	return o;
+}
+
+static void send_json(struct response *resp, int status, json_object *o)
+{
+	size_t len;
+	const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN |
+	                                                  JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	char *body = malloc(len);
+
+	if (!body)
+		fatal("out of memory");
+	memcpy(body, s, len);
+	response_set_body(resp, status, body, len);
+}
+
+/* Sends {"jsonrpc","id","result"}; takes ownership of result. */
+static void send_result(struct rpc *c, json_object *result)
+{
+	json_object *msg = json_object_new_object();
+
+	if (c->modern) {
+		json_object *meta = NULL;
+		json_object_object_add(result, "resultType", json_object_new_string("complete"));
+		if (!json_object_object_get_ex(result, "_meta", &meta)) {
+			meta = json_object_new_object();
+			json_object_object_add(result, "_meta", meta);
+		}
+		json_object_object_add(meta, "io.modelcontextprotocol/serverInfo", server_info());
+	}
+	json_object_object_add(msg, "jsonrpc", json_object_new_string("2.0"));
+	json_object_object_add(msg, "id", json_tokener_parse(c->id_json));
+	json_object_object_add(msg, "result", result);
+	send_json(c->resp, 200, msg);
+	json_object_put(msg);
+	if (!c->resp->outcome[0])
+		snprintf(c->resp->outcome, sizeof(c->resp->outcome), "ok");
+}
+
+static void rpc_error(struct rpc *c, int status, int code, const char *message, const char *data)
+{
+	response_rpc_error(c->resp, status, c->id_json[0] ? c->id_json : NULL, code, message, data);
+}
+
+/* ---- methods ---- */
+
+static void do_initialize(struct rpc *c)
+{
+	json_object *result = json_object_new_object(), *caps = json_object_new_object();
+	json_object *tools = json_object_new_object(), *v = NULL;
+	const char *version = "2025-11-25";
+
+	if (c->params && json_object_object_get_ex(c->params, "protocolVersion", &v) &&
+	    json_object_is_type(v, json_type_string) &&
+	    mcp_version_supported(json_object_get_string(v), (size_t)json_object_get_string_len(v)) &&
+	    strcmp(json_object_get_string(v), MODERN) != 0)
+		version = json_object_get_string(v);
+	json_object_object_add(tools, "listChanged", json_object_new_boolean(0));
+	json_object_object_add(caps, "tools", tools);
+	json_object_object_add(result, "protocolVersion", json_object_new_string(version));
+	json_object_object_add(result, "capabilities", caps);
+	json_object_object_add(result, "serverInfo", server_info());
+	json_object_object_add(result, "instructions", json_object_new_string(instructions));
+	send_result(c, result);
+}
+
+static void do_discover(struct rpc *c)
+{
+	json_object *result = json_object_new_object(), *caps = json_object_new_object();
+
+	json_object_object_add(caps, "tools", json_object_new_object());
+	json_object_object_add(result, "supportedVersions", versions_array());
+	json_object_object_add(result, "capabilities", caps);
+	json_object_object_add(result, "instructions", json_object_new_string(instructions));
+	json_object_object_add(result, "ttlMs", json_object_new_int(3600000));
+	json_object_object_add(result, "cacheScope", json_object_new_string("public"));
+	c->modern = 1;
+	send_result(c, result);
+}
+
+static void do_tools_list(struct rpc *c)
+{
+	json_object *result = json_object_new_object();
+
+	json_object_object_add(result, "tools", json_object_get(tools_list_json()));
+	if (c->modern) {
+		json_object_object_add(result, "ttlMs", json_object_new_int(3600000));
+		json_object_object_add(result, "cacheScope", json_object_new_string("private"));
+	}
+	send_result(c, result);
+}
+
+static json_object *text_block(const char *text)
+{
+	json_object *content = json_object_new_array(), *block = json_object_new_object();
+	json_object_object_add(block, "type", json_object_new_string("text"));
+	json_object_object_add(block, "text", json_object_new_string(text));
+	json_object_array_add(content, block);
+	return content;
+}
+
+static void tool_error_result(struct rpc *c, const struct tool_error *err)
+{
+	json_object *result = json_object_new_object(), *sc = json_object_new_object();
+	json_object *e = json_object_new_object();
+	char text[800];
+
+	json_object_object_add(e, "code", json_object_new_string(err->code));
+	json_object_object_add(e, "message", json_object_new_string(err->message));
+	if (err->field[0])
+		json_object_object_add(e, "field", json_object_new_string(err->field));
+	json_object_object_add(e, "retryable", json_object_new_boolean(err->retryable));
+	json_object_object_add(sc, "error", e);
+	snprintf(text, sizeof(text), "%s: %s", err->code, err->message);
+	json_object_object_add(result, "content", text_block(text));
+	json_object_object_add(result, "structuredContent", sc);
+	json_object_object_add(result, "isError", json_object_new_boolean(1));
+	snprintf(c->resp->outcome, sizeof(c->resp->outcome), "%s", err->code);
+	send_result(c, result);
+}
+
+static void do_tools_call(struct rpc *c)
+{
+	json_object *name = NULL, *raw = NULL, *args, *out = NULL, *result;
+	const struct tool_def *def;
+	struct tool_error err;
+	struct tool_call call;
+	char data[128];
+
+	if (!c->params || !json_object_object_get_ex(c->params, "name", &name) ||
+	    !json_object_is_type(name, json_type_string)) {
+		rpc_error(c, 200, -32602, "params.name must be the tool name (a string)", NULL);
+		return;
+	}
+	snprintf(c->resp->tool, sizeof(c->resp->tool), "%.47s", json_object_get_string(name));
+	def = tools_find(json_object_get_string(name));
+	if (!def) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "Unknown tool: %.64s; call tools/list for the tool names",
+		         json_object_get_string(name));
+		rpc_error(c, 200, -32602, msg, NULL);
+		return;
+	}
+	if (!auth_has_scope(c->id, def->scope)) {
+		char msg[160];
+		response_header(c->resp, "WWW-Authenticate: Bearer error=\"insufficient_scope\", "
+		                "scope=\"%s\"", def->scope);
+		snprintf(msg, sizeof(msg), "the token lacks scope %s needed by %s", def->scope, def->name);
+		snprintf(data, sizeof(data), "{\"code\":\"INSUFFICIENT_SCOPE\",\"scope\":\"%s\"}", def->scope);
+		rpc_error(c, 403, -32003, msg, data);
+		return;
+	}
+	json_object_object_get_ex(c->params, "arguments", &raw);
+	if (raw && !json_object_is_type(raw, json_type_object) && !json_object_is_type(raw, json_type_null)) {
+		memset(&err, 0, sizeof(err));
+		tool_error_set(&err, "INVALID_INPUT", "arguments", 0, "arguments must be an object");
+		tool_error_result(c, &err);
+		return;
+	}
+	memset(&err, 0, sizeof(err));
+	args = tools_validate(def, json_object_is_type(raw, json_type_null) ? NULL : raw, &err);
+	if (!args) {
+		tool_error_result(c, &err);
+		return;
+	}
+	call = (struct tool_call){ .id = c->id, .request_id = c->request_id, .tool_name = def->name,
+	                           .db = &c->w->db, .cursor_key = c->w->cursor_key, .args = args };
+	if (def->handler(&call, &out, &err) < 0) {
+		json_object_put(args);
+		tool_error_result(c, &err);
+		return;
+	}
+	json_object_put(args);
+	result = json_object_new_object();
+	json_object_object_add(result, "content",
+	                       text_block(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN |
+	                                                                 JSON_C_TO_STRING_NOSLASHESCAPE)));
+	json_object_object_add(result, "structuredContent", out);
+	json_object_object_add(result, "isError", json_object_new_boolean(0));
+	send_result(c, result);
+}
+
+/* ---- request checks ---- */
+
+static int header_eq(const struct http_header *h, const char *s, size_t len)
+{
+	return h && h->value_len == len && memcmp(h->value, s, len) == 0;
+}
+
+/* Compares an Mcp-Name header (plain, or =?base64?...?=) with the body. */
+static int mcp_name_matches(const struct http_header *h, const char *name)
+{
+	unsigned char buf[512];
+	long n;
+
+	if (!h)
+		return 0;
+	if (h->value_len >= 11 && memcmp(h->value, "=?base64?", 9) == 0 &&
+	    memcmp(h->value + h->value_len - 2, "?=", 2) == 0) {
+		n = base64_decode(h->value + 9, h->value_len - 11, buf, sizeof(buf), 0);
+		return n >= 0 && (size_t)n == strlen(name) && memcmp(buf, name, (size_t)n) == 0;
+	}
+	return header_eq(h, name, strlen(name));
+}
+
+static int check_modern_headers(struct rpc *c, const char *body_version)
+{
+	const struct http_header *hv = http_find_header(c->http, "MCP-Protocol-Version");
+	const struct http_header *hm = http_find_header(c->http, "Mcp-Method");
+	char msg[300];
+
+	if (!hv) {
+		rpc_error(c, 400, -32020, "Header mismatch: MCP-Protocol-Version header is required", NULL);
+		return -1;
+	}
+	if (body_version && !header_eq(hv, body_version, strlen(body_version))) {
+		snprintf(msg, sizeof(msg), "Header mismatch: MCP-Protocol-Version header '%.*s' does not "
+		         "match _meta protocolVersion '%.40s'", (int)(hv->value_len > 40 ? 40 : hv->value_len),
+		         hv->value, body_version);
+		rpc_error(c, 400, -32020, msg, NULL);
+		return -1;
+	}
+	if (!header_eq(hm, c->method, strlen(c->method))) {
+		snprintf(msg, sizeof(msg), "Header mismatch: Mcp-Method header %s the body method '%.60s'",
+		         hm ? "does not match" : "is required and must equal", c->method);
+		rpc_error(c, 400, -32020, msg, NULL);
+		return -1;
+	}
+	if (strcmp(c->method, "tools/call") == 0) {
+		json_object *name = NULL;
+		if (c->params && json_object_object_get_ex(c->params, "name", &name) &&
+		    json_object_is_type(name, json_type_string) &&
+		    !mcp_name_matches(http_find_header(c->http, "Mcp-Name"), json_object_get_string(name))) {
+			snprintf(msg, sizeof(msg), "Header mismatch: Mcp-Name header is missing or does not "
+			         "match params.name '%.60s'", json_object_get_string(name));
+			rpc_error(c, 400, -32020, msg, NULL);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void unsupported_version(struct rpc *c, const char *requested, size_t len)
+{
+	json_object *data = json_object_new_object();
+	char msg[128];
+
+	json_object_object_add(data, "requested", json_object_new_string_len(requested, (int)len));
+	json_object_object_add(data, "supported", versions_array());
+	snprintf(msg, sizeof(msg), "Unsupported protocol version; supported: %s, %s, %s, %s",
+	         supported_versions[0], supported_versions[1], supported_versions[2], supported_versions[3]);
+	rpc_error(c, 400, -32022, msg, json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN));
+	json_object_put(data);
+}
+
+static int valid_id(json_object *id)
+{
+	return json_object_is_type(id, json_type_string) || json_object_is_type(id, json_type_int);
+}
+
+void mcp_handle(struct worker_ctx *w, const struct http_request *req, const char *body,
+                size_t body_len, const struct auth_identity *id, const char *request_id,
+                struct response *resp)
+{
+	struct rpc c = { .w = w, .http = req, .id = id, .request_id = request_id, .resp = resp };
+	const struct http_header *hv = http_find_header(req, "MCP-Protocol-Version");
+	json_tokener *tok = json_tokener_new_ex(64);
+	json_object *jid = NULL, *jv = NULL, *jm = NULL, *meta = NULL, *bv = NULL;
+	const char *body_version = NULL;
+	enum json_tokener_error jerr;
+	char msg[200];
+
+	if (hv && !mcp_version_supported(hv->value, hv->value_len)) {
+		unsupported_version(&c, hv->value, hv->value_len);
+		goto out;
+	}
+	c.msg = json_tokener_parse_ex(tok, body, (int)body_len);
+	jerr = json_tokener_get_error(tok);
+	if (jerr == json_tokener_success) {
+		size_t end = json_tokener_get_parse_end(tok);
+		while (end < body_len && strchr(" \t\r\n", body[end]))
+			end++;
+		if (end != body_len) {
+			rpc_error(&c, 400, -32700, "Parse error: trailing data after the JSON value", NULL);
+			goto out;
+		}
+	} else {
+		snprintf(msg, sizeof(msg), "Parse error: %s", jerr == json_tokener_continue
+		         ? "unexpected end of JSON" : json_tokener_error_desc(jerr));
+		rpc_error(&c, 400, -32700, msg, NULL);
+		goto out;
+	}
+	if (json_object_is_type(c.msg, json_type_array)) {
+		rpc_error(&c, 400, -32600, "Invalid Request: batches are not supported; send one message per POST", NULL);
+		goto out;
+	}
+	if (!json_object_is_type(c.msg, json_type_object)) {
+		rpc_error(&c, 400, -32600, "Invalid Request: the body must be a JSON-RPC object", NULL);
+		goto out;
+	}
+	if (json_object_object_get_ex(c.msg, "id", &jid)) {
+		if (!valid_id(jid)) {
+			rpc_error(&c, 400, -32600, "Invalid Request: id must be a string or an integer", NULL);
+			goto out;
+		}
+		snprintf(c.id_json, sizeof(c.id_json), "%s",
+		         json_object_to_json_string_ext(jid, JSON_C_TO_STRING_PLAIN));
+		if (strlen(c.id_json) >= sizeof(c.id_json) - 1) {
+			c.id_json[0] = '\0';
+			rpc_error(&c, 400, -32600, "Invalid Request: id is longer than 150 bytes", NULL);
+			goto out;
+		}
+	}
+	if (!json_object_object_get_ex(c.msg, "jsonrpc", &jv) || !json_object_is_type(jv, json_type_string) ||
+	    strcmp(json_object_get_string(jv), "2.0") != 0) {
+		rpc_error(&c, 400, -32600, "Invalid Request: jsonrpc must be \"2.0\"", NULL);
+		goto out;
+	}
+	if (!json_object_object_get_ex(c.msg, "method", &jm)) {
+		/* A response or error from the client: nothing to answer. */
+		if (jid && (json_object_object_get_ex(c.msg, "result", NULL) ||
+		            json_object_object_get_ex(c.msg, "error", NULL))) {
+			response_set_body(resp, 202, NULL, 0);
+			snprintf(resp->outcome, sizeof(resp->outcome), "accepted");
+			goto out;
+		}
+		rpc_error(&c, 400, -32600, "Invalid Request: method is required", NULL);
+		goto out;
+	}
+	if (!json_object_is_type(jm, json_type_string)) {
+		rpc_error(&c, 400, -32600, "Invalid Request: method must be a string", NULL);
+		goto out;
+	}
+	c.method = json_object_get_string(jm);
+	snprintf(resp->rpc_method, sizeof(resp->rpc_method), "%.39s", c.method);
+	if (json_object_object_get_ex(c.msg, "params", &c.params) && c.params &&
+	    !json_object_is_type(c.params, json_type_object)) {
+		rpc_error(&c, 400, -32600, "Invalid Request: params must be an object", NULL);
+		goto out;
+	}
+	if (c.params && json_object_object_get_ex(c.params, "_meta", &meta) &&
+	    json_object_is_type(meta, json_type_object) &&
+	    json_object_object_get_ex(meta, META_VERSION, &bv)) {
+		if (!json_object_is_type(bv, json_type_string)) {
+			rpc_error(&c, 400, -32600, "Invalid Request: _meta protocolVersion must be a string", NULL);
+			goto out;
+		}
+		body_version = json_object_get_string(bv);
+	}
+	c.modern = (hv && header_eq(hv, MODERN, strlen(MODERN))) || body_version;
+	if (c.modern) {
+		if (check_modern_headers(&c, body_version) < 0)
+			goto out;
+		if (body_version && !mcp_version_supported(body_version, strlen(body_version))) {
+			unsupported_version(&c, body_version, strlen(body_version));
+			goto out;
+		}
+	}
+
+	if (!jid) {
+		/* Notifications (notifications/initialized and the like). */
+		response_set_body(resp, 202, NULL, 0);
+		snprintf(resp->outcome, sizeof(resp->outcome), "accepted");
+		goto out;
+	}
+	if (strcmp(c.method, "tools/call") == 0)
+		do_tools_call(&c);
+	else if (strcmp(c.method, "tools/list") == 0)
+		do_tools_list(&c);
+	else if (strcmp(c.method, "server/discover") == 0)
+		do_discover(&c);
+	else if (!c.modern && strcmp(c.method, "initialize") == 0)
+		do_initialize(&c);
+	else if (!c.modern && strcmp(c.method, "ping") == 0)
+		send_result(&c, json_object_new_object());
+	else {
+		snprintf(msg, sizeof(msg), "Method not found: %.60s", c.method);
+		rpc_error(&c, c.modern ? 404 : 200, -32601, msg, NULL);
+	}
+out:
+	json_object_put(c.msg);
+	json_tokener_free(tok);
+}

@@ -1,0 +1,196 @@
+/*
+ * request.c - route and guard one HTTP request (see request.h). Runs in
+ * workers. Order: route, Origin, Content-Type, authentication (a cheap HMAC
+ * or signature check, so unauthenticated traffic cannot drain the shared
+ * bucket that legitimate tenants rely on), admission (rate, then in-flight),
+ * then MCP. The in-flight slot is held until the response is built.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <json-c/json.h>
+#include <time.h>
+
+#include "../server/log.h"
+#include "../shm/limiter.h"
+#include "mcp.h"
+#include "request.h"
+
+#define WELL_KNOWN "/.well-known/oauth-protected-resource"
+
+static int path_is(const char *path, size_t len, const char *want)
+{
+	return strlen(want) == len && memcmp(path, want, len) == 0;
+}
+
+/* "https://host:port/x" -> "https://host:port" */
+static void url_origin(const char *url, char *out, size_t cap)
+{
+	const char *scheme = strstr(url, "://");
+	const char *slash = scheme ? strchr(scheme + 3, '/') : NULL;
+	size_t len = slash ? (size_t)(slash - url) : strlen(url);
+
+	snprintf(out, cap, "%.*s", (int)len, url);
+}
+
+static void resource_metadata(struct worker_ctx *w, struct response *resp)
+{
+	json_object *o = json_object_new_object(), *a = json_object_new_array();
+	json_object *scopes = json_object_new_array(), *methods = json_object_new_array();
+	const char *s;
+	size_t len;
+	char *body;
+
+	json_object_object_add(o, "resource", json_object_new_string(w->cfg->public_url));
+	json_object_array_add(a, json_object_new_string(w->cfg->jwt_issuer));
+	json_object_object_add(o, "authorization_servers", a);
+	json_object_array_add(scopes, json_object_new_string("invoices:read"));
+	json_object_array_add(scopes, json_object_new_string("invoices:write"));
+	json_object_array_add(scopes, json_object_new_string("payments:write"));
+	json_object_object_add(o, "scopes_supported", scopes);
+	json_object_array_add(methods, json_object_new_string("header"));
+	json_object_object_add(o, "bearer_methods_supported", methods);
+	json_object_object_add(o, "resource_name", json_object_new_string("mcp-invoiced"));
+	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	body = malloc(len);
+	if (!body)
+		fatal("out of memory");
+	memcpy(body, s, len);
+	response_set_body(resp, 200, body, len);
+	json_object_put(o);
+	snprintf(resp->outcome, sizeof(resp->outcome), "metadata");
+}
+
+static int origin_allowed(const char *allowed, const struct http_header *h)
+{
+	const char *p = allowed;
+
+	while (*p) {
+		size_t n;
+		while (*p == ' ')
+			p++;
+		n = strcspn(p, " ");
+		if (n && n == h->value_len && strncasecmp(p, h->value, n) == 0)
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+static int content_type_json(const struct http_header *h)
+{
+	static const char want[] = "application/json";
+	size_t n = sizeof(want) - 1;
+
+	if (!h || h->value_len < n || strncasecmp(h->value, want, n) != 0)
+		return 0;
+	return h->value_len == n || h->value[n] == ';' || h->value[n] == ' ';
+}
+
+static void unauthorized(struct worker_ctx *w, struct response *resp, const char *why)
+{
+	char origin[512], data[300];
+	size_t n = 0;
+
+	url_origin(w->cfg->public_url, origin, sizeof(origin));
+	response_header(resp, "WWW-Authenticate: Bearer error=\"invalid_token\", "
+	                "resource_metadata=\"%s" WELL_KNOWN "\"", origin);
+	n = (size_t)snprintf(data, sizeof(data), "{\"code\":\"UNAUTHORIZED\",\"reason\":");
+	log_escape(data, sizeof(data) - 2, &n, why);
+	data[n++] = '}';
+	data[n] = '\0';
+	response_rpc_error(resp, 401, NULL, -32001, "Unauthorized: a valid bearer token is required", data);
+	snprintf(resp->outcome, sizeof(resp->outcome), "unauthorized");
+}
+
+static void rejected(struct response *resp, int status, const char *code, long long retry_ms)
+{
+	char data[160];
+
+	response_header(resp, "Retry-After: %lld", (retry_ms + 999) / 1000);
+	snprintf(data, sizeof(data), "{\"code\":\"%s\",\"retryable\":true,\"retry_after_ms\":%lld}",
+	         code, retry_ms);
+	response_rpc_error(resp, status, NULL, -32000,
+	                   status == 429 ? "Rate limited: too many requests; retry after retry_after_ms"
+	                                 : "Overloaded: too many requests in flight; retry after retry_after_ms",
+	                   data);
+	snprintf(resp->outcome, sizeof(resp->outcome), "%s", code);
+}
+
+static void handle_mcp(struct worker_ctx *w, const struct http_request *req, const char *body,
+                       size_t body_len, const char *request_id, struct response *resp)
+{
+	struct shm_slot *slot = &w->shm->slots[w->slot];
+	const struct http_header *h;
+	struct auth_identity id;
+	long long retry_ms;
+	char why[200];
+
+	h = http_find_header(req, "Origin");
+	if (h && !origin_allowed(w->cfg->allowed_origins, h)) {
+		response_rpc_error(resp, 403, NULL, -32002, "Forbidden: this Origin is not allowed", NULL);
+		snprintf(resp->outcome, sizeof(resp->outcome), "origin_refused");
+		return;
+	}
+	if (!content_type_json(http_find_header(req, "Content-Type"))) {
+		response_rpc_error(resp, 415, NULL, -32600, "Content-Type must be application/json", NULL);
+		return;
+	}
+	h = http_find_header(req, "Authorization");
+	if (!h || h->value_len < 8 || strncasecmp(h->value, "Bearer ", 7) != 0) {
+		atomic_fetch_add(&slot->rejected_auth, 1);
+		unauthorized(w, resp, "no bearer token in the Authorization header");
+		return;
+	}
+	if (auth_verify(w->keys, w->cfg, h->value + 7, h->value_len - 7, (long long)time(NULL),
+	                &id, why, sizeof(why)) < 0) {
+		atomic_fetch_add(&slot->rejected_auth, 1);
+		unauthorized(w, resp, why);
+		return;
+	}
+	if (limiter_take(w->shm, limiter_now_ns(), &retry_ms) < 0) {
+		atomic_fetch_add(&slot->rejected_rate, 1);
+		rejected(resp, 429, "RATE_LIMITED", retry_ms);
+		return;
+	}
+	if (limiter_enter(w->shm, w->slot) < 0) {
+		atomic_fetch_add(&slot->rejected_inflight, 1);
+		rejected(resp, 503, "OVERLOADED", 100);
+		return;
+	}
+	mcp_handle(w, req, body, body_len, &id, request_id, resp);
+	limiter_leave(w->shm, w->slot);
+}
+
+void request_handle(struct worker_ctx *w, const struct http_request *req, const char *body,
+                    size_t body_len, const char *request_id, struct response *resp)
+{
+	const char *query = memchr(req->target, '?', req->target_len);
+	size_t plen = query ? (size_t)(query - req->target) : req->target_len;
+	int is_post = req->method_len == 4 && memcmp(req->method, "POST", 4) == 0;
+	int is_get = req->method_len == 3 && memcmp(req->method, "GET", 3) == 0;
+	char wk_path[300];
+
+	snprintf(wk_path, sizeof(wk_path), WELL_KNOWN "%s", w->cfg->mcp_path);
+	if (path_is(req->target, plen, w->cfg->mcp_path)) {
+		if (is_post) {
+			handle_mcp(w, req, body, body_len, request_id, resp);
+			return;
+		}
+		response_header(resp, "Allow: POST");
+		response_rpc_error(resp, 405, NULL, -32600,
+		                   "Method Not Allowed: this server is stateless and takes POST only", NULL);
+		return;
+	}
+	if (path_is(req->target, plen, WELL_KNOWN) || path_is(req->target, plen, wk_path)) {
+		if (is_get) {
+			resource_metadata(w, resp);
+			return;
+		}
+		response_header(resp, "Allow: GET");
+		response_rpc_error(resp, 405, NULL, -32600, "Method Not Allowed", NULL);
+		return;
+	}
+	response_rpc_error(resp, 404, NULL, -32600, "Not Found", NULL);
+}

@@ -1,0 +1,13 @@
+/*
+ * tool_handlers.h - the handlers the tool table points at. Each runs in a
+ * worker, receives validated arguments and talks to PostgreSQL through db.h.
+ */
+#ifndef MCPI_TOOL_HANDLERS_H
+#define MCPI_TOOL_HANDLERS_H
+
+#include "tools.h"
+
+int tool_create_invoice(struct tool_call *call, json_object **result, struct tool_error *err);
+int tool_list_invoices(struct tool_call *call, json_object **result, struct tool_error *err);
+
+#endif

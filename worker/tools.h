@@ -1,0 +1,83 @@
+/*
+ * tools.h - the tool table: each tool is declared once (name, scope,
+ * annotations, argument specs, output schema, handler), and that one
+ * declaration drives argument validation, tools/list and the README table.
+ * Runs in workers (and the CLI, for the README table).
+ */
+#ifndef MCPI_TOOLS_H
+#define MCPI_TOOLS_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+struct auth_identity;
+struct db;
+struct cursor_key;
+
+enum arg_type { ARG_STRING, ARG_INTEGER, ARG_ENUM, ARG_DATE, ARG_CURRENCY, ARG_OBJECT_ARRAY };
+enum arg_charset { CHARS_ANY = 0, CHARS_ID, CHARS_UUID };
+
+struct arg_spec {
+	const char *name;
+	enum arg_type type;
+	int required;
+	long long min, max;  /* string: characters; integer: value; array: items */
+	int has_default;
+	long long default_int;
+	const char *default_str; /* string-typed defaults (documented only) */
+	enum arg_charset charset;
+	const char *enum_values; /* ARG_ENUM: space-separated */
+	const char *description;
+	const struct arg_spec *items; /* ARG_OBJECT_ARRAY: fields, ended by {0} */
+};
+
+/* A business or validation failure, returned to the agent as a tool result
+ * with isError. code is one of the documented codes. */
+struct tool_error {
+	const char *code;
+	char message[600];
+	char field[128];
+	int retryable;
+};
+
+struct tool_call {
+	const struct auth_identity *id;
+	const char *request_id;
+	const char *tool_name;
+	struct db *db;
+	const struct cursor_key *cursor_key;
+	json_object *args; /* validated, defaults filled; owned by the caller */
+};
+
+/* Returns 0 with *result set (caller owns) or -1 with err filled. */
+typedef int (*tool_handler)(struct tool_call *call, json_object **result, struct tool_error *err);
+
+struct tool_def {
+	const char *name;
+	const char *title;
+	const char *description;
+	const char *scope;
+	int read_only, destructive, idempotent;
+	const struct arg_spec *args; /* ended by {0} */
+	const char *output_schema;   /* JSON text */
+	tool_handler handler;
+};
+
+const struct tool_def *tools_find(const char *name);
+size_t tools_count(void);
+const struct tool_def *tools_at(size_t i);
+
+/* Validates raw arguments (NULL = none) against def; on success returns a new
+ * object with defaults filled (caller frees); on failure NULL and err set. */
+json_object *tools_validate(const struct tool_def *def, json_object *raw, struct tool_error *err);
+
+/* The tools array for tools/list (built once, shared; do not free). */
+json_object *tools_list_json(void);
+
+/* The README's Markdown tool table. Caller frees. */
+char *tools_markdown(void);
+
+void tool_error_set(struct tool_error *err, const char *code, const char *field,
+                    int retryable, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+#endif

@@ -1,0 +1,486 @@
+/*
+ * worker.c - a worker process: an epoll loop over many keep-alive TLS
+ * connections handed over by the master. Runs in each worker after fork.
+ *
+ * A connection moves HANDSHAKE -> READ -> WRITE -> READ ... Reads are
+ * bounded (16 KiB head, max_body_bytes body), deadlines are swept four times
+ * a second (10 s for a request head, request_timeout_ms for its body, 75 s
+ * idle keep-alive). A request is handled synchronously once complete: the
+ * worker holds one database connection, so concurrency comes from the
+ * number of workers and the master's least-loaded hand-out.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/err.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "../server/ipc.h"
+#include "../server/log.h"
+#include "../shm/limiter.h"
+#include "http.h"
+#include "request.h"
+#include "worker.h"
+
+#define HEAD_TIMEOUT_NS (10LL * 1000000000LL)
+#define IDLE_TIMEOUT_NS (75LL * 1000000000LL)
+#define SWEEP_MS 250
+#define TAG_CHANNEL ((void *)1)
+#define TAG_SIGNAL ((void *)2)
+
+enum conn_state { C_HANDSHAKE, C_READ, C_WRITE };
+
+struct conn {
+	int fd;
+	SSL *ssl;
+	enum conn_state state;
+	unsigned events;
+	char *in;
+	size_t in_len, in_cap;
+	char *out;
+	size_t out_len, out_pos;
+	int keep_alive;
+	long long started_ns; /* first byte of the current request (or accept) */
+	long long idle_since_ns;
+	int head_done;
+	struct conn *prev, *next;
+};
+
+static struct conn *conns;
+static long nconns;
+static int epfd = -1;
+static int draining;
+static long long drain_deadline_ns;
+
+static void conn_close(struct worker_ctx *w, struct conn *c)
+{
+	if (c->ssl) {
+		if (c->state != C_HANDSHAKE)
+			SSL_shutdown(c->ssl);
+		SSL_free(c->ssl);
+	}
+	epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	free(c->in);
+	free(c->out);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	free(c);
+	nconns--;
+	atomic_fetch_sub(&w->shm->slots[w->slot].connections, 1);
+}
+
+static void conn_watch(struct conn *c, unsigned events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = c };
+
+	if (events != c->events) {
+		epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
+		c->events = events;
+	}
+}
+
+static void conn_new(struct worker_ctx *w, int fd)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (!c || !(c->ssl = SSL_new(w->tls))) {
+		free(c);
+		close(fd);
+		atomic_fetch_sub(&w->shm->slots[w->slot].connections, 1);
+		return;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	SSL_set_fd(c->ssl, fd);
+	c->fd = fd;
+	c->state = C_HANDSHAKE;
+	c->events = EPOLLIN;
+	c->keep_alive = 1;
+	c->started_ns = limiter_now_ns();
+	ev.data.ptr = c;
+	epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+	c->next = conns;
+	if (conns)
+		conns->prev = c;
+	conns = c;
+	nconns++;
+}
+
+static void access_log(struct worker_ctx *w, const struct http_request *req, const struct response *r,
+                       const char *rid, long long dur_ns)
+{
+	char extra[600];
+	size_t n = 0;
+
+	n += (size_t)snprintf(extra + n, sizeof(extra) - n, "\"request_id\":");
+	log_escape(extra, sizeof(extra), &n, rid);
+	n += (size_t)snprintf(extra + n, sizeof(extra) - n, ",\"http_method\":\"%.*s\",\"status\":%d,"
+	                      "\"duration_us\":%lld,\"rpc_method\":", req ? (int)(req->method_len > 10 ? 10 : req->method_len) : 0,
+	                      req ? req->method : "", r->status, dur_ns / 1000);
+	log_escape(extra, sizeof(extra), &n, r->rpc_method);
+	n += (size_t)snprintf(extra + n, sizeof(extra) - n, ",\"tool\":");
+	log_escape(extra, sizeof(extra), &n, r->tool);
+	n += (size_t)snprintf(extra + n, sizeof(extra) - n, ",\"outcome\":");
+	log_escape(extra, sizeof(extra), &n, r->outcome);
+	extra[n] = '\0';
+	(void)w;
+	log_json(LOG_INFO, "access", extra, "request");
+}
+
+/* Queues a response for writing; takes the serialized bytes. */
+static void conn_send(struct worker_ctx *w, struct conn *c, struct response *r,
+                      const struct http_request *req, const char *rid, long long t0)
+{
+	struct shm_slot *slot = &w->shm->slots[w->slot];
+
+	if (r->close || draining)
+		c->keep_alive = 0;
+	c->out = response_serialize(r, rid, c->keep_alive, &c->out_len);
+	c->out_pos = 0;
+	c->state = C_WRITE;
+	atomic_fetch_add(&slot->requests, 1);
+	if (r->status >= 500 && r->status != 503)
+		atomic_fetch_add(&slot->errors, 1);
+	access_log(w, req, r, rid, limiter_now_ns() - t0);
+}
+
+/* An HTTP-level refusal before the request could be handled: send, close. */
+static void conn_refuse(struct worker_ctx *w, struct conn *c, int status, const char *message)
+{
+	struct response r;
+	char rid[48];
+
+	response_init(&r);
+	response_rpc_error(&r, status, NULL, -32600, message, NULL);
+	r.close = 1;
+	snprintf(rid, sizeof(rid), "%d-%llu", (int)getpid(), ++w->request_seq);
+	conn_send(w, c, &r, NULL, rid, limiter_now_ns());
+	response_reset(&r);
+	c->in_len = 0;
+}
+
+static int ensure_capacity(struct conn *c, size_t want)
+{
+	char *p;
+
+	if (c->in_cap >= want)
+		return 0;
+	p = realloc(c->in, want);
+	if (!p)
+		return -1;
+	c->in = p;
+	c->in_cap = want;
+	return 0;
+}
+
+/* Handles the request at the front of c->in if complete. Returns 1 if a
+ * response was queued, 0 if more bytes are needed. */
+static int conn_process(struct worker_ctx *w, struct conn *c)
+{
+	struct http_request req;
+	struct response r;
+	char rid[48];
+	long long t0;
+	size_t total;
+	int head;
+
+	if (c->in_len == 0)
+		return 0;
+	head = http_parse_request(c->in, c->in_len, &req);
+	if (head == HTTP_PARTIAL)
+		return 0;
+	if (head == HTTP_TOO_LARGE) {
+		conn_refuse(w, c, 431, "Request header fields too large (limit 16 KiB)");
+		return 1;
+	}
+	if (head == HTTP_ERROR || http_request_semantics(&req) < 0) {
+		conn_refuse(w, c, 400, "Bad Request: malformed HTTP request");
+		return 1;
+	}
+	c->head_done = 1;
+	if (req.chunked) {
+		conn_refuse(w, c, 501, "Transfer-Encoding is not supported; send Content-Length");
+		return 1;
+	}
+	if (req.content_length < 0 && req.method_len == 4 && memcmp(req.method, "POST", 4) == 0) {
+		conn_refuse(w, c, 411, "Content-Length is required");
+		return 1;
+	}
+	if (req.content_length > w->cfg->max_body_bytes) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "Request body too large (limit %ld bytes)", w->cfg->max_body_bytes);
+		conn_refuse(w, c, 413, msg);
+		return 1;
+	}
+	total = (size_t)head + (size_t)(req.content_length > 0 ? req.content_length : 0);
+	if (c->in_len < total) {
+		if (ensure_capacity(c, total + 1) < 0) {
+			conn_refuse(w, c, 503, "Out of memory");
+			return 1;
+		}
+		return 0;
+	}
+
+	t0 = limiter_now_ns();
+	snprintf(rid, sizeof(rid), "%d-%llu", (int)getpid(), ++w->request_seq);
+	response_init(&r);
+	r.close = !req.keep_alive;
+	request_handle(w, &req, c->in + head, total - (size_t)head, rid, &r);
+	conn_send(w, c, &r, &req, rid, t0);
+	response_reset(&r);
+	memmove(c->in, c->in + total, c->in_len - total);
+	c->in_len -= total;
+	c->head_done = 0;
+	c->started_ns = limiter_now_ns();
+	return 1;
+}
+
+/* The step functions return STEP_WAIT (wait for epoll), STEP_NEXT (state
+ * changed: run the next step) or STEP_CLOSED (c is freed). conn_run loops
+ * instead of recursing, so pipelined requests cannot deepen the stack. */
+enum step { STEP_WAIT, STEP_NEXT, STEP_CLOSED };
+
+static enum step ssl_wait(struct worker_ctx *w, struct conn *c, int n)
+{
+	int err = SSL_get_error(c->ssl, n);
+
+	if (err == SSL_ERROR_WANT_READ) {
+		conn_watch(c, EPOLLIN);
+		return STEP_WAIT;
+	}
+	if (err == SSL_ERROR_WANT_WRITE) {
+		conn_watch(c, EPOLLOUT);
+		return STEP_WAIT;
+	}
+	conn_close(w, c);
+	return STEP_CLOSED;
+}
+
+static enum step conn_read(struct worker_ctx *w, struct conn *c)
+{
+	size_t limit = HTTP_MAX_HEAD_BYTES + (size_t)w->cfg->max_body_bytes + 1;
+
+	if (conn_process(w, c))
+		return STEP_NEXT;
+	for (;;) {
+		int n;
+
+		if (c->in_cap - c->in_len < 4096 && c->in_cap < limit + 1) {
+			size_t want = c->in_cap ? c->in_cap * 2 : 16384;
+			if (ensure_capacity(c, want < limit + 1 ? want : limit + 1) < 0) {
+				conn_close(w, c);
+				return STEP_CLOSED;
+			}
+		}
+		if (c->in_len >= c->in_cap - 1) {
+			/* Buffer full and still no complete request. */
+			conn_refuse(w, c, c->head_done ? 413 : 431, "Request too large");
+			return STEP_NEXT;
+		}
+		ERR_clear_error();
+		n = SSL_read(c->ssl, c->in + c->in_len, (int)(c->in_cap - c->in_len - 1));
+		if (n <= 0)
+			return ssl_wait(w, c, n);
+		if (c->in_len == 0 && !c->head_done)
+			c->started_ns = limiter_now_ns();
+		c->in_len += (size_t)n;
+		c->in[c->in_len] = '\0';
+		if (conn_process(w, c))
+			return STEP_NEXT;
+	}
+}
+
+static enum step conn_write(struct worker_ctx *w, struct conn *c)
+{
+	while (c->out_pos < c->out_len) {
+		int n;
+		ERR_clear_error();
+		n = SSL_write(c->ssl, c->out + c->out_pos, (int)(c->out_len - c->out_pos));
+		if (n <= 0)
+			return ssl_wait(w, c, n);
+		c->out_pos += (size_t)n;
+	}
+	free(c->out);
+	c->out = NULL;
+	c->out_len = c->out_pos = 0;
+	if (!c->keep_alive) {
+		conn_close(w, c);
+		return STEP_CLOSED;
+	}
+	c->state = C_READ;
+	c->idle_since_ns = limiter_now_ns();
+	conn_watch(c, EPOLLIN);
+	return STEP_NEXT;
+}
+
+static enum step conn_handshake(struct worker_ctx *w, struct conn *c)
+{
+	int n;
+
+	ERR_clear_error();
+	n = SSL_accept(c->ssl);
+	if (n != 1)
+		return ssl_wait(w, c, n);
+	c->state = C_READ;
+	c->idle_since_ns = limiter_now_ns();
+	return STEP_NEXT;
+}
+
+static void conn_run(struct worker_ctx *w, struct conn *c)
+{
+	enum step st;
+
+	do {
+		switch (c->state) {
+		case C_HANDSHAKE:
+			st = conn_handshake(w, c);
+			break;
+		case C_READ:
+			st = conn_read(w, c);
+			break;
+		default:
+			st = conn_write(w, c);
+			break;
+		}
+	} while (st == STEP_NEXT);
+}
+
+static void sweep(struct worker_ctx *w)
+{
+	long long now = limiter_now_ns();
+	long long body_ns = (long long)w->cfg->request_timeout_ms * 1000000LL;
+	struct conn *c, *next;
+
+	for (c = conns; c; c = next) {
+		next = c->next;
+		if (c->state == C_HANDSHAKE) {
+			if (now - c->started_ns > HEAD_TIMEOUT_NS || draining)
+				conn_close(w, c);
+		} else if (c->state == C_READ) {
+			int idle = c->in_len == 0 && !c->head_done;
+			if (idle && (draining || now - c->idle_since_ns > IDLE_TIMEOUT_NS)) {
+				conn_close(w, c);
+			} else if (!idle && ((!c->head_done && now - c->started_ns > HEAD_TIMEOUT_NS) ||
+			                     (c->head_done && now - c->started_ns > HEAD_TIMEOUT_NS + body_ns))) {
+				conn_refuse(w, c, 408, "Request Timeout: the request did not arrive in time");
+				conn_run(w, c);
+			}
+		} else if (c->state == C_WRITE && now - c->idle_since_ns > IDLE_TIMEOUT_NS &&
+		           now - c->started_ns > IDLE_TIMEOUT_NS) {
+			/* A client that stopped reading its response. */
+			conn_close(w, c);
+		}
+	}
+}
+
+static void start_drain(struct worker_ctx *w, const char *why)
+{
+	if (draining)
+		return;
+	draining = 1;
+	drain_deadline_ns = limiter_now_ns() + (long long)w->cfg->shutdown_timeout_s * 1000000000LL;
+	atomic_store(&w->shm->slots[w->slot].state, SLOT_DRAINING);
+	log_info("draining (%s): %ld connections open", why, nconns);
+}
+
+static void on_channel(struct worker_ctx *w)
+{
+	struct ipc_msg msg;
+	int fd, r;
+
+	while ((r = ipc_recv(w->channel_fd, &msg, &fd)) == 1) {
+		if (msg.type == IPC_CONN) {
+			if (draining) {
+				close(fd);
+				atomic_fetch_sub(&w->shm->slots[w->slot].connections, 1);
+			} else {
+				conn_new(w, fd);
+			}
+		} else if (msg.type == IPC_DRAIN) {
+			start_drain(w, "replaced by reload");
+		}
+	}
+	if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+		if (r < 0 && errno == EPROTO) {
+			log_error("malformed message from master");
+			return;
+		}
+		epoll_ctl(epfd, EPOLL_CTL_DEL, w->channel_fd, NULL);
+		start_drain(w, "master went away");
+	}
+}
+
+void worker_main(struct worker_ctx *w)
+{
+	struct epoll_event ev, events[64];
+	sigset_t mask;
+	int sfd;
+
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	prctl(PR_SET_NAME, "mcpi-worker");
+	log_init("worker", LOG_INFO);
+	{
+		enum log_level lvl;
+		if (log_level_parse(w->cfg->log_level, &lvl) == 0)
+			log_set_level(lvl);
+	}
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (sfd < 0 || epfd < 0)
+		fatal("worker: epoll/signalfd: %s", strerror(errno));
+	ev.events = EPOLLIN;
+	ev.data.ptr = TAG_CHANNEL;
+	epoll_ctl(epfd, EPOLL_CTL_ADD, w->channel_fd, &ev);
+	ev.data.ptr = TAG_SIGNAL;
+	epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
+
+	db_init(&w->db, w->cfg->database_url, w->cfg->request_timeout_ms);
+	db_connect(&w->db);
+	atomic_store(&w->shm->slots[w->slot].pid, (int)getpid());
+	atomic_store(&w->shm->slots[w->slot].state, SLOT_READY);
+	if (ipc_send(w->channel_fd, IPC_READY, -1) < 0)
+		fatal("worker: cannot report ready: %s", strerror(errno));
+
+	for (;;) {
+		int n = epoll_wait(epfd, events, 64, SWEEP_MS);
+		if (n < 0 && errno != EINTR)
+			fatal("worker: epoll_wait: %s", strerror(errno));
+		for (int i = 0; i < n; i++) {
+			void *tag = events[i].data.ptr;
+			if (tag == TAG_CHANNEL) {
+				on_channel(w);
+			} else if (tag == TAG_SIGNAL) {
+				struct signalfd_siginfo si;
+				while (read(sfd, &si, sizeof(si)) == sizeof(si))
+					if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+						start_drain(w, "signal");
+			} else {
+				conn_run(w, tag);
+			}
+		}
+		sweep(w);
+		if (draining && (nconns == 0 || limiter_now_ns() > drain_deadline_ns)) {
+			log_info("exiting: %ld connections left", nconns);
+			db_close(&w->db);
+			_exit(0);
+		}
+	}
+}

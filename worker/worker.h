@@ -1,0 +1,32 @@
+/*
+ * worker.h - what one worker process holds: its scoreboard slot, the
+ * inherited configuration, TLS context and keys, and its own database
+ * connection. Entered by the master right after fork.
+ */
+#ifndef MCPI_WORKER_H
+#define MCPI_WORKER_H
+
+#include <openssl/ssl.h>
+
+#include "../server/config.h"
+#include "../shm/shm.h"
+#include "auth.h"
+#include "cursor.h"
+#include "db.h"
+
+struct worker_ctx {
+	const struct config *cfg;
+	struct shm_segment *shm;
+	int slot;
+	int channel_fd;  /* SOCK_SEQPACKET to the master */
+	SSL_CTX *tls;
+	const struct auth_keys *keys;
+	const struct cursor_key *cursor_key;
+	struct db db;
+	unsigned long long request_seq;
+};
+
+/* Runs the event loop until drained; never returns. */
+void worker_main(struct worker_ctx *w) __attribute__((noreturn));
+
+#endif
