@@ -204,13 +204,14 @@ int auth_verify(const struct auth_keys *keys, const struct config *cfg,
 	if (json_object_object_get_ex(header, "crit", &crit))
 		REFUSE("token has critical header parameters this server does not understand");
 
-	if (jwt_decode(&jwt, tokbuf, keys->key, (int)keys->key_len) != 0 || !jwt ||
-	    (int)jwt_get_alg(jwt) != keys->alg)
-		REFUSE("token signature is invalid");
-
+	/* Parsed (not trusted) before the signature check, so a malformed
+	 * token gets a precise reason. */
 	claims = decode_json_part(dot1 + 1, (size_t)(dot2 - dot1 - 1));
 	if (!claims)
 		REFUSE("token claims are not a JSON object");
+	if (jwt_decode(&jwt, tokbuf, keys->key, (int)keys->key_len) != 0 || !jwt ||
+	    (int)jwt_get_alg(jwt) != keys->alg)
+		REFUSE("token signature is invalid");
 	r = numeric_claim(claims, "exp", &exp);
 	if (r <= 0)
 		REFUSE("token has no valid exp claim");

@@ -14,6 +14,7 @@
 
 #include "../server/log.h"
 #include "../shm/limiter.h"
+#include "../shm/shm.h"
 #include "mcp.h"
 #include "request.h"
 
@@ -149,6 +150,8 @@ static void handle_mcp(struct worker_ctx *w, const struct http_request *req, con
 		unauthorized(w, resp, why);
 		return;
 	}
+	snprintf(resp->tenant, sizeof(resp->tenant), "%s", id.tenant);
+	snprintf(resp->subject, sizeof(resp->subject), "%.127s", id.sub);
 	if (limiter_take(w->shm, limiter_now_ns(), &retry_ms) < 0) {
 		atomic_fetch_add(&slot->rejected_rate, 1);
 		rejected(resp, 429, "RATE_LIMITED", retry_ms);
@@ -163,8 +166,50 @@ static void handle_mcp(struct worker_ctx *w, const struct http_request *req, con
 	limiter_leave(w->shm, w->slot);
 }
 
+/* Prometheus text from the shared scoreboard; loopback clients only. */
+static void metrics(struct worker_ctx *w, struct response *resp)
+{
+	size_t cap = 256 + SHM_MAX_SLOTS * 700, n = 0;
+	char *out = malloc(cap);
+	long long ready = 0;
+
+	if (!out)
+		fatal("out of memory");
+	n += (size_t)snprintf(out + n, cap - n,
+	    "# HELP mcpi_inflight Requests admitted and not yet answered, all workers.\n"
+	    "# TYPE mcpi_inflight gauge\nmcpi_inflight %lld\n"
+	    "# TYPE mcpi_max_inflight gauge\nmcpi_max_inflight %lld\n",
+	    shm_inflight_total(w->shm), (long long)atomic_load(&w->shm->max_inflight));
+	for (int i = 0; i < SHM_MAX_SLOTS; i++) {
+		struct shm_slot *s = &w->shm->slots[i];
+		int state = atomic_load(&s->state), pid = atomic_load(&s->pid);
+		if (state == SLOT_FREE || pid == 0)
+			continue;
+		ready += state == SLOT_READY;
+		n += (size_t)snprintf(out + n, cap - n,
+		    "mcpi_worker_state{pid=\"%d\",slot=\"%d\"} %d\n"
+		    "mcpi_connections{pid=\"%d\"} %lld\n"
+		    "mcpi_worker_inflight{pid=\"%d\"} %lld\n"
+		    "mcpi_requests_total{pid=\"%d\"} %lld\n"
+		    "mcpi_errors_total{pid=\"%d\"} %lld\n"
+		    "mcpi_rejected_total{pid=\"%d\",reason=\"rate\"} %lld\n"
+		    "mcpi_rejected_total{pid=\"%d\",reason=\"inflight\"} %lld\n"
+		    "mcpi_rejected_total{pid=\"%d\",reason=\"auth\"} %lld\n",
+		    pid, i, state, pid, (long long)atomic_load(&s->connections),
+		    pid, (long long)atomic_load(&s->inflight), pid, (long long)atomic_load(&s->requests),
+		    pid, (long long)atomic_load(&s->errors), pid, (long long)atomic_load(&s->rejected_rate),
+		    pid, (long long)atomic_load(&s->rejected_inflight), pid,
+		    (long long)atomic_load(&s->rejected_auth));
+	}
+	n += (size_t)snprintf(out + n, cap - n, "mcpi_workers_ready %lld\n", ready);
+	response_set_body(resp, 200, out, n);
+	response_header(resp, "Content-Type: text/plain; version=0.0.4");
+	snprintf(resp->outcome, sizeof(resp->outcome), "metrics");
+}
+
 void request_handle(struct worker_ctx *w, const struct http_request *req, const char *body,
-                    size_t body_len, const char *request_id, struct response *resp)
+                    size_t body_len, const char *request_id, int peer_loopback,
+                    struct response *resp)
 {
 	const char *query = memchr(req->target, '?', req->target_len);
 	size_t plen = query ? (size_t)(query - req->target) : req->target_len;
@@ -190,6 +235,10 @@ void request_handle(struct worker_ctx *w, const struct http_request *req, const 
 		}
 		response_header(resp, "Allow: GET");
 		response_rpc_error(resp, 405, NULL, -32600, "Method Not Allowed", NULL);
+		return;
+	}
+	if (is_get && peer_loopback && path_is(req->target, plen, "/metrics")) {
+		metrics(w, resp);
 		return;
 	}
 	response_rpc_error(resp, 404, NULL, -32600, "Not Found", NULL);

@@ -11,6 +11,7 @@
 #include "worker.h"
 
 void request_handle(struct worker_ctx *w, const struct http_request *req, const char *body,
-                    size_t body_len, const char *request_id, struct response *resp);
+                    size_t body_len, const char *request_id, int peer_loopback,
+                    struct response *resp);
 
 #endif

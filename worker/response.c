@@ -104,7 +104,7 @@ char *response_serialize(const struct response *r, const char *request_id, int k
 	    "X-Request-Id: %s\r\n"
 	    "Connection: %s\r\n",
 	    r->status, reason_phrase(r->status), r->body_len,
-	    r->body_len ? "Content-Type: application/json\r\n" : "",
+	    r->body_len && !strstr(r->headers, "Content-Type:") ? "Content-Type: application/json\r\n" : "",
 	    request_id, keep_alive ? "keep-alive" : "close");
 	memcpy(out + n, r->headers, r->headers_len);
 	n += r->headers_len;

@@ -19,6 +19,8 @@ struct response {
 	char rpc_method[40];
 	char tool[48];
 	char outcome[32];
+	char tenant[129];
+	char subject[128];
 };
 
 void response_init(struct response *r);

@@ -16,7 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -49,6 +52,7 @@ struct conn {
 	long long started_ns; /* first byte of the current request (or accept) */
 	long long idle_since_ns;
 	int head_done;
+	int peer_loopback;
 	struct conn *prev, *next;
 };
 
@@ -90,6 +94,20 @@ static void conn_watch(struct conn *c, unsigned events)
 	}
 }
 
+static int peer_is_loopback(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+	if (ss.ss_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr);
+	return 0;
+}
+
 static void conn_new(struct worker_ctx *w, int fd)
 {
 	struct conn *c = calloc(1, sizeof(*c));
@@ -103,6 +121,7 @@ static void conn_new(struct worker_ctx *w, int fd)
 	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	SSL_set_fd(c->ssl, fd);
+	c->peer_loopback = peer_is_loopback(fd);
 	c->fd = fd;
 	c->state = C_HANDSHAKE;
 	c->events = EPOLLIN;
@@ -120,7 +139,7 @@ static void conn_new(struct worker_ctx *w, int fd)
 static void access_log(struct worker_ctx *w, const struct http_request *req, const struct response *r,
                        const char *rid, long long dur_ns)
 {
-	char extra[600];
+	char extra[900];
 	size_t n = 0;
 
 	n += (size_t)snprintf(extra + n, sizeof(extra) - n, "\"request_id\":");
@@ -133,6 +152,10 @@ static void access_log(struct worker_ctx *w, const struct http_request *req, con
 	log_escape(extra, sizeof(extra), &n, r->tool);
 	n += (size_t)snprintf(extra + n, sizeof(extra) - n, ",\"outcome\":");
 	log_escape(extra, sizeof(extra), &n, r->outcome);
+	n += (size_t)snprintf(extra + n, sizeof(extra) - n, ",\"tenant\":");
+	log_escape(extra, sizeof(extra), &n, r->tenant);
+	n += (size_t)snprintf(extra + n, sizeof(extra) - n, ",\"sub\":");
+	log_escape(extra, sizeof(extra), &n, r->subject);
 	extra[n] = '\0';
 	(void)w;
 	log_json(LOG_INFO, "access", extra, "request");
@@ -236,7 +259,7 @@ static int conn_process(struct worker_ctx *w, struct conn *c)
 	snprintf(rid, sizeof(rid), "%d-%llu", (int)getpid(), ++w->request_seq);
 	response_init(&r);
 	r.close = !req.keep_alive;
-	request_handle(w, &req, c->in + head, total - (size_t)head, rid, &r);
+	request_handle(w, &req, c->in + head, total - (size_t)head, rid, c->peer_loopback, &r);
 	conn_send(w, c, &r, &req, rid, t0);
 	response_reset(&r);
 	memmove(c->in, c->in + total, c->in_len - total);
@@ -453,7 +476,11 @@ void worker_main(struct worker_ctx *w)
 	epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
 
 	db_init(&w->db, w->cfg->database_url, w->cfg->request_timeout_ms);
-	db_connect(&w->db);
+	/* A worker that cannot reach its database at start-up exits: the master
+	 * retries with back-off and stops the server after repeated failures.
+	 * Once serving, a lost connection is re-opened on demand instead. */
+	if (db_connect(&w->db) < 0)
+		_exit(3);
 	atomic_store(&w->shm->slots[w->slot].pid, (int)getpid());
 	atomic_store(&w->shm->slots[w->slot].state, SLOT_READY);
 	if (ipc_send(w->channel_fd, IPC_READY, -1) < 0)

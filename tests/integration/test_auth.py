@@ -1,0 +1,137 @@
+"""JWT authentication and scopes: every refusal case, one request each."""
+import base64
+import hashlib
+import hmac
+import json
+import time
+
+from harness import AUDIENCE, PORT, Client, b64url, expect
+
+SERVER = dict(workers=2)
+
+WWW = (f'Bearer error="invalid_token", '
+       f'resource_metadata="https://127.0.0.1:{PORT}/.well-known/oauth-protected-resource"')
+
+
+def refused(env, token, reason_part=None, headers=None):
+    c = Client(env)
+    h = {"Content-Type": "application/json"}
+    if token is not None:
+        h["Authorization"] = "Bearer " + token
+    h.update(headers or {})
+    st, hdrs, body = c.raw("POST", "/mcp", b'{"jsonrpc":"2.0","id":1,"method":"ping"}', h)
+    expect(st == 401, (st, body))
+    expect(hdrs.get("www-authenticate") == WWW, hdrs.get("www-authenticate"))
+    reason = json.loads(body)["error"]["data"]["reason"]
+    if reason_part:
+        expect(reason_part in reason, reason)
+    return reason
+
+
+def test_valid_token_is_accepted(env):
+    c = Client(env, env.token())
+    st, _, b = c.rpc("ping")
+    expect(st == 200, (st, b))
+
+
+def test_missing_and_malformed_authorization(env):
+    refused(env, None, "no bearer token")
+    refused(env, None, "no bearer token", headers={"Authorization": "Basic YWxhZGRpbjpvcGVu"})
+    refused(env, "", "no bearer token")
+    refused(env, "garbage", "three dot-separated")
+    refused(env, "a.b.c", "header is not base64url JSON")
+    refused(env, "a.b", "three dot-separated")
+
+
+def test_bad_signature(env):
+    refused(env, env.token(secret=b"x" * 48), "signature")
+    t = env.token()
+    refused(env, t[:-4] + ("AAAA" if not t.endswith("AAAA") else "BBBB"), "signature")
+
+
+def test_alg_none_is_refused(env):
+    h = b64url(json.dumps({"alg": "none", "typ": "JWT"}).encode())
+    now = int(time.time())
+    c = b64url(json.dumps({"iss": "mcp-invoiced-dev", "aud": AUDIENCE, "sub": "x",
+                           "tenant_id": "acme", "exp": now + 60}).encode())
+    refused(env, f"{h}.{c}.", "three dot-separated")
+    refused(env, f"{h}.{c}.AAAA", "algorithm must be HS256")
+
+
+def test_other_algorithms_are_refused(env):
+    refused(env, env.token(header={"alg": "HS512"}), "algorithm must be HS256")
+    refused(env, env.token(header={"alg": "RS256"}), "algorithm must be HS256")
+    refused(env, env.token(header={"alg": "hs256"}), "algorithm must be HS256")
+    refused(env, env.token(header={"typ": "JWE"}), "type must be JWT")
+    refused(env, env.token(header={"crit": ["exp"]}), "critical")
+
+
+def test_expiry_and_leeway(env):
+    now = int(time.time())
+    refused(env, env.token(claims={"exp": now - 120}), "expired")
+    refused(env, env.token(drop=("exp",)), "exp")
+    refused(env, env.token(claims={"exp": "tomorrow"}), "exp")
+    # Within the 30 s leeway: accepted.
+    c = Client(env, env.token(claims={"exp": now - 10}))
+    expect(c.rpc("ping")[0] == 200)
+
+
+def test_nbf_and_iat(env):
+    now = int(time.time())
+    refused(env, env.token(claims={"nbf": now + 300}), "nbf")
+    refused(env, env.token(claims={"iat": now + 300}), "iat")
+    c = Client(env, env.token(claims={"nbf": now + 10, "iat": now + 10}))
+    expect(c.rpc("ping")[0] == 200, "nbf/iat within leeway")
+
+
+def test_issuer_and_audience(env):
+    refused(env, env.token(claims={"iss": "https://evil.example.com"}), "issuer")
+    refused(env, env.token(drop=("iss",)), "issuer")
+    refused(env, env.token(claims={"aud": "https://other.example.com/mcp"}), "audience")
+    refused(env, env.token(drop=("aud",)), "audience")
+    c = Client(env, env.token(claims={"aud": ["https://other.example.com", AUDIENCE]}))
+    expect(c.rpc("ping")[0] == 200, "aud array containing ours")
+
+
+def test_tenant_and_subject_claims(env):
+    refused(env, env.token(drop=("tenant_id",)), "tenant_id")
+    refused(env, env.token(tenant=""), "tenant_id")
+    refused(env, env.token(tenant="a b"), "tenant_id")
+    refused(env, env.token(tenant=42), "tenant_id")
+    refused(env, env.token(drop=("sub",)), "sub")
+
+
+def test_non_json_claims(env):
+    h = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = b64url(b"not json")
+    sig = b64url(hmac.new(env.secret, f"{h}.{body}".encode(), hashlib.sha256).digest())
+    refused(env, f"{h}.{body}.{sig}", "claims")
+
+
+def test_insufficient_scope_is_403(env):
+    c = Client(env, env.token(scope="invoices:read"))
+    st, hdrs, b = c.call("create_invoice", {"customer_id": "c1",
+                                            "line_items": [{"description": "x", "amount_cents": 1}]})
+    expect(st == 403, (st, b))
+    expect('error="insufficient_scope"' in hdrs["www-authenticate"], hdrs)
+    expect('scope="invoices:write"' in hdrs["www-authenticate"], hdrs)
+    expect(b["error"]["data"]["scope"] == "invoices:write", b)
+    # The read scope is enough for reading.
+    st, _, b = c.call("list_invoices", {"customer_id": "c1"})
+    expect(st == 200 and b["result"]["isError"] is False, b)
+    # A scope that merely contains the name is not the scope.
+    c = Client(env, env.token(scope="invoices:readonly"))
+    st, _, _ = c.call("list_invoices", {"customer_id": "c1"})
+    expect(st == 403, st)
+
+
+def test_tokens_and_secret_never_logged(env):
+    tok = env.token()
+    c = Client(env, tok)
+    c.rpc("ping")
+    refused(env, tok + "x")
+    logs = env.server.logs()
+    sig = tok.rsplit(".", 1)[1]
+    expect(sig not in logs and tok not in logs, "token found in the log")
+    expect(env.secret.decode() not in logs, "secret found in the log")
+    expect(base64.b64encode(env.secret).decode() not in logs)

@@ -1,0 +1,294 @@
+"""HTTP transport and MCP protocol behaviour, both protocol eras."""
+import base64
+import socket
+import ssl
+import time
+
+from harness import PORT, Client, expect
+
+SERVER = dict(workers=2, extra={"allowed_origins": "https://app.example.com"})
+
+MODERN = "2026-07-28"
+
+
+def modern_headers(method, name=None, version=MODERN):
+    h = {"MCP-Protocol-Version": version, "Mcp-Method": method}
+    if name is not None:
+        h["Mcp-Name"] = name
+    return h
+
+
+def meta(version=MODERN):
+    return {"_meta": {"io.modelcontextprotocol/protocolVersion": version,
+                      "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "1"}}}
+
+
+def test_initialize_echoes_supported_version(env):
+    c = Client(env, env.token())
+    for v in ("2025-11-25", "2025-06-18", "2025-03-26"):
+        st, _, b = c.rpc("initialize", {"protocolVersion": v, "capabilities": {},
+                                        "clientInfo": {"name": "t", "version": "1"}})
+        expect(st == 200 and b["result"]["protocolVersion"] == v, b)
+        expect(b["result"]["serverInfo"]["name"] == "mcp-invoiced")
+        expect("tools" in b["result"]["capabilities"])
+    st, hdrs, b = c.rpc("initialize", {"protocolVersion": "1999-01-01", "capabilities": {},
+                                       "clientInfo": {"name": "t", "version": "1"}})
+    expect(b["result"]["protocolVersion"] == "2025-11-25", b)
+    expect("mcp-session-id" not in hdrs, "stateless: no session id")
+
+
+def test_initialized_notification_is_202(env):
+    c = Client(env, env.token())
+    st, _, b = c.post({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    expect(st == 202 and b is None, (st, b))
+
+
+def test_ping(env):
+    c = Client(env, env.token())
+    st, _, b = c.rpc("ping", id="p1")
+    expect(st == 200 and b == {"jsonrpc": "2.0", "id": "p1", "result": {}}, b)
+
+
+def test_tools_list_declares_schemas_and_annotations(env):
+    c = Client(env, env.token())
+    st, _, b = c.rpc("tools/list", {}, headers={"MCP-Protocol-Version": "2025-11-25"})
+    expect(st == 200, st)
+    tools = {t["name"]: t for t in b["result"]["tools"]}
+    expect({"create_invoice", "list_invoices"} <= set(tools), tools.keys())
+    ci = tools["create_invoice"]
+    expect(ci["inputSchema"]["type"] == "object")
+    expect(ci["inputSchema"]["required"] == ["customer_id", "line_items"], ci["inputSchema"])
+    item = ci["inputSchema"]["properties"]["line_items"]["items"]
+    expect(item["properties"]["amount_cents"]["minimum"] == 0)
+    expect(item["properties"]["quantity"]["default"] == 1)
+    expect(ci["outputSchema"]["type"] == "object")
+    expect(ci["annotations"]["readOnlyHint"] is False)
+    expect(tools["list_invoices"]["annotations"]["readOnlyHint"] is True)
+    expect(ci["title"] == "Create invoice")
+    expect("resultType" not in b["result"], "legacy era results carry no resultType")
+
+
+def test_unsupported_protocol_header_is_400(env):
+    c = Client(env, env.token())
+    st, _, b = c.rpc("tools/list", {}, headers={"MCP-Protocol-Version": "2024-01-01"})
+    expect(st == 400, st)
+    expect(b["error"]["code"] == -32022, b)
+    expect(MODERN in b["error"]["data"]["supported"], b)
+    expect(b["error"]["data"]["requested"] == "2024-01-01", b)
+
+
+def test_modern_discover(env):
+    c = Client(env, env.token())
+    st, _, b = c.rpc("server/discover", meta(), headers=modern_headers("server/discover"))
+    expect(st == 200, (st, b))
+    r = b["result"]
+    expect(r["resultType"] == "complete", r)
+    expect(MODERN in r["supportedVersions"] and "2025-11-25" in r["supportedVersions"], r)
+    expect(r["_meta"]["io.modelcontextprotocol/serverInfo"]["name"] == "mcp-invoiced", r)
+    expect("tools" in r["capabilities"])
+
+
+def test_modern_tools_list_is_cacheable(env):
+    c = Client(env, env.token())
+    st, _, b = c.rpc("tools/list", meta(), headers=modern_headers("tools/list"))
+    expect(st == 200, b)
+    r = b["result"]
+    expect(r["resultType"] == "complete" and r["cacheScope"] == "private" and r["ttlMs"] > 0, r)
+    expect("io.modelcontextprotocol/serverInfo" in r["_meta"], r)
+
+
+def test_modern_tools_call_with_headers(env):
+    c = Client(env, env.token())
+    params = {"name": "list_invoices", "arguments": {"customer_id": "nobody"}}
+    params.update(meta())
+    st, _, b = c.rpc("tools/call", params, headers=modern_headers("tools/call", "list_invoices"))
+    expect(st == 200 and b["result"]["resultType"] == "complete", b)
+    expect(b["result"]["structuredContent"] == {"invoices": [], "next_cursor": None}, b)
+    # Mcp-Name in the Base64 sentinel form decodes before comparison.
+    enc = "=?base64?" + base64.b64encode(b"list_invoices").decode() + "?="
+    st, _, b = c.rpc("tools/call", params, headers=modern_headers("tools/call", enc))
+    expect(st == 200 and "result" in b, b)
+
+
+def test_modern_header_mismatches_are_32020(env):
+    c = Client(env, env.token())
+    params = {"name": "list_invoices", "arguments": {"customer_id": "x"}}
+    params.update(meta())
+    cases = [
+        modern_headers("tools/call", "create_invoice"),      # Mcp-Name differs
+        modern_headers("tools/list", "list_invoices"),       # Mcp-Method differs
+        {"MCP-Protocol-Version": MODERN, "Mcp-Name": "list_invoices"},  # Mcp-Method missing
+        modern_headers("tools/call"),                        # Mcp-Name missing
+        modern_headers("tools/call", "list_invoices", version="2025-11-25"),  # version differs
+        {"Mcp-Method": "tools/call", "Mcp-Name": "list_invoices"},  # version header missing
+    ]
+    for h in cases:
+        st, _, b = c.rpc("tools/call", params, headers=h)
+        expect(st == 400 and b["error"]["code"] == -32020, (h, st, b))
+        expect("Header mismatch" in b["error"]["message"], b)
+
+
+def test_modern_unsupported_version_in_meta_is_32022(env):
+    c = Client(env, env.token())
+    st, _, b = c.rpc("tools/list", meta("2030-01-01"),
+                     headers=modern_headers("tools/list", version="2030-01-01"))
+    expect(st == 400 and b["error"]["code"] == -32022, b)
+    expect(b["error"]["data"]["supported"][0] == MODERN, b)
+
+
+def test_modern_has_no_initialize_or_ping(env):
+    c = Client(env, env.token())
+    for m in ("initialize", "ping"):
+        st, _, b = c.rpc(m, meta(), headers=modern_headers(m))
+        expect(st == 404 and b["error"]["code"] == -32601, (m, st, b))
+
+
+def test_jsonrpc_errors(env):
+    c = Client(env, env.token())
+    st, _, b = c.post(None, raw_body=b'{"jsonrpc":"2.0","id":1,"method":')
+    expect(st == 400 and b["error"]["code"] == -32700, b)
+    st, _, b = c.post(None, raw_body=b'{"jsonrpc":"2.0","id":1,"method":"ping"} x')
+    expect(st == 400 and b["error"]["code"] == -32700, b)
+    st, _, b = c.post([{"jsonrpc": "2.0", "id": 1, "method": "ping"}])
+    expect(st == 400 and b["error"]["code"] == -32600, b)
+    st, _, b = c.post({"id": 1, "method": "ping"})
+    expect(st == 400 and b["error"]["code"] == -32600, b)
+    st, _, b = c.post({"jsonrpc": "2.0", "id": {"x": 1}, "method": "ping"})
+    expect(st == 400 and b["error"]["code"] == -32600, b)
+    st, _, b = c.post({"jsonrpc": "2.0", "id": 1, "method": 5})
+    expect(st == 400 and b["error"]["code"] == -32600, b)
+    st, _, b = c.post({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": [1]})
+    expect(st == 400 and b["error"]["code"] == -32600, b)
+    st, _, b = c.rpc("no/such/method", {}, id=7)
+    expect(st == 200 and b["error"]["code"] == -32601 and b["id"] == 7, b)
+    st, _, b = c.call("no_such_tool", {})
+    expect(st == 200 and b["error"]["code"] == -32602, b)
+    expect("no_such_tool" in b["error"]["message"], b)
+    st, _, b = c.rpc("tools/call", {"arguments": {}})
+    expect(b["error"]["code"] == -32602, b)
+
+
+def test_http_routing(env):
+    c = Client(env)
+    for m in ("GET", "DELETE"):
+        st, h, _ = c.raw(m, "/mcp", b"", {})
+        expect(st == 405 and h["allow"] == "POST", (m, st, h))
+    st, _, _ = c.raw("GET", "/elsewhere", b"", {})
+    expect(st == 404, st)
+    st, _, _ = c.raw("POST", "/mcpx", b"{}", {"Content-Type": "application/json"})
+    expect(st == 404, st)
+
+
+def test_protected_resource_metadata(env):
+    import json
+    c = Client(env)
+    for path in ("/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp"):
+        st, h, body = c.raw("GET", path, b"", {})
+        expect(st == 200, (path, st))
+        doc = json.loads(body)
+        expect(doc["resource"] == f"https://127.0.0.1:{PORT}/mcp", doc)
+        expect(doc["authorization_servers"] == ["mcp-invoiced-dev"], doc)
+        expect(doc["bearer_methods_supported"] == ["header"], doc)
+        expect("invoices:read" in doc["scopes_supported"], doc)
+
+
+def test_content_type_must_be_json(env):
+    c = Client(env, env.token())
+    st, _, b = c.post({"jsonrpc": "2.0", "id": 1, "method": "ping"},
+                      headers={"Content-Type": "text/plain"})
+    expect(st == 415, st)
+    st, _, b = c.post({"jsonrpc": "2.0", "id": 1, "method": "ping"},
+                      headers={"Content-Type": "application/json; charset=utf-8"})
+    expect(st == 200, st)
+
+
+def test_origin_checked(env):
+    c = Client(env, env.token())
+    st, _, _ = c.rpc("ping", headers={"Origin": "https://evil.example.com"})
+    expect(st == 403, st)
+    st, _, _ = c.rpc("ping", headers={"Origin": "https://app.example.com"})
+    expect(st == 200, st)
+
+
+def test_body_too_large_is_413(env):
+    # Refused from the Content-Length alone, before any body byte is read.
+    s = tls_socket()
+    s.sendall(b"POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Content-Length: 1048577\r\n\r\n")
+    expect(read_status(s) == 413)
+    s.close()
+    # A body of exactly max_body_bytes is read and answered (here: not JSON-RPC).
+    c = Client(env, env.token())
+    body = b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"'
+    body += b"a" * (1048576 - len(body) - 3) + b'"}}'
+    st, _, b = c.post(None, raw_body=body)
+    expect(st == 200 and b["result"] == {}, (st, b))
+
+
+def tls_socket():
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    s = socket.create_connection(("127.0.0.1", PORT), timeout=15)
+    return ctx.wrap_socket(s)
+
+
+def read_status(s):
+    data = b""
+    while b"\r\n" not in data:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return int(data.split(b" ")[1]) if data else None
+
+
+def test_headers_too_large_is_431(env):
+    s = tls_socket()
+    s.sendall(b"POST /mcp HTTP/1.1\r\nHost: x\r\n" + b"X-Big: " + b"a" * 17000 + b"\r\n\r\n")
+    expect(read_status(s) == 431)
+    s.close()
+
+
+def test_malformed_http_is_400(env):
+    for raw in (b"POST /mcp HTTP/1.1\nHost: x\n\n",             # bare LF
+                b"POST  /mcp HTTP/1.1\r\n\r\n",                 # double space
+                b"POST /mcp HTTP/2.0\r\n\r\n",                  # wrong version
+                b"POST /mcp HTTP/1.1\r\nBad Header: x\r\n\r\n",  # space in name
+                b"POST /mcp HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+                b"POST /mcp HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+                b"POST /mcp HTTP/1.1\r\n folded: x\r\n\r\n"):
+        s = tls_socket()
+        s.sendall(raw)
+        st = read_status(s)
+        expect(st == 400, (raw, st))
+        s.close()
+
+
+def test_chunked_refused_and_length_required(env):
+    s = tls_socket()
+    s.sendall(b"POST /mcp HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+    expect(read_status(s) == 501)
+    s.close()
+    s = tls_socket()
+    s.sendall(b"POST /mcp HTTP/1.1\r\nHost: x\r\n\r\n")
+    expect(read_status(s) == 411)
+    s.close()
+
+
+def test_slow_headers_get_408(env):
+    s = tls_socket()
+    s.sendall(b"POST /mcp HTTP/1.1\r\nHost: x\r\n")
+    t0 = time.time()
+    st = read_status(s)
+    expect(st == 408, st)
+    expect(9.5 <= time.time() - t0 <= 12, time.time() - t0)
+    s.close()
+
+
+def test_keep_alive_serves_many_requests_on_one_connection(env):
+    c = Client(env, env.token())
+    for i in range(50):
+        st, h, b = c.rpc("ping", id=i)
+        expect(st == 200 and b["id"] == i)
+    expect(c.conn is not None, "connection stayed open")
