@@ -84,8 +84,14 @@ class Env:
         with open(path, "w") as f:
             f.write(conf)
         self.server = Server(self, path, env_extra)
+        self.server.workers = workers
         if wait:
-            self.server.wait_ready()
+            try:
+                self.server.wait_ready()
+            except Exception:
+                self.server.stop()
+                self.server = None
+                raise
         return self.server
 
 
@@ -99,6 +105,7 @@ class Server:
         e = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:abort_on_error=0",
                  UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
         e.update(env_extra or {})
+        self.workers = 1
         self.proc = subprocess.Popen([BIN, "serve", "--config", conf_path], stdout=self.log,
                                      stderr=self.log, env=e)
 
@@ -112,10 +119,11 @@ class Server:
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError("server exited early:\n" + self.logs()[-3000:])
-            if '"msg":"ready:' in self.logs():
-                # The master polls its listener every 100 ms once a worker is ready.
-                time.sleep(0.2)
-                return
+            try:
+                if self.metrics().get("mcpi_workers_ready", 0) >= self.workers:
+                    return
+            except (OSError, AssertionError, http.client.HTTPException):
+                pass
             time.sleep(0.05)
         raise AssertionError("server not ready in time:\n" + self.logs()[-3000:])
 

@@ -1,0 +1,157 @@
+"""The shared-memory limiter across worker processes: global rate, global
+in-flight cap, and a burst of agents that honour Retry-After."""
+import json
+import threading
+import time
+import uuid
+
+from harness import Client, expect, run_threads
+
+
+def test_rate_limit_is_global_across_four_workers(env):
+    srv = env.start_server(workers=4, extra={"rate_limit_rps": 200, "rate_limit_burst": 20,
+                                             "log_level": "warn"})
+    try:
+        tok = env.token()
+        duration, threads = 10.0, 8
+        interval = threads / 400.0  # 400 requests/s offered in total
+        admitted, limited, other = [], [], []
+        lock = threading.Lock()
+        t_start = time.time() + 0.5
+
+        def load(i):
+            c = Client(env, tok)
+            c.rpc("tools/list", {})  # connect (and warm up) before the clock starts
+            nxt = t_start + i * interval / threads
+            while True:
+                now = time.time()
+                if now >= t_start + duration:
+                    break
+                if now < nxt:
+                    time.sleep(nxt - now)
+                nxt += interval
+                st, hdrs, b = c.rpc("tools/list", {})
+                with lock:
+                    if st == 429:
+                        limited.append(time.time())
+                        expect(int(hdrs["retry-after"]) >= 1)
+                        expect(b["error"]["data"]["code"] == "RATE_LIMITED", b)
+                        expect(b["error"]["data"]["retryable"] is True, b)
+                        expect(b["error"]["data"]["retry_after_ms"] >= 1, b)
+                    elif st == 200:
+                        admitted.append(time.time())
+                    else:
+                        other.append(st)
+
+        # The warm-up calls are admitted before the window: let the bucket refill.
+        errors = run_threads(threads, load)
+        expect(not errors, errors)
+        expect(not other, other)
+        in_window = [t for t in admitted if t_start <= t < t_start + duration]
+        rate = len(in_window) / duration
+        pids = {p for p in srv.worker_pids()}
+        print(f"    offered {(len(admitted) + len(limited)) / duration:.0f}/s, admitted {rate:.1f}/s "
+              f"over {duration:.0f}s by {len(pids)} workers")
+        expect(abs(rate - 200) <= 200 * 0.03, f"admitted {rate:.1f}/s, want 200 ± 3%")
+        expect(len(limited) > 0.3 * len(admitted), "the offered load exceeded the limit")
+        m = srv.metrics()
+        expect(m["mcpi_inflight"] == 0, m["mcpi_inflight"])
+        served = [k for k, v in m.items() if k.startswith("mcpi_requests_total") and v > 50]
+        expect(len(served) == 4, f"all four workers served: {served}")
+    finally:
+        expect(env.server.stop() == 0, "clean exit")
+        env.server = None
+
+
+def create_with_retries(c, args, deadline):
+    """An agent that honours Retry-After on 429/503 (using retry_after_ms)."""
+    while time.time() < deadline:
+        st, hdrs, b = c.call("create_invoice", args)
+        if st in (429, 503):
+            expect("retry-after" in hdrs, hdrs)
+            time.sleep(b["error"]["data"]["retry_after_ms"] / 1000.0)
+            continue
+        expect(st == 200 and b["result"]["isError"] is False, (st, b))
+        return b["result"]["structuredContent"]["invoice_id"]
+    raise AssertionError("gave up retrying")
+
+
+def test_burst_of_200_concurrent_creates_all_succeed(env):
+    env.start_server(workers=2, extra={"log_level": "warn", "max_inflight": 16,
+                                       "rate_limit_rps": 150, "rate_limit_burst": 50})
+    try:
+        tok = env.token(tenant="burst")
+        cust = "burst_" + uuid.uuid4().hex[:8]
+        ids = []
+        lock = threading.Lock()
+        go = threading.Event()
+
+        def one(i):
+            c = Client(env, tok, timeout=60)
+            c.connect()
+            go.wait()
+            iid = create_with_retries(c, {"customer_id": cust, "line_items": [
+                {"description": f"burst {i}", "amount_cents": 100 + i}]}, time.time() + 60)
+            with lock:
+                ids.append(iid)
+
+        ts = [threading.Thread(target=one, args=(i,)) for i in range(200)]
+        errs = []
+        for t in ts:
+            t.start()
+        time.sleep(0.5)
+        go.set()
+        for t in ts:
+            t.join()
+        expect(not errs, errs)
+        expect(len(ids) == 200 and len(set(ids)) == 200, len(set(ids)))
+        n = env.psql(f"SELECT count(*) FROM invoices WHERE tenant_id = 'burst' AND customer_id = '{cust}'")
+        expect(n == "200", n)
+        m = env.server.metrics()
+        rejected = sum(v for k, v in m.items() if k.startswith("mcpi_rejected_total") and
+                       ('"rate"' in k or '"inflight"' in k))
+        print(f"    200 created; {int(rejected)} requests were told to retry first")
+        expect(rejected > 0, "the burst exercised the limiter")
+        expect(m["mcpi_inflight"] == 0, m)
+    finally:
+        expect(env.server.stop() == 0, "clean exit")
+        env.server = None
+
+
+def test_inflight_cap_answers_503(env):
+    env.start_server(workers=2, extra={"max_inflight": 1, "log_level": "warn"})
+    try:
+        # Hold a lock so create_invoice blocks inside the database.
+        import subprocess
+        import os
+        pgbin = sorted(os.listdir("/usr/lib/postgresql"))[-1]
+        holder = subprocess.Popen(
+            [f"/usr/lib/postgresql/{pgbin}/bin/psql", "-X", "-q", "-h", os.path.join(env.dir, "sock"),
+             "-p", str(__import__("harness").PGPORT), "-U", "postgres", "-d", "invoices", "-c",
+             "BEGIN; LOCK TABLE invoices IN EXCLUSIVE MODE; SELECT pg_sleep(2); COMMIT;"],
+            stdout=subprocess.DEVNULL)
+        time.sleep(0.5)
+        tok = env.token()
+        results = {}
+
+        def slow(_):
+            c = Client(env, tok)
+            results["slow"] = c.call("create_invoice", {"customer_id": "c", "line_items": [
+                {"description": "x", "amount_cents": 1}]})[0]
+
+        t = threading.Thread(target=slow, args=(0,))
+        t.start()
+        time.sleep(0.5)
+        c = Client(env, tok)
+        st, hdrs, b = c.rpc("tools/list", {})
+        t.join()
+        holder.wait()
+        expect(st == 503, (st, b))
+        expect(hdrs["retry-after"] == "1", hdrs)
+        expect(b["error"]["data"] == {"code": "OVERLOADED", "retryable": True, "retry_after_ms": 100}, b)
+        expect(results["slow"] == 200, results)
+        expect(env.server.metrics()["mcpi_inflight"] == 0)
+        expect(json.dumps(b))
+    finally:
+        expect(env.server.stop() == 0, "clean exit")
+        env.server = None
