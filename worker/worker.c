@@ -61,6 +61,11 @@ static long nconns;
 static int epfd = -1;
 static int draining;
 static long long drain_deadline_ns;
+static long long drain_started_ns;
+
+/* While draining, a connection that is mid-handshake or idle gets this long
+ * to show a request (the client may have sent it just before the signal). */
+#define DRAIN_GRACE_NS 500000000LL
 
 static void conn_close(struct worker_ctx *w, struct conn *c)
 {
@@ -388,11 +393,15 @@ static void sweep(struct worker_ctx *w)
 	for (c = conns; c; c = next) {
 		next = c->next;
 		if (c->state == C_HANDSHAKE) {
-			if (now - c->started_ns > HEAD_TIMEOUT_NS || draining)
+			if (now - c->started_ns > HEAD_TIMEOUT_NS ||
+			    (draining && now - drain_started_ns > 2 * DRAIN_GRACE_NS))
 				conn_close(w, c);
 		} else if (c->state == C_READ) {
 			int idle = c->in_len == 0 && !c->head_done;
-			if (idle && (draining || now - c->idle_since_ns > IDLE_TIMEOUT_NS)) {
+			long long quiet_since = c->idle_since_ns > drain_started_ns ? c->idle_since_ns
+			                                                            : drain_started_ns;
+			if (idle && ((draining && now - quiet_since > DRAIN_GRACE_NS) ||
+			             now - c->idle_since_ns > IDLE_TIMEOUT_NS)) {
 				conn_close(w, c);
 			} else if (!idle && ((!c->head_done && now - c->started_ns > HEAD_TIMEOUT_NS) ||
 			                     (c->head_done && now - c->started_ns > HEAD_TIMEOUT_NS + body_ns))) {
@@ -412,7 +421,8 @@ static void start_drain(struct worker_ctx *w, const char *why)
 	if (draining)
 		return;
 	draining = 1;
-	drain_deadline_ns = limiter_now_ns() + (long long)w->cfg->shutdown_timeout_s * 1000000000LL;
+	drain_started_ns = limiter_now_ns();
+	drain_deadline_ns = drain_started_ns + (long long)w->cfg->shutdown_timeout_s * 1000000000LL;
 	atomic_store(&w->shm->slots[w->slot].state, SLOT_DRAINING);
 	log_info("draining (%s): %ld connections open", why, nconns);
 }
