@@ -85,7 +85,7 @@ FUZZ_SECONDS ?= 5
 fuzz: $(FUZZERS)
 	@set -e; for f in $(FUZZERS); do n=$$(basename $$f); echo "== $$n ($(FUZZ_SECONDS)s)"; \
 	  mkdir -p build/corpus/$$n; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 build/corpus/$$n tests/fuzz/corpus/$$n 2>&1 | tail -n 2; done
+	  $$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 build/corpus/$$n tests/fuzz/corpus/$$n > build/fuzz/$$n.log 2>&1 || { tail -n 40 build/fuzz/$$n.log; exit 1; }; tail -n 1 build/fuzz/$$n.log; done
 
 integration: bin/mcp-invoiced-san bin/mcp-invoiced
 	python3 tests/integration/run.py
@@ -96,6 +96,7 @@ check-readme: bin/mcp-invoiced
 	@diff -u build/readme-tools.md build/tools.md && echo "README tool table matches the tool table"
 
 test: deps all check-readme
+	@sh tests/check-systemd.sh
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory fuzz
 	@$(MAKE) --no-print-directory integration

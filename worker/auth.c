@@ -253,6 +253,8 @@ int auth_has_scope(const struct auth_identity *id, const char *scope)
 	size_t n = strlen(scope);
 	const char *p = id->scope;
 
+	if (n == 0)
+		return 0;
 	while ((p = strstr(p, scope)) != NULL) {
 		if ((p == id->scope || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' '))
 			return 1;

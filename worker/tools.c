@@ -192,6 +192,8 @@ static int enum_has(const char *vals, const char *v)
 	size_t n = strlen(v);
 	const char *p = vals;
 
+	if (n == 0)
+		return 0;
 	while ((p = strstr(p, v)) != NULL) {
 		if ((p == vals || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
 			return 1;
@@ -561,16 +563,16 @@ char *tools_markdown(void)
 
 	if (!buf)
 		return NULL;
-	n += (size_t)snprintf(buf, cap, "| tool | scope | arguments (`?` = optional) | hints |\n"
-	                                "| --- | --- | --- | --- |\n");
+	n += (size_t)snprintf(buf, cap, "| tool | what it does | scope | arguments (`?` = optional) | hints |\n"
+	                                "| --- | --- | --- | --- | --- |\n");
 	for (size_t i = 0; i < NTOOLS && n < cap; i++) {
 		const struct tool_def *t = &tool_table[i];
-		n += (size_t)snprintf(buf + n, cap - n, "| `%s` | `%s` | ", t->name, t->scope);
+		n += (size_t)snprintf(buf + n, cap - n, "| `%s` | %s | `%s` | ", t->name, t->title, t->scope);
 		n = append_args(buf, cap, n, t->args, "");
 		n += (size_t)snprintf(buf + n, cap - n, " | %s%s%s |\n",
-		                      t->read_only ? "read-only " : "",
-		                      t->destructive ? "destructive " : "",
-		                      t->idempotent ? "idempotent" : "");
+		                      t->read_only ? "read-only" : "writes",
+		                      t->destructive ? ", destructive" : "",
+		                      t->idempotent ? ", idempotent" : "");
 	}
 	return buf;
 }

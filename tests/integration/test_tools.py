@@ -153,6 +153,7 @@ def test_list_invoices_status_filter(env):
         err, sc = c.tool("list_invoices", {"customer_id": cust, "status": st})
         expect(not err and sc["invoices"] == [], (st, sc))
     bad(c, {"customer_id": cust, "status": "late"}, "status", "must be one of", tool="list_invoices")
+    bad(c, {"customer_id": cust, "status": ""}, "status", "must be one of", tool="list_invoices")
     bad(c, {"customer_id": cust, "limit": 0}, "limit", ">= 1", tool="list_invoices")
     bad(c, {"customer_id": cust, "limit": 101}, "limit", "<= 100", tool="list_invoices")
     bad(c, {}, "customer_id", "is required", tool="list_invoices")

@@ -1,0 +1,121 @@
+/* Unit tests for worker/http.c: the request-head parser and its semantics. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "../../worker/http.h"
+
+static int parse(const char *s, struct http_request *req)
+{
+	int n = http_parse_request(s, strlen(s), req);
+	if (n > 0 && http_request_semantics(req) < 0)
+		return HTTP_ERROR;
+	return n;
+}
+
+static void test_complete_request(void **state)
+{
+	const char *s = "POST /mcp?x=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 12\r\n"
+	                "Content-Type:  application/json \r\n\r\n{\"a\":1}";
+	struct http_request req;
+	const struct http_header *h;
+	(void)state;
+	assert_int_equal(parse(s, &req), (int)(strstr(s, "\r\n\r\n") - s) + 4);
+	assert_int_equal(req.method_len, 4);
+	assert_memory_equal(req.method, "POST", 4);
+	assert_int_equal(req.target_len, 8);
+	assert_int_equal(req.minor_version, 1);
+	assert_int_equal(req.num_headers, 3);
+	assert_int_equal(req.content_length, 12);
+	assert_int_equal(req.keep_alive, 1);
+	h = http_find_header(&req, "content-type");
+	assert_non_null(h);
+	assert_int_equal(h->value_len, 16); /* surrounding whitespace trimmed */
+	assert_true(http_value_is(h, "APPLICATION/JSON"));
+	assert_null(http_find_header(&req, "Origin"));
+}
+
+static void test_partial_at_every_length(void **state)
+{
+	const char *s = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+	struct http_request req;
+	(void)state;
+	for (size_t i = 0; i < strlen(s); i++)
+		assert_int_equal(http_parse_request(s, i, &req), HTTP_PARTIAL);
+	assert_int_equal(http_parse_request(s, strlen(s), &req), (int)strlen(s));
+}
+
+static void test_malformed(void **state)
+{
+	static const char *const bad[] = {
+		"GET / HTTP/1.1\nHost: a\n\n",
+		"GET  / HTTP/1.1\r\n\r\n",
+		"GET / HTTP/2.0\r\n\r\n",
+		"GET / HTTP/1.1 \r\n\r\n",
+		"G@T / HTTP/1.1\r\n\r\n",
+		" GET / HTTP/1.1\r\n\r\n",
+		"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n",
+		"GET / HTTP/1.1\r\n: x\r\n\r\n",
+		"GET / HTTP/1.1\r\nName : x\r\n\r\n",
+		"GET / HTTP/1.1\r\n folded\r\n\r\n",
+		"GET / HTTP/1.1\r\nA: \x01\r\n\r\n",
+		"GET / HTTP/1.1\r\nA: b\rc\r\n\r\n",
+		"GET /\x7f HTTP/1.1\r\n\r\n",
+	};
+	struct http_request req;
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(http_parse_request(bad[i], strlen(bad[i]), &req), HTTP_ERROR);
+}
+
+static void test_framing_semantics(void **state)
+{
+	struct http_request req;
+	(void)state;
+	assert_int_equal(parse("POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", &req), HTTP_ERROR);
+	assert_true(parse("POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", &req) > 0);
+	assert_int_equal(parse("POST / HTTP/1.1\r\nContent-Length: -5\r\n\r\n", &req), HTTP_ERROR);
+	assert_int_equal(parse("POST / HTTP/1.1\r\nContent-Length: 1e3\r\n\r\n", &req), HTTP_ERROR);
+	assert_int_equal(parse("POST / HTTP/1.1\r\nContent-Length: 9999999999999999\r\n\r\n", &req), HTTP_ERROR);
+	assert_int_equal(parse("POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", &req), HTTP_ERROR);
+	assert_true(parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", &req) > 0);
+	assert_int_equal(req.chunked, 1);
+	assert_true(parse("GET / HTTP/1.1\r\nConnection: keep-alive, close\r\n\r\n", &req) > 0);
+	assert_int_equal(req.keep_alive, 0);
+	assert_true(parse("GET / HTTP/1.0\r\n\r\n", &req) > 0);
+	assert_int_equal(req.keep_alive, 0);
+	assert_true(parse("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", &req) > 0);
+	assert_int_equal(req.keep_alive, 1);
+}
+
+static void test_limits(void **state)
+{
+	static char big[HTTP_MAX_HEAD_BYTES + 100];
+	char many[8192];
+	size_t n;
+	struct http_request req;
+	(void)state;
+	memcpy(big, "GET / HTTP/1.1\r\nX: ", 19);
+	memset(big + 19, 'a', sizeof(big) - 19);
+	assert_int_equal(http_parse_request(big, sizeof(big), &req), HTTP_TOO_LARGE);
+	n = (size_t)snprintf(many, sizeof(many), "GET / HTTP/1.1\r\n");
+	for (int i = 0; i < HTTP_MAX_HEADERS + 1; i++)
+		n += (size_t)snprintf(many + n, sizeof(many) - n, "H%d: v\r\n", i);
+	n += (size_t)snprintf(many + n, sizeof(many) - n, "\r\n");
+	assert_int_equal(http_parse_request(many, n, &req), HTTP_TOO_LARGE);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_complete_request),
+		cmocka_unit_test(test_partial_at_every_length),
+		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_framing_semantics),
+		cmocka_unit_test(test_limits),
+	};
+	return cmocka_run_group_tests_name("http", tests, NULL, NULL);
+}

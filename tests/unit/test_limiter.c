@@ -1,0 +1,89 @@
+/* Unit tests for shm/: GCRA arithmetic, the in-flight cap, slot repair, and
+ * the limit holding across real forked processes sharing the segment. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "../../shm/limiter.h"
+
+static void test_gcra_burst_then_rate(void **state)
+{
+	struct shm_segment *seg = shm_create();
+	long long t = 1000000000000LL, retry = 0;
+	int admitted = 0;
+	(void)state;
+	limiter_configure(seg, 100, 10, 64);
+	for (int i = 0; i < 50; i++)
+		admitted += limiter_take(seg, t, &retry) == 0;
+	assert_int_equal(admitted, 10);
+	assert_in_range(retry, 1, 10);
+	/* After one emission interval (10 ms) exactly one more is admitted. */
+	assert_int_equal(limiter_take(seg, t + 10000000LL, &retry), 0);
+	assert_int_equal(limiter_take(seg, t + 10000000LL, &retry), -1);
+	/* Over one simulated second at 1000 offers/s: 100 admitted. */
+	admitted = 0;
+	for (long long ms = 0; ms < 1000; ms++)
+		admitted += limiter_take(seg, t + 20000000LL + ms * 1000000LL, &retry) == 0;
+	assert_in_range(admitted, 99, 101);
+	shm_destroy(seg);
+}
+
+static void test_inflight_cap_and_reap(void **state)
+{
+	struct shm_segment *seg = shm_create();
+	int a = shm_slot_claim(seg), b = shm_slot_claim(seg);
+	(void)state;
+	assert_true(a >= 0 && b >= 0 && a != b);
+	limiter_configure(seg, 1000, 1000, 3);
+	assert_int_equal(limiter_enter(seg, a), 0);
+	assert_int_equal(limiter_enter(seg, a), 0);
+	assert_int_equal(limiter_enter(seg, b), 0);
+	assert_int_equal(limiter_enter(seg, b), -1);
+	assert_int_equal(shm_inflight_total(seg), 3);
+	/* Worker a dies holding two slots: the master's reap returns them. */
+	shm_slot_reap(seg, a);
+	assert_int_equal(shm_inflight_total(seg), 1);
+	assert_int_equal(limiter_enter(seg, b), 0);
+	limiter_leave(seg, b);
+	limiter_leave(seg, b);
+	assert_int_equal(shm_inflight_total(seg), 0);
+	shm_destroy(seg);
+}
+
+static void test_limit_holds_across_processes(void **state)
+{
+	struct shm_segment *seg = shm_create();
+	long long t = limiter_now_ns(), retry;
+	int total = 0;
+	(void)state;
+	limiter_configure(seg, 1, 500, 64);
+	/* Four processes race for a bucket of 500 at the same instant. */
+	for (int p = 0; p < 4; p++) {
+		if (fork() == 0) {
+			int mine = 0;
+			for (int i = 0; i < 400; i++)
+				mine += limiter_take(seg, t, &retry) == 0;
+			atomic_fetch_add(&seg->slots[p].requests, mine);
+			_exit(0);
+		}
+	}
+	for (int p = 0; p < 4; p++)
+		wait(NULL);
+	for (int p = 0; p < 4; p++)
+		total += (int)atomic_load(&seg->slots[p].requests);
+	assert_int_equal(total, 500);
+	shm_destroy(seg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_gcra_burst_then_rate),
+		cmocka_unit_test(test_inflight_cap_and_reap),
+		cmocka_unit_test(test_limit_holds_across_processes),
+	};
+	return cmocka_run_group_tests_name("limiter", tests, NULL, NULL);
+}
