@@ -1,14 +1,13 @@
 /*
- * cursor.c - pagination cursors: base64url("v1:" ts ":" id ":" tag) where
- * tag is HMAC-SHA256(key, scope "|" ts ":" id), truncated to 16 bytes.
- * Runs in workers; the key is set by the master before fork.
+ * cursor.c - pagination cursors: base64url("v1:" position tag) where tag is
+ * HMAC-SHA256(key, scope "|" position), truncated to 16 bytes. Runs in
+ * workers; the key is set by the master before fork.
  */
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "../server/log.h"
@@ -30,61 +29,48 @@ void cursor_key_init(struct cursor_key *ck, const unsigned char *secret, size_t 
 	}
 }
 
-static void tag_of(const struct cursor_key *ck, const char *scope, const char *body,
+static void tag_of(const struct cursor_key *ck, const char *scope, const char *position,
                    unsigned char tag[32])
 {
 	unsigned int n = 32;
 	char msg[1024];
-	int len = snprintf(msg, sizeof(msg), "%s|%s", scope, body);
+	int len = snprintf(msg, sizeof(msg), "%s|%s", scope, position);
 
-	HMAC(EVP_sha256(), ck->key, sizeof(ck->key), (const unsigned char *)msg,
-	     (size_t)(len < (int)sizeof(msg) ? len : (int)sizeof(msg) - 1), tag, &n);
+	if (len < 0 || len >= (int)sizeof(msg))
+		len = (int)sizeof(msg) - 1;
+	HMAC(EVP_sha256(), ck->key, sizeof(ck->key), (const unsigned char *)msg, (size_t)len, tag, &n);
 }
 
-void cursor_encode(const struct cursor_key *ck, const char *scope, long long ts_us,
-                   const char *id, char *out)
+void cursor_encode(const struct cursor_key *ck, const char *scope, const char *position, char *out)
 {
-	char body[128], raw[160];
-	unsigned char tag[32];
-	int n;
+	unsigned char raw[3 + CURSOR_POSITION_MAX + TAG_LEN], tag[32];
+	size_t plen = strnlen(position, CURSOR_POSITION_MAX - 1);
 
-	snprintf(body, sizeof(body), "%lld:%.63s", ts_us, id);
-	tag_of(ck, scope, body, tag);
-	n = snprintf(raw, sizeof(raw), "v1:%s:", body);
-	memcpy(raw + n, tag, TAG_LEN);
-	base64url_encode((const unsigned char *)raw, (size_t)n + TAG_LEN, out);
+	memcpy(raw, "v1:", 3);
+	memcpy(raw + 3, position, plen);
+	tag_of(ck, scope, position, tag);
+	memcpy(raw + 3 + plen, tag, TAG_LEN);
+	base64url_encode(raw, 3 + plen + TAG_LEN, out);
 }
 
-int cursor_decode(const struct cursor_key *ck, const char *scope, const char *cursor,
-                  long long *ts_us, char *id, size_t idlen)
+int cursor_decode(const struct cursor_key *ck, const char *scope, const char *cursor, char *position)
 {
-	unsigned char raw[192], tag[32];
-	char body[128], *end;
-	const char *colon;
+	unsigned char raw[3 + CURSOR_POSITION_MAX + TAG_LEN + 8], tag[32];
+	size_t plen;
 	long n;
-	size_t body_len;
 
 	if (strlen(cursor) > CURSOR_MAX)
 		return -1;
-	n = base64_decode(cursor, strlen(cursor), raw, sizeof(raw) - 1, 1);
-	if (n < 3 + TAG_LEN + 3 || memcmp(raw, "v1:", 3) != 0)
+	n = base64_decode(cursor, strlen(cursor), raw, sizeof(raw), 1);
+	if (n < 3 + TAG_LEN + 1 || memcmp(raw, "v1:", 3) != 0)
 		return -1;
-	body_len = (size_t)n - 3 - TAG_LEN - 1;
-	if (body_len >= sizeof(body) || raw[3 + body_len] != ':')
+	plen = (size_t)n - 3 - TAG_LEN;
+	if (plen >= CURSOR_POSITION_MAX || memchr(raw + 3, '\0', plen))
 		return -1;
-	memcpy(body, raw + 3, body_len);
-	body[body_len] = '\0';
-	if (strlen(body) != body_len)
+	memcpy(position, raw + 3, plen);
+	position[plen] = '\0';
+	tag_of(ck, scope, position, tag);
+	if (CRYPTO_memcmp(tag, raw + 3 + plen, TAG_LEN) != 0)
 		return -1;
-	tag_of(ck, scope, body, tag);
-	if (CRYPTO_memcmp(tag, raw + 3 + body_len + 1, TAG_LEN) != 0)
-		return -1;
-	*ts_us = strtoll(body, &end, 10);
-	if (end == body || *end != ':')
-		return -1;
-	colon = end + 1;
-	if (strlen(colon) >= idlen)
-		return -1;
-	snprintf(id, idlen, "%s", colon);
 	return 0;
 }

@@ -1,7 +1,7 @@
 /*
- * cursor.h - opaque, tamper-checked pagination cursors: a position
- * (microsecond timestamp, uuid) sealed with HMAC-SHA256 over the position and
- * the query it belongs to (tenant, tool, filters). Key made by the master.
+ * cursor.h - opaque, tamper-checked pagination cursors: a position string
+ * sealed with HMAC-SHA256 over the position and the query it belongs to
+ * (tenant, tool, filters). Key made by the master, used by workers.
  */
 #ifndef MCPI_CURSOR_H
 #define MCPI_CURSOR_H
@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #define CURSOR_MAX 256
+#define CURSOR_POSITION_MAX 128
 
 struct cursor_key {
 	unsigned char key[32];
@@ -18,14 +19,12 @@ struct cursor_key {
  * secret, draw random bytes. */
 void cursor_key_init(struct cursor_key *ck, const unsigned char *secret, size_t secret_len);
 
-/* Writes a cursor string into out (CURSOR_MAX bytes). scope binds the
- * cursor to one query. */
-void cursor_encode(const struct cursor_key *ck, const char *scope, long long ts_us,
-                   const char *id, char *out);
+/* Writes a cursor for position (< CURSOR_POSITION_MAX bytes) into out
+ * (CURSOR_MAX bytes). scope binds the cursor to one query. */
+void cursor_encode(const struct cursor_key *ck, const char *scope, const char *position, char *out);
 
-/* 0 and the position on success; -1 if malformed, forged or for another
- * query. id receives at most 63 chars. */
-int cursor_decode(const struct cursor_key *ck, const char *scope, const char *cursor,
-                  long long *ts_us, char *id, size_t idlen);
+/* 0 and the position (NUL-terminated, CURSOR_POSITION_MAX bytes) on
+ * success; -1 if malformed, forged or made for another query. */
+int cursor_decode(const struct cursor_key *ck, const char *scope, const char *cursor, char *position);
 
 #endif

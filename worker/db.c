@@ -22,8 +22,16 @@ struct statement {
 };
 
 static const struct statement statements[] = {
-	{ "create_invoice", "SELECT mcp_create_invoice($1, $2, $3, $4::date, $5, $6::jsonb)::text" },
+	{ "create_invoice", "SELECT mcp_create_invoice($1, $2, $3, $4, $5, $6::date, $7, $8::jsonb, $9, $10::jsonb)::text" },
 	{ "list_invoices", "SELECT mcp_list_invoices($1, $2, $3, $4::int, $5::bigint, $6::uuid)::text" },
+	{ "get_invoice", "SELECT mcp_get_invoice($1, $2::uuid)::text" },
+	{ "send_invoice", "SELECT mcp_send_invoice($1, $2, $3, $4::uuid)::text" },
+	{ "void_invoice", "SELECT mcp_void_invoice($1, $2, $3, $4::uuid, $5)::text" },
+	{ "apply_payment", "SELECT mcp_apply_payment($1, $2, $3, $4::uuid, $5::bigint, $6::timestamptz, $7, $8, $9, $10::jsonb)::text" },
+	{ "list_outstanding_balances", "SELECT mcp_list_outstanding($1, $2, $3, $4::date, $5::int, $6, $7)::text" },
+	{ "upsert_customer", "SELECT mcp_upsert_customer($1, $2, $3, $4, $5, $6, $7)::text" },
+	{ "get_customer", "SELECT mcp_get_customer($1, $2)::text" },
+	{ "expire_idempotency_keys", "SELECT mcp_expire_idempotency_keys()::text" },
 };
 #define NSTATEMENTS (sizeof(statements) / sizeof(statements[0]))
 

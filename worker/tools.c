@@ -4,11 +4,13 @@
  * README table. Runs in workers; tools_markdown also in the CLI.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "currency.h"
+#include "db.h"
 #include "tool_handlers.h"
 #include "tools.h"
 
@@ -24,6 +26,17 @@ static const struct arg_spec line_item_fields[] = {
 	{ 0 }
 };
 
+#define IDEMPOTENCY_KEY \
+	{ .name = "idempotency_key", .type = ARG_STRING, .min = 1, .max = 255, \
+	  .description = "Any unique string (e.g. a UUID). Retrying with the same key and the same " \
+	                 "arguments returns the original result instead of acting twice." }
+#define INVOICE_ID \
+	{ .name = "invoice_id", .type = ARG_STRING, .required = 1, .min = 1, .max = 64, \
+	  .charset = CHARS_UUID, .description = "The invoice_id returned by create_invoice or list_invoices." }
+#define CUSTOMER_ID(req, what) \
+	{ .name = "customer_id", .type = ARG_STRING, .required = req, .min = 1, .max = 64, \
+	  .charset = CHARS_ID, .description = what }
+
 static const struct arg_spec create_invoice_args[] = {
 	{ .name = "customer_id", .type = ARG_STRING, .required = 1, .min = 1, .max = 64,
 	  .charset = CHARS_ID, .description = "Your identifier for the customer, 1-64 of [A-Za-z0-9_.:-]." },
@@ -35,6 +48,7 @@ static const struct arg_spec create_invoice_args[] = {
 	  .description = "ISO 4217 code, default USD. Amounts are in its minor units." },
 	{ .name = "memo", .type = ARG_STRING, .min = 0, .max = 2000,
 	  .description = "Free text shown on the invoice, up to 2000 characters." },
+	IDEMPOTENCY_KEY,
 	{ 0 }
 };
 
@@ -47,6 +61,57 @@ static const struct arg_spec list_invoices_args[] = {
 	  .default_int = 20, .description = "Page size 1-100, default 20." },
 	{ .name = "cursor", .type = ARG_STRING, .min = 1, .max = 512,
 	  .description = "next_cursor from the previous page; omit for the first page." },
+	{ 0 }
+};
+
+static const struct arg_spec invoice_id_args[] = { INVOICE_ID, { 0 } };
+
+static const struct arg_spec void_invoice_args[] = {
+	INVOICE_ID,
+	{ .name = "reason", .type = ARG_STRING, .required = 1, .min = 1, .max = 500,
+	  .description = "Why the invoice is voided (kept for the audit trail), 1-500 characters." },
+	{ 0 }
+};
+
+static const struct arg_spec apply_payment_args[] = {
+	INVOICE_ID,
+	{ .name = "amount_cents", .type = ARG_INTEGER, .required = 1, .min = 1, .max = INT64_MAX,
+	  .description = "Amount received, in minor units of the invoice currency; at most the amount due." },
+	{ .name = "paid_at", .type = ARG_TIMESTAMP,
+	  .description = "When the money arrived, RFC 3339 (2026-03-01T12:00:00Z); default now." },
+	{ .name = "method", .type = ARG_ENUM, .enum_values = "card bank_transfer cash check other",
+	  .description = "How it was paid." },
+	{ .name = "reference", .type = ARG_STRING, .min = 1, .max = 200,
+	  .description = "Bank or processor reference, up to 200 characters." },
+	IDEMPOTENCY_KEY,
+	{ 0 }
+};
+
+static const struct arg_spec list_outstanding_args[] = {
+	CUSTOMER_ID(0, "Only this customer."),
+	{ .name = "currency", .type = ARG_CURRENCY, .description = "Only this ISO 4217 currency." },
+	{ .name = "as_of", .type = ARG_DATE,
+	  .description = "Age balances as of this date YYYY-MM-DD; default today." },
+	{ .name = "limit", .type = ARG_INTEGER, .min = 1, .max = 100, .has_default = 1,
+	  .default_int = 50, .description = "Customer/currency rows per page 1-100, default 50." },
+	{ .name = "cursor", .type = ARG_STRING, .min = 1, .max = 512,
+	  .description = "next_cursor from the previous page; omit for the first page." },
+	{ 0 }
+};
+
+static const struct arg_spec upsert_customer_args[] = {
+	CUSTOMER_ID(1, "Your identifier for the customer, 1-64 of [A-Za-z0-9_.:-]."),
+	{ .name = "name", .type = ARG_STRING, .required = 1, .min = 1, .max = 200,
+	  .description = "Name shown on statements, 1-200 characters." },
+	{ .name = "email", .type = ARG_STRING, .min = 3, .max = 254, .charset = CHARS_EMAIL,
+	  .description = "Billing e-mail address." },
+	{ .name = "address", .type = ARG_STRING, .min = 1, .max = 1000,
+	  .description = "Postal address, up to 1000 characters (newlines allowed)." },
+	{ 0 }
+};
+
+static const struct arg_spec get_customer_args[] = {
+	CUSTOMER_ID(1, "The customer to read."),
 	{ 0 }
 };
 
@@ -63,6 +128,21 @@ static const struct arg_spec list_invoices_args[] = {
 #define INVOICE_REQUIRED \
 	"\"invoice_id\",\"status\",\"customer_id\",\"currency\",\"total_cents\",\"due_date\",\"created_at\""
 #define INVOICE_SCHEMA "{\"type\":\"object\",\"properties\":{" INVOICE_PROPS "},\"required\":[" INVOICE_REQUIRED "]}"
+#define LINE_ITEMS_SCHEMA "{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{" \
+	"\"description\":" TS ",\"amount_cents\":" INT ",\"quantity\":" INT "," \
+	"\"line_total_cents\":" INT "},\"required\":[\"description\",\"amount_cents\"," \
+	"\"quantity\",\"line_total_cents\"]}}"
+#define PAYMENT_PROPS \
+	"\"payment_id\":{\"type\":\"string\",\"format\":\"uuid\"},\"amount_cents\":" INT "," \
+	"\"paid_at\":" TS ",\"method\":" NTS ",\"reference\":" NTS
+#define FULL_INVOICE_SCHEMA "{\"type\":\"object\",\"properties\":{" INVOICE_PROPS "," \
+	"\"void_reason\":" NTS ",\"voided_at\":" NTS ",\"line_items\":" LINE_ITEMS_SCHEMA "," \
+	"\"payments\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{" \
+	PAYMENT_PROPS "}}}},\"required\":[" INVOICE_REQUIRED ",\"line_items\",\"payments\"]}"
+#define AGING_SCHEMA "{\"type\":\"object\",\"properties\":{\"current\":" INT ",\"days_1_30\":" INT "," \
+	"\"days_31_60\":" INT ",\"days_61_90\":" INT ",\"days_over_90\":" INT "}}"
+#define CUSTOMER_PROPS \
+	"\"customer_id\":" TS ",\"name\":" NTS ",\"email\":" NTS ",\"address\":" NTS ","
 
 static const struct tool_def tool_table[] = {
 	{
@@ -75,10 +155,7 @@ static const struct tool_def tool_table[] = {
 		.scope = "invoices:write",
 		.args = create_invoice_args,
 		.output_schema = "{\"type\":\"object\",\"properties\":{" INVOICE_PROPS ","
-			"\"line_items\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
-			"\"description\":" TS ",\"amount_cents\":" INT ",\"quantity\":" INT ","
-			"\"line_total_cents\":" INT "},\"required\":[\"description\",\"amount_cents\","
-			"\"quantity\",\"line_total_cents\"]}}},\"required\":[" INVOICE_REQUIRED ",\"line_items\"]}",
+			"\"line_items\":" LINE_ITEMS_SCHEMA "},\"required\":[" INVOICE_REQUIRED ",\"line_items\"]}",
 		.handler = tool_create_invoice,
 	},
 	{
@@ -95,6 +172,108 @@ static const struct tool_def tool_table[] = {
 			"\"items\":" INVOICE_SCHEMA "},\"next_cursor\":" NTS "},"
 			"\"required\":[\"invoices\",\"next_cursor\"]}",
 		.handler = tool_list_invoices,
+	},
+	{
+		.name = "get_invoice",
+		.title = "Get invoice",
+		.description = "Everything about one invoice: number, status, line items, payments, "
+		               "total_cents, amount_paid_cents, amount_due_cents and dates. Use "
+		               "list_invoices to find an invoice_id.",
+		.scope = "invoices:read",
+		.read_only = 1,
+		.idempotent = 1,
+		.args = invoice_id_args,
+		.output_schema = FULL_INVOICE_SCHEMA,
+		.handler = tool_get_invoice,
+	},
+	{
+		.name = "send_invoice",
+		.title = "Send invoice",
+		.description = "Mark a draft invoice as sent: assigns the tenant's next invoice number "
+		               "(INV-000001, no gaps) and issued_at. Sending an already sent invoice "
+		               "returns it unchanged. Payments can be applied only after sending.",
+		.scope = "invoices:write",
+		.idempotent = 1,
+		.args = invoice_id_args,
+		.output_schema = FULL_INVOICE_SCHEMA,
+		.handler = tool_send_invoice,
+	},
+	{
+		.name = "apply_payment",
+		.title = "Apply payment",
+		.description = "Record money received against a sent (or overdue) invoice. amount_cents "
+		               "must be > 0 and <= amount_due_cents (see get_invoice); the invoice becomes "
+		               "paid when nothing remains. Pass an idempotency_key so a retry never pays twice.",
+		.scope = "payments:write",
+		.args = apply_payment_args,
+		.output_schema = "{\"type\":\"object\",\"properties\":{\"payment\":{\"type\":\"object\","
+			"\"properties\":{" PAYMENT_PROPS ",\"invoice_id\":" TS ",\"currency\":" TS "}},"
+			"\"invoice_id\":" TS ",\"status\":" TS ",\"amount_paid_cents\":" INT ","
+			"\"amount_due_cents\":" INT "},\"required\":[\"payment\",\"invoice_id\",\"status\","
+			"\"amount_paid_cents\",\"amount_due_cents\"]}",
+		.handler = tool_apply_payment,
+	},
+	{
+		.name = "void_invoice",
+		.title = "Void invoice",
+		.description = "Cancel a draft or sent invoice that has no payments, keeping it (and its "
+		               "number) for the record with the reason. Paid or partly paid invoices "
+		               "cannot be voided.",
+		.scope = "invoices:write",
+		.destructive = 1,
+		.idempotent = 1,
+		.args = void_invoice_args,
+		.output_schema = FULL_INVOICE_SCHEMA,
+		.handler = tool_void_invoice,
+	},
+	{
+		.name = "list_outstanding_balances",
+		.title = "Outstanding balances",
+		.description = "What customers owe, per customer and currency: outstanding_cents, "
+		               "overdue_cents, invoice_count, oldest_due_date and aging buckets (current, "
+		               "1-30, 31-60, 61-90, over 90 days past due as of as_of), plus totals per "
+		               "currency. Currencies are never mixed.",
+		.scope = "invoices:read",
+		.read_only = 1,
+		.idempotent = 1,
+		.args = list_outstanding_args,
+		.output_schema = "{\"type\":\"object\",\"properties\":{\"as_of\":" TS ",\"balances\":"
+			"{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"customer_id\":" TS ","
+			"\"currency\":" TS ",\"outstanding_cents\":" INT ",\"overdue_cents\":" INT ","
+			"\"invoice_count\":" INT ",\"oldest_due_date\":" TS ",\"aging\":" AGING_SCHEMA "}}},"
+			"\"totals\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
+			"\"currency\":" TS ",\"outstanding_cents\":" INT ",\"overdue_cents\":" INT ","
+			"\"invoice_count\":" INT "}}},\"next_cursor\":" NTS "},"
+			"\"required\":[\"as_of\",\"balances\",\"totals\",\"next_cursor\"]}",
+		.handler = tool_list_outstanding_balances,
+	},
+	{
+		.name = "upsert_customer",
+		.title = "Save customer",
+		.description = "Create or update a customer's details (name, email, address) used on "
+		               "statements. Invoices may reference a customer_id before it has details.",
+		.scope = "invoices:write",
+		.idempotent = 1,
+		.args = upsert_customer_args,
+		.output_schema = "{\"type\":\"object\",\"properties\":{" CUSTOMER_PROPS
+			"\"created\":{\"type\":\"boolean\"},\"created_at\":" TS ",\"updated_at\":" TS "},"
+			"\"required\":[\"customer_id\",\"name\",\"created\"]}",
+		.handler = tool_upsert_customer,
+	},
+	{
+		.name = "get_customer",
+		.title = "Get customer",
+		.description = "A customer's details and invoice counts. A customer_id used on invoices "
+		               "but never saved with upsert_customer answers with has_details false.",
+		.scope = "invoices:read",
+		.read_only = 1,
+		.idempotent = 1,
+		.args = get_customer_args,
+		.output_schema = "{\"type\":\"object\",\"properties\":{" CUSTOMER_PROPS
+			"\"has_details\":{\"type\":\"boolean\"},\"invoice_count\":" INT ","
+			"\"open_invoice_count\":" INT "},\"required\":[\"customer_id\",\"has_details\","
+			"\"invoice_count\"]}",
+		.handler = tool_get_customer,
 	},
 };
 #define NTOOLS (sizeof(tool_table) / sizeof(tool_table[0]))
@@ -128,6 +307,50 @@ void tool_error_set(struct tool_error *err, const char *code, const char *field,
 	va_start(ap, fmt);
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
 	va_end(ap);
+}
+
+/* ---- helpers for handlers ---- */
+
+const char *tool_arg_str(json_object *args, const char *name)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(args, name, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+long long tool_arg_int(json_object *args, const char *name)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(args, name, &v) ? json_object_get_int64(v) : 0;
+}
+
+const char *tool_args_fingerprint(json_object *args, json_object **holder)
+{
+	*holder = json_object_new_object();
+	json_object_object_foreach(args, key, val) {
+		if (strcmp(key, "idempotency_key") != 0)
+			json_object_object_add(*holder, key, json_object_get(val));
+	}
+	return json_object_to_json_string_ext(*holder, JSON_C_TO_STRING_PLAIN);
+}
+
+int tool_run(struct tool_call *call, const char *stmt, int nparams, const char *const *params,
+             int read_only, json_object **result, struct tool_error *err)
+{
+	char *text = NULL;
+
+	if (db_call_json(call->db, stmt, nparams, params, read_only, &text, err) < 0)
+		return -1;
+	*result = json_tokener_parse(text);
+	free(text);
+	if (!*result) {
+		tool_error_set(err, "INTERNAL", NULL, 0, "the database returned malformed JSON");
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- validation ---- */
@@ -225,8 +448,58 @@ static int valid_date(const char *s)
 	return d <= mdays[m - 1] + (m == 2 && is_leap(y));
 }
 
+/* RFC 3339: YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM). */
+static int valid_timestamp(const char *s)
+{
+	char date[11];
+	size_t i = 19;
+
+	if (strlen(s) < 20 || (s[10] != 'T' && s[10] != 't'))
+		return 0;
+	memcpy(date, s, 10);
+	date[10] = '\0';
+	if (!valid_date(date))
+		return 0;
+	if (s[13] != ':' || s[16] != ':')
+		return 0;
+	for (int k = 11; k < 19; k++)
+		if (k != 13 && k != 16 && (s[k] < '0' || s[k] > '9'))
+			return 0;
+	if (atoi(s + 11) > 23 || atoi(s + 14) > 59 || atoi(s + 17) > 59)
+		return 0;
+	if (s[i] == '.') {
+		size_t start = ++i;
+		while (s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i == start || i - start > 9)
+			return 0;
+	}
+	if ((s[i] == 'Z' || s[i] == 'z') && s[i + 1] == '\0')
+		return 1;
+	if ((s[i] == '+' || s[i] == '-') && strlen(s + i) == 6 && s[i + 3] == ':' &&
+	    s[i + 1] >= '0' && s[i + 1] <= '9' && s[i + 2] >= '0' && s[i + 2] <= '9' &&
+	    s[i + 4] >= '0' && s[i + 4] <= '9' && s[i + 5] >= '0' && s[i + 5] <= '9')
+		return atoi(s + i + 1) <= 23 && atoi(s + i + 4) <= 59;
+	return 0;
+}
+
+static int valid_email(const char *s)
+{
+	const char *at = strchr(s, '@');
+
+	if (!at || at == s || strchr(at + 1, '@') || !strchr(at + 1, '.') || at[1] == '.' ||
+	    s[strlen(s) - 1] == '.')
+		return 0;
+	for (; *s; s++)
+		if ((unsigned char)*s <= 0x20 || *s == 0x7f || strchr("<>()[],;\\\"", *s))
+			return 0;
+	return 1;
+}
+
 static int charset_ok(enum arg_charset cs, const char *s)
 {
+	if (cs == CHARS_EMAIL)
+		return valid_email(s);
 	if (cs == CHARS_ID) {
 		for (; *s; s++)
 			if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
@@ -252,7 +525,8 @@ static int charset_ok(enum arg_charset cs, const char *s)
 static const char *charset_rule(enum arg_charset cs)
 {
 	return cs == CHARS_ID ? "only the characters [A-Za-z0-9_.:-]"
-	                      : "a UUID like 5f0c2a3e-8b1d-4c6e-9f00-1a2b3c4d5e6f";
+	     : cs == CHARS_EMAIL ? "an e-mail address like billing@example.com"
+	                         : "a UUID like 5f0c2a3e-8b1d-4c6e-9f00-1a2b3c4d5e6f";
 }
 
 static json_object *validate_object(const struct arg_spec *specs, json_object *obj,
@@ -270,6 +544,7 @@ static json_object *validate_value(const struct arg_spec *sp, json_object *v,
 	case ARG_STRING:
 	case ARG_ENUM:
 	case ARG_DATE:
+	case ARG_TIMESTAMP:
 	case ARG_CURRENCY:
 		if (!json_object_is_type(v, json_type_string)) {
 			tool_error_set(err, "INVALID_INPUT", path, 0, "%s must be a string, got %s",
@@ -298,6 +573,13 @@ static json_object *validate_value(const struct arg_spec *sp, json_object *v,
 				tool_error_set(err, "INVALID_INPUT", path, 0,
 				               "%s must be a calendar date YYYY-MM-DD from 2000 on, got '%.40s'",
 				               path, s);
+				return NULL;
+			}
+		} else if (sp->type == ARG_TIMESTAMP) {
+			if (!valid_timestamp(s)) {
+				tool_error_set(err, "INVALID_INPUT", path, 0,
+				               "%s must be an RFC 3339 timestamp such as 2026-03-01T12:00:00Z "
+				               "(from 2000 on, with Z or an offset); got '%.40s'", path, s);
 				return NULL;
 			}
 		} else if (sp->type == ARG_CURRENCY) {
@@ -457,6 +739,8 @@ static json_object *schema_of(const struct arg_spec *sp)
 			json_object_object_add(s, "pattern", json_object_new_string("^[A-Za-z0-9_.:-]+$"));
 		else if (sp->charset == CHARS_UUID)
 			json_object_object_add(s, "format", json_object_new_string("uuid"));
+		else if (sp->charset == CHARS_EMAIL)
+			json_object_object_add(s, "format", json_object_new_string("email"));
 		break;
 	case ARG_ENUM: {
 		json_object *e = json_object_new_array();
@@ -471,6 +755,10 @@ static json_object *schema_of(const struct arg_spec *sp)
 	case ARG_DATE:
 		json_object_object_add(s, "type", json_object_new_string("string"));
 		json_object_object_add(s, "format", json_object_new_string("date"));
+		break;
+	case ARG_TIMESTAMP:
+		json_object_object_add(s, "type", json_object_new_string("string"));
+		json_object_object_add(s, "format", json_object_new_string("date-time"));
 		break;
 	case ARG_CURRENCY:
 		json_object_object_add(s, "type", json_object_new_string("string"));

@@ -14,8 +14,9 @@ struct auth_identity;
 struct db;
 struct cursor_key;
 
-enum arg_type { ARG_STRING, ARG_INTEGER, ARG_ENUM, ARG_DATE, ARG_CURRENCY, ARG_OBJECT_ARRAY };
-enum arg_charset { CHARS_ANY = 0, CHARS_ID, CHARS_UUID };
+enum arg_type { ARG_STRING, ARG_INTEGER, ARG_ENUM, ARG_DATE, ARG_TIMESTAMP, ARG_CURRENCY,
+                ARG_OBJECT_ARRAY };
+enum arg_charset { CHARS_ANY = 0, CHARS_ID, CHARS_UUID, CHARS_EMAIL };
 
 struct arg_spec {
 	const char *name;
@@ -76,6 +77,18 @@ json_object *tools_list_json(void);
 
 /* The README's Markdown tool table. Caller frees. */
 char *tools_markdown(void);
+
+/* Helpers for handlers: a validated string argument (NULL when absent), an
+ * integer argument (0 when absent), and the arguments as canonical JSON text
+ * without idempotency_key (for the idempotency fingerprint; static buffer
+ * owned by the json object, valid until args is freed). */
+const char *tool_arg_str(json_object *args, const char *name);
+long long tool_arg_int(json_object *args, const char *name);
+const char *tool_args_fingerprint(json_object *args, json_object **holder);
+
+/* Runs prepared statement `stmt` returning one JSON value into *result. */
+int tool_run(struct tool_call *call, const char *stmt, int nparams, const char *const *params,
+             int read_only, json_object **result, struct tool_error *err);
 
 void tool_error_set(struct tool_error *err, const char *code, const char *field,
                     int retryable, const char *fmt, ...) __attribute__((format(printf, 5, 6)));

@@ -29,6 +29,7 @@
 #include "../shm/limiter.h"
 #include "http.h"
 #include "request.h"
+#include "tools.h"
 #include "worker.h"
 
 #define HEAD_TIMEOUT_NS (10LL * 1000000000LL)
@@ -416,6 +417,25 @@ static void sweep(struct worker_ctx *w)
 	}
 }
 
+/* Hourly upkeep on this worker's connection: expire idempotency keys older
+ * than the 7 days they are kept. Any worker may do it; it is idempotent. */
+static void maintenance(struct worker_ctx *w)
+{
+	static long long next_ns;
+	long long now = limiter_now_ns();
+	struct tool_error err;
+	char *out = NULL;
+
+	if (now < next_ns)
+		return;
+	next_ns = now + 3600LL * 1000000000LL + (long long)(getpid() % 600) * 1000000000LL;
+	if (db_call_json(&w->db, "expire_idempotency_keys", 0, NULL, 1, &out, &err) == 0) {
+		if (strcmp(out, "0") != 0)
+			log_info("expired %s idempotency keys", out);
+		free(out);
+	}
+}
+
 static void start_drain(struct worker_ctx *w, const char *why)
 {
 	if (draining)
@@ -514,6 +534,8 @@ void worker_main(struct worker_ctx *w)
 			}
 		}
 		sweep(w);
+		if (!draining)
+			maintenance(w);
 		if (draining && (nconns == 0 || limiter_now_ns() > drain_deadline_ns)) {
 			log_info("exiting: %ld connections left", nconns);
 			db_close(&w->db);

@@ -13,8 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct cursor_key k;
 	static int init;
-	char *s = malloc(size + 1), id[64];
-	long long ts;
+	char *s = malloc(size + 1), pos[CURSOR_POSITION_MAX];
 
 	if (!init) {
 		cursor_key_init(&k, NULL, 0);
@@ -22,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	memcpy(s, data, size);
 	s[size] = '\0';
-	if (cursor_decode(&k, "scope", s, &ts, id, sizeof(id)) == 0)
+	if (cursor_decode(&k, "scope", s, pos) == 0)
 		__builtin_trap();
 	free(s);
 	return 0;

@@ -88,20 +88,18 @@ static void test_table_renders(void **state)
 static void test_cursor_roundtrip_and_tamper(void **state)
 {
 	struct cursor_key k1, k2;
-	char cur[CURSOR_MAX], id[64];
-	long long ts;
+	char cur[CURSOR_MAX + 1], pos[CURSOR_POSITION_MAX];
 	(void)state;
 	cursor_key_init(&k1, (const unsigned char *)"secret", 6);
 	cursor_key_init(&k2, NULL, 0);
-	cursor_encode(&k1, "scope-a", 1234567, "5f0c2a3e-8b1d-4c6e-9f00-1a2b3c4d5e6f", cur);
-	assert_int_equal(cursor_decode(&k1, "scope-a", cur, &ts, id, sizeof(id)), 0);
-	assert_int_equal(ts, 1234567);
-	assert_string_equal(id, "5f0c2a3e-8b1d-4c6e-9f00-1a2b3c4d5e6f");
-	assert_int_equal(cursor_decode(&k1, "scope-b", cur, &ts, id, sizeof(id)), -1);
-	assert_int_equal(cursor_decode(&k2, "scope-a", cur, &ts, id, sizeof(id)), -1);
+	cursor_encode(&k1, "scope-a", "1234567:5f0c2a3e-8b1d-4c6e-9f00-1a2b3c4d5e6f", cur);
+	assert_int_equal(cursor_decode(&k1, "scope-a", cur, pos), 0);
+	assert_string_equal(pos, "1234567:5f0c2a3e-8b1d-4c6e-9f00-1a2b3c4d5e6f");
+	assert_int_equal(cursor_decode(&k1, "scope-b", cur, pos), -1);
+	assert_int_equal(cursor_decode(&k2, "scope-a", cur, pos), -1);
 	cur[5] = cur[5] == 'A' ? 'B' : 'A';
-	assert_int_equal(cursor_decode(&k1, "scope-a", cur, &ts, id, sizeof(id)), -1);
-	assert_int_equal(cursor_decode(&k1, "scope-a", "", &ts, id, sizeof(id)), -1);
+	assert_int_equal(cursor_decode(&k1, "scope-a", cur, pos), -1);
+	assert_int_equal(cursor_decode(&k1, "scope-a", "", pos), -1);
 }
 
 static void test_base64(void **state)

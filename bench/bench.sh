@@ -1,0 +1,80 @@
+#!/bin/sh
+# bench.sh - `make bench`: throughput and latency of the tools over
+# keep-alive HTTPS (wrk), beside PostgreSQL's own rate for the very same SQL
+# function calls (pgbench), on a private cluster under var/bench.
+set -eu
+DUR=${BENCH_SECONDS:-10}
+CONNS=${BENCH_CONNECTIONS:-64}
+WORKERS=${BENCH_WORKERS:-$(nproc)}
+PGPORT=55434
+LISTEN=127.0.0.1:18444
+mkdir -p var/bench
+DIR=$(cd var/bench && pwd)
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+sh tests/devenv.sh setup "$DIR" "$PGPORT" "$LISTEN" >/dev/null
+CONF="$DIR/bench.conf"
+cp "$DIR/mcp-invoiced.conf" "$CONF"
+cat >> "$CONF" <<C
+workers = $WORKERS
+log_level = warn
+rate_limit_rps = 10000000
+rate_limit_burst = 10000000
+max_inflight = 1024
+C
+PSQL="$PGBIN/psql -X -q -At -h $DIR/sock -p $PGPORT -U postgres -d invoices"
+$PSQL -c "DELETE FROM invoices WHERE tenant_id = 'bench'"
+bin/mcp-invoiced serve --config "$CONF" 2>"$DIR/server.log" &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; sh tests/devenv.sh stop "$DIR"' EXIT
+i=0
+until curl -sk -o /dev/null "https://$LISTEN/metrics"; do
+	i=$((i + 1)); [ $i -gt 100 ] && { cat "$DIR/server.log"; exit 1; }; sleep 0.1
+done
+sleep 0.5
+export MCPI_TOKEN=$(bin/mcp-invoiced token --config "$CONF" --sub bench --tenant bench)
+
+ITEMS='[{"description":"Widget","amount_cents":1000,"quantity":2}]'
+CREATE_ARGS="{\"customer_id\":\"bench_c\",\"line_items\":$ITEMS}"
+LIST_ARGS='{"customer_id":"bench_c","limit":20}'
+CREATE_SQL="SELECT mcp_create_invoice('bench', 'bench_c', 'USD', NULL, NULL, '$ITEMS'::jsonb)::text;"
+LIST_SQL="SELECT mcp_list_invoices('bench', 'bench_c', NULL, 20, NULL, NULL)::text;"
+
+wrk_run() { # tool args-json -> prints "rps p50 p99"
+	export MCPI_BODY="{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"$1\",\"arguments\":$2}}"
+	wrk -t2 -c"$CONNS" -d"${DUR}s" --latency -s bench/tool.lua "https://$LISTEN/mcp" > "$DIR/wrk-$1.txt" 2>&1
+	if grep -q "Non-2xx" "$DIR/wrk-$1.txt"; then
+		echo "wrk saw non-2xx responses:" >&2; cat "$DIR/wrk-$1.txt" >&2; exit 1
+	fi
+	rps=$(awk '/Requests\/sec/ {print $2}' "$DIR/wrk-$1.txt")
+	p50=$(awk '$1 == "50%" {print $2}' "$DIR/wrk-$1.txt")
+	p99=$(awk '$1 == "99%" {print $2}' "$DIR/wrk-$1.txt")
+	echo "$rps $p50 $p99"
+}
+
+pgbench_run() { # clients sql -> prints tps
+	echo "$2" > "$DIR/pgbench.sql"
+	"$PGBIN/pgbench" -n -h "$DIR/sock" -p "$PGPORT" -U mcp_invoiced_app -c "$1" -j 2 -T "$DUR" \
+		-M prepared -f "$DIR/pgbench.sql" invoices 2>/dev/null | awk '/^tps/ {print int($3)}'
+}
+
+report() { # name wrk-result pg-same pg-conns
+	set -- "$1" $2 "$3" "$4"
+	ratio=$(awk -v a="$2" -v b="$5" 'BEGIN { printf "%.0f%%", 100 * a / b }')
+	ratio64=$(awk -v a="$2" -v b="$6" 'BEGIN { printf "%.0f%%", 100 * a / b }')
+	printf "%-16s server %8.0f req/s  p50 %-8s p99 %-8s | pgbench same SQL: %6s tps (%s conns) -> %s, %6s tps (%s conns) -> %s\n" \
+		"$1" "$2" "$3" "$4" "$5" "$WORKERS" "$ratio" "$6" "$CONNS" "$ratio64"
+}
+
+echo "mcp-invoiced bench: $WORKERS workers, wrk $CONNS connections for ${DUR}s per tool, $(nproc) CPUs shared by client, server and PostgreSQL"
+before=$($PSQL -c "SELECT count(*) FROM invoices WHERE tenant_id = 'bench'")
+c=$(wrk_run create_invoice "$CREATE_ARGS")
+after=$($PSQL -c "SELECT count(*) FROM invoices WHERE tenant_id = 'bench'")
+done_reqs=$(awk '/requests in/ {print $1}' "$DIR/wrk-create_invoice.txt")
+pc=$(pgbench_run "$WORKERS" "$CREATE_SQL")
+pc64=$(pgbench_run "$CONNS" "$CREATE_SQL")
+report create_invoice "$c" "$pc" "$pc64"
+echo "                 (invoices written by the server run: $((after - before)); wrk completed $done_reqs requests)"
+l=$(wrk_run list_invoices "$LIST_ARGS")
+pl=$(pgbench_run "$WORKERS" "$LIST_SQL")
+pl64=$(pgbench_run "$CONNS" "$LIST_SQL")
+report list_invoices "$l" "$pl" "$pl64"

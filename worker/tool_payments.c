@@ -1,0 +1,84 @@
+/*
+ * tool_payments.c - handlers for money received and money owed:
+ * apply_payment (row-locked, idempotent) and list_outstanding_balances
+ * (aging per customer and currency). Runs in workers.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "auth.h"
+#include "cursor.h"
+#include "tool_handlers.h"
+
+int tool_apply_payment(struct tool_call *call, json_object **result, struct tool_error *err)
+{
+	json_object *holder = NULL;
+	const char *params[10];
+	char amount[24];
+	int rc;
+
+	snprintf(amount, sizeof(amount), "%lld", tool_arg_int(call->args, "amount_cents"));
+	params[0] = call->id->tenant;
+	params[1] = call->id->sub;
+	params[2] = call->request_id;
+	params[3] = tool_arg_str(call->args, "invoice_id");
+	params[4] = amount;
+	params[5] = tool_arg_str(call->args, "paid_at");
+	params[6] = tool_arg_str(call->args, "method");
+	params[7] = tool_arg_str(call->args, "reference");
+	params[8] = tool_arg_str(call->args, "idempotency_key");
+	params[9] = tool_args_fingerprint(call->args, &holder);
+	rc = tool_run(call, "apply_payment", 10, params, 0, result, err);
+	json_object_put(holder);
+	return rc;
+}
+
+int tool_list_outstanding_balances(struct tool_call *call, json_object **result,
+                                   struct tool_error *err)
+{
+	const char *customer = tool_arg_str(call->args, "customer_id");
+	const char *currency = tool_arg_str(call->args, "currency");
+	const char *as_of = tool_arg_str(call->args, "as_of");
+	const char *cursor = tool_arg_str(call->args, "cursor");
+	char scope[512], limit[24], position[CURSOR_POSITION_MAX], next[CURSOR_MAX + 1];
+	const char *params[7];
+	json_object *page, *nextpos;
+
+	snprintf(scope, sizeof(scope), "list_outstanding_balances|%s|%s|%s|%s", call->id->tenant,
+	         customer ? customer : "", currency ? currency : "", as_of ? as_of : "");
+	snprintf(limit, sizeof(limit), "%lld", tool_arg_int(call->args, "limit"));
+	params[0] = call->id->tenant;
+	params[1] = customer;
+	params[2] = currency;
+	params[3] = as_of;
+	params[4] = limit;
+	params[5] = params[6] = NULL;
+	if (cursor) {
+		/* position = "<currency>:<customer_id>" */
+		if (cursor_decode(call->cursor_key, scope, cursor, position) < 0 ||
+		    strlen(position) < 5 || position[3] != ':') {
+			tool_error_set(err, "INVALID_INPUT", "cursor", 0,
+			               "cursor is not a next_cursor from list_outstanding_balances with these "
+			               "same filters; omit it to start from the first page");
+			return -1;
+		}
+		position[3] = '\0';
+		params[5] = position + 4;
+		params[6] = position;
+	}
+	if (tool_run(call, "list_outstanding_balances", 7, params, 1, &page, err) < 0)
+		return -1;
+	nextpos = json_object_object_get(page, "next");
+	if (nextpos && json_object_is_type(nextpos, json_type_object)) {
+		snprintf(position, sizeof(position), "%s:%s",
+		         json_object_get_string(json_object_object_get(nextpos, "currency")),
+		         json_object_get_string(json_object_object_get(nextpos, "customer_id")));
+		cursor_encode(call->cursor_key, scope, position, next);
+		json_object_object_add(page, "next_cursor", json_object_new_string(next));
+	} else {
+		json_object_object_add(page, "next_cursor", NULL);
+	}
+	json_object_object_del(page, "next");
+	*result = page;
+	return 0;
+}
