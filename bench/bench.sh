@@ -52,7 +52,7 @@ wrk_run() { # tool args-json -> prints "rps p50 p99"
 }
 
 pgbench_run() { # clients sql -> prints tps
-	echo "$2" > "$DIR/pgbench.sql"
+	printf "%s\n" "$2" > "$DIR/pgbench.sql"
 	"$PGBIN/pgbench" -n -h "$DIR/sock" -p "$PGPORT" -U mcp_invoiced_app -c "$1" -j 2 -T "$DUR" \
 		-M prepared -f "$DIR/pgbench.sql" invoices 2>/dev/null | awk '/^tps/ {print int($3)}'
 }
@@ -78,3 +78,56 @@ l=$(wrk_run list_invoices "$LIST_ARGS")
 pl=$(pgbench_run "$WORKERS" "$LIST_SQL")
 pl64=$(pgbench_run "$CONNS" "$LIST_SQL")
 report list_invoices "$l" "$pl" "$pl64"
+
+# apply_payment: 1000 sent invoices with a large total, payments spread at random.
+$PSQL <<'SQL'
+DROP TABLE IF EXISTS bench_invoices;
+CREATE TABLE bench_invoices (n int PRIMARY KEY, invoice_id uuid NOT NULL);
+SELECT set_config('app.tenant_id', 'bench', false);
+INSERT INTO bench_invoices
+SELECT g, (mcp_create_invoice('bench', 'bench', 'setup', 'bench_pay', 'USD', NULL, NULL,
+       '[{"description":"Retainer","amount_cents":1000000000000,"quantity":1}]', NULL, '{}')->>'invoice_id')::uuid
+  FROM generate_series(1, 1000) g;
+SELECT count(mcp_send_invoice('bench', 'bench', 'setup', invoice_id)) FROM bench_invoices;
+GRANT SELECT ON bench_invoices TO mcp_invoiced_app;
+SQL
+$PSQL -c "SELECT invoice_id FROM bench_invoices ORDER BY n" > "$DIR/ids.txt"
+export MCPI_IDS="$DIR/ids.txt"
+wrk -t2 -c"$CONNS" -d"${DUR}s" --latency -s bench/pay.lua "https://$LISTEN/mcp" > "$DIR/wrk-apply_payment.txt" 2>&1
+grep -q "Non-2xx" "$DIR/wrk-apply_payment.txt" && { cat "$DIR/wrk-apply_payment.txt"; exit 1; }
+p="$(awk '/Requests\/sec/ {print $2}' "$DIR/wrk-apply_payment.txt") $(awk '$1 == "50%" {print $2}' "$DIR/wrk-apply_payment.txt") $(awk '$1 == "99%" {print $2}' "$DIR/wrk-apply_payment.txt")"
+PAY_SQL="\\set n random(1, 1000)
+SELECT mcp_apply_payment('bench', 'bench', 'pgbench', (SELECT invoice_id FROM bench_invoices WHERE n = :n), 1, NULL, NULL, NULL, NULL, '{}')::text;"
+pp=$(pgbench_run "$WORKERS" "$PAY_SQL")
+pp64=$(pgbench_run "$CONNS" "$PAY_SQL")
+report apply_payment "$p" "$pp" "$pp64"
+bad=$($PSQL -c "SELECT count(*) FROM invoices WHERE tenant_id = 'bench' AND amount_paid_cents <> (SELECT COALESCE(sum(amount_cents), 0) FROM payments p WHERE p.invoice_id = invoices.invoice_id)")
+echo "                 (invoices whose amount_paid_cents differs from the sum of their payments: $bad)"
+
+# list_outstanding_balances over 100,000 open invoices in one tenant.
+$PSQL <<'SQL'
+DELETE FROM invoices WHERE tenant_id = 'bench-aging';
+DELETE FROM invoice_counters WHERE tenant_id = 'bench-aging';
+INSERT INTO invoices (tenant_id, customer_id, status, currency, total_cents, amount_paid_cents,
+                      due_date, invoice_number, issued_at)
+SELECT 'bench-aging', 'cust-' || (g % 1000), 'sent', CASE WHEN g % 5 = 0 THEN 'EUR' ELSE 'USD' END,
+       10000 + g % 997, (g % 3) * 100, current_date - (g % 200) + 30, 'INV-' || lpad(g::text, 6, '0'), now()
+  FROM generate_series(1, 100000) g;
+VACUUM ANALYZE invoices;
+SQL
+export MCPI_TOKEN=$(bin/mcp-invoiced token --config "$CONF" --sub bench --tenant bench-aging)
+OUT_ARGS='{"limit":50}'
+OUT_SQL="SELECT mcp_list_outstanding('bench-aging', NULL, NULL, NULL, 50, NULL, NULL)::text;"
+BODY="{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"list_outstanding_balances\",\"arguments\":$OUT_ARGS}}"
+for i in 1 2 3 4 5 6 7 8 9 10 11; do
+	curl -sk -o /dev/null -w '%{time_total}\n' "https://$LISTEN/mcp" -H "Authorization: Bearer $MCPI_TOKEN" \
+		-H 'Content-Type: application/json' -d "$BODY"
+done | sort -n | awk '{ t[NR] = $1 } END { printf "list_outstanding_balances over 100000 open invoices, one tenant, 1000 customers x 2 currencies: one call (curl, new TLS connection each) median %.1f ms, max %.1f ms\n", t[6] * 1000, t[NR] * 1000 }'
+$PSQL -c "EXPLAIN (ANALYZE, FORMAT JSON) $OUT_SQL" >/dev/null
+sqlms=$($PGBIN/psql -X -At -h "$DIR/sock" -p "$PGPORT" -U mcp_invoiced_app -d invoices \
+	-c '\timing on' -c "$OUT_SQL" -c "$OUT_SQL" -c "$OUT_SQL" | awk '/^Time:/ {print $2}' | sort -n | sed -n 2p)
+echo "                 the same SQL in psql: $sqlms ms (median of 3)"
+o=$(wrk_run list_outstanding_balances "$OUT_ARGS")
+po=$(pgbench_run "$WORKERS" "$OUT_SQL")
+po64=$(pgbench_run "$CONNS" "$OUT_SQL")
+report list_outstanding "$o" "$po" "$po64"

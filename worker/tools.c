@@ -801,6 +801,34 @@ static json_object *schema_of_object(const struct arg_spec *specs)
 	return s;
 }
 
+/* The declared success schema, widened so that an error result (isError,
+ * structuredContent.error) also validates: clients such as the official
+ * TypeScript SDK check structuredContent against outputSchema either way. */
+static json_object *output_schema_of(const struct tool_def *t)
+{
+	json_object *schema = json_tokener_parse(t->output_schema), *props, *req = NULL;
+	json_object *any = json_object_new_array(), *ok = json_object_new_object();
+	json_object *failed = json_object_new_object(), *failed_req = json_object_new_array();
+
+	props = json_object_object_get(schema, "properties");
+	json_object_object_add(props, "error", json_tokener_parse(
+		"{\"type\":\"object\",\"description\":\"Present only when isError is true.\","
+		"\"properties\":{\"code\":{\"type\":\"string\",\"enum\":[\"INVALID_INPUT\",\"NOT_FOUND\","
+		"\"INVALID_STATE\",\"CONFLICT\",\"DATABASE_UNAVAILABLE\",\"TIMEOUT\",\"INTERNAL\"]},"
+		"\"message\":{\"type\":\"string\"},\"field\":{\"type\":\"string\"},"
+		"\"retryable\":{\"type\":\"boolean\"}},\"required\":[\"code\",\"message\",\"retryable\"]}"));
+	if (json_object_object_get_ex(schema, "required", &req)) {
+		json_object_object_add(ok, "required", json_object_get(req));
+		json_object_object_del(schema, "required");
+	}
+	json_object_array_add(failed_req, json_object_new_string("error"));
+	json_object_object_add(failed, "required", failed_req);
+	json_object_array_add(any, ok);
+	json_object_array_add(any, failed);
+	json_object_object_add(schema, "anyOf", any);
+	return schema;
+}
+
 json_object *tools_list_json(void)
 {
 	static json_object *cached;
@@ -815,7 +843,7 @@ json_object *tools_list_json(void)
 		json_object_object_add(o, "title", json_object_new_string(t->title));
 		json_object_object_add(o, "description", json_object_new_string(t->description));
 		json_object_object_add(o, "inputSchema", schema_of_object(t->args));
-		json_object_object_add(o, "outputSchema", json_tokener_parse(t->output_schema));
+		json_object_object_add(o, "outputSchema", output_schema_of(t));
 		json_object_object_add(ann, "title", json_object_new_string(t->title));
 		json_object_object_add(ann, "readOnlyHint", json_object_new_boolean(t->read_only));
 		json_object_object_add(ann, "destructiveHint", json_object_new_boolean(t->destructive));
