@@ -9,6 +9,7 @@
  * aud, the tenant claim and sub.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <jwt.h>
 #include <json-c/json.h>
 #include <openssl/crypto.h>
@@ -168,6 +169,97 @@ static int tenant_valid(const char *t)
 	return 1;
 }
 
+/*
+ * Verified-token cache. Agents send the same token on every call, so a
+ * worker remembers the last tokens it verified (the exact bytes, compared in
+ * full) with their identity and time claims. A hit skips the signature and
+ * JSON work but re-checks exp/nbf/iat against the clock. Per worker process;
+ * a reload starts new workers with empty caches.
+ */
+#define CACHE_SLOTS 256
+#define CACHE_MAX_TOKEN 2048
+#define NO_CLAIM (-1LL)
+
+struct cache_entry {
+	const struct auth_keys *keys;
+	const struct config *cfg;
+	size_t len;
+	char token[CACHE_MAX_TOKEN];
+	long long exp, nbf, iat;
+	struct auth_identity id;
+};
+
+static struct cache_entry *token_cache;
+
+static size_t cache_slot(const char *token, size_t len)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)token[i]) * 1099511628211ULL;
+	return (size_t)(h % CACHE_SLOTS);
+}
+
+static int time_claims_ok(const struct config *cfg, long long now, long long exp, long long nbf,
+                          long long iat, char *why, size_t whylen)
+{
+	if (now > exp + cfg->jwt_leeway_s) {
+		snprintf(why, whylen, "token expired");
+		return 0;
+	}
+	if (nbf != NO_CLAIM && now + cfg->jwt_leeway_s < nbf) {
+		snprintf(why, whylen, "token is not valid yet (nbf)");
+		return 0;
+	}
+	if (iat != NO_CLAIM && iat > now + cfg->jwt_leeway_s) {
+		snprintf(why, whylen, "token is issued in the future (iat)");
+		return 0;
+	}
+	return 1;
+}
+
+/* 1 = answered from the cache (rc set), 0 = not cached. */
+static int cache_lookup(const struct auth_keys *keys, const struct config *cfg, const char *token,
+                        size_t len, long long now, struct auth_identity *id, char *why,
+                        size_t whylen, int *rc)
+{
+	struct cache_entry *e;
+
+	if (!token_cache || len > CACHE_MAX_TOKEN)
+		return 0;
+	e = &token_cache[cache_slot(token, len)];
+	if (e->len != len || e->keys != keys || e->cfg != cfg || memcmp(e->token, token, len) != 0)
+		return 0;
+	if (!time_claims_ok(cfg, now, e->exp, e->nbf, e->iat, why, whylen)) {
+		*rc = -1;
+		return 1;
+	}
+	*id = e->id;
+	*rc = 0;
+	return 1;
+}
+
+static void cache_store(const struct auth_keys *keys, const struct config *cfg, const char *token,
+                        size_t len, long long exp, long long nbf, long long iat,
+                        const struct auth_identity *id)
+{
+	struct cache_entry *e;
+
+	if (len > CACHE_MAX_TOKEN)
+		return;
+	if (!token_cache && !(token_cache = calloc(CACHE_SLOTS, sizeof(*token_cache))))
+		return;
+	e = &token_cache[cache_slot(token, len)];
+	e->keys = keys;
+	e->cfg = cfg;
+	e->len = len;
+	memcpy(e->token, token, len);
+	e->exp = exp;
+	e->nbf = nbf;
+	e->iat = iat;
+	e->id = *id;
+}
+
 #define REFUSE(...) do { snprintf(why, whylen, __VA_ARGS__); goto out; } while (0)
 
 int auth_verify(const struct auth_keys *keys, const struct config *cfg,
@@ -178,11 +270,15 @@ int auth_verify(const struct auth_keys *keys, const struct config *cfg,
 	const char *dot1, *dot2, *alg, *typ, *iss, *tenant, *sub, *scope;
 	json_object *header = NULL, *claims = NULL, *crit;
 	jwt_t *jwt = NULL;
-	long long exp, nbf, iat;
+	long long exp, nbf = NO_CLAIM, iat = NO_CLAIM;
 	int rc = -1, r;
 
-	if (token_len == 0 || token_len > AUTH_MAX_TOKEN)
-		REFUSE("token is empty or longer than %d bytes", AUTH_MAX_TOKEN);
+	if (token_len == 0 || token_len > AUTH_MAX_TOKEN) {
+		snprintf(why, whylen, "token is empty or longer than %d bytes", AUTH_MAX_TOKEN);
+		return -1;
+	}
+	if (cache_lookup(keys, cfg, token, token_len, now, id, why, whylen, &rc))
+		return rc;
 	memcpy(tokbuf, token, token_len);
 	tokbuf[token_len] = '\0';
 	if (strlen(tokbuf) != token_len)
@@ -215,12 +311,12 @@ int auth_verify(const struct auth_keys *keys, const struct config *cfg,
 	r = numeric_claim(claims, "exp", &exp);
 	if (r <= 0)
 		REFUSE("token has no valid exp claim");
-	if (now > exp + cfg->jwt_leeway_s)
-		REFUSE("token expired");
-	if ((r = numeric_claim(claims, "nbf", &nbf)) < 0 || (r && now + cfg->jwt_leeway_s < nbf))
-		REFUSE("token is not valid yet (nbf)");
-	if ((r = numeric_claim(claims, "iat", &iat)) < 0 || (r && iat > now + cfg->jwt_leeway_s))
-		REFUSE("token is issued in the future (iat)");
+	if (numeric_claim(claims, "nbf", &nbf) < 0)
+		REFUSE("token has an nbf claim that is not a number");
+	if (numeric_claim(claims, "iat", &iat) < 0)
+		REFUSE("token has an iat claim that is not a number");
+	if (!time_claims_ok(cfg, now, exp, nbf, iat, why, whylen))
+		goto out;
 	iss = string_claim(claims, "iss");
 	if (!iss || strcmp(iss, cfg->jwt_issuer) != 0)
 		REFUSE("token issuer is not accepted");
@@ -239,9 +335,10 @@ int auth_verify(const struct auth_keys *keys, const struct config *cfg,
 	snprintf(id->sub, sizeof(id->sub), "%s", sub);
 	snprintf(id->tenant, sizeof(id->tenant), "%s", tenant);
 	snprintf(id->scope, sizeof(id->scope), "%s", scope ? scope : "");
+	cache_store(keys, cfg, token, token_len, exp, nbf, iat, id);
 	rc = 0;
 out:
-	OPENSSL_cleanse(tokbuf, sizeof(tokbuf));
+	OPENSSL_cleanse(tokbuf, token_len);
 	json_object_put(header);
 	json_object_put(claims);
 	jwt_free(jwt);

@@ -23,12 +23,14 @@ struct statement {
 
 static const struct statement statements[] = {
 	{ "create_invoice", "SELECT mcp_create_invoice($1, $2, $3, $4, $5, $6::date, $7, $8::jsonb, $9, $10::jsonb)::text" },
-	{ "list_invoices", "SELECT mcp_list_invoices($1, $2, $3, $4::int, $5::bigint, $6::uuid)::text" },
+	{ "list_invoices", "SELECT (r->'invoices')::text, r->'next'->>'ts', r->'next'->>'id'"
+	                   " FROM mcp_list_invoices($1, $2, $3, $4::int, $5::bigint, $6::uuid) AS r" },
 	{ "get_invoice", "SELECT mcp_get_invoice($1, $2::uuid)::text" },
 	{ "send_invoice", "SELECT mcp_send_invoice($1, $2, $3, $4::uuid)::text" },
 	{ "void_invoice", "SELECT mcp_void_invoice($1, $2, $3, $4::uuid, $5)::text" },
 	{ "apply_payment", "SELECT mcp_apply_payment($1, $2, $3, $4::uuid, $5::bigint, $6::timestamptz, $7, $8, $9, $10::jsonb)::text" },
-	{ "list_outstanding_balances", "SELECT mcp_list_outstanding($1, $2, $3, $4::date, $5::int, $6, $7)::text" },
+	{ "list_outstanding_balances", "SELECT (r - 'next')::text, r->'next'->>'currency', r->'next'->>'customer_id'"
+	                               " FROM mcp_list_outstanding($1, $2, $3, $4::date, $5::int, $6, $7) AS r" },
 	{ "upsert_customer", "SELECT mcp_upsert_customer($1, $2, $3, $4, $5, $6, $7)::text" },
 	{ "get_customer", "SELECT mcp_get_customer($1, $2)::text" },
 	{ "expire_idempotency_keys", "SELECT mcp_expire_idempotency_keys()::text" },
@@ -147,14 +149,13 @@ static int map_error(PGresult *r, struct tool_error *err)
 	return 0;
 }
 
-int db_call_json(struct db *db, const char *name, int nparams, const char *const *params,
-                 int read_only, char **json_out, struct tool_error *err)
+int db_call_row(struct db *db, const char *name, int nparams, const char *const *params,
+                int read_only, char **cols, int ncols, struct tool_error *err)
 {
 	int attempts = 0, reconnects = 0;
 
 	for (;;) {
 		PGresult *r;
-		ExecStatusType st;
 
 		if (db_connect(db) < 0) {
 			tool_error_set(err, "DATABASE_UNAVAILABLE", NULL, 1,
@@ -162,11 +163,14 @@ int db_call_json(struct db *db, const char *name, int nparams, const char *const
 			return -1;
 		}
 		r = PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0);
-		st = PQresultStatus(r);
-		if (st == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQnfields(r) == 1) {
-			*json_out = strdup(PQgetvalue(r, 0, 0));
+		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQnfields(r) == ncols) {
+			for (int i = 0; i < ncols; i++) {
+				cols[i] = NULL;
+				if (!PQgetisnull(r, 0, i) && !(cols[i] = strdup(PQgetvalue(r, 0, i))))
+					fatal("out of memory");
+			}
 			PQclear(r);
-			return *json_out ? 0 : -1;
+			return 0;
 		}
 		if (PQstatus(db->conn) != CONNECTION_OK) {
 			PQclear(r);
@@ -180,6 +184,12 @@ int db_call_json(struct db *db, const char *name, int nparams, const char *const
 			               "the database connection was lost; retry the call");
 			return -1;
 		}
+		if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+			log_error("%s returned %d rows of %d columns", name, PQntuples(r), PQnfields(r));
+			tool_error_set(err, "INTERNAL", NULL, 0, "unexpected database result");
+			PQclear(r);
+			return -1;
+		}
 		if (map_error(r, err) && ++attempts < 3) {
 			PQclear(r);
 			continue;
@@ -187,4 +197,16 @@ int db_call_json(struct db *db, const char *name, int nparams, const char *const
 		PQclear(r);
 		return -1;
 	}
+}
+
+int db_call_json(struct db *db, const char *name, int nparams, const char *const *params,
+                 int read_only, char **json_out, struct tool_error *err)
+{
+	if (db_call_row(db, name, nparams, params, read_only, json_out, 1, err) < 0)
+		return -1;
+	if (!*json_out) {
+		tool_error_set(err, "INTERNAL", NULL, 0, "the database returned no value");
+		return -1;
+	}
+	return 0;
 }

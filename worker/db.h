@@ -31,4 +31,10 @@ void db_close(struct db *db);
 int db_call_json(struct db *db, const char *name, int nparams, const char *const *params,
                  int read_only, char **json_out, struct tool_error *err);
 
+/* The same for a statement returning one row of up to DB_MAX_COLUMNS text
+ * columns: cols[i] is a malloc'd copy, or NULL for SQL NULL (free each). */
+#define DB_MAX_COLUMNS 4
+int db_call_row(struct db *db, const char *name, int nparams, const char *const *params,
+                int read_only, char **cols, int ncols, struct tool_error *err);
+
 #endif

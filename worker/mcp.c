@@ -16,6 +16,7 @@
 #include "../server/log.h"
 #include "base64.h"
 #include "mcp.h"
+#include "strbuf.h"
 #include "tools.h"
 
 #define MODERN "2026-07-28"
@@ -187,9 +188,39 @@ static void tool_error_result(struct rpc *c, const struct tool_error *err)
 	send_result(c, result);
 }
 
+#define SERVER_INFO_JSON "{\"name\":\"" MCP_SERVER_NAME "\",\"title\":\"Invoices\",\"version\":\"" MCPI_VERSION "\"}"
+
+/* A successful tool result, spliced from the JSON text the database made
+ * (no object tree): the text block carries the same JSON, escaped, for
+ * clients that do not read structuredContent. Takes ownership of structured. */
+static void send_tool_result(struct rpc *c, char *structured)
+{
+	size_t n = strlen(structured), len;
+	struct strbuf b;
+	char *body;
+
+	strbuf_init(&b, 2 * n + 400);
+	strbuf_puts(&b, "{\"jsonrpc\":\"2.0\",\"id\":");
+	strbuf_puts(&b, c->id_json);
+	strbuf_puts(&b, ",\"result\":{\"content\":[{\"type\":\"text\",\"text\":");
+	strbuf_json_string(&b, structured, n);
+	strbuf_puts(&b, "}],\"structuredContent\":");
+	strbuf_append(&b, structured, n);
+	strbuf_puts(&b, ",\"isError\":false");
+	if (c->modern)
+		strbuf_puts(&b, ",\"resultType\":\"complete\",\"_meta\":{"
+		                "\"io.modelcontextprotocol/serverInfo\":" SERVER_INFO_JSON "}");
+	strbuf_puts(&b, "}}");
+	free(structured);
+	body = strbuf_take(&b, &len);
+	response_set_body(c->resp, 200, body, len);
+	snprintf(c->resp->outcome, sizeof(c->resp->outcome), "ok");
+}
+
 static void do_tools_call(struct rpc *c)
 {
-	json_object *name = NULL, *raw = NULL, *args, *out = NULL, *result;
+	json_object *name = NULL, *raw = NULL, *args;
+	char *out = NULL;
 	const struct tool_def *def;
 	struct tool_error err;
 	struct tool_call call;
@@ -239,13 +270,7 @@ static void do_tools_call(struct rpc *c)
 		return;
 	}
 	json_object_put(args);
-	result = json_object_new_object();
-	json_object_object_add(result, "content",
-	                       text_block(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN |
-	                                                                 JSON_C_TO_STRING_NOSLASHESCAPE)));
-	json_object_object_add(result, "structuredContent", out);
-	json_object_object_add(result, "isError", json_object_new_boolean(0));
-	send_result(c, result);
+	send_tool_result(c, out);
 }
 
 /* ---- request checks ---- */

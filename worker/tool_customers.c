@@ -5,7 +5,7 @@
 #include "auth.h"
 #include "tool_handlers.h"
 
-int tool_upsert_customer(struct tool_call *call, json_object **result, struct tool_error *err)
+int tool_upsert_customer(struct tool_call *call, char **result, struct tool_error *err)
 {
 	const char *params[7] = { call->id->tenant, call->id->sub, call->request_id,
 	                          tool_arg_str(call->args, "customer_id"),
@@ -16,7 +16,7 @@ int tool_upsert_customer(struct tool_call *call, json_object **result, struct to
 	return tool_run(call, "upsert_customer", 7, params, 0, result, err);
 }
 
-int tool_get_customer(struct tool_call *call, json_object **result, struct tool_error *err)
+int tool_get_customer(struct tool_call *call, char **result, struct tool_error *err)
 {
 	const char *params[2] = { call->id->tenant, tool_arg_str(call->args, "customer_id") };
 

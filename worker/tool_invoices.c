@@ -11,9 +11,11 @@
 
 #include "auth.h"
 #include "cursor.h"
+#include "db.h"
+#include "strbuf.h"
 #include "tool_handlers.h"
 
-int tool_create_invoice(struct tool_call *call, json_object **result, struct tool_error *err)
+int tool_create_invoice(struct tool_call *call, char **result, struct tool_error *err)
 {
 	json_object *items = NULL, *holder = NULL;
 	const char *params[10];
@@ -51,14 +53,14 @@ int tool_create_invoice(struct tool_call *call, json_object **result, struct too
 	return rc;
 }
 
-int tool_get_invoice(struct tool_call *call, json_object **result, struct tool_error *err)
+int tool_get_invoice(struct tool_call *call, char **result, struct tool_error *err)
 {
 	const char *params[2] = { call->id->tenant, tool_arg_str(call->args, "invoice_id") };
 
 	return tool_run(call, "get_invoice", 2, params, 1, result, err);
 }
 
-int tool_send_invoice(struct tool_call *call, json_object **result, struct tool_error *err)
+int tool_send_invoice(struct tool_call *call, char **result, struct tool_error *err)
 {
 	const char *params[4] = { call->id->tenant, call->id->sub, call->request_id,
 	                          tool_arg_str(call->args, "invoice_id") };
@@ -66,7 +68,7 @@ int tool_send_invoice(struct tool_call *call, json_object **result, struct tool_
 	return tool_run(call, "send_invoice", 4, params, 0, result, err);
 }
 
-int tool_void_invoice(struct tool_call *call, json_object **result, struct tool_error *err)
+int tool_void_invoice(struct tool_call *call, char **result, struct tool_error *err)
 {
 	const char *params[5] = { call->id->tenant, call->id->sub, call->request_id,
 	                          tool_arg_str(call->args, "invoice_id"),
@@ -91,14 +93,15 @@ static int split_position(char *position, const char **ts, const char **id)
 	return 0;
 }
 
-int tool_list_invoices(struct tool_call *call, json_object **result, struct tool_error *err)
+int tool_list_invoices(struct tool_call *call, char **result, struct tool_error *err)
 {
 	const char *customer = tool_arg_str(call->args, "customer_id");
 	const char *status = tool_arg_str(call->args, "status");
 	const char *cursor = tool_arg_str(call->args, "cursor");
 	char scope[512], limit[24], position[CURSOR_POSITION_MAX], next[CURSOR_MAX + 1];
 	const char *params[6];
-	json_object *page, *nextpos, *out;
+	char *cols[3];
+	struct strbuf out;
 
 	snprintf(scope, sizeof(scope), "list_invoices|%s|%s|%s", call->id->tenant, customer,
 	         status ? status : "");
@@ -115,22 +118,23 @@ int tool_list_invoices(struct tool_call *call, json_object **result, struct tool
 		               "customer_id and status arguments; omit it to start from the first page");
 		return -1;
 	}
-	if (tool_run(call, "list_invoices", 6, params, 1, &page, err) < 0)
+	/* cols: the invoices array, then the last row's position if more follow. */
+	if (db_call_row(call->db, "list_invoices", 6, params, 1, cols, 3, err) < 0)
 		return -1;
-
-	out = json_object_new_object();
-	json_object_object_add(out, "invoices", json_object_get(json_object_object_get(page, "invoices")));
-	nextpos = json_object_object_get(page, "next");
-	if (nextpos && json_object_is_type(nextpos, json_type_object)) {
-		snprintf(position, sizeof(position), "%lld:%s",
-		         (long long)json_object_get_int64(json_object_object_get(nextpos, "ts")),
-		         json_object_get_string(json_object_object_get(nextpos, "id")));
+	strbuf_init(&out, (cols[0] ? strlen(cols[0]) : 2) + 400);
+	strbuf_puts(&out, "{\"invoices\":");
+	strbuf_puts(&out, cols[0] ? cols[0] : "[]");
+	strbuf_puts(&out, ",\"next_cursor\":");
+	if (cols[1] && cols[2]) {
+		snprintf(position, sizeof(position), "%s:%s", cols[1], cols[2]);
 		cursor_encode(call->cursor_key, scope, position, next);
-		json_object_object_add(out, "next_cursor", json_object_new_string(next));
+		strbuf_json_string(&out, next, strlen(next));
 	} else {
-		json_object_object_add(out, "next_cursor", NULL);
+		strbuf_puts(&out, "null");
 	}
-	json_object_put(page);
-	*result = out;
+	strbuf_puts(&out, "}");
+	for (int i = 0; i < 3; i++)
+		free(cols[i]);
+	*result = strbuf_take(&out, NULL);
 	return 0;
 }

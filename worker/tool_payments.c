@@ -4,13 +4,16 @@
  * (aging per customer and currency). Runs in workers.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "auth.h"
 #include "cursor.h"
+#include "db.h"
+#include "strbuf.h"
 #include "tool_handlers.h"
 
-int tool_apply_payment(struct tool_call *call, json_object **result, struct tool_error *err)
+int tool_apply_payment(struct tool_call *call, char **result, struct tool_error *err)
 {
 	json_object *holder = NULL;
 	const char *params[10];
@@ -33,7 +36,7 @@ int tool_apply_payment(struct tool_call *call, json_object **result, struct tool
 	return rc;
 }
 
-int tool_list_outstanding_balances(struct tool_call *call, json_object **result,
+int tool_list_outstanding_balances(struct tool_call *call, char **result,
                                    struct tool_error *err)
 {
 	const char *customer = tool_arg_str(call->args, "customer_id");
@@ -42,7 +45,9 @@ int tool_list_outstanding_balances(struct tool_call *call, json_object **result,
 	const char *cursor = tool_arg_str(call->args, "cursor");
 	char scope[512], limit[24], position[CURSOR_POSITION_MAX], next[CURSOR_MAX + 1];
 	const char *params[7];
-	json_object *page, *nextpos;
+	char *cols[3];
+	struct strbuf out;
+	size_t len;
 
 	snprintf(scope, sizeof(scope), "list_outstanding_balances|%s|%s|%s|%s", call->id->tenant,
 	         customer ? customer : "", currency ? currency : "", as_of ? as_of : "");
@@ -66,19 +71,30 @@ int tool_list_outstanding_balances(struct tool_call *call, json_object **result,
 		params[5] = position + 4;
 		params[6] = position;
 	}
-	if (tool_run(call, "list_outstanding_balances", 7, params, 1, &page, err) < 0)
+	/* cols: the page object, then the last row's currency and customer if
+	 * more follow. next_cursor is spliced in before the closing brace. */
+	if (db_call_row(call->db, "list_outstanding_balances", 7, params, 1, cols, 3, err) < 0)
 		return -1;
-	nextpos = json_object_object_get(page, "next");
-	if (nextpos && json_object_is_type(nextpos, json_type_object)) {
-		snprintf(position, sizeof(position), "%s:%s",
-		         json_object_get_string(json_object_object_get(nextpos, "currency")),
-		         json_object_get_string(json_object_object_get(nextpos, "customer_id")));
-		cursor_encode(call->cursor_key, scope, position, next);
-		json_object_object_add(page, "next_cursor", json_object_new_string(next));
-	} else {
-		json_object_object_add(page, "next_cursor", NULL);
+	len = cols[0] ? strlen(cols[0]) : 0;
+	if (len < 2 || cols[0][len - 1] != '}') {
+		for (int i = 0; i < 3; i++)
+			free(cols[i]);
+		tool_error_set(err, "INTERNAL", NULL, 0, "unexpected database result");
+		return -1;
 	}
-	json_object_object_del(page, "next");
-	*result = page;
+	strbuf_init(&out, len + 400);
+	strbuf_append(&out, cols[0], len - 1);
+	strbuf_puts(&out, ",\"next_cursor\":");
+	if (cols[1] && cols[2]) {
+		snprintf(position, sizeof(position), "%s:%s", cols[1], cols[2]);
+		cursor_encode(call->cursor_key, scope, position, next);
+		strbuf_json_string(&out, next, strlen(next));
+	} else {
+		strbuf_puts(&out, "null");
+	}
+	strbuf_puts(&out, "}");
+	for (int i = 0; i < 3; i++)
+		free(cols[i]);
+	*result = strbuf_take(&out, NULL);
 	return 0;
 }

@@ -338,19 +338,9 @@ const char *tool_args_fingerprint(json_object *args, json_object **holder)
 }
 
 int tool_run(struct tool_call *call, const char *stmt, int nparams, const char *const *params,
-             int read_only, json_object **result, struct tool_error *err)
+             int read_only, char **result, struct tool_error *err)
 {
-	char *text = NULL;
-
-	if (db_call_json(call->db, stmt, nparams, params, read_only, &text, err) < 0)
-		return -1;
-	*result = json_tokener_parse(text);
-	free(text);
-	if (!*result) {
-		tool_error_set(err, "INTERNAL", NULL, 0, "the database returned malformed JSON");
-		return -1;
-	}
-	return 0;
+	return db_call_json(call->db, stmt, nparams, params, read_only, result, err);
 }
 
 /* ---- validation ---- */

@@ -50,8 +50,9 @@ struct tool_call {
 	json_object *args; /* validated, defaults filled; owned by the caller */
 };
 
-/* Returns 0 with *result set (caller owns) or -1 with err filled. */
-typedef int (*tool_handler)(struct tool_call *call, json_object **result, struct tool_error *err);
+/* Returns 0 with *result set to the structuredContent as JSON object text
+ * (malloc'd; the caller frees), or -1 with err filled. */
+typedef int (*tool_handler)(struct tool_call *call, char **result, struct tool_error *err);
 
 struct tool_def {
 	const char *name;
@@ -86,9 +87,10 @@ const char *tool_arg_str(json_object *args, const char *name);
 long long tool_arg_int(json_object *args, const char *name);
 const char *tool_args_fingerprint(json_object *args, json_object **holder);
 
-/* Runs prepared statement `stmt` returning one JSON value into *result. */
+/* Runs prepared statement `stmt` returning one JSON value (text) into
+ * *result. */
 int tool_run(struct tool_call *call, const char *stmt, int nparams, const char *const *params,
-             int read_only, json_object **result, struct tool_error *err);
+             int read_only, char **result, struct tool_error *err);
 
 void tool_error_set(struct tool_error *err, const char *code, const char *field,
                     int retryable, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
