@@ -97,6 +97,7 @@ check-readme: bin/mcp-invoiced
 
 test: deps all check-readme
 	@sh tests/check-systemd.sh
+	@sh tests/check-install.sh
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory fuzz
 	@$(MAKE) --no-print-directory integration

@@ -51,18 +51,22 @@ wrk_run() { # tool args-json -> prints "rps p50 p99"
 	echo "$rps $p50 $p99"
 }
 
-pgbench_run() { # clients sql -> prints tps
+pgbench_run() { # clients sql -> prints "tps" and logs its latency average
 	printf "%s\n" "$2" > "$DIR/pgbench.sql"
 	"$PGBIN/pgbench" -n -h "$DIR/sock" -p "$PGPORT" -U mcp_invoiced_app -c "$1" -j 2 -T "$DUR" \
-		-M prepared -f "$DIR/pgbench.sql" invoices 2>/dev/null | awk '/^tps/ {print int($3)}'
+		-M prepared -f "$DIR/pgbench.sql" invoices > "$DIR/pgbench-$1.txt" 2>/dev/null
+	awk '/^tps/ {print int($3)}' "$DIR/pgbench-$1.txt"
+}
+pg_latency() { # clients -> latency average of the last pgbench run with that many clients
+	awk '/^latency average/ {print $4 "ms"}' "$DIR/pgbench-$1.txt"
 }
 
 report() { # name wrk-result pg-same pg-conns
 	set -- "$1" $2 "$3" "$4"
 	ratio=$(awk -v a="$2" -v b="$5" 'BEGIN { printf "%.0f%%", 100 * a / b }')
 	ratio64=$(awk -v a="$2" -v b="$6" 'BEGIN { printf "%.0f%%", 100 * a / b }')
-	printf "%-16s server %8.0f req/s  p50 %-8s p99 %-8s | pgbench same SQL: %6s tps (%s conns) -> %s, %6s tps (%s conns) -> %s\n" \
-		"$1" "$2" "$3" "$4" "$5" "$WORKERS" "$ratio" "$6" "$CONNS" "$ratio64"
+	printf "%-16s server %6.0f req/s p50 %-8s p99 %-8s| pgbench same SQL: %5s tps @%s conns -> %s; %5s tps @%s conns (latency avg %s) -> %s\n" \
+		"$1" "$2" "$3" "$4" "$5" "$WORKERS" "$ratio" "$6" "$CONNS" "$(pg_latency "$CONNS")" "$ratio64"
 }
 
 echo "mcp-invoiced bench: $WORKERS workers, wrk $CONNS connections for ${DUR}s per tool, $(nproc) CPUs shared by client, server and PostgreSQL"
