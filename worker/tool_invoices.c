@@ -98,7 +98,7 @@ int tool_list_invoices(struct tool_call *call, char **result, struct tool_error 
 	const char *customer = tool_arg_str(call->args, "customer_id");
 	const char *status = tool_arg_str(call->args, "status");
 	const char *cursor = tool_arg_str(call->args, "cursor");
-	char scope[512], limit[24], position[CURSOR_POSITION_MAX], next[CURSOR_MAX + 1];
+	char scope[512], limit[24], position[CURSOR_POSITION_MAX];
 	const char *params[6];
 	char *cols[3];
 	struct strbuf out;
@@ -124,14 +124,7 @@ int tool_list_invoices(struct tool_call *call, char **result, struct tool_error 
 	strbuf_init(&out, (cols[0] ? strlen(cols[0]) : 2) + 400);
 	strbuf_puts(&out, "{\"invoices\":");
 	strbuf_puts(&out, cols[0] ? cols[0] : "[]");
-	strbuf_puts(&out, ",\"next_cursor\":");
-	if (cols[1] && cols[2]) {
-		snprintf(position, sizeof(position), "%s:%s", cols[1], cols[2]);
-		cursor_encode(call->cursor_key, scope, position, next);
-		strbuf_json_string(&out, next, strlen(next));
-	} else {
-		strbuf_puts(&out, "null");
-	}
+	tool_put_next_cursor(&out, call->cursor_key, scope, cols[1], cols[2]);
 	strbuf_puts(&out, "}");
 	for (int i = 0; i < 3; i++)
 		free(cols[i]);

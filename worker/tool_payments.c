@@ -43,7 +43,7 @@ int tool_list_outstanding_balances(struct tool_call *call, char **result,
 	const char *currency = tool_arg_str(call->args, "currency");
 	const char *as_of = tool_arg_str(call->args, "as_of");
 	const char *cursor = tool_arg_str(call->args, "cursor");
-	char scope[512], limit[24], position[CURSOR_POSITION_MAX], next[CURSOR_MAX + 1];
+	char scope[512], limit[24], position[CURSOR_POSITION_MAX];
 	const char *params[7];
 	char *cols[3];
 	struct strbuf out;
@@ -84,14 +84,7 @@ int tool_list_outstanding_balances(struct tool_call *call, char **result,
 	}
 	strbuf_init(&out, len + 400);
 	strbuf_append(&out, cols[0], len - 1);
-	strbuf_puts(&out, ",\"next_cursor\":");
-	if (cols[1] && cols[2]) {
-		snprintf(position, sizeof(position), "%s:%s", cols[1], cols[2]);
-		cursor_encode(call->cursor_key, scope, position, next);
-		strbuf_json_string(&out, next, strlen(next));
-	} else {
-		strbuf_puts(&out, "null");
-	}
+	tool_put_next_cursor(&out, call->cursor_key, scope, cols[1], cols[2]);
 	strbuf_puts(&out, "}");
 	for (int i = 0; i < 3; i++)
 		free(cols[i]);

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "currency.h"
+#include "cursor.h"
+#include "strbuf.h"
 #include "db.h"
 #include "tool_handlers.h"
 #include "tools.h"
@@ -341,6 +343,21 @@ int tool_run(struct tool_call *call, const char *stmt, int nparams, const char *
              int read_only, char **result, struct tool_error *err)
 {
 	return db_call_json(call->db, stmt, nparams, params, read_only, result, err);
+}
+
+void tool_put_next_cursor(struct strbuf *out, const struct cursor_key *ck, const char *scope,
+                          const char *a, const char *b)
+{
+	char position[CURSOR_POSITION_MAX], cursor[CURSOR_MAX + 1];
+
+	strbuf_puts(out, ",\"next_cursor\":");
+	if (!a || !b) {
+		strbuf_puts(out, "null");
+		return;
+	}
+	snprintf(position, sizeof(position), "%s:%s", a, b);
+	cursor_encode(ck, scope, position, cursor);
+	strbuf_json_string(out, cursor, strlen(cursor));
 }
 
 /* ---- validation ---- */

@@ -87,6 +87,12 @@ const char *tool_arg_str(json_object *args, const char *name);
 long long tool_arg_int(json_object *args, const char *name);
 const char *tool_args_fingerprint(json_object *args, json_object **holder);
 
+/* Appends `,"next_cursor":` and a cursor sealing position "a:b" for scope,
+ * or null when a or b is NULL (no further page). */
+struct strbuf;
+void tool_put_next_cursor(struct strbuf *out, const struct cursor_key *ck, const char *scope,
+                          const char *a, const char *b);
+
 /* Runs prepared statement `stmt` returning one JSON value (text) into
  * *result. */
 int tool_run(struct tool_call *call, const char *stmt, int nparams, const char *const *params,

@@ -67,26 +67,17 @@ CREATE INDEX audit_by_object ON audit_log (tenant_id, object_id);
 CREATE INDEX invoices_open ON invoices (tenant_id, customer_id, currency)
 	INCLUDE (due_date, total_cents, amount_paid_cents) WHERE status = 'sent';
 
-ALTER TABLE customers ENABLE ROW LEVEL SECURITY;
-ALTER TABLE payments ENABLE ROW LEVEL SECURITY;
-ALTER TABLE invoice_counters ENABLE ROW LEVEL SECURITY;
-ALTER TABLE idempotency_keys ENABLE ROW LEVEL SECURITY;
-ALTER TABLE audit_log ENABLE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON customers
-	USING (tenant_id = current_setting('app.tenant_id', true))
-	WITH CHECK (tenant_id = current_setting('app.tenant_id', true));
-CREATE POLICY tenant_isolation ON payments
-	USING (tenant_id = current_setting('app.tenant_id', true))
-	WITH CHECK (tenant_id = current_setting('app.tenant_id', true));
-CREATE POLICY tenant_isolation ON invoice_counters
-	USING (tenant_id = current_setting('app.tenant_id', true))
-	WITH CHECK (tenant_id = current_setting('app.tenant_id', true));
-CREATE POLICY tenant_isolation ON idempotency_keys
-	USING (tenant_id = current_setting('app.tenant_id', true))
-	WITH CHECK (tenant_id = current_setting('app.tenant_id', true));
-CREATE POLICY tenant_isolation ON audit_log
-	USING (tenant_id = current_setting('app.tenant_id', true))
-	WITH CHECK (tenant_id = current_setting('app.tenant_id', true));
+DO $$
+DECLARE
+	t text;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['customers', 'payments', 'invoice_counters', 'idempotency_keys', 'audit_log'] LOOP
+		EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
+		EXECUTE format('CREATE POLICY tenant_isolation ON %I'
+		               ' USING (tenant_id = current_setting(''app.tenant_id'', true))'
+		               ' WITH CHECK (tenant_id = current_setting(''app.tenant_id'', true))', t);
+	END LOOP;
+END $$;
 
 GRANT SELECT, INSERT, UPDATE ON customers, invoice_counters, idempotency_keys TO mcp_invoiced_app;
 GRANT SELECT, INSERT ON payments, audit_log TO mcp_invoiced_app;
