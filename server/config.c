@@ -50,6 +50,8 @@ static const struct config_key config_keys[] = {
 	L(max_inflight, 1, 1000000),
 	L(request_timeout_ms, 100, 3600000),
 	L(max_body_bytes, 1024, 67108864),
+	L(header_timeout_s, 1, 3600),
+	L(idle_timeout_s, 1, 86400),
 	S(allowed_origins),
 	L(shutdown_timeout_s, 1, 3600),
 	S(user),
@@ -92,6 +94,8 @@ void config_defaults(struct config *cfg)
 	cfg->max_inflight = 64;
 	cfg->request_timeout_ms = 30000;
 	cfg->max_body_bytes = 1048576;
+	cfg->header_timeout_s = 10;
+	cfg->idle_timeout_s = 75;
 	cfg->shutdown_timeout_s = 10;
 	set_str(&cfg->log_level, "info");
 }

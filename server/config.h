@@ -32,6 +32,8 @@ struct config {
 	long max_inflight;
 	long request_timeout_ms;
 	long max_body_bytes;
+	long header_timeout_s;
+	long idle_timeout_s;
 	char *allowed_origins;
 	long shutdown_timeout_s;
 	char *user;

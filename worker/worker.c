@@ -4,8 +4,9 @@
  *
  * A connection moves HANDSHAKE -> READ -> WRITE -> READ ... Reads are
  * bounded (16 KiB head, max_body_bytes body), deadlines are swept four times
- * a second (10 s for a request head, request_timeout_ms for its body, 75 s
- * idle keep-alive). A request is handled synchronously once complete: the
+ * a second (header_timeout_s for a request head and TLS handshake,
+ * request_timeout_ms more for its body, idle_timeout_s between keep-alive
+ * requests). A request is handled synchronously once complete: the
  * worker holds one database connection, so concurrency comes from the
  * number of workers and the master's least-loaded hand-out.
  */
@@ -32,8 +33,6 @@
 #include "tools.h"
 #include "worker.h"
 
-#define HEAD_TIMEOUT_NS (10LL * 1000000000LL)
-#define IDLE_TIMEOUT_NS (75LL * 1000000000LL)
 #define SWEEP_MS 250
 #define TAG_CHANNEL ((void *)1)
 #define TAG_SIGNAL ((void *)2)
@@ -389,12 +388,14 @@ static void sweep(struct worker_ctx *w)
 {
 	long long now = limiter_now_ns();
 	long long body_ns = (long long)w->cfg->request_timeout_ms * 1000000LL;
+	long long head_ns = w->cfg->header_timeout_s * 1000000000LL;
+	long long idle_ns = w->cfg->idle_timeout_s * 1000000000LL;
 	struct conn *c, *next;
 
 	for (c = conns; c; c = next) {
 		next = c->next;
 		if (c->state == C_HANDSHAKE) {
-			if (now - c->started_ns > HEAD_TIMEOUT_NS ||
+			if (now - c->started_ns > head_ns ||
 			    (draining && now - drain_started_ns > 2 * DRAIN_GRACE_NS))
 				conn_close(w, c);
 		} else if (c->state == C_READ) {
@@ -402,15 +403,15 @@ static void sweep(struct worker_ctx *w)
 			long long quiet_since = c->idle_since_ns > drain_started_ns ? c->idle_since_ns
 			                                                            : drain_started_ns;
 			if (idle && ((draining && now - quiet_since > DRAIN_GRACE_NS) ||
-			             now - c->idle_since_ns > IDLE_TIMEOUT_NS)) {
+			             now - c->idle_since_ns > idle_ns)) {
 				conn_close(w, c);
-			} else if (!idle && ((!c->head_done && now - c->started_ns > HEAD_TIMEOUT_NS) ||
-			                     (c->head_done && now - c->started_ns > HEAD_TIMEOUT_NS + body_ns))) {
+			} else if (!idle && ((!c->head_done && now - c->started_ns > head_ns) ||
+			                     (c->head_done && now - c->started_ns > head_ns + body_ns))) {
 				conn_refuse(w, c, 408, "Request Timeout: the request did not arrive in time");
 				conn_run(w, c);
 			}
-		} else if (c->state == C_WRITE && now - c->idle_since_ns > IDLE_TIMEOUT_NS &&
-		           now - c->started_ns > IDLE_TIMEOUT_NS) {
+		} else if (c->state == C_WRITE && now - c->idle_since_ns > idle_ns &&
+		           now - c->started_ns > idle_ns) {
 			/* A client that stopped reading its response. */
 			conn_close(w, c);
 		}

@@ -1,0 +1,42 @@
+"""Connection deadlines with short settings: idle keep-alive connections
+are closed after idle_timeout_s; a client that opens TCP and never
+completes the TLS handshake is dropped after header_timeout_s."""
+import socket
+import time
+
+from harness import PORT, Client, expect
+
+SERVER = dict(workers=1, extra={"idle_timeout_s": 2, "header_timeout_s": 2})
+
+
+def test_idle_keep_alive_is_closed(env):
+    c = Client(env, env.token())
+    st, _, _ = c.rpc("ping")
+    expect(st == 200)
+    sock = c.conn.sock
+    sock.settimeout(6)
+    t0 = time.time()
+    data = sock.recv(1)  # b"" (orderly close) once the server drops the idle connection
+    took = time.time() - t0
+    expect(data == b"", data)
+    expect(1.5 <= took <= 3.5, took)
+
+
+def test_silent_tcp_client_is_dropped(env):
+    s = socket.create_connection(("127.0.0.1", PORT), timeout=6)
+    t0 = time.time()
+    try:
+        data = s.recv(1)
+    except ConnectionResetError:
+        data = b""
+    took = time.time() - t0
+    s.close()
+    expect(data == b"" and 1.5 <= took <= 3.5, (data, took))
+
+
+def test_activity_keeps_the_connection(env):
+    c = Client(env, env.token())
+    for _ in range(4):
+        expect(c.rpc("ping")[0] == 200)
+        time.sleep(1.0)
+    expect(c.conn is not None, "kept open while requests keep coming")
