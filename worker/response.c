@@ -55,8 +55,10 @@ void response_rpc_error(struct response *r, int status, const char *id_json, int
 
 	if (!body)
 		fatal("out of memory");
-	n = (size_t)snprintf(body, cap, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"error\":{\"code\":%d,\"message\":",
-	                     id_json ? id_json : "null", code);
+	/* MCP's schema allows no null id: an error about a message whose id is
+	 * unknown (parse error, HTTP-level refusal) carries no id at all. */
+	n = (size_t)snprintf(body, cap, "{\"jsonrpc\":\"2.0\",%s%s%s\"error\":{\"code\":%d,\"message\":",
+	                     id_json ? "\"id\":" : "", id_json ? id_json : "", id_json ? "," : "", code);
 	log_escape(body, cap - 64 - (data_json ? strlen(data_json) : 0), &n, message);
 	if (data_json)
 		n += (size_t)snprintf(body + n, cap - n, ",\"data\":%s", data_json);

@@ -28,8 +28,8 @@ void response_reset(struct response *r);
 void response_header(struct response *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Takes ownership of body (malloc'd). */
 void response_set_body(struct response *r, int status, char *body, size_t len);
-/* A JSON-RPC error body with id null (or id_json, pre-rendered), and
- * optional pre-rendered data JSON. */
+/* A JSON-RPC error body with id_json (pre-rendered; NULL = no id member)
+ * and optional pre-rendered data JSON. */
 void response_rpc_error(struct response *r, int status, const char *id_json, int code,
                         const char *message, const char *data_json);
 /* Serializes status line, standard headers and body into a new buffer. */
