@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -489,6 +490,11 @@ int master_run(struct config *cfg, const char *cfg_path)
 		fatal("%s", err);
 	if (drop_privileges(m.cfg.user, err, sizeof(err)) < 0)
 		fatal("%s", err);
+	/* Keys are in memory from here on: no core dumps, and no ptrace or
+	 * /proc/PID/mem reads by other processes of the same user. Workers
+	 * inherit this across fork. */
+	if (prctl(PR_SET_DUMPABLE, 0) < 0)
+		fatal("prctl(PR_SET_DUMPABLE): %s", strerror(errno));
 	cursor_key_init(&m.cursor_key, m.keys.alg_name && strcmp(m.keys.alg_name, "HS256") == 0
 	                ? m.keys.key : NULL, m.keys.key_len);
 	m.shm = shm_create();

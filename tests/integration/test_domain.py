@@ -363,3 +363,34 @@ def test_scripted_agent_session(env):
     expect(ok(c, "list_outstanding_balances", {"customer_id": "globex"})["balances"] == [])
     full = ok(c, "get_invoice", {"invoice_id": inv["invoice_id"]})
     expect(full["status"] == "paid" and full["amount_paid_cents"] == 40550, full)
+
+
+def test_tool_declarations_guide_agents(env):
+    c = Client(env, env.token())
+    tools = {t["name"]: t for t in c.rpc("tools/list", {})[2]["result"]["tools"]}
+    expect(set(tools) == {"create_invoice", "get_invoice", "list_invoices", "send_invoice",
+                          "apply_payment", "void_invoice", "list_outstanding_balances",
+                          "upsert_customer", "get_customer"}, tools.keys())
+    readers = {"get_invoice", "list_invoices", "list_outstanding_balances", "get_customer"}
+    for name, t in tools.items():
+        a = t["annotations"]
+        expect(t["title"] and t["description"] and "outputSchema" in t, name)
+        expect(a["readOnlyHint"] == (name in readers), (name, a))
+        expect(a["destructiveHint"] == (name == "void_invoice"), (name, a))
+    for name in ("send_invoice", "void_invoice", "get_invoice", "upsert_customer"):
+        expect(tools[name]["annotations"]["idempotentHint"] is True, name)
+    for name in ("create_invoice", "apply_payment"):
+        expect(tools[name]["annotations"]["idempotentHint"] is False, name)
+        expect("idempotency_key" in tools[name]["inputSchema"]["properties"], name)
+    expect("list_invoices" in tools["get_invoice"]["description"], "descriptions chain tools")
+
+
+def test_idempotency_keys_kept_seven_days(env):
+    tenant = new_tenant()
+    env.psql(f"INSERT INTO idempotency_keys (tenant_id, tool, key, request_hash, created_at) VALUES"
+             f" ('{tenant}', 'create_invoice', 'old', '\\x00', now() - interval '8 days'),"
+             f" ('{tenant}', 'create_invoice', 'day', '\\x00', now() - interval '25 hours'),"
+             f" ('{tenant}', 'create_invoice', 'new', '\\x00', now())")
+    env.psql("SET ROLE mcp_invoiced_app; SELECT mcp_expire_idempotency_keys()")
+    left = env.psql(f"SELECT string_agg(key, ',' ORDER BY key) FROM idempotency_keys WHERE tenant_id = '{tenant}'")
+    expect(left == "day,new", left)

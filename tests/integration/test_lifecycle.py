@@ -235,3 +235,22 @@ def test_systemd_notify_protocol(env):
     srv.log.close()
     s.close()
     expect(any("MONOTONIC_USEC=" in m for m in got), got)
+
+
+def test_privileges_dropped_and_processes_not_dumpable(env):
+    if os.geteuid() != 0:
+        raise AssertionError("this test needs root (CI runs as root)")
+    srv = env.start_server(workers=2, extra={"user": "nobody"})
+    try:
+        import pwd
+        nobody = pwd.getpwnam("nobody").pw_uid
+        for pid in [srv.proc.pid] + srv.worker_pids():
+            status = open(f"/proc/{pid}/status").read()
+            uids = [int(x) for x in status.split("Uid:")[1].split("\n")[0].split()]
+            expect(uids == [nobody] * 4, (pid, uids))
+            # A non-dumpable process's /proc files belong to root, not to its user.
+            expect(os.stat(f"/proc/{pid}/environ").st_uid == 0, pid)
+        err, sc = Client(env, env.token()).tool("list_invoices", {"customer_id": "x"})
+        expect(not err, sc)
+    finally:
+        stop_clean(env)
