@@ -254,3 +254,28 @@ def test_privileges_dropped_and_processes_not_dumpable(env):
         expect(not err, sc)
     finally:
         stop_clean(env)
+
+
+def test_saturated_workers_leave_connections_in_the_backlog(env):
+    srv = env.start_server(workers=1, extra={"worker_connections": 2})
+    try:
+        tok = env.token()
+        held = [Client(env, tok), Client(env, tok)]
+        for c in held:
+            expect(c.rpc("ping")[0] == 200)
+        # A third connection is queued by the kernel, not accepted: its TLS
+        # handshake cannot complete while both slots are taken.
+        waiting = Client(env, tok, timeout=1.5)
+        try:
+            waiting.connect()
+            raise AssertionError("a third connection was served while the worker was full")
+        except (TimeoutError, OSError):
+            waiting.close()
+        held[0].close()
+        time.sleep(0.3)
+        late = Client(env, tok, timeout=5)
+        expect(late.rpc("ping")[0] == 200, "served once a slot was free")
+        held[1].close()
+        late.close()
+    finally:
+        stop_clean(env)
