@@ -1,7 +1,7 @@
 /*
  * ipc.h - messages between the master and a worker over their
  * SOCK_SEQPACKET socketpair. Every message is one fixed-size typed header;
- * IPC_CONN carries the accepted socket as SCM_RIGHTS ancillary data.
+ * IPC_CONN and IPC_KEYCHAN carry a descriptor as SCM_RIGHTS ancillary data.
  * Used by both the master and workers.
  */
 #ifndef MCPI_IPC_H
@@ -13,6 +13,7 @@ enum ipc_type {
 	IPC_READY = 1, /* worker -> master: initialized, send connections */
 	IPC_CONN = 2,  /* master -> worker: a new client socket (fd attached) */
 	IPC_DRAIN = 3, /* master -> worker: finish your connections and exit */
+	IPC_KEYCHAN = 4, /* master -> key manager: a new worker's signing channel (fd) */
 };
 
 struct ipc_msg {

@@ -10,17 +10,15 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <pwd.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -32,8 +30,10 @@
 #include "../worker/tls.h"
 #include "../worker/worker.h"
 #include "ipc.h"
+#include "keymgr.h"
 #include "log.h"
 #include "master.h"
+#include "privsep.h"
 #include "sdnotify.h"
 
 #define MAX_STARTUP_FAILURES 5
@@ -59,6 +59,9 @@ struct master {
 	int accepting;
 	struct shm_segment *shm;
 	SSL_CTX *tls;
+	pid_t keymgr_pid;        /* this generation's key manager */
+	int keymgr_chan;
+	pid_t old_keymgrs[16];   /* earlier generations', exiting with their workers */
 	struct auth_keys keys;
 	struct cursor_key cursor_key;
 	struct worker_rec workers[SHM_MAX_SLOTS];
@@ -106,34 +109,14 @@ static int bind_listener(const char *listen_addr, char *err, size_t errlen)
 	return fd;
 }
 
-static int drop_privileges(const char *user, char *err, size_t errlen)
-{
-	struct passwd *pw;
-
-	if (geteuid() != 0 || !user || !*user)
-		return 0;
-	pw = getpwnam(user);
-	if (!pw) {
-		snprintf(err, errlen, "user %s does not exist", user);
-		return -1;
-	}
-	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
-	    setuid(pw->pw_uid) < 0) {
-		snprintf(err, errlen, "cannot become %s: %s", user, strerror(errno));
-		return -1;
-	}
-	if (setuid(0) == 0) {
-		snprintf(err, errlen, "privileges were not dropped (could regain root)");
-		return -1;
-	}
-	return 0;
-}
 
 /* Loads what workers need from the configuration: TLS context and JWT key. */
+/* Loads what workers need: the TLS context (certificate and a proxy of
+ * the key; the key itself is read by the key manager) and the JWT key. */
 static int load_material(const struct config *cfg, SSL_CTX **tls, struct auth_keys *keys,
                          char *err, size_t errlen)
 {
-	*tls = tls_ctx_new(cfg->tls_cert, cfg->tls_key, err, errlen);
+	*tls = tls_ctx_new(cfg->tls_cert, err, errlen);
 	if (!*tls)
 		return -1;
 	if (auth_keys_load(cfg, keys, err, errlen) < 0) {
@@ -142,6 +125,87 @@ static int load_material(const struct config *cfg, SSL_CTX **tls, struct auth_ke
 		return -1;
 	}
 	return 0;
+}
+
+/* In a freshly forked child: close the master's descriptors. */
+static void close_master_fds(struct master *m)
+{
+	if (m->listen_fd >= 0)
+		close(m->listen_fd);
+	close(m->epfd);
+	close(m->sfd);
+	if (m->keymgr_chan >= 0)
+		close(m->keymgr_chan);
+	for (int i = 0; i < SHM_MAX_SLOTS; i++)
+		if (m->workers[i].pid > 0)
+			close(m->workers[i].chan);
+}
+
+/* Forks a key manager for the current configuration and waits until it
+ * has loaded the private key and checked it against the certificate. */
+static int spawn_keymgr(struct master *m)
+{
+	struct pollfd pfd;
+	struct ipc_msg msg;
+	int sv[2], fd, status;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_error("socketpair: %s", strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		log_error("fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		close_master_fds(m);
+		auth_keys_free(&m->keys); /* the key manager needs the TLS key only */
+		keymgr_main(m->cfg.tls_key, X509_get0_pubkey(SSL_CTX_get0_certificate(m->tls)),
+		            m->cfg.user, sv[1]);
+	}
+	close(sv[1]);
+	pfd = (struct pollfd){ .fd = sv[0], .events = POLLIN };
+	if (poll(&pfd, 1, 10000) != 1 || ipc_recv(sv[0], &msg, &fd) != 1 || msg.type != IPC_READY) {
+		log_error("key manager %d did not start (see its error above)", (int)pid);
+		close(sv[0]);
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		return -1;
+	}
+	fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+	m->keymgr_pid = pid;
+	m->keymgr_chan = sv[0];
+	log_info("key manager %d started", (int)pid);
+	return 0;
+}
+
+/* The current key manager will serve no new worker: it exits once the
+ * workers it serves are gone. */
+static void retire_keymgr(struct master *m)
+{
+	if (m->keymgr_chan >= 0)
+		close(m->keymgr_chan);
+	m->keymgr_chan = -1;
+	for (size_t i = 0; m->keymgr_pid > 0 && i < sizeof(m->old_keymgrs) / sizeof(pid_t); i++) {
+		if (m->old_keymgrs[i] == 0) {
+			m->old_keymgrs[i] = m->keymgr_pid;
+			break;
+		}
+	}
+	m->keymgr_pid = 0;
+}
+
+static int live_keymgrs(struct master *m)
+{
+	int n = m->keymgr_pid > 0;
+	for (size_t i = 0; i < sizeof(m->old_keymgrs) / sizeof(pid_t); i++)
+		n += m->old_keymgrs[i] > 0;
+	return n;
 }
 
 static int live_workers(struct master *m, int include_draining)
@@ -156,7 +220,7 @@ static int live_workers(struct master *m, int include_draining)
 static void spawn_worker(struct master *m)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
-	int sv[2], slot;
+	int sv[2], kp[2], slot;
 	pid_t pid;
 
 	slot = shm_slot_claim(m->shm);
@@ -169,28 +233,34 @@ static void spawn_worker(struct master *m)
 		shm_slot_reap(m->shm, slot);
 		return;
 	}
-	pid = fork();
-	if (pid < 0) {
-		log_error("fork: %s", strerror(errno));
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, kp) < 0 ||
+	    ipc_send(m->keymgr_chan, IPC_KEYCHAN, kp[0]) < 0) {
+		log_error("cannot connect a worker to the key manager: %s", strerror(errno));
 		close(sv[0]);
 		close(sv[1]);
 		shm_slot_reap(m->shm, slot);
 		return;
 	}
+	close(kp[0]);
+	pid = fork();
+	if (pid < 0) {
+		log_error("fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		close(kp[1]);
+		shm_slot_reap(m->shm, slot);
+		return;
+	}
 	if (pid == 0) {
 		struct worker_ctx w = { .cfg = &m->cfg, .shm = m->shm, .slot = slot, .channel_fd = sv[1],
-		                        .tls = m->tls, .keys = &m->keys, .cursor_key = &m->cursor_key };
+		                        .keymgr_fd = kp[1], .tls = m->tls, .keys = &m->keys,
+		                        .cursor_key = &m->cursor_key };
 		close(sv[0]);
-		if (m->listen_fd >= 0)
-			close(m->listen_fd);
-		close(m->epfd);
-		close(m->sfd);
-		for (int i = 0; i < SHM_MAX_SLOTS; i++)
-			if (m->workers[i].pid > 0)
-				close(m->workers[i].chan);
+		close_master_fds(m);
 		worker_main(&w);
 	}
 	close(sv[1]);
+	close(kp[1]);
 	fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
 	m->workers[slot] = (struct worker_rec){ .pid = pid, .slot = slot, .chan = sv[0],
 	                                        .generation = m->generation };
@@ -280,6 +350,7 @@ static void begin_stop(struct master *m, int status, const char *why)
 	for (int i = 0; i < SHM_MAX_SLOTS; i++)
 		if (m->workers[i].pid > 0)
 			kill(m->workers[i].pid, SIGTERM);
+	retire_keymgr(m);
 	m->stop_deadline_ns = limiter_now_ns() + (m->cfg.shutdown_timeout_s + 2) * 1000000000LL;
 }
 
@@ -327,6 +398,22 @@ static void on_channel(struct master *m, int slot)
 		epoll_ctl(m->epfd, EPOLL_CTL_DEL, r->chan, NULL);
 }
 
+static int start_generation(struct master *m, const char *why);
+
+/* Workers of a generation whose key manager died can no longer complete
+ * handshakes: they stop taking connections at once and finish what they
+ * have; the listener waits (kernel backlog) until the new generation is up. */
+static void drain_all_workers(struct master *m)
+{
+	for (int i = 0; i < SHM_MAX_SLOTS; i++) {
+		struct worker_rec *r = &m->workers[i];
+		if (r->pid > 0 && !r->draining) {
+			r->draining = 1;
+			ipc_send(r->chan, IPC_DRAIN, -1);
+		}
+	}
+}
+
 static void reap(struct master *m)
 {
 	int status;
@@ -335,15 +422,33 @@ static void reap(struct master *m)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		struct worker_rec *r = NULL;
 		char how[64];
+		if (WIFSIGNALED(status))
+			snprintf(how, sizeof(how), "killed by signal %d", WTERMSIG(status));
+		else
+			snprintf(how, sizeof(how), "exit status %d", WEXITSTATUS(status));
+		for (size_t i = 0; i < sizeof(m->old_keymgrs) / sizeof(pid_t); i++) {
+			if (m->old_keymgrs[i] == pid) {
+				m->old_keymgrs[i] = 0;
+				log_info("key manager %d finished (%s)", (int)pid, how);
+			}
+		}
+		if (pid == m->keymgr_pid) {
+			log_error("key manager %d died (%s); starting a new generation", (int)pid, how);
+			m->keymgr_pid = 0;
+			close(m->keymgr_chan);
+			if (!m->stopping) {
+				drain_all_workers(m);
+				m->keymgr_chan = -1; /* its channel died with it */
+				if (start_generation(m, "key manager replaced") < 0)
+					begin_stop(m, 1, "the key manager cannot be restarted");
+			}
+			continue;
+		}
 		for (int i = 0; i < SHM_MAX_SLOTS; i++)
 			if (m->workers[i].pid == pid)
 				r = &m->workers[i];
 		if (!r)
 			continue;
-		if (WIFSIGNALED(status))
-			snprintf(how, sizeof(how), "killed by signal %d", WTERMSIG(status));
-		else
-			snprintf(how, sizeof(how), "exit status %d", WEXITSTATUS(status));
 		shm_slot_reap(m->shm, r->slot);
 		epoll_ctl(m->epfd, EPOLL_CTL_DEL, r->chan, NULL);
 		close(r->chan);
@@ -370,11 +475,40 @@ static void reap(struct master *m)
 	}
 }
 
+/* A new generation: key manager plus workers. The running generation
+ * keeps serving until every new worker is ready (check_generation_ready),
+ * then drains. */
+static int start_generation(struct master *m, const char *why)
+{
+	pid_t old_pid = m->keymgr_pid, new_pid;
+	int old_chan = m->keymgr_chan, new_chan;
+
+	if (spawn_keymgr(m) < 0) {
+		m->keymgr_pid = old_pid;
+		m->keymgr_chan = old_chan;
+		return -1;
+	}
+	new_pid = m->keymgr_pid;
+	new_chan = m->keymgr_chan;
+	m->keymgr_pid = old_pid;
+	m->keymgr_chan = old_chan;
+	retire_keymgr(m);
+	m->keymgr_pid = new_pid;
+	m->keymgr_chan = new_chan;
+	m->generation++;
+	m->reloading = 1;
+	log_info("%s: starting generation %u with %ld workers", why, m->generation, m->cfg.workers);
+	for (long i = 0; i < m->cfg.workers; i++)
+		spawn_worker(m);
+	return 0;
+}
+
 static void reload(struct master *m)
 {
 	struct config nc;
 	struct auth_keys nkeys;
-	SSL_CTX *ntls = NULL;
+	SSL_CTX *ntls = NULL, *oldtls;
+	struct config oldcfg;
 	char err[1024];
 	enum log_level lvl;
 
@@ -395,21 +529,32 @@ static void reload(struct master *m)
 		free(nc.listen);
 		nc.listen = strdup(m->cfg.listen);
 	}
-	config_free(&m->cfg);
+	oldcfg = m->cfg;
+	oldtls = m->tls;
 	m->cfg = nc;
-	SSL_CTX_free(m->tls);
 	m->tls = ntls;
+	/* The new key manager must load the new key (and match the new
+	 * certificate) before anything is replaced. */
+	if (start_generation(m, "reloading") < 0) {
+		log_error("reload refused, keeping the running configuration: the key manager could "
+		          "not load %s for %s", nc.tls_key, nc.tls_cert);
+		m->cfg = oldcfg;
+		m->tls = oldtls;
+		config_free(&nc);
+		SSL_CTX_free(ntls);
+		auth_keys_free(&nkeys);
+		sd_notify_send("READY=1");
+		return;
+	}
+	config_free(&oldcfg);
+	SSL_CTX_free(oldtls);
 	auth_keys_free(&m->keys);
 	m->keys = nkeys;
 	limiter_configure(m->shm, m->cfg.rate_limit_rps, m->cfg.rate_limit_burst, m->cfg.max_inflight);
 	if (log_level_parse(m->cfg.log_level, &lvl) == 0)
 		log_set_level(lvl);
-	m->generation++;
-	m->reloading = 1;
-	log_info("reloading: starting generation %u with %ld workers", m->generation, m->cfg.workers);
-	for (long i = 0; i < m->cfg.workers; i++)
-		spawn_worker(m);
 }
+
 
 static void on_signal(struct master *m)
 {
@@ -441,7 +586,7 @@ static void tick(struct master *m)
 		m->next_watchdog_ns = now + m->watchdog_ms * 1000000LL;
 	}
 	if (m->stopping) {
-		if (live_workers(m, 1) == 0)
+		if (live_workers(m, 1) == 0 && live_keymgrs(m) == 0)
 			return;
 		if (now > m->stop_deadline_ns) {
 			for (int i = 0; i < SHM_MAX_SLOTS; i++)
@@ -449,6 +594,9 @@ static void tick(struct master *m)
 					log_warn("worker %d did not stop in time; killing it", (int)m->workers[i].pid);
 					kill(m->workers[i].pid, SIGKILL);
 				}
+			for (size_t i = 0; i < sizeof(m->old_keymgrs) / sizeof(pid_t); i++)
+				if (m->old_keymgrs[i] > 0)
+					kill(m->old_keymgrs[i], SIGKILL);
 			m->stop_deadline_ns = now + 1000000000LL;
 		}
 		return;
@@ -473,6 +621,7 @@ int master_run(struct config *cfg, const char *cfg_path)
 	m.cfg = *cfg;
 	m.cfg_path = cfg_path;
 	m.listen_fd = -1;
+	m.keymgr_chan = -1;
 	log_init("master", log_level_parse(m.cfg.log_level, &lvl) == 0 ? lvl : LOG_INFO);
 
 	sigemptyset(&mask);
@@ -488,13 +637,12 @@ int master_run(struct config *cfg, const char *cfg_path)
 		fatal("%s", err);
 	if (load_material(&m.cfg, &m.tls, &m.keys, err, sizeof(err)) < 0)
 		fatal("%s", err);
-	if (drop_privileges(m.cfg.user, err, sizeof(err)) < 0)
+	/* The first key manager reads the key while still root, then drops
+	 * privileges itself; later ones (reload, respawn) read it as user. */
+	if (spawn_keymgr(&m) < 0)
+		fatal("cannot start the key manager (see the error above)");
+	if (privsep_drop(m.cfg.user, err, sizeof(err)) < 0)
 		fatal("%s", err);
-	/* Keys are in memory from here on: no core dumps, and no ptrace or
-	 * /proc/PID/mem reads by other processes of the same user. Workers
-	 * inherit this across fork. */
-	if (prctl(PR_SET_DUMPABLE, 0) < 0)
-		fatal("prctl(PR_SET_DUMPABLE): %s", strerror(errno));
 	cursor_key_init(&m.cursor_key, m.keys.alg_name && strcmp(m.keys.alg_name, "HS256") == 0
 	                ? m.keys.key : NULL, m.keys.key_len);
 	m.shm = shm_create();
@@ -531,7 +679,7 @@ int master_run(struct config *cfg, const char *cfg_path)
 				on_channel(&m, (int)tag);
 		}
 		tick(&m);
-		if (m.stopping && live_workers(&m, 1) == 0) {
+		if (m.stopping && live_workers(&m, 1) == 0 && live_keymgrs(&m) == 0) {
 			log_info("stopped; in flight at exit: %lld", shm_inflight_total(m.shm));
 			SSL_CTX_free(m.tls);
 			auth_keys_free(&m.keys);

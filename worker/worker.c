@@ -30,6 +30,7 @@
 #include "../shm/limiter.h"
 #include "http.h"
 #include "request.h"
+#include "tls.h"
 #include "tools.h"
 #include "worker.h"
 
@@ -483,6 +484,7 @@ void worker_main(struct worker_ctx *w)
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	prctl(PR_SET_NAME, "mcpi-worker");
+	tls_keymgr_attach(w->keymgr_fd);
 	log_init("worker", LOG_INFO);
 	{
 		enum log_level lvl;

@@ -21,6 +21,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("MCPI_TEST_BIN", os.path.join(ROOT, "bin", "mcp-invoiced-san"))
+RELEASE_BIN = os.path.join(ROOT, "bin", "mcp-invoiced")
 PGPORT = int(os.environ.get("MCPI_TEST_PGPORT", "55439"))
 PORT = int(os.environ.get("MCPI_TEST_PORT", "18643"))
 LISTEN = f"127.0.0.1:{PORT}"
@@ -76,14 +77,14 @@ class Env:
         sig = hmac.new(secret or self.secret, signing.encode(), hashlib.sha256).digest()
         return signing + "." + b64url(sig)
 
-    def start_server(self, workers=2, extra=None, wait=True, env_extra=None):
+    def start_server(self, workers=2, extra=None, wait=True, env_extra=None, binary=None):
         conf = self.base_conf + f"workers = {workers}\n"
         for k, v in (extra or {}).items():
             conf += f"{k} = {v}\n"
         path = os.path.join(self.dir, "test.conf")
         with open(path, "w") as f:
             f.write(conf)
-        self.server = Server(self, path, env_extra)
+        self.server = Server(self, path, env_extra, binary)
         self.server.workers = workers
         if wait:
             try:
@@ -96,7 +97,7 @@ class Env:
 
 
 class Server:
-    def __init__(self, env, conf_path, env_extra=None):
+    def __init__(self, env, conf_path, env_extra=None, binary=None):
         self.env = env
         self.conf_path = conf_path
         self.log_path = os.path.join(env.dir, "server.log")
@@ -106,7 +107,7 @@ class Server:
                  UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
         e.update(env_extra or {})
         self.workers = 1
-        self.proc = subprocess.Popen([BIN, "serve", "--config", conf_path], stdout=self.log,
+        self.proc = subprocess.Popen([binary or BIN, "serve", "--config", conf_path], stdout=self.log,
                                      stderr=self.log, env=e)
 
     def logs(self):
@@ -141,9 +142,22 @@ class Server:
         self.log.close()
         return self.proc.returncode
 
-    def worker_pids(self):
+    def children(self, comm):
         out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True)
-        return sorted(int(p) for p in out.stdout.split())
+        pids = []
+        for p in out.stdout.split():
+            try:
+                if open(f"/proc/{p}/comm").read().strip() == comm:
+                    pids.append(int(p))
+            except OSError:
+                pass
+        return sorted(pids)
+
+    def worker_pids(self):
+        return self.children("mcpi-worker")
+
+    def keymgr_pids(self):
+        return self.children("mcpi-keymgr")
 
     def metrics(self):
         c = Client(self.env)

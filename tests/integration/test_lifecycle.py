@@ -279,3 +279,23 @@ def test_saturated_workers_leave_connections_in_the_backlog(env):
         late.close()
     finally:
         stop_clean(env)
+
+
+def test_sighup_with_mismatched_key_keeps_serving(env):
+    srv = env.start_server(workers=1)
+    try:
+        pids = set(srv.worker_pids())
+        d = env.dir
+        other = os.path.join(d, "other.key")
+        subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                        "-out", other], check=True, capture_output=True)
+        with open(srv.conf_path, "a") as f:
+            f.write(f"tls_key = {other}\n")
+        srv.signal(signal.SIGHUP)
+        time.sleep(1.0)
+        expect(set(srv.worker_pids()) == pids, "workers not replaced")
+        expect(Client(env, env.token()).rpc("ping")[0] == 200, "still serving")
+        logs = srv.logs()
+        expect("does not match the certificate" in logs and "reload refused" in logs, logs[-1500:])
+    finally:
+        stop_clean(env)
