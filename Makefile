@@ -69,11 +69,21 @@ build/tests/%: tests/unit/%.c $(SAN_OBJS)
 	@mkdir -p build/tests
 	$(CC) $(SAN_CFLAGS) -Wno-missing-prototypes -o $@ $< $(SAN_OBJS) $(LIBS) -lcmocka
 
-# libFuzzer drivers (clang); each links the modules it exercises.
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -DMCPI_VERSION=\"$(VERSION)\" -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) build/migrations.c
+# libFuzzer drivers (clang): the modules are compiled once with coverage
+# instrumentation (fuzzer-no-link) and each driver links against them.
+FUZZ_BASE := -std=c11 -D_GNU_SOURCE -DMCPI_VERSION=\"$(VERSION)\" -g -O1 $(PKG_CFLAGS)
+FUZZ_OBJS := $(LIB_SRCS:%.c=build/fuzzobj/%.o) build/fuzzobj/migrations.o
+build/fuzzobj/%.o: %.c $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	@echo CC-FUZZ $<
+	@clang $(FUZZ_BASE) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+build/fuzzobj/migrations.o: build/migrations.c
+	@mkdir -p $(dir $@)
+	@clang $(FUZZ_BASE) -fsanitize=fuzzer-no-link,address,undefined -Iserver -c -o $@ $<
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
 	@mkdir -p build/fuzz
-	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) build/migrations.c $(LIBS)
+	@echo LINK-FUZZ $@
+	@clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJS) $(LIBS)
 
 deps:
 	@sh tests/deps.sh
@@ -95,7 +105,9 @@ check-readme: bin/mcp-invoiced
 	@awk '/<!-- tools:begin -->/{f=1;next}/<!-- tools:end -->/{f=0}f' README.md > build/readme-tools.md
 	@diff -u build/readme-tools.md build/tools.md && echo "README tool table matches the tool table"
 
-test: deps all check-readme
+test: deps
+	@$(MAKE) --no-print-directory -j$$(nproc) all bin/mcp-invoiced-san $(UNIT_TESTS) $(FUZZERS)
+	@$(MAKE) --no-print-directory check-readme
 	@sh tests/check-systemd.sh
 	@sh tests/check-install.sh
 	@$(MAKE) --no-print-directory unit
