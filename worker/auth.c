@@ -20,6 +20,7 @@
 
 #include "auth.h"
 #include "base64.h"
+#include "json_get.h"
 
 static int read_key_file(const char *path, unsigned char **out, size_t *len,
                          char *err, size_t errlen)
@@ -125,15 +126,6 @@ static int numeric_claim(json_object *claims, const char *name, long long *out)
 		return 1;
 	}
 	return -1;
-}
-
-static const char *string_claim(json_object *claims, const char *name)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(claims, name, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
 }
 
 static int audience_matches(json_object *claims, const char *want)
@@ -291,10 +283,10 @@ int auth_verify(const struct auth_keys *keys, const struct config *cfg,
 	header = decode_json_part(tokbuf, (size_t)(dot1 - tokbuf));
 	if (!header)
 		REFUSE("token header is not base64url JSON");
-	alg = string_claim(header, "alg");
+	alg = json_get_string(header, "alg");
 	if (!alg || strcmp(alg, keys->alg_name) != 0)
 		REFUSE("token algorithm must be %s", keys->alg_name);
-	typ = string_claim(header, "typ");
+	typ = json_get_string(header, "typ");
 	if (typ && strcasecmp(typ, "JWT") != 0 && strcasecmp(typ, "at+jwt") != 0)
 		REFUSE("token type must be JWT");
 	if (json_object_object_get_ex(header, "crit", &crit))
@@ -317,18 +309,18 @@ int auth_verify(const struct auth_keys *keys, const struct config *cfg,
 		REFUSE("token has an iat claim that is not a number");
 	if (!time_claims_ok(cfg, now, exp, nbf, iat, why, whylen))
 		goto out;
-	iss = string_claim(claims, "iss");
+	iss = json_get_string(claims, "iss");
 	if (!iss || strcmp(iss, cfg->jwt_issuer) != 0)
 		REFUSE("token issuer is not accepted");
 	if (!audience_matches(claims, cfg->jwt_audience))
 		REFUSE("token audience does not include this server");
-	tenant = string_claim(claims, cfg->jwt_tenant_claim);
+	tenant = json_get_string(claims, cfg->jwt_tenant_claim);
 	if (!tenant || !tenant_valid(tenant))
 		REFUSE("token has no valid %s claim (1-128 of [A-Za-z0-9_.:@-])", cfg->jwt_tenant_claim);
-	sub = string_claim(claims, "sub");
+	sub = json_get_string(claims, "sub");
 	if (!sub || !*sub || strlen(sub) >= sizeof(id->sub))
 		REFUSE("token has no valid sub claim");
-	scope = string_claim(claims, "scope");
+	scope = json_get_string(claims, "scope");
 	if (scope && strlen(scope) >= sizeof(id->scope))
 		REFUSE("token scope claim is too long");
 

@@ -8,17 +8,17 @@
 int tool_upsert_customer(struct tool_call *call, char **result, struct tool_error *err)
 {
 	const char *params[7] = { call->id->tenant, call->id->sub, call->request_id,
-	                          tool_arg_str(call->args, "customer_id"),
-	                          tool_arg_str(call->args, "name"),
-	                          tool_arg_str(call->args, "email"),
-	                          tool_arg_str(call->args, "address") };
+	                          json_get_string(call->args, "customer_id"),
+	                          json_get_string(call->args, "name"),
+	                          json_get_string(call->args, "email"),
+	                          json_get_string(call->args, "address") };
 
 	return tool_run(call, "upsert_customer", 7, params, 0, result, err);
 }
 
 int tool_get_customer(struct tool_call *call, char **result, struct tool_error *err)
 {
-	const char *params[2] = { call->id->tenant, tool_arg_str(call->args, "customer_id") };
+	const char *params[2] = { call->id->tenant, json_get_string(call->args, "customer_id") };
 
 	return tool_run(call, "get_customer", 2, params, 1, result, err);
 }

@@ -28,7 +28,7 @@ int tool_create_invoice(struct tool_call *call, char **result, struct tool_error
 	for (size_t i = 0; i < n; i++) {
 		json_object *it = json_object_array_get_idx(items, i);
 		int64_t line;
-		if (__builtin_mul_overflow(tool_arg_int(it, "amount_cents"), tool_arg_int(it, "quantity"), &line) ||
+		if (__builtin_mul_overflow(json_get_int(it, "amount_cents"), json_get_int(it, "quantity"), &line) ||
 		    __builtin_add_overflow(total, line, &total)) {
 			char field[64];
 			snprintf(field, sizeof(field), "line_items[%zu]", i);
@@ -41,12 +41,12 @@ int tool_create_invoice(struct tool_call *call, char **result, struct tool_error
 	params[0] = call->id->tenant;
 	params[1] = call->id->sub;
 	params[2] = call->request_id;
-	params[3] = tool_arg_str(call->args, "customer_id");
-	params[4] = tool_arg_str(call->args, "currency");
-	params[5] = tool_arg_str(call->args, "due_date");
-	params[6] = tool_arg_str(call->args, "memo");
+	params[3] = json_get_string(call->args, "customer_id");
+	params[4] = json_get_string(call->args, "currency");
+	params[5] = json_get_string(call->args, "due_date");
+	params[6] = json_get_string(call->args, "memo");
 	params[7] = json_object_to_json_string_ext(items, JSON_C_TO_STRING_PLAIN);
-	params[8] = tool_arg_str(call->args, "idempotency_key");
+	params[8] = json_get_string(call->args, "idempotency_key");
 	params[9] = tool_args_fingerprint(call->args, &holder);
 	rc = tool_run(call, "create_invoice", 10, params, 0, result, err);
 	json_object_put(holder);
@@ -55,7 +55,7 @@ int tool_create_invoice(struct tool_call *call, char **result, struct tool_error
 
 int tool_get_invoice(struct tool_call *call, char **result, struct tool_error *err)
 {
-	const char *params[2] = { call->id->tenant, tool_arg_str(call->args, "invoice_id") };
+	const char *params[2] = { call->id->tenant, json_get_string(call->args, "invoice_id") };
 
 	return tool_run(call, "get_invoice", 2, params, 1, result, err);
 }
@@ -63,7 +63,7 @@ int tool_get_invoice(struct tool_call *call, char **result, struct tool_error *e
 int tool_send_invoice(struct tool_call *call, char **result, struct tool_error *err)
 {
 	const char *params[4] = { call->id->tenant, call->id->sub, call->request_id,
-	                          tool_arg_str(call->args, "invoice_id") };
+	                          json_get_string(call->args, "invoice_id") };
 
 	return tool_run(call, "send_invoice", 4, params, 0, result, err);
 }
@@ -71,8 +71,8 @@ int tool_send_invoice(struct tool_call *call, char **result, struct tool_error *
 int tool_void_invoice(struct tool_call *call, char **result, struct tool_error *err)
 {
 	const char *params[5] = { call->id->tenant, call->id->sub, call->request_id,
-	                          tool_arg_str(call->args, "invoice_id"),
-	                          tool_arg_str(call->args, "reason") };
+	                          json_get_string(call->args, "invoice_id"),
+	                          json_get_string(call->args, "reason") };
 
 	return tool_run(call, "void_invoice", 5, params, 0, result, err);
 }
@@ -95,9 +95,9 @@ static int split_position(char *position, const char **ts, const char **id)
 
 int tool_list_invoices(struct tool_call *call, char **result, struct tool_error *err)
 {
-	const char *customer = tool_arg_str(call->args, "customer_id");
-	const char *status = tool_arg_str(call->args, "status");
-	const char *cursor = tool_arg_str(call->args, "cursor");
+	const char *customer = json_get_string(call->args, "customer_id");
+	const char *status = json_get_string(call->args, "status");
+	const char *cursor = json_get_string(call->args, "cursor");
 	char scope[512], limit[24], position[CURSOR_POSITION_MAX];
 	const char *params[6];
 	char *cols[3];
@@ -105,7 +105,7 @@ int tool_list_invoices(struct tool_call *call, char **result, struct tool_error 
 
 	snprintf(scope, sizeof(scope), "list_invoices|%s|%s|%s", call->id->tenant, customer,
 	         status ? status : "");
-	snprintf(limit, sizeof(limit), "%lld", tool_arg_int(call->args, "limit"));
+	snprintf(limit, sizeof(limit), "%lld", json_get_int(call->args, "limit"));
 	params[0] = call->id->tenant;
 	params[1] = customer;
 	params[2] = status;

@@ -20,16 +20,16 @@ int tool_apply_payment(struct tool_call *call, char **result, struct tool_error 
 	char amount[24];
 	int rc;
 
-	snprintf(amount, sizeof(amount), "%lld", tool_arg_int(call->args, "amount_cents"));
+	snprintf(amount, sizeof(amount), "%lld", json_get_int(call->args, "amount_cents"));
 	params[0] = call->id->tenant;
 	params[1] = call->id->sub;
 	params[2] = call->request_id;
-	params[3] = tool_arg_str(call->args, "invoice_id");
+	params[3] = json_get_string(call->args, "invoice_id");
 	params[4] = amount;
-	params[5] = tool_arg_str(call->args, "paid_at");
-	params[6] = tool_arg_str(call->args, "method");
-	params[7] = tool_arg_str(call->args, "reference");
-	params[8] = tool_arg_str(call->args, "idempotency_key");
+	params[5] = json_get_string(call->args, "paid_at");
+	params[6] = json_get_string(call->args, "method");
+	params[7] = json_get_string(call->args, "reference");
+	params[8] = json_get_string(call->args, "idempotency_key");
 	params[9] = tool_args_fingerprint(call->args, &holder);
 	rc = tool_run(call, "apply_payment", 10, params, 0, result, err);
 	json_object_put(holder);
@@ -39,10 +39,10 @@ int tool_apply_payment(struct tool_call *call, char **result, struct tool_error 
 int tool_list_outstanding_balances(struct tool_call *call, char **result,
                                    struct tool_error *err)
 {
-	const char *customer = tool_arg_str(call->args, "customer_id");
-	const char *currency = tool_arg_str(call->args, "currency");
-	const char *as_of = tool_arg_str(call->args, "as_of");
-	const char *cursor = tool_arg_str(call->args, "cursor");
+	const char *customer = json_get_string(call->args, "customer_id");
+	const char *currency = json_get_string(call->args, "currency");
+	const char *as_of = json_get_string(call->args, "as_of");
+	const char *cursor = json_get_string(call->args, "cursor");
 	char scope[512], limit[24], position[CURSOR_POSITION_MAX];
 	const char *params[7];
 	char *cols[3];
@@ -51,7 +51,7 @@ int tool_list_outstanding_balances(struct tool_call *call, char **result,
 
 	snprintf(scope, sizeof(scope), "list_outstanding_balances|%s|%s|%s|%s", call->id->tenant,
 	         customer ? customer : "", currency ? currency : "", as_of ? as_of : "");
-	snprintf(limit, sizeof(limit), "%lld", tool_arg_int(call->args, "limit"));
+	snprintf(limit, sizeof(limit), "%lld", json_get_int(call->args, "limit"));
 	params[0] = call->id->tenant;
 	params[1] = customer;
 	params[2] = currency;

@@ -313,22 +313,6 @@ void tool_error_set(struct tool_error *err, const char *code, const char *field,
 
 /* ---- helpers for handlers ---- */
 
-const char *tool_arg_str(json_object *args, const char *name)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(args, name, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-long long tool_arg_int(json_object *args, const char *name)
-{
-	json_object *v;
-
-	return json_object_object_get_ex(args, name, &v) ? json_object_get_int64(v) : 0;
-}
-
 const char *tool_args_fingerprint(json_object *args, json_object **holder)
 {
 	*holder = json_object_new_object();

@@ -10,6 +10,8 @@
 #include <json-c/json.h>
 #include <stddef.h>
 
+#include "json_get.h"
+
 struct auth_identity;
 struct db;
 struct cursor_key;
@@ -79,12 +81,10 @@ json_object *tools_list_json(void);
 /* The README's Markdown tool table. Caller frees. */
 char *tools_markdown(void);
 
-/* Helpers for handlers: a validated string argument (NULL when absent), an
- * integer argument (0 when absent), and the arguments as canonical JSON text
- * without idempotency_key (for the idempotency fingerprint; static buffer
- * owned by the json object, valid until args is freed). */
-const char *tool_arg_str(json_object *args, const char *name);
-long long tool_arg_int(json_object *args, const char *name);
+/* Helpers for handlers: arguments are read with json_get_string and
+ * json_get_int (json_get.h). tool_args_fingerprint gives the arguments as
+ * JSON text without idempotency_key (the idempotency fingerprint; the text
+ * is owned by *holder, which the caller frees). */
 const char *tool_args_fingerprint(json_object *args, json_object **holder);
 
 /* Appends `,"next_cursor":` and a cursor sealing position "a:b" for scope,
