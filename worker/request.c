@@ -119,6 +119,34 @@ static void rejected(struct response *resp, int status, const char *code, long l
 	snprintf(resp->outcome, sizeof(resp->outcome), "%s", code);
 }
 
+/* CORS for browser-based MCP clients on an allowed Origin: the response
+ * may be read, and these headers are visible to the page. */
+static void cors_headers(const struct http_header *origin, struct response *resp)
+{
+	response_header(resp, "Access-Control-Allow-Origin: %.*s", (int)origin->value_len, origin->value);
+	response_header(resp, "Vary: Origin");
+	response_header(resp, "Access-Control-Expose-Headers: WWW-Authenticate, Retry-After, X-Request-Id");
+}
+
+/* A CORS preflight for the MCP endpoint: 204 for an allowed Origin. */
+static void preflight(struct worker_ctx *w, const struct http_request *req, struct response *resp)
+{
+	const struct http_header *origin = http_find_header(req, "Origin");
+
+	if (!origin || !origin_allowed(w->cfg->allowed_origins, origin)) {
+		response_rpc_error(resp, 403, NULL, -32002, "Forbidden: this Origin is not allowed", NULL);
+		snprintf(resp->outcome, sizeof(resp->outcome), "origin_refused");
+		return;
+	}
+	cors_headers(origin, resp);
+	response_header(resp, "Access-Control-Allow-Methods: POST");
+	response_header(resp, "Access-Control-Allow-Headers: Authorization, Content-Type, Accept, "
+	                "MCP-Protocol-Version, Mcp-Method, Mcp-Name");
+	response_header(resp, "Access-Control-Max-Age: 600");
+	response_set_body(resp, 204, NULL, 0);
+	snprintf(resp->outcome, sizeof(resp->outcome), "preflight");
+}
+
 static void handle_mcp(struct worker_ctx *w, const struct http_request *req, const char *body,
                        size_t body_len, const char *request_id, struct response *resp)
 {
@@ -134,6 +162,8 @@ static void handle_mcp(struct worker_ctx *w, const struct http_request *req, con
 		snprintf(resp->outcome, sizeof(resp->outcome), "origin_refused");
 		return;
 	}
+	if (h)
+		cors_headers(h, resp);
 	if (!content_type_json(http_find_header(req, "Content-Type"))) {
 		response_rpc_error(resp, 415, NULL, -32600, "Content-Type must be application/json", NULL);
 		return;
@@ -221,6 +251,11 @@ void request_handle(struct worker_ctx *w, const struct http_request *req, const 
 	if (path_is(req->target, plen, w->cfg->mcp_path)) {
 		if (is_post) {
 			handle_mcp(w, req, body, body_len, request_id, resp);
+			return;
+		}
+		if (req->method_len == 7 && memcmp(req->method, "OPTIONS", 7) == 0 &&
+		    http_find_header(req, "Origin")) {
+			preflight(w, req, resp);
 			return;
 		}
 		response_header(resp, "Allow: POST");

@@ -210,6 +210,23 @@ def test_origin_checked(env):
     expect(st == 200, st)
 
 
+def test_cors_for_allowed_origins(env):
+    c = Client(env, env.token())
+    st, h, _ = c.raw("OPTIONS", "/mcp", b"", {"Origin": "https://app.example.com",
+                                             "Access-Control-Request-Method": "POST"})
+    expect(st == 204, st)
+    expect(h["access-control-allow-origin"] == "https://app.example.com", h)
+    expect("POST" in h["access-control-allow-methods"], h)
+    expect("mcp-protocol-version" in h["access-control-allow-headers"].lower(), h)
+    st, _, _ = c.raw("OPTIONS", "/mcp", b"", {"Origin": "https://evil.example.com"})
+    expect(st == 403, st)
+    st, h, _ = c.rpc("ping", headers={"Origin": "https://app.example.com"})
+    expect(st == 200 and h["access-control-allow-origin"] == "https://app.example.com", h)
+    expect("www-authenticate" in h["access-control-expose-headers"].lower(), h)
+    st, h, _ = c.rpc("ping")
+    expect(st == 200 and "access-control-allow-origin" not in h, "no CORS without Origin")
+
+
 def test_body_too_large_is_413(env):
     # Refused from the Content-Length alone, before any body byte is read.
     s = tls_socket()
