@@ -52,6 +52,20 @@ void shm_slot_reap(struct shm_segment *seg, int slot)
 	atomic_store(&s->state, SLOT_FREE);
 }
 
+const long long shm_duration_bounds_us[SHM_DURATION_BUCKETS - 1] = {
+	1000, 5000, 10000, 25000, 50000, 100000, 250000, 1000000, 5000000,
+};
+
+void shm_record_duration(struct shm_slot *slot, long long duration_us)
+{
+	int b = 0;
+
+	while (b < SHM_DURATION_BUCKETS - 1 && duration_us > shm_duration_bounds_us[b])
+		b++;
+	atomic_fetch_add_explicit(&slot->duration_buckets[b], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&slot->duration_sum_us, duration_us, memory_order_relaxed);
+}
+
 long long shm_inflight_total(struct shm_segment *seg)
 {
 	long long total = 0;

@@ -24,6 +24,9 @@
 /* Twice the worker limit: a reload runs old and new workers side by side. */
 #define SHM_MAX_SLOTS 512
 
+#define SHM_DURATION_BUCKETS 10
+extern const long long shm_duration_bounds_us[SHM_DURATION_BUCKETS - 1];
+
 enum shm_slot_state { SLOT_FREE = 0, SLOT_STARTING, SLOT_READY, SLOT_DRAINING };
 
 struct shm_slot {
@@ -36,6 +39,10 @@ struct shm_slot {
 	atomic_llong rejected_rate;
 	atomic_llong rejected_inflight;
 	atomic_llong rejected_auth;
+	/* Request durations: counts per upper bound in shm_duration_bounds_us
+	 * (the last bucket is +Inf), and their sum in microseconds. */
+	atomic_llong duration_buckets[SHM_DURATION_BUCKETS];
+	atomic_llong duration_sum_us;
 };
 
 struct shm_segment {
@@ -56,6 +63,9 @@ void shm_destroy(struct shm_segment *seg);
 int shm_slot_claim(struct shm_segment *seg);
 /* Master: a worker died or exited; forget its in-flight and connections. */
 void shm_slot_reap(struct shm_segment *seg, int slot);
+
+/* Worker: count one answered request that took duration_us. */
+void shm_record_duration(struct shm_slot *slot, long long duration_us);
 
 /* Sum of every slot's in-flight count (the global gauge). */
 long long shm_inflight_total(struct shm_segment *seg);

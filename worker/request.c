@@ -196,10 +196,40 @@ static void handle_mcp(struct worker_ctx *w, const struct http_request *req, con
 	limiter_leave(w->shm, w->slot);
 }
 
+/* Request durations over all live slots, as a Prometheus histogram. */
+static size_t append_duration_histogram(struct shm_segment *shm, char *out, size_t cap, size_t n)
+{
+	long long buckets[SHM_DURATION_BUCKETS] = { 0 }, sum = 0, cumulative = 0;
+
+	for (int i = 0; i < SHM_MAX_SLOTS; i++) {
+		struct shm_slot *s = &shm->slots[i];
+		for (int b = 0; b < SHM_DURATION_BUCKETS; b++)
+			buckets[b] += atomic_load(&s->duration_buckets[b]);
+		sum += atomic_load(&s->duration_sum_us);
+	}
+	n += (size_t)snprintf(out + n, cap - n,
+	    "# HELP mcpi_request_duration_seconds Time from a complete request to its response.\n"
+	    "# TYPE mcpi_request_duration_seconds histogram\n");
+	for (int b = 0; b < SHM_DURATION_BUCKETS; b++) {
+		cumulative += buckets[b];
+		if (b < SHM_DURATION_BUCKETS - 1)
+			n += (size_t)snprintf(out + n, cap - n,
+			    "mcpi_request_duration_seconds_bucket{le=\"%g\"} %lld\n",
+			    shm_duration_bounds_us[b] / 1e6, cumulative);
+		else
+			n += (size_t)snprintf(out + n, cap - n,
+			    "mcpi_request_duration_seconds_bucket{le=\"+Inf\"} %lld\n", cumulative);
+	}
+	n += (size_t)snprintf(out + n, cap - n,
+	    "mcpi_request_duration_seconds_sum %.6f\nmcpi_request_duration_seconds_count %lld\n",
+	    sum / 1e6, cumulative);
+	return n;
+}
+
 /* Prometheus text from the shared scoreboard; loopback clients only. */
 static void metrics(struct worker_ctx *w, struct response *resp)
 {
-	size_t cap = 256 + SHM_MAX_SLOTS * 700, n = 0;
+	size_t cap = 2048 + SHM_MAX_SLOTS * 700, n = 0;
 	char *out = malloc(cap);
 	long long ready = 0;
 
@@ -232,6 +262,7 @@ static void metrics(struct worker_ctx *w, struct response *resp)
 		    (long long)atomic_load(&s->rejected_auth));
 	}
 	n += (size_t)snprintf(out + n, cap - n, "mcpi_workers_ready %lld\n", ready);
+	n = append_duration_histogram(w->shm, out, cap, n);
 	response_set_body(resp, 200, out, n);
 	response_header(resp, "Content-Type: text/plain; version=0.0.4");
 	snprintf(resp->outcome, sizeof(resp->outcome), "metrics");

@@ -179,6 +179,7 @@ static void conn_send(struct worker_ctx *w, struct conn *c, struct response *r,
 	c->out_pos = 0;
 	c->state = C_WRITE;
 	atomic_fetch_add(&slot->requests, 1);
+	shm_record_duration(slot, (limiter_now_ns() - t0) / 1000);
 	if (r->status >= 500 && r->status != 503)
 		atomic_fetch_add(&slot->errors, 1);
 	access_log(w, req, r, rid, limiter_now_ns() - t0);

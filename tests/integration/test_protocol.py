@@ -304,8 +304,14 @@ def test_slow_headers_get_408(env):
 
 
 def test_keep_alive_serves_many_requests_on_one_connection(env):
+    before = env.server.metrics()["mcpi_request_duration_seconds_count"]
     c = Client(env, env.token())
     for i in range(50):
         st, h, b = c.rpc("ping", id=i)
         expect(st == 200 and b["id"] == i)
     expect(c.conn is not None, "connection stayed open")
+    m = env.server.metrics()
+    expect(m["mcpi_request_duration_seconds_count"] >= before + 50, (before, m))
+    buckets = [v for k, v in m.items() if k.startswith("mcpi_request_duration_seconds_bucket")]
+    expect(buckets == sorted(buckets) and buckets[-1] == m["mcpi_request_duration_seconds_count"], buckets)
+    expect(m["mcpi_request_duration_seconds_sum"] > 0, m)
