@@ -147,41 +147,53 @@ static void preflight(struct worker_ctx *w, const struct http_request *req, stru
 	snprintf(resp->outcome, sizeof(resp->outcome), "preflight");
 }
 
-static void handle_mcp(struct worker_ctx *w, const struct http_request *req, const char *body,
-                       size_t body_len, const char *request_id, struct response *resp)
+/* The checks that need only the request head: Origin, Content-Type and the
+ * bearer token. 0 = pass (id filled); -1 = refused (resp filled). */
+static int guard(struct worker_ctx *w, const struct http_request *req, struct response *resp,
+                 struct auth_identity *id)
 {
 	struct shm_slot *slot = &w->shm->slots[w->slot];
 	const struct http_header *h;
-	struct auth_identity id;
-	long long retry_ms;
 	char why[200];
 
 	h = http_find_header(req, "Origin");
 	if (h && !origin_allowed(w->cfg->allowed_origins, h)) {
 		response_rpc_error(resp, 403, NULL, -32002, "Forbidden: this Origin is not allowed", NULL);
 		snprintf(resp->outcome, sizeof(resp->outcome), "origin_refused");
-		return;
+		return -1;
 	}
 	if (h)
 		cors_headers(h, resp);
 	if (!content_type_json(http_find_header(req, "Content-Type"))) {
 		response_rpc_error(resp, 415, NULL, -32600, "Content-Type must be application/json", NULL);
-		return;
+		return -1;
 	}
 	h = http_find_header(req, "Authorization");
 	if (!h || h->value_len < 8 || strncasecmp(h->value, "Bearer ", 7) != 0) {
 		atomic_fetch_add(&slot->rejected_auth, 1);
 		unauthorized(w, resp, "no bearer token in the Authorization header");
-		return;
+		return -1;
 	}
 	if (auth_verify(w->keys, w->cfg, h->value + 7, h->value_len - 7, (long long)time(NULL),
-	                &id, why, sizeof(why)) < 0) {
+	                id, why, sizeof(why)) < 0) {
 		atomic_fetch_add(&slot->rejected_auth, 1);
 		unauthorized(w, resp, why);
-		return;
+		return -1;
 	}
-	snprintf(resp->tenant, sizeof(resp->tenant), "%s", id.tenant);
-	snprintf(resp->subject, sizeof(resp->subject), "%.127s", id.sub);
+	snprintf(resp->tenant, sizeof(resp->tenant), "%s", id->tenant);
+	snprintf(resp->subject, sizeof(resp->subject), "%.127s", id->sub);
+	return 0;
+}
+
+static void handle_mcp(struct worker_ctx *w, const struct http_request *req, const char *body,
+                       size_t body_len, const char *request_id, struct response *resp)
+{
+	struct shm_slot *slot = &w->shm->slots[w->slot];
+	struct auth_identity id;
+	long long retry_ms;
+
+	if (guard(w, req, resp, &id) < 0)
+		return;
 	if (limiter_take(w->shm, limiter_now_ns(), &retry_ms) < 0) {
 		atomic_fetch_add(&slot->rejected_rate, 1);
 		rejected(resp, 429, "RATE_LIMITED", retry_ms);
@@ -266,6 +278,28 @@ static void metrics(struct worker_ctx *w, struct response *resp)
 	response_set_body(resp, 200, out, n);
 	response_header(resp, "Content-Type: text/plain; version=0.0.4");
 	snprintf(resp->outcome, sizeof(resp->outcome), "metrics");
+}
+
+static int is_mcp_post(struct worker_ctx *w, const struct http_request *req)
+{
+	const char *query = memchr(req->target, '?', req->target_len);
+	size_t plen = query ? (size_t)(query - req->target) : req->target_len;
+
+	return req->method_len == 4 && memcmp(req->method, "POST", 4) == 0 &&
+	       path_is(req->target, plen, w->cfg->mcp_path);
+}
+
+int request_precheck(struct worker_ctx *w, const struct http_request *req, const char *request_id,
+                     int peer_loopback, struct response *resp)
+{
+	struct auth_identity id;
+
+	if (!is_mcp_post(w, req)) {
+		/* Nothing else on this server reads a body: answer from the head. */
+		request_handle(w, req, "", 0, request_id, peer_loopback, resp);
+		return 1;
+	}
+	return guard(w, req, resp, &id) < 0;
 }
 
 void request_handle(struct worker_ctx *w, const struct http_request *req, const char *body,

@@ -14,4 +14,12 @@ void request_handle(struct worker_ctx *w, const struct http_request *req, const 
                     size_t body_len, const char *request_id, int peer_loopback,
                     struct response *resp);
 
+/* Called when a request head is complete but its body is not: answers at
+ * once (returns 1, resp filled; the connection is then closed) when the
+ * head alone settles it - a bad Origin, Content-Type or token, or a route
+ * that takes no body - so unauthenticated peers never make a worker buffer
+ * a body. Returns 0 when the body should be read. */
+int request_precheck(struct worker_ctx *w, const struct http_request *req, const char *request_id,
+                     int peer_loopback, struct response *resp);
+
 #endif

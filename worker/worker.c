@@ -53,6 +53,7 @@ struct conn {
 	long long started_ns; /* first byte of the current request (or accept) */
 	long long idle_since_ns;
 	int head_done;
+	int prechecked; /* request_precheck ran for the current request */
 	int peer_loopback;
 	struct conn *prev, *next;
 };
@@ -255,6 +256,20 @@ static int conn_process(struct worker_ctx *w, struct conn *c)
 	}
 	total = (size_t)head + (size_t)(req.content_length > 0 ? req.content_length : 0);
 	if (c->in_len < total) {
+		if (!c->prechecked) {
+			c->prechecked = 1;
+			t0 = limiter_now_ns();
+			snprintf(rid, sizeof(rid), "%d-%llu", (int)getpid(), ++w->request_seq);
+			response_init(&r);
+			if (request_precheck(w, &req, rid, c->peer_loopback, &r)) {
+				r.close = 1; /* the body was not read */
+				conn_send(w, c, &r, &req, rid, t0);
+				response_reset(&r);
+				c->in_len = 0;
+				return 1;
+			}
+			response_reset(&r);
+		}
 		if (ensure_capacity(c, total + 1) < 0) {
 			conn_refuse(w, c, 503, "Out of memory");
 			return 1;
@@ -272,6 +287,7 @@ static int conn_process(struct worker_ctx *w, struct conn *c)
 	memmove(c->in, c->in + total, c->in_len - total);
 	c->in_len -= total;
 	c->head_done = 0;
+	c->prechecked = 0;
 	c->started_ns = limiter_now_ns();
 	return 1;
 }

@@ -260,6 +260,33 @@ def read_status(s):
     return int(data.split(b" ")[1]) if data else None
 
 
+def test_refused_from_the_head_before_any_body_is_read(env):
+    head = (b"POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 500000\r\nAuthorization: Bearer not-a-token\r\n\r\n")
+    s = tls_socket()
+    s.settimeout(3)
+    t0 = time.time()
+    s.sendall(head)
+    expect(read_status(s) == 401 and time.time() - t0 < 1.5, "401 before the body")
+    s.close()
+    s = tls_socket()
+    s.settimeout(3)
+    s.sendall(b"POST /elsewhere HTTP/1.1\r\nHost: x\r\nContent-Length: 9000\r\n\r\n")
+    expect(read_status(s) == 404)
+    s.close()
+    # With a valid token the body is awaited, then answered.
+    body = b'{"jsonrpc":"2.0","id":1,"method":"ping"}'
+    s = tls_socket()
+    s.settimeout(5)
+    s.sendall(b"POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Authorization: Bearer " + env.token().encode() + b"\r\nContent-Length: " +
+              str(len(body)).encode() + b"\r\n\r\n" + body[:10])
+    time.sleep(0.3)
+    s.sendall(body[10:])
+    expect(read_status(s) == 200)
+    s.close()
+
+
 def test_headers_too_large_is_431(env):
     s = tls_socket()
     s.sendall(b"POST /mcp HTTP/1.1\r\nHost: x\r\n" + b"X-Big: " + b"a" * 17000 + b"\r\n\r\n")
