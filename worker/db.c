@@ -81,6 +81,25 @@ static int prepare_all(struct db *db)
 	return 0;
 }
 
+/* Row-level security does not bind superusers, BYPASSRLS roles or the
+ * tables' owner: say so once, loudly, if that is who we are. */
+static void warn_if_rls_bypassed(struct db *db)
+{
+	static int checked;
+	PGresult *r;
+
+	if (checked++)
+		return;
+	r = PQexec(db->conn, "SELECT rolsuper OR rolbypassrls OR pg_has_role(current_user, "
+	                     "(SELECT relowner FROM pg_class WHERE relname = 'invoices'), 'USAGE'), "
+	                     "current_user FROM pg_roles WHERE rolname = current_user");
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't')
+		log_warn("database role %s bypasses row-level security (superuser, BYPASSRLS or "
+		         "table owner); tenants are then kept apart by query filters alone. "
+		         "Connect as mcp_invoiced_app.", PQgetvalue(r, 0, 1));
+	PQclear(r);
+}
+
 int db_connect(struct db *db)
 {
 	long long now = limiter_now_ns();
@@ -99,6 +118,7 @@ int db_connect(struct db *db)
 		return -1;
 	}
 	log_info("database connected");
+	warn_if_rls_bypassed(db);
 	return 0;
 }
 

@@ -4,10 +4,16 @@
 -- policies below bind it. Every function sets app.tenant_id for its own
 -- transaction from the token's tenant, and every query also filters on it.
 
+-- The role the grants below name. Created here (without LOGIN) when the
+-- migrating role may create roles; otherwise it must exist beforehand.
 DO $$
 BEGIN
 	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'mcp_invoiced_app') THEN
-		RAISE EXCEPTION 'role mcp_invoiced_app must exist before migrating (see README: Database roles)';
+		BEGIN
+			CREATE ROLE mcp_invoiced_app NOLOGIN;
+		EXCEPTION WHEN insufficient_privilege THEN
+			RAISE EXCEPTION 'role mcp_invoiced_app must exist before migrating (see README: Database)';
+		END;
 	END IF;
 END $$;
 

@@ -299,3 +299,17 @@ def test_sighup_with_mismatched_key_keeps_serving(env):
         expect("does not match the certificate" in logs and "reload refused" in logs, logs[-1500:])
     finally:
         stop_clean(env)
+
+
+def test_warns_when_the_database_role_bypasses_rls(env):
+    owner_url = f"host={env.dir}/sock port={PGPORT} dbname=invoices user=mcp_invoiced_owner"
+    srv = env.start_server(workers=1, extra={"database_url": owner_url})
+    try:
+        expect("bypasses row-level security" in srv.logs(), srv.logs()[-1500:])
+    finally:
+        stop_clean(env)
+    srv = env.start_server(workers=1)
+    try:
+        expect("bypasses row-level security" not in srv.logs(), "the app role is bound by RLS")
+    finally:
+        stop_clean(env)
