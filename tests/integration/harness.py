@@ -103,7 +103,7 @@ class Server:
         self.log_path = os.path.join(env.dir, "server.log")
         self.log = open(self.log_path, "ab")
         self.log_start = os.path.getsize(self.log_path)
-        e = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:abort_on_error=0",
+        e = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0",
                  UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
         e.update(env_extra or {})
         self.workers = 1
@@ -140,6 +140,9 @@ class Server:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+        report = sanitizer_report(self.logs())
+        if report:
+            raise AssertionError("sanitizer report in the server log:\n" + report)
         return self.proc.returncode
 
     def children(self, comm):
@@ -236,6 +239,18 @@ class Client:
         assert st == 200, (st, body)
         assert "result" in body, body
         return body["result"].get("isError", False), body["result"]["structuredContent"]
+
+
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def sanitizer_report(logs):
+    """The first sanitizer report in a server log (any process), or ''."""
+    for marker in SANITIZER_MARKERS:
+        i = logs.find(marker)
+        if i >= 0:
+            return logs[max(0, i - 300):i + 4000]
+    return ""
 
 
 def tool_error(sc):

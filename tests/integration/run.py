@@ -48,11 +48,14 @@ def main():
                     if env.server:
                         print("--- server log tail ---\n" + env.server.logs()[-2500:], flush=True)
             if cfg is not None and env.server:
-                rc = env.server.stop()
+                try:
+                    rc = env.server.stop()
+                except AssertionError as e:  # a sanitizer report
+                    rc = str(e)
                 if rc != 0:
                     failed += 1
-                    failures.append(f"{m}: server exit status {rc}")
-                    print(f"FAIL {m}: server exited with {rc}\n" + env.server.logs()[-2500:])
+                    failures.append(f"{m}: server exit {rc}"[:300])
+                    print(f"FAIL {m}: server exit {rc}\n" + env.server.logs()[-2500:])
                 env.server = None
     finally:
         env.stop()
