@@ -47,6 +47,8 @@ static const struct config_key config_keys[] = {
 	S(mcp_path),
 	L(rate_limit_rps, 1, 10000000),
 	L(rate_limit_burst, 1, 10000000),
+	L(tenant_rate_limit_rps, 0, 10000000),
+	L(tenant_rate_limit_burst, 1, 10000000),
 	L(max_inflight, 1, 1000000),
 	L(request_timeout_ms, 100, 3600000),
 	L(max_body_bytes, 1024, 67108864),
@@ -91,6 +93,8 @@ void config_defaults(struct config *cfg)
 	set_str(&cfg->mcp_path, "/mcp");
 	cfg->rate_limit_rps = 1000;
 	cfg->rate_limit_burst = 1000;
+	cfg->tenant_rate_limit_rps = 0;
+	cfg->tenant_rate_limit_burst = 100;
 	cfg->max_inflight = 64;
 	cfg->request_timeout_ms = 30000;
 	cfg->max_body_bytes = 1048576;

@@ -29,6 +29,8 @@ struct config {
 	char *mcp_path;
 	long rate_limit_rps;
 	long rate_limit_burst;
+	long tenant_rate_limit_rps;
+	long tenant_rate_limit_burst;
 	long max_inflight;
 	long request_timeout_ms;
 	long max_body_bytes;

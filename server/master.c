@@ -551,6 +551,7 @@ static void reload(struct master *m)
 	auth_keys_free(&m->keys);
 	m->keys = nkeys;
 	limiter_configure(m->shm, m->cfg.rate_limit_rps, m->cfg.rate_limit_burst, m->cfg.max_inflight);
+	limiter_configure_tenant(m->shm, m->cfg.tenant_rate_limit_rps, m->cfg.tenant_rate_limit_burst);
 	if (log_level_parse(m->cfg.log_level, &lvl) == 0)
 		log_set_level(lvl);
 }
@@ -649,6 +650,7 @@ int master_run(struct config *cfg, const char *cfg_path)
 	if (!m.shm)
 		fatal("cannot map the shared segment: %s", strerror(errno));
 	limiter_configure(m.shm, m.cfg.rate_limit_rps, m.cfg.rate_limit_burst, m.cfg.max_inflight);
+	limiter_configure_tenant(m.shm, m.cfg.tenant_rate_limit_rps, m.cfg.tenant_rate_limit_burst);
 
 	m.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	m.epfd = epoll_create1(EPOLL_CLOEXEC);

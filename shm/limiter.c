@@ -28,11 +28,19 @@ long long limiter_now_ns(void)
 	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-int limiter_take(struct shm_segment *seg, long long now_ns, long long *retry_after_ms)
+void limiter_configure_tenant(struct shm_segment *seg, long rps, long burst)
 {
-	long long interval = atomic_load(&seg->gcra_interval_ns);
-	long long limit = atomic_load(&seg->gcra_limit_ns);
-	long long tat = atomic_load(&seg->gcra_tat_ns);
+	long long interval = rps > 0 ? 1000000000LL / rps : 0;
+
+	atomic_store(&seg->tenant_interval_ns, interval);
+	atomic_store(&seg->tenant_limit_ns, interval * burst);
+}
+
+/* One GCRA decision on the theoretical arrival time at tat_p. */
+static int gcra(atomic_llong *tat_p, long long interval, long long limit, long long now_ns,
+                long long *retry_after_ms)
+{
+	long long tat = atomic_load(tat_p);
 
 	for (;;) {
 		long long base = tat > now_ns ? tat : now_ns;
@@ -44,9 +52,43 @@ int limiter_take(struct shm_segment *seg, long long now_ns, long long *retry_aft
 				*retry_after_ms = 1;
 			return -1;
 		}
-		if (atomic_compare_exchange_weak(&seg->gcra_tat_ns, &tat, next))
+		if (atomic_compare_exchange_weak(tat_p, &tat, next))
 			return 0;
 	}
+}
+
+int limiter_take(struct shm_segment *seg, long long now_ns, long long *retry_after_ms)
+{
+	return gcra(&seg->gcra_tat_ns, atomic_load(&seg->gcra_interval_ns),
+	            atomic_load(&seg->gcra_limit_ns), now_ns, retry_after_ms);
+}
+
+#define TENANT_PROBES 16
+
+int limiter_take_tenant(struct shm_segment *seg, const char *tenant, long long now_ns,
+                        long long *retry_after_ms)
+{
+	long long interval = atomic_load(&seg->tenant_interval_ns);
+	long long limit = atomic_load(&seg->tenant_limit_ns);
+	unsigned long long h = 1469598103934665603ULL;
+
+	if (interval == 0)
+		return 0;
+	for (const char *p = tenant; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	h |= 1; /* 0 marks a free slot */
+	for (int i = 0; i < TENANT_PROBES; i++) {
+		struct shm_tenant_bucket *b = &seg->tenants[(h + (unsigned long long)i) % SHM_TENANT_BUCKETS];
+		unsigned long long key = atomic_load(&b->key);
+		if (key == h)
+			return gcra(&b->tat_ns, interval, limit, now_ns, retry_after_ms);
+		/* Free, or its tenant idle for longer than a full burst: take it.
+		 * A stale TAT lies in the past, so the new tenant starts full. */
+		if ((key == 0 || atomic_load(&b->tat_ns) < now_ns - limit) &&
+		    atomic_compare_exchange_strong(&b->key, &key, h))
+			return gcra(&b->tat_ns, interval, limit, now_ns, retry_after_ms);
+	}
+	return 0;
 }
 
 int limiter_enter(struct shm_segment *seg, int slot)

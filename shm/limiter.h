@@ -10,9 +10,16 @@
 #include "shm.h"
 
 void limiter_configure(struct shm_segment *seg, long rps, long burst, long max_inflight);
+/* rps 0 turns the per-tenant limit off. */
+void limiter_configure_tenant(struct shm_segment *seg, long rps, long burst);
 
 /* 0 = admitted; -1 = over the rate, *retry_after_ms says when to retry. */
 int limiter_take(struct shm_segment *seg, long long now_ns, long long *retry_after_ms);
+
+/* The same for one tenant's share (when configured). Fails open when the
+ * tenant table has no room, so it can only ever refuse a noisy tenant. */
+int limiter_take_tenant(struct shm_segment *seg, const char *tenant, long long now_ns,
+                        long long *retry_after_ms);
 
 /* 0 = admitted and counted in slot; -1 = at max_inflight (nothing counted). */
 int limiter_enter(struct shm_segment *seg, int slot);

@@ -39,10 +39,21 @@ struct shm_slot {
 	atomic_llong rejected_rate;
 	atomic_llong rejected_inflight;
 	atomic_llong rejected_auth;
+	atomic_llong rejected_tenant_rate;
 	/* Request durations: counts per upper bound in shm_duration_bounds_us
 	 * (the last bucket is +Inf), and their sum in microseconds. */
 	atomic_llong duration_buckets[SHM_DURATION_BUCKETS];
 	atomic_llong duration_sum_us;
+};
+
+/* Per-tenant GCRA state: an open-addressed table keyed by a 64-bit hash of
+ * the tenant. A slot whose tenant has been idle past its burst window may be
+ * taken over by another tenant. */
+#define SHM_TENANT_BUCKETS 4096
+
+struct shm_tenant_bucket {
+	atomic_ullong key; /* 0 = free */
+	atomic_llong tat_ns;
 };
 
 struct shm_segment {
@@ -52,6 +63,9 @@ struct shm_segment {
 	alignas(64) atomic_llong gcra_interval_ns;
 	atomic_llong gcra_limit_ns;
 	atomic_llong max_inflight;
+	atomic_llong tenant_interval_ns; /* 0 = no per-tenant limit */
+	atomic_llong tenant_limit_ns;
+	struct shm_tenant_bucket tenants[SHM_TENANT_BUCKETS];
 	struct shm_slot slots[SHM_MAX_SLOTS];
 };
 

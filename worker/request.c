@@ -105,17 +105,15 @@ static void unauthorized(struct worker_ctx *w, struct response *resp, const char
 	snprintf(resp->outcome, sizeof(resp->outcome), "unauthorized");
 }
 
-static void rejected(struct response *resp, int status, const char *code, long long retry_ms)
+static void rejected(struct response *resp, int status, const char *code, long long retry_ms,
+                     const char *message)
 {
 	char data[160];
 
 	response_header(resp, "Retry-After: %lld", (retry_ms + 999) / 1000);
 	snprintf(data, sizeof(data), "{\"code\":\"%s\",\"retryable\":true,\"retry_after_ms\":%lld}",
 	         code, retry_ms);
-	response_rpc_error(resp, status, NULL, -32000,
-	                   status == 429 ? "Rate limited: too many requests; retry after retry_after_ms"
-	                                 : "Overloaded: too many requests in flight; retry after retry_after_ms",
-	                   data);
+	response_rpc_error(resp, status, NULL, -32000, message, data);
 	snprintf(resp->outcome, sizeof(resp->outcome), "%s", code);
 }
 
@@ -194,14 +192,24 @@ static void handle_mcp(struct worker_ctx *w, const struct http_request *req, con
 
 	if (guard(w, req, resp, &id) < 0)
 		return;
+	/* The tenant's share first, so a noisy tenant's excess never spends
+	 * the server-wide tokens the other tenants rely on. */
+	if (limiter_take_tenant(w->shm, id.tenant, limiter_now_ns(), &retry_ms) < 0) {
+		atomic_fetch_add(&slot->rejected_tenant_rate, 1);
+		rejected(resp, 429, "RATE_LIMITED", retry_ms,
+		         "Rate limited: this tenant's share of requests is used up; retry after retry_after_ms");
+		return;
+	}
 	if (limiter_take(w->shm, limiter_now_ns(), &retry_ms) < 0) {
 		atomic_fetch_add(&slot->rejected_rate, 1);
-		rejected(resp, 429, "RATE_LIMITED", retry_ms);
+		rejected(resp, 429, "RATE_LIMITED", retry_ms,
+		         "Rate limited: too many requests; retry after retry_after_ms");
 		return;
 	}
 	if (limiter_enter(w->shm, w->slot) < 0) {
 		atomic_fetch_add(&slot->rejected_inflight, 1);
-		rejected(resp, 503, "OVERLOADED", 100);
+		rejected(resp, 503, "OVERLOADED", 100,
+		         "Overloaded: too many requests in flight; retry after retry_after_ms");
 		return;
 	}
 	mcp_handle(w, req, body, body_len, &id, request_id, resp);
@@ -266,12 +274,14 @@ static void metrics(struct worker_ctx *w, struct response *resp)
 		    "mcpi_errors_total{pid=\"%d\"} %lld\n"
 		    "mcpi_rejected_total{pid=\"%d\",reason=\"rate\"} %lld\n"
 		    "mcpi_rejected_total{pid=\"%d\",reason=\"inflight\"} %lld\n"
-		    "mcpi_rejected_total{pid=\"%d\",reason=\"auth\"} %lld\n",
+		    "mcpi_rejected_total{pid=\"%d\",reason=\"auth\"} %lld\n"
+		    "mcpi_rejected_total{pid=\"%d\",reason=\"tenant_rate\"} %lld\n",
 		    pid, i, state, pid, (long long)atomic_load(&s->connections),
 		    pid, (long long)atomic_load(&s->inflight), pid, (long long)atomic_load(&s->requests),
 		    pid, (long long)atomic_load(&s->errors), pid, (long long)atomic_load(&s->rejected_rate),
 		    pid, (long long)atomic_load(&s->rejected_inflight), pid,
-		    (long long)atomic_load(&s->rejected_auth));
+		    (long long)atomic_load(&s->rejected_auth), pid,
+		    (long long)atomic_load(&s->rejected_tenant_rate));
 	}
 	n += (size_t)snprintf(out + n, cap - n, "mcpi_workers_ready %lld\n", ready);
 	n = append_duration_histogram(w->shm, out, cap, n);

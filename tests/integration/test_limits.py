@@ -155,3 +155,23 @@ def test_inflight_cap_answers_503(env):
     finally:
         expect(env.server.stop() == 0, "clean exit")
         env.server = None
+
+
+def test_noisy_tenant_cannot_starve_others(env):
+    env.start_server(workers=2, extra={"tenant_rate_limit_rps": 20, "tenant_rate_limit_burst": 5,
+                                       "log_level": "warn"})
+    try:
+        noisy = Client(env, env.token(tenant="noisy"))
+        quiet = Client(env, env.token(tenant="quiet"))
+        codes = [noisy.rpc("tools/list", {})[0] for _ in range(60)]
+        expect(codes.count(429) >= 40, codes)
+        st, hdrs, b = noisy.rpc("tools/list", {})
+        if st == 429:
+            expect(b["error"]["data"]["code"] == "RATE_LIMITED" and "tenant" in b["error"]["message"], b)
+        quiet_codes = [quiet.rpc("tools/list", {})[0] for _ in range(5)]
+        expect(quiet_codes == [200] * 5, quiet_codes)
+        m = env.server.metrics()
+        expect(sum(v for k, v in m.items() if 'reason="tenant_rate"' in k) >= 40, m)
+    finally:
+        expect(env.server.stop() == 0)
+        env.server = None

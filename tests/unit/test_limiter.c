@@ -78,12 +78,38 @@ static void test_limit_holds_across_processes(void **state)
 	shm_destroy(seg);
 }
 
+static void test_tenant_shares(void **state)
+{
+	struct shm_segment *seg = shm_create();
+	long long t = 5000000000000LL, retry = 0;
+	int a = 0, b = 0;
+	(void)state;
+	limiter_configure(seg, 1000000, 1000000, 64);
+	/* Off by default: every tenant admitted. */
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(limiter_take_tenant(seg, "noisy", t, &retry), 0);
+	limiter_configure_tenant(seg, 10, 5);
+	for (int i = 0; i < 50; i++) {
+		a += limiter_take_tenant(seg, "noisy", t, &retry) == 0;
+		b += limiter_take_tenant(seg, "quiet", t, &retry) == 0;
+	}
+	/* Each tenant gets its own burst of 5, whatever the other does. */
+	assert_int_equal(a, 5);
+	assert_int_equal(b, 5);
+	assert_in_range(retry, 1, 100);
+	/* After 100 ms (one interval at 10/s) one more each. */
+	assert_int_equal(limiter_take_tenant(seg, "noisy", t + 100000000LL, &retry), 0);
+	assert_int_equal(limiter_take_tenant(seg, "noisy", t + 100000000LL, &retry), -1);
+	shm_destroy(seg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gcra_burst_then_rate),
 		cmocka_unit_test(test_inflight_cap_and_reap),
 		cmocka_unit_test(test_limit_holds_across_processes),
+		cmocka_unit_test(test_tenant_shares),
 	};
 	return cmocka_run_group_tests_name("limiter", tests, NULL, NULL);
 }
