@@ -100,6 +100,22 @@ static void warn_if_rls_bypassed(struct db *db)
 	PQclear(r);
 }
 
+/* A server-side FATAL at connection time is a verdict on our settings,
+ * except the ones that pass with time. */
+static int refusal_is_permanent(const char *msg)
+{
+	static const char *const transient[] = {
+		"starting up", "shutting down", "in recovery", "too many", "connection slots",
+	};
+
+	if (!strstr(msg, "FATAL:"))
+		return 0;
+	for (size_t i = 0; i < sizeof(transient) / sizeof(transient[0]); i++)
+		if (strstr(msg, transient[i]))
+			return 0;
+	return 1;
+}
+
 int db_connect(struct db *db)
 {
 	long long now = limiter_now_ns();
@@ -110,9 +126,17 @@ int db_connect(struct db *db)
 		return -1;
 	db_close(db);
 	db->conn = PQconnectdb(db->conninfo);
-	if (PQstatus(db->conn) != CONNECTION_OK || prepare_all(db) < 0) {
+	db->refused = 0;
+	if (PQstatus(db->conn) != CONNECTION_OK) {
 		/* The libpq message names host and reason, never the password. */
+		db->refused = refusal_is_permanent(PQerrorMessage(db->conn));
 		log_error("database connection failed: %s", PQerrorMessage(db->conn));
+		db_close(db);
+		db->next_attempt_ns = now + RECONNECT_BACKOFF_NS;
+		return -1;
+	}
+	if (prepare_all(db) < 0) {
+		db->refused = 1; /* the schema is missing or older than this binary */
 		db_close(db);
 		db->next_attempt_ns = now + RECONNECT_BACKOFF_NS;
 		return -1;

@@ -16,10 +16,14 @@ struct db {
 	long statement_timeout_ms;
 	long long next_attempt_ns; /* reconnect backoff */
 	int prepared;
+	int refused; /* the last failure will not heal by itself (see db_connect) */
 };
 
 void db_init(struct db *db, const char *conninfo, long statement_timeout_ms);
-/* Connects now if possible; failure is not fatal (the next call retries). */
+/* Connects now if possible; failure is not fatal (the next call retries).
+ * On failure db->refused tells a configuration problem (no such database
+ * or role, authentication refused, schema not migrated) from an outage
+ * (server down, starting up, out of connection slots). */
 int db_connect(struct db *db);
 void db_close(struct db *db);
 

@@ -540,11 +540,16 @@ void worker_main(struct worker_ctx *w)
 	epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
 
 	db_init(&w->db, w->cfg->database_url, w->cfg->request_timeout_ms);
-	/* A worker that cannot reach its database at start-up exits: the master
-	 * retries with back-off and stops the server after repeated failures.
-	 * Once serving, a lost connection is re-opened on demand instead. */
-	if (db_connect(&w->db) < 0)
-		_exit(3);
+	/* A database that refuses us (wrong database, role or password, schema
+	 * not migrated) is a configuration error: exit, and the master stops
+	 * the server after repeated failures. A database that is merely down
+	 * is an outage: serve, answer DATABASE_UNAVAILABLE (retryable), and
+	 * reconnect on demand. */
+	if (db_connect(&w->db) < 0) {
+		if (w->db.refused)
+			_exit(3);
+		log_warn("database unavailable at start-up; serving and reconnecting on demand");
+	}
 	atomic_store(&w->shm->slots[w->slot].pid, (int)getpid());
 	atomic_store(&w->shm->slots[w->slot].state, SLOT_READY);
 	if (ipc_send(w->channel_fd, IPC_READY, -1) < 0)

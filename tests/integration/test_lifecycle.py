@@ -313,3 +313,29 @@ def test_warns_when_the_database_role_bypasses_rls(env):
         expect("bypasses row-level security" not in srv.logs(), "the app role is bound by RLS")
     finally:
         stop_clean(env)
+
+
+def test_database_outage_at_start_is_survived(env):
+    devenv = [os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "devenv.sh")]
+    subprocess.run(["sh", *devenv, "stop", env.dir], check=True, timeout=60)
+    try:
+        srv = env.start_server(workers=2)
+        c = Client(env, env.token())
+        expect(c.rpc("tools/list", {})[0] == 200, "serves what needs no database")
+        err, sc = c.tool("list_invoices", {"customer_id": "outage"})
+        expect(err and sc["error"]["code"] == "DATABASE_UNAVAILABLE" and sc["error"]["retryable"], sc)
+        expect("database unavailable at start-up" in srv.logs(), srv.logs()[-1500:])
+    finally:
+        from harness import BIN, LISTEN, PGPORT as port
+        subprocess.run(["sh", *devenv, "setup", env.dir, str(port), LISTEN], check=True, timeout=120,
+                       env=dict(os.environ, PG_FSYNC="off", MCPI_BIN=BIN), capture_output=True)
+    try:
+        deadline = time.time() + 10
+        while True:
+            err, sc = c.tool("list_invoices", {"customer_id": "outage"})
+            if not err or time.time() > deadline:
+                break
+            time.sleep(0.2)
+        expect(not err, ("recovered once the database is back", sc))
+    finally:
+        stop_clean(env)
