@@ -9,6 +9,7 @@
  * such failures in a row it stops the server with a clear message).
  */
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -164,7 +165,13 @@ static int spawn_keymgr(struct master *m)
 	if (pid == 0) {
 		close(sv[0]);
 		close_master_fds(m);
-		auth_keys_free(&m->keys); /* the key manager needs the TLS key only */
+		/* The key manager needs the TLS key only: wipe the copies of the
+		 * other secrets that fork gave it. */
+		auth_keys_free(&m->keys);
+		if (m->cfg.database_url)
+			OPENSSL_cleanse(m->cfg.database_url, strlen(m->cfg.database_url));
+		if (m->cfg.migrate_database_url)
+			OPENSSL_cleanse(m->cfg.migrate_database_url, strlen(m->cfg.migrate_database_url));
 		keymgr_main(m->cfg.tls_key, X509_get0_pubkey(SSL_CTX_get0_certificate(m->tls)),
 		            m->cfg.user, sv[1]);
 	}

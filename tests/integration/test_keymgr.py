@@ -61,6 +61,9 @@ def test_workers_never_hold_the_tls_private_key(env):
         expect(memory_contains(keymgrs[0], secret), "control: the key manager holds the key")
         for pid in srv.worker_pids() + [srv.proc.pid]:
             expect(not memory_contains(pid, secret), f"process {pid} holds the TLS private key")
+        # ... and the key manager holds nothing but that key.
+        expect(not memory_contains(keymgrs[0], env.secret), "the key manager holds the JWT secret")
+        expect(memory_contains(srv.worker_pids()[0], env.secret), "control: workers hold the JWT secret")
         print(f"    private key found in key manager {keymgrs[0]}, not in the master "
               f"{srv.proc.pid} nor in workers {srv.worker_pids()}")
     finally:
