@@ -6,14 +6,16 @@
  * backlog queues the rest instead of master memory. It reaps dead workers,
  * zeroes their scoreboard slots, and respawns them (at once if they had been
  * serving; with growing back-off if they die during start-up, and after five
- * such failures in a row it stops the server with a clear message).
+ * such failures in a row it stops the server with a clear message). Each
+ * generation of workers has its own key manager (keymgr.c), the only holder
+ * of the TLS private key; the master itself never reads that key.
  */
 #include <errno.h>
-#include <openssl/crypto.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/crypto.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -133,8 +135,10 @@ static void close_master_fds(struct master *m)
 {
 	if (m->listen_fd >= 0)
 		close(m->listen_fd);
-	close(m->epfd);
-	close(m->sfd);
+	if (m->epfd >= 0)
+		close(m->epfd);
+	if (m->sfd >= 0)
+		close(m->sfd);
 	if (m->keymgr_chan >= 0)
 		close(m->keymgr_chan);
 	for (int i = 0; i < SHM_MAX_SLOTS; i++)
@@ -629,6 +633,8 @@ int master_run(struct config *cfg, const char *cfg_path)
 	m.cfg = *cfg;
 	m.cfg_path = cfg_path;
 	m.listen_fd = -1;
+	m.epfd = -1;
+	m.sfd = -1;
 	m.keymgr_chan = -1;
 	log_init("master", log_level_parse(m.cfg.log_level, &lvl) == 0 ? lvl : LOG_INFO);
 
