@@ -81,8 +81,8 @@ static const struct arg_spec apply_payment_args[] = {
 	  .description = "Amount received, in minor units of the invoice currency; at most the amount due." },
 	{ .name = "paid_at", .type = ARG_TIMESTAMP,
 	  .description = "When the money arrived, RFC 3339 (2026-03-01T12:00:00Z); default now." },
-	{ .name = "method", .type = ARG_ENUM, .enum_values = "card bank_transfer cash check other",
-	  .description = "How it was paid." },
+	{ .name = "method", .type = ARG_STRING, .min = 1, .max = 40,
+	  .description = "How it was paid, up to 40 characters: card, bank_transfer, cash, check..." },
 	{ .name = "reference", .type = ARG_STRING, .min = 1, .max = 200,
 	  .description = "Bank or processor reference, up to 200 characters." },
 	IDEMPOTENCY_KEY,
@@ -141,8 +141,9 @@ static const struct arg_spec get_customer_args[] = {
 	"\"void_reason\":" NTS ",\"voided_at\":" NTS ",\"line_items\":" LINE_ITEMS_SCHEMA "," \
 	"\"payments\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{" \
 	PAYMENT_PROPS "}}}},\"required\":[" INVOICE_REQUIRED ",\"line_items\",\"payments\"]}"
-#define AGING_SCHEMA "{\"type\":\"object\",\"properties\":{\"current\":" INT ",\"days_1_30\":" INT "," \
-	"\"days_31_60\":" INT ",\"days_61_90\":" INT ",\"days_over_90\":" INT "}}"
+/* Aging buckets: amounts by days past due as of as_of. */
+#define AGING_PROPS "\"current\":" INT ",\"days_1_30\":" INT ",\"days_31_60\":" INT "," \
+	"\"days_61_90\":" INT ",\"days_over_90\":" INT
 #define CUSTOMER_PROPS \
 	"\"customer_id\":" TS ",\"name\":" NTS ",\"email\":" NTS ",\"address\":" NTS ","
 
@@ -242,7 +243,7 @@ static const struct tool_def tool_table[] = {
 		.output_schema = "{\"type\":\"object\",\"properties\":{\"as_of\":" TS ",\"balances\":"
 			"{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"customer_id\":" TS ","
 			"\"currency\":" TS ",\"outstanding_cents\":" INT ",\"overdue_cents\":" INT ","
-			"\"invoice_count\":" INT ",\"oldest_due_date\":" TS ",\"aging\":" AGING_SCHEMA "}}},"
+			"\"invoice_count\":" INT ",\"oldest_due_date\":" TS "," AGING_PROPS "}}},"
 			"\"totals\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
 			"\"currency\":" TS ",\"outstanding_cents\":" INT ",\"overdue_cents\":" INT ","
 			"\"invoice_count\":" INT "}}},\"next_cursor\":" NTS "},"

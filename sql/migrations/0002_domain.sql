@@ -355,9 +355,9 @@ BEGIN
 			'customer_id', customer_id, 'currency', currency,
 			'outstanding_cents', outstanding, 'overdue_cents', COALESCE(overdue, 0),
 			'invoice_count', n, 'oldest_due_date', to_char(oldest, 'YYYY-MM-DD'),
-			'aging', jsonb_build_object('current', COALESCE(b0, 0), 'days_1_30', COALESCE(b1, 0),
-			                            'days_31_60', COALESCE(b2, 0), 'days_61_90', COALESCE(b3, 0),
-			                            'days_over_90', COALESCE(b4, 0))) ORDER BY rn)
+			'current', COALESCE(b0, 0), 'days_1_30', COALESCE(b1, 0),
+			'days_31_60', COALESCE(b2, 0), 'days_61_90', COALESCE(b3, 0),
+			'days_over_90', COALESCE(b4, 0)) ORDER BY rn)
 			FROM numbered WHERE rn <= p_limit), '[]'),
 		'totals', COALESCE((SELECT jsonb_agg(jsonb_build_object(
 			'currency', currency, 'outstanding_cents', o, 'overdue_cents', od, 'invoice_count', n)

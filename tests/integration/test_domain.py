@@ -99,8 +99,8 @@ def test_payments_partial_then_paid(env):
     fails(c, "apply_payment", {"invoice_id": iid, "amount_cents": 0}, "INVALID_INPUT", "amount_cents", ">= 1")
     fails(c, "apply_payment", {"invoice_id": iid, "amount_cents": 5, "paid_at": "yesterday"},
           "INVALID_INPUT", "paid_at", "RFC 3339")
-    fails(c, "apply_payment", {"invoice_id": iid, "amount_cents": 5, "method": "barter"},
-          "INVALID_INPUT", "method", "one of")
+    fails(c, "apply_payment", {"invoice_id": iid, "amount_cents": 5, "method": "m" * 41},
+          "INVALID_INPUT", "method", "1-40 characters")
     p1 = ok(c, "apply_payment", {"invoice_id": iid, "amount_cents": 2500, "method": "card",
                                  "reference": "ch_1", "paid_at": "2026-11-01T10:00:00+02:00"})
     expect(p1["status"] == "sent" and p1["amount_paid_cents"] == 2500 and p1["amount_due_cents"] == 7500, p1)
@@ -255,8 +255,8 @@ def test_outstanding_balances_and_aging(env):
     rows = {(b["customer_id"], b["currency"]): b for b in r["balances"]}
     a = rows[("alpha", "USD")]
     expect(a["outstanding_cents"] == 1350 and a["overdue_cents"] == 1250 and a["invoice_count"] == 5, a)
-    expect(a["aging"] == {"current": 100, "days_1_30": 200, "days_31_60": 300, "days_61_90": 250,
-                          "days_over_90": 500}, a)
+    expect({k: a[k] for k in ("current", "days_1_30", "days_31_60", "days_61_90", "days_over_90")} ==
+           {"current": 100, "days_1_30": 200, "days_31_60": 300, "days_61_90": 250, "days_over_90": 500}, a)
     expect(a["oldest_due_date"] == (today - d(days=120)).isoformat(), a)
     expect(rows[("alpha", "EUR")]["outstanding_cents"] == 9000, rows)
     expect(rows[("beta", "USD")]["overdue_cents"] == 0, rows)
