@@ -221,7 +221,7 @@ static const struct tool_def tool_table[] = {
 		.title = "Void invoice",
 		.description = "Cancel a draft or sent invoice that has no payments, keeping it (and its "
 		               "number) for the record with the reason. Paid or partly paid invoices "
-		               "cannot be voided.",
+		               "cannot be voided; voiding a void invoice again is refused and changes nothing.",
 		.scope = "invoices:write",
 		.destructive = 1,
 		.idempotent = 1,

@@ -304,7 +304,8 @@ BEGIN
 	PERFORM set_config('app.tenant_id', p_tenant, true);
 	inv := mcp_invoice_or_404(p_tenant, p_invoice, true);
 	IF inv.status = 'void' THEN
-		RETURN mcp_invoice_full(inv);
+		RAISE EXCEPTION 'invoice % is already void (voided at %, reason: %); nothing to do',
+			p_invoice, mcp_ts(inv.voided_at), inv.void_reason USING ERRCODE = 'MI422', DETAIL = 'invoice_id';
 	END IF;
 	IF inv.status = 'paid' OR inv.amount_paid_cents > 0 THEN
 		RAISE EXCEPTION 'invoice % has payments (% of % paid) and cannot be voided',

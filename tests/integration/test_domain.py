@@ -124,7 +124,9 @@ def test_void_rules(env):
     d = invoice(c)
     v = ok(c, "void_invoice", {"invoice_id": d["invoice_id"], "reason": "duplicate"})
     expect(v["status"] == "void" and v["void_reason"] == "duplicate" and v["amount_due_cents"] == 0, v)
-    expect(ok(c, "void_invoice", {"invoice_id": d["invoice_id"], "reason": "again"})["void_reason"] == "duplicate")
+    fails(c, "void_invoice", {"invoice_id": d["invoice_id"], "reason": "again"}, "INVALID_STATE",
+          "invoice_id", "already void")
+    expect(ok(c, "get_invoice", {"invoice_id": d["invoice_id"]})["void_reason"] == "duplicate")
     s = invoice(c)
     ok(c, "send_invoice", {"invoice_id": s["invoice_id"]})
     expect(ok(c, "void_invoice", {"invoice_id": s["invoice_id"], "reason": "r"})["status"] == "void")
