@@ -57,3 +57,15 @@ def test_lost_connection_write_is_retryable_then_recovers(env):
         time.sleep(0.1)
     expect(not err, sc)
     expect("database connected" in env.server.logs(), "reconnected")
+
+
+def test_unexpected_database_error_is_internal(env):
+    c = Client(env, env.token())
+    env.psql("REVOKE SELECT ON customers FROM mcp_invoiced_app")
+    try:
+        err, sc = c.tool("get_customer", {"customer_id": "anyone"})
+    finally:
+        env.psql("GRANT SELECT ON customers TO mcp_invoiced_app")
+    expect(err and sc["error"]["code"] == "INTERNAL" and sc["error"]["retryable"] is False, sc)
+    expect("42501" in sc["error"]["message"] and "customers" not in sc["error"]["message"], sc)
+    expect("unexpected database error 42501" in env.server.logs(), "logged for the operator")
