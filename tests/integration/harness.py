@@ -257,6 +257,10 @@ def tool_error(sc):
     return sc["error"]
 
 
+class Skip(Exception):
+    """A test that cannot run here (e.g. needs root); reported as skipped."""
+
+
 def expect(cond, msg=""):
     if not cond:
         raise AssertionError(msg)
