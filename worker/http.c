@@ -118,6 +118,86 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req)
 	}
 }
 
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+long http_chunked_body(char *buf, size_t len, size_t max, size_t *body_len, int decode)
+{
+	size_t pos = 0, out = 0;
+
+	for (;;) {
+		size_t size = 0;
+		int digits = 0, v;
+
+		while (pos < len && (v = hex_value(buf[pos])) >= 0) {
+			if (++digits > 8)
+				return HTTP_TOO_LARGE;
+			size = size * 16 + (size_t)v;
+			pos++;
+		}
+		if (pos >= len)
+			return HTTP_PARTIAL;
+		if (digits == 0)
+			return HTTP_ERROR;
+		/* chunk-ext: ignored, but it must be printable. */
+		if (buf[pos] == ';' || buf[pos] == ' ' || buf[pos] == '\t') {
+			while (pos < len && buf[pos] != '\r' && buf[pos] != '\n') {
+				if (!is_field_vchar((unsigned char)buf[pos]))
+					return HTTP_ERROR;
+				pos++;
+			}
+		}
+		if (pos >= len || (buf[pos] == '\r' && pos + 1 >= len))
+			return HTTP_PARTIAL;
+		if (buf[pos] != '\r' || buf[pos + 1] != '\n')
+			return HTTP_ERROR;
+		pos += 2;
+		if (size == 0)
+			break;
+		if (size > max - out)
+			return HTTP_TOO_LARGE;
+		if (len - pos < size + 2)
+			return HTTP_PARTIAL;
+		if (buf[pos + size] != '\r' || buf[pos + size + 1] != '\n')
+			return HTTP_ERROR;
+		if (decode)
+			memmove(buf + out, buf + pos, size);
+		out += size;
+		pos += size + 2;
+	}
+	/* Trailer section: field lines up to an empty line. */
+	for (;;) {
+		long end = line_end(buf, pos, len);
+		size_t i;
+		if (end == -1)
+			return HTTP_PARTIAL;
+		if (end == -2)
+			return HTTP_ERROR;
+		if ((size_t)end == pos) {
+			pos += 2;
+			break;
+		}
+		for (i = pos; i < (size_t)end && is_tchar((unsigned char)buf[i]); i++)
+			;
+		if (i == pos || buf[i] != ':')
+			return HTTP_ERROR;
+		for (; i < (size_t)end; i++)
+			if (!is_field_vchar((unsigned char)buf[i]))
+				return HTTP_ERROR;
+		pos = (size_t)end + 2;
+	}
+	*body_len = out;
+	return (long)pos;
+}
+
 const struct http_header *http_find_header(const struct http_request *req, const char *name)
 {
 	size_t n = strlen(name);
@@ -177,7 +257,8 @@ int http_request_semantics(struct http_request *req)
 				return -1;
 			req->content_length = v;
 		} else if (h->name_len == 17 && strncasecmp(h->name, "Transfer-Encoding", 17) == 0) {
-			req->chunked = 1;
+			/* Only "chunked" alone is understood (RFC 9112 section 6.1). */
+			req->chunked = (req->chunked == 0 && http_value_is(h, "chunked")) ? 1 : 2;
 		}
 	}
 	/* Both framing headers at once is a smuggling vector (RFC 9112 6.3). */

@@ -34,7 +34,7 @@ struct http_request {
 	/* Derived by http_request_semantics: */
 	long long content_length; /* -1 when absent */
 	int keep_alive;
-	int chunked;
+	int chunked;      /* 1: Transfer-Encoding: chunked; 2: another coding (501) */
 };
 
 /* Returns the head length (>0) once the blank line is seen, or an
@@ -44,6 +44,16 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req);
 /* Fills content_length / keep_alive / chunked; -1 on conflicting or invalid
  * Content-Length (answer 400). */
 int http_request_semantics(struct http_request *req);
+
+/* A chunked request body (RFC 9112 section 7.1) at buf[0..len). Once the
+ * last chunk and the trailer section have arrived, returns the wire length
+ * (> 0) and sets *body_len to the decoded size; with decode set it also
+ * moves the data down in place so buf[0..*body_len) is the body (call it
+ * first without decode: a partial or bad body is never modified). Else
+ * HTTP_PARTIAL, HTTP_ERROR (malformed), or HTTP_TOO_LARGE (more than max
+ * decoded bytes). Chunk extensions and trailer fields are read and
+ * ignored. */
+long http_chunked_body(char *buf, size_t len, size_t max, size_t *body_len, int decode);
 
 /* Case-insensitive header lookup; NULL when absent. */
 const struct http_header *http_find_header(const struct http_request *req, const char *name);

@@ -201,6 +201,14 @@ static void conn_refuse(struct worker_ctx *w, struct conn *c, int status, const 
 	c->in_len = 0;
 }
 
+static void too_large(struct worker_ctx *w, struct conn *c)
+{
+	char msg[96];
+
+	snprintf(msg, sizeof(msg), "Request body too large (limit %ld bytes)", w->cfg->max_body_bytes);
+	conn_refuse(w, c, 413, msg);
+}
+
 static int ensure_capacity(struct conn *c, size_t want)
 {
 	char *p;
@@ -223,8 +231,8 @@ static int conn_process(struct worker_ctx *w, struct conn *c)
 	struct response r;
 	char rid[48];
 	long long t0;
-	size_t total;
-	int head;
+	size_t total, body_len;
+	int head, complete;
 
 	if (c->in_len == 0)
 		return 0;
@@ -240,22 +248,41 @@ static int conn_process(struct worker_ctx *w, struct conn *c)
 		return 1;
 	}
 	c->head_done = 1;
-	if (req.chunked) {
-		conn_refuse(w, c, 501, "Transfer-Encoding is not supported; send Content-Length");
+	if (req.chunked == 2) {
+		conn_refuse(w, c, 501, "Transfer-Encoding other than chunked is not supported");
 		return 1;
 	}
-	if (req.content_length < 0 && req.method_len == 4 && memcmp(req.method, "POST", 4) == 0) {
-		conn_refuse(w, c, 411, "Content-Length is required");
+	if (req.content_length < 0 && !req.chunked && req.method_len == 4 &&
+	    memcmp(req.method, "POST", 4) == 0) {
+		conn_refuse(w, c, 411, "Content-Length or Transfer-Encoding: chunked is required");
 		return 1;
 	}
 	if (req.content_length > w->cfg->max_body_bytes) {
-		char msg[96];
-		snprintf(msg, sizeof(msg), "Request body too large (limit %ld bytes)", w->cfg->max_body_bytes);
-		conn_refuse(w, c, 413, msg);
+		too_large(w, c);
 		return 1;
 	}
-	total = (size_t)head + (size_t)(req.content_length > 0 ? req.content_length : 0);
-	if (c->in_len < total) {
+	body_len = (size_t)(req.content_length > 0 ? req.content_length : 0);
+	total = (size_t)head + body_len;
+	complete = c->in_len >= total;
+	if (req.chunked) {
+		long wire = http_chunked_body(c->in + head, c->in_len - (size_t)head,
+		                              (size_t)w->cfg->max_body_bytes, &body_len, 0);
+		if (wire == HTTP_ERROR) {
+			conn_refuse(w, c, 400, "Bad Request: malformed chunked body");
+			return 1;
+		}
+		if (wire == HTTP_TOO_LARGE) {
+			too_large(w, c);
+			return 1;
+		}
+		complete = wire > 0;
+		if (complete) {
+			http_chunked_body(c->in + head, c->in_len - (size_t)head,
+			                  (size_t)w->cfg->max_body_bytes, &body_len, 1);
+			total = (size_t)head + (size_t)wire;
+		}
+	}
+	if (!complete) {
 		if (!c->prechecked) {
 			c->prechecked = 1;
 			t0 = limiter_now_ns();
@@ -270,7 +297,7 @@ static int conn_process(struct worker_ctx *w, struct conn *c)
 			}
 			response_reset(&r);
 		}
-		if (ensure_capacity(c, total + 1) < 0) {
+		if (!req.chunked && ensure_capacity(c, total + 1) < 0) {
 			conn_refuse(w, c, 503, "Out of memory");
 			return 1;
 		}
@@ -281,7 +308,7 @@ static int conn_process(struct worker_ctx *w, struct conn *c)
 	snprintf(rid, sizeof(rid), "%d-%llu", (int)getpid(), ++w->request_seq);
 	response_init(&r);
 	r.close = !req.keep_alive;
-	request_handle(w, &req, c->in + head, total - (size_t)head, rid, c->peer_loopback, &r);
+	request_handle(w, &req, c->in + head, body_len, rid, c->peer_loopback, &r);
 	conn_send(w, c, &r, &req, rid, t0);
 	response_reset(&r);
 	memmove(c->in, c->in + total, c->in_len - total);

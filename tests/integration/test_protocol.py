@@ -309,10 +309,39 @@ def test_malformed_http_is_400(env):
         s.close()
 
 
-def test_chunked_refused_and_length_required(env):
+def test_chunked_bodies(env):
+    tok = env.token().encode()
+    body = b'{"jsonrpc":"2.0","id":7,"method":"ping"}'
+    chunks = b"5\r\n" + body[:5] + b"\r\n" + hex(len(body) - 5)[2:].encode() + b";ext=1\r\n" + body[5:] + \
+        b"\r\n0\r\nX-Trailer: ignored\r\n\r\n"
+    head = (b"POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Authorization: Bearer " + tok + b"\r\nTransfer-Encoding: chunked\r\n\r\n")
     s = tls_socket()
-    s.sendall(b"POST /mcp HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+    s.sendall(head + chunks[:9])
+    time.sleep(0.2)
+    s.sendall(chunks[9:])
+    expect(read_status(s) == 200)
+    s.close()
+    # Python's own chunked encoder, on a keep-alive connection.
+    c = Client(env, env.token())
+    c.connect()
+    c.conn.request("POST", "/mcp", body=iter([body[:10], body[10:]]), encode_chunked=True,
+                   headers={"Content-Type": "application/json", "Authorization": "Bearer " + tok.decode(),
+                            "Transfer-Encoding": "chunked"})
+    r = c.conn.getresponse()
+    expect(r.status == 200 and b'"id":7' in r.read(), r.status)
+    for bad, status in ((b"zz\r\n", 400), (b"5\r\nabcdeXX0\r\n\r\n", 400)):
+        s = tls_socket()
+        s.sendall(head + bad)
+        expect(read_status(s) == status, bad)
+        s.close()
+    s = tls_socket()
+    s.sendall(head.replace(b"chunked", b"gzip") + b"0\r\n\r\n")
     expect(read_status(s) == 501)
+    s.close()
+    s = tls_socket()
+    s.sendall(head + b"100001\r\n")  # more than max_body_bytes announced by one chunk
+    expect(read_status(s) == 413)
     s.close()
     s = tls_socket()
     s.sendall(b"POST /mcp HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -108,6 +108,50 @@ static void test_limits(void **state)
 	assert_int_equal(http_parse_request(many, n, &req), HTTP_TOO_LARGE);
 }
 
+static long chunked(const char *in, char *copy, size_t max, size_t *body_len, int decode)
+{
+	memcpy(copy, in, strlen(in) + 1);
+	return http_chunked_body(copy, strlen(in), max, body_len, decode);
+}
+
+static void test_chunked_body(void **state)
+{
+	const char *body = "4\r\nWiki\r\n7;ext=1\r\npedia i\r\nB\r\nn \r\nchunks.\r\n0\r\nX-Trailer: t\r\n\r\nNEXT";
+	char copy[256];
+	size_t n = 0, wire = strlen(body) - 4;
+	(void)state;
+	assert_int_equal(chunked(body, copy, 1000, &n, 0), (long)wire);
+	assert_int_equal(n, 22);
+	assert_memory_equal(copy, body, strlen(body)); /* not decoded: untouched */
+	assert_int_equal(chunked(body, copy, 1000, &n, 1), (long)wire);
+	assert_memory_equal(copy, "Wikipedia in \r\nchunks.", 22);
+	for (size_t i = 0; i < wire; i++) {
+		memcpy(copy, body, i);
+		assert_int_equal(http_chunked_body(copy, i, 1000, &n, 0), HTTP_PARTIAL);
+	}
+	assert_int_equal(chunked("0\r\n\r\n", copy, 10, &n, 1), 5);
+	assert_int_equal(n, 0);
+	assert_int_equal(chunked(body, copy, 21, &n, 0), HTTP_TOO_LARGE);
+	assert_int_equal(chunked("123456789\r\n", copy, 1000, &n, 0), HTTP_TOO_LARGE);
+	assert_int_equal(chunked("x\r\n", copy, 1000, &n, 0), HTTP_ERROR);
+	assert_int_equal(chunked("4\nWiki\r\n0\r\n\r\n", copy, 1000, &n, 0), HTTP_ERROR);
+	assert_int_equal(chunked("4\r\nWikiXX0\r\n\r\n", copy, 1000, &n, 0), HTTP_ERROR);
+	assert_int_equal(chunked("0\r\nbad trailer\r\n\r\n", copy, 1000, &n, 0), HTTP_ERROR);
+	assert_int_equal(chunked("4;\x01\r\nWiki\r\n0\r\n\r\n", copy, 1000, &n, 0), HTTP_ERROR);
+}
+
+static void test_transfer_codings(void **state)
+{
+	struct http_request req;
+	(void)state;
+	assert_true(parse("POST / HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n", &req) > 0);
+	assert_int_equal(req.chunked, 1);
+	assert_true(parse("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", &req) > 0);
+	assert_int_equal(req.chunked, 2);
+	assert_true(parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", &req) > 0);
+	assert_int_equal(req.chunked, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -116,6 +160,8 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_framing_semantics),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_chunked_body),
+		cmocka_unit_test(test_transfer_codings),
 	};
 	return cmocka_run_group_tests_name("http", tests, NULL, NULL);
 }
