@@ -34,6 +34,7 @@ int shm_slot_claim(struct shm_segment *seg)
 		                                   SLOT_STARTING)) {
 			struct shm_slot *s = &seg->slots[i];
 			atomic_store(&s->pid, 0);
+			atomic_store(&s->database_up, 0);
 			atomic_store(&s->inflight, 0);
 			atomic_store(&s->connections, 0);
 			return i;
@@ -48,6 +49,7 @@ void shm_slot_reap(struct shm_segment *seg, int slot)
 
 	atomic_store(&s->inflight, 0);
 	atomic_store(&s->connections, 0);
+	atomic_store(&s->database_up, 0);
 	atomic_store(&s->pid, 0);
 	atomic_store(&s->state, SLOT_FREE);
 }

@@ -32,6 +32,7 @@ enum shm_slot_state { SLOT_FREE = 0, SLOT_STARTING, SLOT_READY, SLOT_DRAINING };
 struct shm_slot {
 	alignas(64) atomic_int state;
 	atomic_int pid;
+	atomic_int database_up;
 	atomic_llong inflight;
 	atomic_llong connections;
 	atomic_llong requests;

@@ -48,6 +48,8 @@ void db_init(struct db *db, const char *conninfo, long statement_timeout_ms)
 
 void db_close(struct db *db)
 {
+	if (db->up)
+		atomic_store(db->up, 0);
 	if (db->conn)
 		PQfinish(db->conn);
 	db->conn = NULL;
@@ -142,6 +144,8 @@ int db_connect(struct db *db)
 		return -1;
 	}
 	log_info("database connected");
+	if (db->up)
+		atomic_store(db->up, 1);
 	warn_if_rls_bypassed(db);
 	return 0;
 }

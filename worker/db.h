@@ -7,6 +7,7 @@
 #define MCPI_DB_H
 
 #include <libpq-fe.h>
+#include <stdatomic.h>
 
 struct tool_error;
 
@@ -17,6 +18,7 @@ struct db {
 	long long next_attempt_ns; /* reconnect backoff */
 	int prepared;
 	int refused; /* the last failure will not heal by itself (see db_connect) */
+	atomic_int *up; /* optional: set to 1 while connected (the worker's scoreboard slot) */
 };
 
 void db_init(struct db *db, const char *conninfo, long statement_timeout_ms);

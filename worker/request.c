@@ -268,6 +268,7 @@ static void metrics(struct worker_ctx *w, struct response *resp)
 		ready += state == SLOT_READY;
 		n += (size_t)snprintf(out + n, cap - n,
 		    "mcpi_worker_state{pid=\"%d\",slot=\"%d\"} %d\n"
+		    "mcpi_database_up{pid=\"%d\"} %d\n"
 		    "mcpi_connections{pid=\"%d\"} %lld\n"
 		    "mcpi_worker_inflight{pid=\"%d\"} %lld\n"
 		    "mcpi_requests_total{pid=\"%d\"} %lld\n"
@@ -276,7 +277,8 @@ static void metrics(struct worker_ctx *w, struct response *resp)
 		    "mcpi_rejected_total{pid=\"%d\",reason=\"inflight\"} %lld\n"
 		    "mcpi_rejected_total{pid=\"%d\",reason=\"auth\"} %lld\n"
 		    "mcpi_rejected_total{pid=\"%d\",reason=\"tenant_rate\"} %lld\n",
-		    pid, i, state, pid, (long long)atomic_load(&s->connections),
+		    pid, i, state, pid, atomic_load(&s->database_up), pid,
+		    (long long)atomic_load(&s->connections),
 		    pid, (long long)atomic_load(&s->inflight), pid, (long long)atomic_load(&s->requests),
 		    pid, (long long)atomic_load(&s->errors), pid, (long long)atomic_load(&s->rejected_rate),
 		    pid, (long long)atomic_load(&s->rejected_inflight), pid,

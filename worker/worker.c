@@ -567,6 +567,7 @@ void worker_main(struct worker_ctx *w)
 	epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
 
 	db_init(&w->db, w->cfg->database_url, w->cfg->request_timeout_ms);
+	w->db.up = &w->shm->slots[w->slot].database_up;
 	/* A database that refuses us (wrong database, role or password, schema
 	 * not migrated) is a configuration error: exit, and the master stops
 	 * the server after repeated failures. A database that is merely down

@@ -325,6 +325,8 @@ def test_database_outage_at_start_is_survived(env):
         err, sc = c.tool("list_invoices", {"customer_id": "outage"})
         expect(err and sc["error"]["code"] == "DATABASE_UNAVAILABLE" and sc["error"]["retryable"], sc)
         expect("database unavailable at start-up" in srv.logs(), srv.logs()[-1500:])
+        up = [v for k, v in srv.metrics().items() if k.startswith("mcpi_database_up")]
+        expect(up == [0.0, 0.0], up)
     finally:
         from harness import BIN, LISTEN, PGPORT as port
         subprocess.run(["sh", *devenv, "setup", env.dir, str(port), LISTEN], check=True, timeout=120,
@@ -337,5 +339,7 @@ def test_database_outage_at_start_is_survived(env):
                 break
             time.sleep(0.2)
         expect(not err, ("recovered once the database is back", sc))
+        up = [v for k, v in env.server.metrics().items() if k.startswith("mcpi_database_up")]
+        expect(1.0 in up, up)
     finally:
         stop_clean(env)
