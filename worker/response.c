@@ -1,7 +1,7 @@
 /*
  * response.c - build and serialize HTTP/1.1 responses. Runs in workers.
- * Every response carries Content-Length, Cache-Control: no-store and the
- * request id, so agents can quote it when reporting a problem.
+ * Every response carries Content-Length, Cache-Control: no-store, HSTS and
+ * the request id, so agents can quote it when reporting a problem.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -104,6 +104,7 @@ char *response_serialize(const struct response *r, const char *request_id, int k
 	    "%s"
 	    "Cache-Control: no-store\r\n"
 	    "X-Content-Type-Options: nosniff\r\n"
+	    "Strict-Transport-Security: max-age=31536000\r\n"
 	    "X-Request-Id: %s\r\n"
 	    "Connection: %s\r\n",
 	    r->status, reason_phrase(r->status), r->body_len,

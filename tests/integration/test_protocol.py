@@ -1,5 +1,6 @@
 """HTTP transport and MCP protocol behaviour, both protocol eras."""
 import base64
+import re
 import socket
 import ssl
 import time
@@ -371,3 +372,5 @@ def test_keep_alive_serves_many_requests_on_one_connection(env):
     buckets = [v for k, v in m.items() if k.startswith("mcpi_request_duration_seconds_bucket")]
     expect(buckets == sorted(buckets) and buckets[-1] == m["mcpi_request_duration_seconds_count"], buckets)
     expect(m["mcpi_request_duration_seconds_sum"] > 0, m)
+    expect(h["cache-control"] == "no-store" and "max-age" in h["strict-transport-security"], h)
+    expect(re.fullmatch(r"\d+-\d+", h["x-request-id"]), h)
