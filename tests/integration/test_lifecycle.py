@@ -343,3 +343,35 @@ def test_database_outage_at_start_is_survived(env):
         expect(1.0 in up, up)
     finally:
         stop_clean(env)
+
+
+def test_sighup_lets_old_workers_finish_inflight_requests(env):
+    srv = env.start_server(workers=1)
+    try:
+        tok = env.token()
+        old = set(srv.worker_pids())
+        holder = hold_invoices_lock(env, 1.5)
+        time.sleep(0.3)
+        result = {}
+
+        def create(_):
+            c = Client(env, tok)
+            st, h, b = c.call("create_invoice", {"customer_id": "reload", "line_items": ITEM})
+            result["status"], result["worker"] = st, worker_of(h)
+            result["isError"] = b["result"]["isError"]
+
+        t = threading.Thread(target=create, args=(0,))
+        t.start()
+        time.sleep(0.3)
+        srv.signal(signal.SIGHUP)
+        t.join(timeout=20)
+        holder.wait()
+        expect(result.get("status") == 200 and result.get("isError") is False, result)
+        expect(result["worker"] in old, "answered by the worker of the old generation")
+        deadline = time.time() + 10
+        while time.time() < deadline and set(srv.worker_pids()) & old:
+            time.sleep(0.1)
+        expect(not (set(srv.worker_pids()) & old), "the old worker exited after finishing")
+        expect(Client(env, tok).rpc("ping")[0] == 200, "the new generation serves")
+    finally:
+        stop_clean(env)
