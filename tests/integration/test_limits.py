@@ -1,6 +1,5 @@
 """The shared-memory limiter across worker processes: global rate, global
 in-flight cap, and a burst of agents that honour Retry-After."""
-import json
 import threading
 import time
 import uuid
@@ -151,7 +150,6 @@ def test_inflight_cap_answers_503(env):
         expect(b["error"]["data"] == {"code": "OVERLOADED", "retryable": True, "retry_after_ms": 100}, b)
         expect(results["slow"] == 200, results)
         expect(env.server.metrics()["mcpi_inflight"] == 0)
-        expect(json.dumps(b))
     finally:
         expect(env.server.stop() == 0, "clean exit")
         env.server = None

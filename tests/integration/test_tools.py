@@ -1,6 +1,7 @@
 """create_invoice and list_invoices end to end against PostgreSQL:
 validation messages per field, money, pagination, tenant isolation."""
 import datetime
+import subprocess
 import uuid
 
 from harness import Client, expect
@@ -207,6 +208,7 @@ def test_database_constraints_back_the_rules(env):
                 " VALUES ('t', 'c', 'usd', 5, current_date)"):
         try:
             env.psql("SET ROLE mcp_invoiced_app; SELECT set_config('app.tenant_id', 't', false); " + sql)
-        except Exception:  # noqa: BLE001 - the refusal is the expected outcome
+        except subprocess.CalledProcessError as e:
+            expect("violates check constraint" in e.stderr, e.stderr)
             continue
         raise AssertionError("constraint did not refuse: " + sql)
