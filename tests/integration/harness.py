@@ -41,8 +41,13 @@ class Env:
         self.dir = tempfile.mkdtemp(prefix="mcpi-test-")
         os.chmod(self.dir, 0o755)
         env = dict(os.environ, PG_FSYNC="off", MCPI_BIN=BIN)
-        subprocess.run(["sh", os.path.join(ROOT, "tests/devenv.sh"), "setup", self.dir,
-                        str(PGPORT), LISTEN], check=True, env=env, cwd=ROOT, timeout=180)
+        try:
+            subprocess.run(["sh", os.path.join(ROOT, "tests/devenv.sh"), "setup", self.dir,
+                            str(PGPORT), LISTEN], check=True, env=env, cwd=ROOT, timeout=180)
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            # Leave no cluster running behind a failed set-up (e.g. a bad migration).
+            subprocess.run(["sh", os.path.join(ROOT, "tests/devenv.sh"), "stop", self.dir], timeout=60)
+            raise
         self.base_conf = open(os.path.join(self.dir, "mcp-invoiced.conf")).read()
         self.secret = open(os.path.join(self.dir, "jwt.secret"), "rb").read().strip()
         self.cafile = os.path.join(self.dir, "tls.crt")
