@@ -197,18 +197,16 @@ static int spawn_keymgr(struct master *m)
 
 /* The current key manager will serve no new worker: it exits once the
  * workers it serves are gone. */
-static void retire_keymgr(struct master *m)
+static void retire_keymgr(struct master *m, pid_t pid, int chan)
 {
-	if (m->keymgr_chan >= 0)
-		close(m->keymgr_chan);
-	m->keymgr_chan = -1;
-	for (size_t i = 0; m->keymgr_pid > 0 && i < sizeof(m->old_keymgrs) / sizeof(pid_t); i++) {
+	if (chan >= 0)
+		close(chan);
+	for (size_t i = 0; pid > 0 && i < sizeof(m->old_keymgrs) / sizeof(pid_t); i++) {
 		if (m->old_keymgrs[i] == 0) {
-			m->old_keymgrs[i] = m->keymgr_pid;
+			m->old_keymgrs[i] = pid;
 			break;
 		}
 	}
-	m->keymgr_pid = 0;
 }
 
 static int live_keymgrs(struct master *m)
@@ -361,7 +359,9 @@ static void begin_stop(struct master *m, int status, const char *why)
 	for (int i = 0; i < SHM_MAX_SLOTS; i++)
 		if (m->workers[i].pid > 0)
 			kill(m->workers[i].pid, SIGTERM);
-	retire_keymgr(m);
+	retire_keymgr(m, m->keymgr_pid, m->keymgr_chan);
+	m->keymgr_pid = 0;
+	m->keymgr_chan = -1;
 	m->stop_deadline_ns = limiter_now_ns() + (m->cfg.shutdown_timeout_s + 2) * 1000000000LL;
 }
 
@@ -491,21 +491,13 @@ static void reap(struct master *m)
  * then drains. */
 static int start_generation(struct master *m, const char *why)
 {
-	pid_t old_pid = m->keymgr_pid, new_pid;
-	int old_chan = m->keymgr_chan, new_chan;
+	pid_t old_pid = m->keymgr_pid;
+	int old_chan = m->keymgr_chan;
 
-	if (spawn_keymgr(m) < 0) {
-		m->keymgr_pid = old_pid;
-		m->keymgr_chan = old_chan;
+	/* spawn_keymgr replaces keymgr_pid/keymgr_chan only on success. */
+	if (spawn_keymgr(m) < 0)
 		return -1;
-	}
-	new_pid = m->keymgr_pid;
-	new_chan = m->keymgr_chan;
-	m->keymgr_pid = old_pid;
-	m->keymgr_chan = old_chan;
-	retire_keymgr(m);
-	m->keymgr_pid = new_pid;
-	m->keymgr_chan = new_chan;
+	retire_keymgr(m, old_pid, old_chan);
 	m->generation++;
 	m->reloading = 1;
 	log_info("%s: starting generation %u with %ld workers", why, m->generation, m->cfg.workers);
