@@ -14,7 +14,7 @@
 #include "../server/log.h"
 #include "../shm/limiter.h"
 #include "db.h"
-#include "tools.h"
+#include "tool_error.h"
 
 struct statement {
 	const char *name;

@@ -3,7 +3,6 @@
  * with messages that name the field and the rule, the tools/list JSON and the
  * README table. Runs in workers; tools_markdown also in the CLI.
  */
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -297,19 +296,6 @@ const struct tool_def *tools_find(const char *name)
 		if (strcmp(tool_table[i].name, name) == 0)
 			return &tool_table[i];
 	return NULL;
-}
-
-void tool_error_set(struct tool_error *err, const char *code, const char *field,
-                    int retryable, const char *fmt, ...)
-{
-	va_list ap;
-
-	err->code = code;
-	err->retryable = retryable;
-	snprintf(err->field, sizeof(err->field), "%s", field ? field : "");
-	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof(err->message), fmt, ap);
-	va_end(ap);
 }
 
 /* ---- helpers for handlers ---- */

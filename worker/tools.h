@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "json_get.h"
+#include "tool_error.h"
 
 struct auth_identity;
 struct db;
@@ -32,15 +33,6 @@ struct arg_spec {
 	const char *enum_values; /* ARG_ENUM: space-separated */
 	const char *description;
 	const struct arg_spec *items; /* ARG_OBJECT_ARRAY: fields, ended by {0} */
-};
-
-/* A business or validation failure, returned to the agent as a tool result
- * with isError. code is one of the documented codes. */
-struct tool_error {
-	const char *code;
-	char message[600];
-	char field[128];
-	int retryable;
 };
 
 struct tool_call {
@@ -97,8 +89,5 @@ void tool_put_next_cursor(struct strbuf *out, const struct cursor_key *ck, const
  * *result. */
 int tool_run(struct tool_call *call, const char *stmt, int nparams, const char *const *params,
              int read_only, char **result, struct tool_error *err);
-
-void tool_error_set(struct tool_error *err, const char *code, const char *field,
-                    int retryable, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 #endif
