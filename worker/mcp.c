@@ -225,6 +225,7 @@ static void do_tools_call(struct rpc *c)
 	struct tool_error err;
 	struct tool_call call;
 	char data[128];
+	int rc;
 
 	if (!c->params || !json_object_object_get_ex(c->params, "name", &name) ||
 	    !json_object_is_type(name, json_type_string)) {
@@ -263,13 +264,14 @@ static void do_tools_call(struct rpc *c)
 		return;
 	}
 	call = (struct tool_call){ .id = c->id, .request_id = c->request_id, .tool_name = def->name,
-	                           .db = &c->w->db, .cursor_key = c->w->cursor_key, .args = args };
-	if (def->handler(&call, &out, &err) < 0) {
-		json_object_put(args);
+	                           .cursor_key = c->w->cursor_key, .args = args };
+	rc = tool_execute(def, &call, &c->w->db, &out, &err);
+	tool_call_cleanup(&call);
+	json_object_put(args);
+	if (rc < 0) {
 		tool_error_result(c, &err);
 		return;
 	}
-	json_object_put(args);
 	send_tool_result(c, out);
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../server/log.h"
 #include "currency.h"
 #include "cursor.h"
 #include "strbuf.h"
@@ -158,7 +159,7 @@ static const struct tool_def tool_table[] = {
 		.args = create_invoice_args,
 		.output_schema = "{\"type\":\"object\",\"properties\":{" INVOICE_PROPS ","
 			"\"line_items\":" LINE_ITEMS_SCHEMA "},\"required\":[" INVOICE_REQUIRED ",\"line_items\"]}",
-		.handler = tool_create_invoice,
+		.prepare = tool_create_invoice,
 	},
 	{
 		.name = "list_invoices",
@@ -173,7 +174,8 @@ static const struct tool_def tool_table[] = {
 		.output_schema = "{\"type\":\"object\",\"properties\":{\"invoices\":{\"type\":\"array\","
 			"\"items\":" INVOICE_SCHEMA "},\"next_cursor\":" NTS "},"
 			"\"required\":[\"invoices\",\"next_cursor\"]}",
-		.handler = tool_list_invoices,
+		.prepare = tool_list_invoices,
+		.finish = tool_list_invoices_finish,
 	},
 	{
 		.name = "get_invoice",
@@ -186,7 +188,7 @@ static const struct tool_def tool_table[] = {
 		.idempotent = 1,
 		.args = invoice_id_args,
 		.output_schema = FULL_INVOICE_SCHEMA,
-		.handler = tool_get_invoice,
+		.prepare = tool_get_invoice,
 	},
 	{
 		.name = "send_invoice",
@@ -198,7 +200,7 @@ static const struct tool_def tool_table[] = {
 		.idempotent = 1,
 		.args = invoice_id_args,
 		.output_schema = FULL_INVOICE_SCHEMA,
-		.handler = tool_send_invoice,
+		.prepare = tool_send_invoice,
 	},
 	{
 		.name = "apply_payment",
@@ -213,7 +215,7 @@ static const struct tool_def tool_table[] = {
 			"\"invoice_id\":" TS ",\"status\":" TS ",\"amount_paid_cents\":" INT ","
 			"\"amount_due_cents\":" INT "},\"required\":[\"payment\",\"invoice_id\",\"status\","
 			"\"amount_paid_cents\",\"amount_due_cents\"]}",
-		.handler = tool_apply_payment,
+		.prepare = tool_apply_payment,
 	},
 	{
 		.name = "void_invoice",
@@ -226,7 +228,7 @@ static const struct tool_def tool_table[] = {
 		.idempotent = 1,
 		.args = void_invoice_args,
 		.output_schema = FULL_INVOICE_SCHEMA,
-		.handler = tool_void_invoice,
+		.prepare = tool_void_invoice,
 	},
 	{
 		.name = "list_outstanding_balances",
@@ -247,7 +249,8 @@ static const struct tool_def tool_table[] = {
 			"\"currency\":" TS ",\"outstanding_cents\":" INT ",\"overdue_cents\":" INT ","
 			"\"invoice_count\":" INT "}}},\"next_cursor\":" NTS "},"
 			"\"required\":[\"as_of\",\"balances\",\"totals\",\"next_cursor\"]}",
-		.handler = tool_list_outstanding_balances,
+		.prepare = tool_list_outstanding_balances,
+		.finish = tool_list_outstanding_balances_finish,
 	},
 	{
 		.name = "upsert_customer",
@@ -260,7 +263,7 @@ static const struct tool_def tool_table[] = {
 		.output_schema = "{\"type\":\"object\",\"properties\":{" CUSTOMER_PROPS
 			"\"created\":{\"type\":\"boolean\"},\"created_at\":" TS ",\"updated_at\":" TS "},"
 			"\"required\":[\"customer_id\",\"name\",\"created\"]}",
-		.handler = tool_upsert_customer,
+		.prepare = tool_upsert_customer,
 	},
 	{
 		.name = "get_customer",
@@ -275,7 +278,7 @@ static const struct tool_def tool_table[] = {
 			"\"has_details\":{\"type\":\"boolean\"},\"invoice_count\":" INT ","
 			"\"open_invoice_count\":" INT "},\"required\":[\"customer_id\",\"has_details\","
 			"\"invoice_count\"]}",
-		.handler = tool_get_customer,
+		.prepare = tool_get_customer,
 	},
 };
 #define NTOOLS (sizeof(tool_table) / sizeof(tool_table[0]))
@@ -300,20 +303,52 @@ const struct tool_def *tools_find(const char *name)
 
 /* ---- helpers for handlers ---- */
 
-const char *tool_args_fingerprint(json_object *args, json_object **holder)
+const char *tool_args_fingerprint(struct tool_call *call)
 {
-	*holder = json_object_new_object();
-	json_object_object_foreach(args, key, val) {
+	json_object_put(call->holder);
+	call->holder = json_object_new_object();
+	json_object_object_foreach(call->args, key, val) {
 		if (strcmp(key, "idempotency_key") != 0)
-			json_object_object_add(*holder, key, json_object_get(val));
+			json_object_object_add(call->holder, key, json_object_get(val));
 	}
-	return json_object_to_json_string_ext(*holder, JSON_C_TO_STRING_PLAIN);
+	return json_object_to_json_string_ext(call->holder, JSON_C_TO_STRING_PLAIN);
 }
 
-int tool_run(struct tool_call *call, const char *stmt, int nparams, const char *const *params,
-             int read_only, char **result, struct tool_error *err)
+void tool_call_cleanup(struct tool_call *call)
 {
-	return db_call_json(call->db, stmt, nparams, params, read_only, result, err);
+	json_object_put(call->holder);
+	call->holder = NULL;
+}
+
+int tool_finish(const struct tool_def *def, struct tool_call *call, char *const *cols,
+                char **result, struct tool_error *err)
+{
+	if (def->finish)
+		return def->finish(call, cols, result, err);
+	if (!cols[0]) {
+		tool_error_set(err, "INTERNAL", NULL, 0, "the database returned no value");
+		return -1;
+	}
+	if (!(*result = strdup(cols[0])))
+		fatal("out of memory");
+	return 0;
+}
+
+int tool_execute(const struct tool_def *def, struct tool_call *call, struct db *db,
+                 char **result, struct tool_error *err)
+{
+	struct tool_query q = { .ncols = 1 };
+	char *cols[DB_MAX_COLUMNS] = { 0 };
+	int rc;
+
+	if (def->prepare(call, &q, err) < 0)
+		return -1;
+	if (db_call_row(db, q.stmt, q.nparams, q.params, q.read_only, cols, q.ncols, err) < 0)
+		return -1;
+	rc = tool_finish(def, call, cols, result, err);
+	for (int i = 0; i < q.ncols; i++)
+		free(cols[i]);
+	return rc;
 }
 
 void tool_put_next_cursor(struct strbuf *out, const struct cursor_key *ck, const char *scope,

@@ -10,12 +10,12 @@
 #include <json-c/json.h>
 #include <stddef.h>
 
+#include "cursor.h"
 #include "json_get.h"
 #include "tool_error.h"
 
 struct auth_identity;
 struct db;
-struct cursor_key;
 
 enum arg_type { ARG_STRING, ARG_INTEGER, ARG_ENUM, ARG_DATE, ARG_TIMESTAMP, ARG_CURRENCY,
                 ARG_OBJECT_ARRAY };
@@ -35,18 +35,40 @@ struct arg_spec {
 	const struct arg_spec *items; /* ARG_OBJECT_ARRAY: fields, ended by {0} */
 };
 
+/* One tool call while it runs: validated arguments plus scratch that
+ * prepare fills and finish reads (the call may wait for the database in
+ * between, so nothing here points into the prepare function's stack). */
 struct tool_call {
 	const struct auth_identity *id;
 	const char *request_id;
 	const char *tool_name;
-	struct db *db;
 	const struct cursor_key *cursor_key;
-	json_object *args; /* validated, defaults filled; owned by the caller */
+	json_object *args;   /* validated, defaults filled; owned by the caller */
+	char scope[512];     /* the query a cursor is bound to (list tools) */
+	char num[2][24];     /* integers rendered as statement parameters */
+	char position[CURSOR_POSITION_MAX];
+	json_object *holder; /* owns the fingerprint text; freed by tool_call_cleanup */
 };
 
-/* Returns 0 with *result set to the structuredContent as JSON object text
- * (malloc'd; the caller frees), or -1 with err filled. */
-typedef int (*tool_handler)(struct tool_call *call, char **result, struct tool_error *err);
+/* What a tool asks of the database: one prepared statement (see db.c's
+ * table), one round trip, one transaction. params point into call (its
+ * args or scratch) and stay valid until tool_call_cleanup. */
+#define TOOL_MAX_PARAMS 12
+struct tool_query {
+	const char *stmt;
+	int nparams;
+	const char *params[TOOL_MAX_PARAMS];
+	int read_only;
+	int ncols; /* result columns; with no finish, column 0 is the result JSON */
+};
+
+/* prepare: the query for call, or -1 with err filled (a check only code
+ * can make: 64-bit totals, cursors). */
+typedef int (*tool_prepare_fn)(struct tool_call *call, struct tool_query *q, struct tool_error *err);
+/* finish: the structuredContent JSON text (malloc'd, *result) from the row
+ * the query returned, or -1 with err filled. cols stay the caller's. */
+typedef int (*tool_finish_fn)(struct tool_call *call, char *const *cols, char **result,
+                              struct tool_error *err);
 
 struct tool_def {
 	const char *name;
@@ -56,7 +78,8 @@ struct tool_def {
 	int read_only, destructive, idempotent;
 	const struct arg_spec *args; /* ended by {0} */
 	const char *output_schema;   /* JSON text */
-	tool_handler handler;
+	tool_prepare_fn prepare;
+	tool_finish_fn finish;       /* NULL: column 0 of the row is the result */
 };
 
 const struct tool_def *tools_find(const char *name);
@@ -76,8 +99,8 @@ char *tools_markdown(void);
 /* Helpers for handlers: arguments are read with json_get_string and
  * json_get_int (json_get.h). tool_args_fingerprint gives the arguments as
  * JSON text without idempotency_key (the idempotency fingerprint; the text
- * is owned by *holder, which the caller frees). */
-const char *tool_args_fingerprint(json_object *args, json_object **holder);
+ * is owned by call->holder until tool_call_cleanup). */
+const char *tool_args_fingerprint(struct tool_call *call);
 
 /* Appends `,"next_cursor":` and a cursor sealing position "a:b" for scope,
  * or null when a or b is NULL (no further page). */
@@ -85,9 +108,16 @@ struct strbuf;
 void tool_put_next_cursor(struct strbuf *out, const struct cursor_key *ck, const char *scope,
                           const char *a, const char *b);
 
-/* Runs prepared statement `stmt` returning one JSON value (text) into
- * *result. */
-int tool_run(struct tool_call *call, const char *stmt, int nparams, const char *const *params,
-             int read_only, char **result, struct tool_error *err);
+/* The result of a query's row for def (its finish, or column 0); 0 with
+ * *result malloc'd, or -1 with err filled. */
+int tool_finish(const struct tool_def *def, struct tool_call *call, char *const *cols,
+                char **result, struct tool_error *err);
+
+/* Runs call synchronously on db: prepare, one statement, finish. */
+int tool_execute(const struct tool_def *def, struct tool_call *call, struct db *db,
+                 char **result, struct tool_error *err);
+
+/* Frees what prepare left in call (not args). */
+void tool_call_cleanup(struct tool_call *call);
 
 #endif
