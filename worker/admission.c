@@ -1,0 +1,177 @@
+/*
+ * admission.c - every decision to refuse a request before it reaches MCP,
+ * in one place (see admission.h): 403 for a foreign Origin, 415 for the
+ * wrong Content-Type, 401 for a missing or bad token, 429 for a tenant's or
+ * the server's rate, 503 when too many requests are in flight. Runs in
+ * workers. Authentication comes before the limiter so that unauthenticated
+ * traffic cannot drain the bucket that legitimate tenants share.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "../server/log.h"
+#include "../shm/limiter.h"
+#include "admission.h"
+
+/* "https://host:port/x" -> "https://host:port" */
+static void url_origin(const char *url, char *out, size_t cap)
+{
+	const char *scheme = strstr(url, "://");
+	const char *slash = scheme ? strchr(scheme + 3, '/') : NULL;
+	size_t len = slash ? (size_t)(slash - url) : strlen(url);
+
+	snprintf(out, cap, "%.*s", (int)len, url);
+}
+
+static int origin_allowed(const char *allowed, const struct http_header *h)
+{
+	const char *p = allowed;
+
+	while (*p) {
+		size_t n;
+		while (*p == ' ')
+			p++;
+		n = strcspn(p, " ");
+		if (n && n == h->value_len && strncasecmp(p, h->value, n) == 0)
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+static int content_type_json(const struct http_header *h)
+{
+	static const char want[] = "application/json";
+	size_t n = sizeof(want) - 1;
+
+	if (!h || h->value_len < n || strncasecmp(h->value, want, n) != 0)
+		return 0;
+	return h->value_len == n || h->value[n] == ';' || h->value[n] == ' ';
+}
+
+static void unauthorized(struct worker_ctx *w, struct response *resp, const char *why)
+{
+	char origin[512], data[300];
+	size_t n = 0;
+
+	url_origin(w->cfg->public_url, origin, sizeof(origin));
+	response_header(resp, "WWW-Authenticate: Bearer error=\"invalid_token\", "
+	                "resource_metadata=\"%s" RESOURCE_METADATA_PATH "\"", origin);
+	n = (size_t)snprintf(data, sizeof(data), "{\"code\":\"UNAUTHORIZED\",\"reason\":");
+	log_escape(data, sizeof(data) - 2, &n, why);
+	data[n++] = '}';
+	data[n] = '\0';
+	response_rpc_error(resp, 401, NULL, -32001, "Unauthorized: a valid bearer token is required", data);
+	snprintf(resp->outcome, sizeof(resp->outcome), "unauthorized");
+}
+
+static void rejected(struct response *resp, int status, const char *code, long long retry_ms,
+                     const char *message)
+{
+	char data[160];
+
+	response_header(resp, "Retry-After: %lld", (retry_ms + 999) / 1000);
+	snprintf(data, sizeof(data), "{\"code\":\"%s\",\"retryable\":true,\"retry_after_ms\":%lld}",
+	         code, retry_ms);
+	response_rpc_error(resp, status, NULL, -32000, message, data);
+	snprintf(resp->outcome, sizeof(resp->outcome), "%s", code);
+}
+
+/* CORS for browser-based MCP clients on an allowed Origin: the response
+ * may be read, and these headers are visible to the page. */
+static void cors_headers(const struct http_header *origin, struct response *resp)
+{
+	response_header(resp, "Access-Control-Allow-Origin: %.*s", (int)origin->value_len, origin->value);
+	response_header(resp, "Vary: Origin");
+	response_header(resp, "Access-Control-Expose-Headers: WWW-Authenticate, Retry-After, X-Request-Id");
+}
+
+/* A CORS preflight for the MCP endpoint: 204 for an allowed Origin. */
+void admission_preflight(struct worker_ctx *w, const struct http_request *req, struct response *resp)
+{
+	const struct http_header *origin = http_find_header(req, "Origin");
+
+	if (!origin || !origin_allowed(w->cfg->allowed_origins, origin)) {
+		response_rpc_error(resp, 403, NULL, -32002, "Forbidden: this Origin is not allowed", NULL);
+		snprintf(resp->outcome, sizeof(resp->outcome), "origin_refused");
+		return;
+	}
+	cors_headers(origin, resp);
+	response_header(resp, "Access-Control-Allow-Methods: POST");
+	response_header(resp, "Access-Control-Allow-Headers: Authorization, Content-Type, Accept, "
+	                "MCP-Protocol-Version, Mcp-Method, Mcp-Name");
+	response_header(resp, "Access-Control-Max-Age: 600");
+	response_set_body(resp, 204, NULL, 0);
+	snprintf(resp->outcome, sizeof(resp->outcome), "preflight");
+}
+
+int admission_check_head(struct worker_ctx *w, const struct http_request *req, struct response *resp,
+                 struct auth_identity *id)
+{
+	struct shm_slot *slot = &w->shm->slots[w->slot];
+	const struct http_header *h;
+	char why[200];
+
+	h = http_find_header(req, "Origin");
+	if (h && !origin_allowed(w->cfg->allowed_origins, h)) {
+		response_rpc_error(resp, 403, NULL, -32002, "Forbidden: this Origin is not allowed", NULL);
+		snprintf(resp->outcome, sizeof(resp->outcome), "origin_refused");
+		return -1;
+	}
+	if (h)
+		cors_headers(h, resp);
+	if (!content_type_json(http_find_header(req, "Content-Type"))) {
+		response_rpc_error(resp, 415, NULL, -32600, "Content-Type must be application/json", NULL);
+		return -1;
+	}
+	h = http_find_header(req, "Authorization");
+	if (!h || h->value_len < 8 || strncasecmp(h->value, "Bearer ", 7) != 0) {
+		atomic_fetch_add(&slot->rejected_auth, 1);
+		unauthorized(w, resp, "no bearer token in the Authorization header");
+		return -1;
+	}
+	if (auth_verify(w->keys, w->cfg, h->value + 7, h->value_len - 7, (long long)time(NULL),
+	                id, why, sizeof(why)) < 0) {
+		atomic_fetch_add(&slot->rejected_auth, 1);
+		unauthorized(w, resp, why);
+		return -1;
+	}
+	snprintf(resp->tenant, sizeof(resp->tenant), "%s", id->tenant);
+	snprintf(resp->subject, sizeof(resp->subject), "%.127s", id->sub);
+	return 0;
+}
+
+int admission_enter(struct worker_ctx *w, const struct auth_identity *id, struct response *resp)
+{
+	struct shm_slot *slot = &w->shm->slots[w->slot];
+	long long retry_ms;
+
+	/* The tenant's share first, so a noisy tenant's excess never spends
+	 * the server-wide tokens the other tenants rely on. */
+	if (limiter_take_tenant(w->shm, id->tenant, limiter_now_ns(), &retry_ms) < 0) {
+		atomic_fetch_add(&slot->rejected_tenant_rate, 1);
+		rejected(resp, 429, "RATE_LIMITED", retry_ms,
+		         "Rate limited: this tenant's share of requests is used up; retry after retry_after_ms");
+		return -1;
+	}
+	if (limiter_take(w->shm, limiter_now_ns(), &retry_ms) < 0) {
+		atomic_fetch_add(&slot->rejected_rate, 1);
+		rejected(resp, 429, "RATE_LIMITED", retry_ms,
+		         "Rate limited: too many requests; retry after retry_after_ms");
+		return -1;
+	}
+	if (limiter_enter(w->shm, w->slot) < 0) {
+		atomic_fetch_add(&slot->rejected_inflight, 1);
+		rejected(resp, 503, "OVERLOADED", 100,
+		         "Overloaded: too many requests in flight; retry after retry_after_ms");
+		return -1;
+	}
+	return 0;
+}
+
+void admission_leave(struct worker_ctx *w)
+{
+	limiter_leave(w->shm, w->slot);
+}

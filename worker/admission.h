@@ -1,0 +1,33 @@
+/*
+ * admission.h - whether a request may proceed: the head checks (Origin,
+ * Content-Type, bearer token) and the shared limits (tenant rate, global
+ * rate, in-flight cap). Each refusal fills the response with its status,
+ * JSON-RPC error and headers. Runs in workers.
+ */
+#ifndef MCPI_ADMISSION_H
+#define MCPI_ADMISSION_H
+
+#include "auth.h"
+#include "http.h"
+#include "response.h"
+#include "worker.h"
+
+#define RESOURCE_METADATA_PATH "/.well-known/oauth-protected-resource"
+
+/* Origin, Content-Type and the bearer token. 0 = pass (id filled, CORS
+ * headers and the access log's tenant/subject set); -1 = refused (resp
+ * filled: 403, 415 or 401). */
+int admission_check_head(struct worker_ctx *w, const struct http_request *req, struct response *resp,
+                         struct auth_identity *id);
+
+/* Takes the tenant's share, a global token and an in-flight slot. 0 =
+ * admitted (call admission_leave once answered); -1 = refused (resp
+ * filled: 429 or 503 with Retry-After). */
+int admission_enter(struct worker_ctx *w, const struct auth_identity *id, struct response *resp);
+void admission_leave(struct worker_ctx *w);
+
+/* A CORS preflight (OPTIONS with Origin) for the MCP endpoint: 204 for an
+ * allowed Origin, else 403. */
+void admission_preflight(struct worker_ctx *w, const struct http_request *req, struct response *resp);
+
+#endif
