@@ -33,6 +33,25 @@ done
 sleep 0.5
 export MCPI_TOKEN=$(bin/mcp-invoiced token --config "$CONF" --sub bench --tenant bench)
 
+# CPU time (clock ticks, all server processes) and RSS per worker, read
+# from /proc around a run: "server CPU per request" = ticks / requests.
+server_ticks() {
+	t=0
+	for p in $SERVER $(pgrep -P $SERVER); do
+		set -- $(sed 's/^.*) //' /proc/$p/stat 2>/dev/null) ; [ $# -gt 13 ] && t=$((t + ${12} + ${13}))
+	done
+	echo $t
+}
+worker_rss() {
+	for p in $(pgrep -P $SERVER); do
+		[ "$(cat /proc/$p/comm 2>/dev/null)" = mcpi-worker ] && awk '/^VmRSS/ {printf "%d MiB ", $2 / 1024}' /proc/$p/status
+	done
+}
+HZ=$(getconf CLK_TCK)
+cpu_per_request() { # ticks-before requests -> microseconds of server CPU per request
+	awk -v a="$1" -v b="$(server_ticks)" -v n="$2" -v hz="$HZ" 'BEGIN { printf "%.0f", (b - a) * 1000000 / hz / n }'
+}
+
 ITEMS='[{"description":"Widget","amount_cents":1000,"quantity":2}]'
 CREATE_ARGS="{\"customer_id\":\"bench_c\",\"line_items\":$ITEMS}"
 LIST_ARGS='{"customer_id":"bench_c","limit":20}'
@@ -71,13 +90,14 @@ report() { # name wrk-result pg-same pg-conns
 
 echo "mcp-invoiced bench: $WORKERS workers, wrk $CONNS connections for ${DUR}s per tool, $(nproc) CPUs shared by client, server and PostgreSQL"
 before=$($PSQL -c "SELECT count(*) FROM invoices WHERE tenant_id = 'bench'")
+ticks=$(server_ticks)
 c=$(wrk_run create_invoice "$CREATE_ARGS")
 after=$($PSQL -c "SELECT count(*) FROM invoices WHERE tenant_id = 'bench'")
 done_reqs=$(awk '/requests in/ {print $1}' "$DIR/wrk-create_invoice.txt")
 pc=$(pgbench_run "$WORKERS" "$CREATE_SQL")
 pc64=$(pgbench_run "$CONNS" "$CREATE_SQL")
 report create_invoice "$c" "$pc" "$pc64"
-echo "                 (invoices written by the server run: $((after - before)); wrk completed $done_reqs requests)"
+echo "                 (invoices written by the server run: $((after - before)); wrk completed $done_reqs requests; server CPU $(cpu_per_request "$ticks" "$done_reqs") us/request; worker RSS: $(worker_rss))"
 l=$(wrk_run list_invoices "$LIST_ARGS")
 pl=$(pgbench_run "$WORKERS" "$LIST_SQL")
 pl64=$(pgbench_run "$CONNS" "$LIST_SQL")
@@ -97,6 +117,7 @@ GRANT SELECT ON bench_invoices TO mcp_invoiced_app;
 SQL
 $PSQL -c "SELECT invoice_id FROM bench_invoices ORDER BY n" > "$DIR/ids.txt"
 export MCPI_IDS="$DIR/ids.txt"
+ticks=$(server_ticks)
 wrk -t2 -c"$CONNS" -d"${DUR}s" --latency -s bench/pay.lua "https://$LISTEN/mcp" > "$DIR/wrk-apply_payment.txt" 2>&1
 grep -q "Non-2xx" "$DIR/wrk-apply_payment.txt" && { cat "$DIR/wrk-apply_payment.txt"; exit 1; }
 p="$(awk '/Requests\/sec/ {print $2}' "$DIR/wrk-apply_payment.txt") $(awk '$1 == "50%" {print $2}' "$DIR/wrk-apply_payment.txt") $(awk '$1 == "99%" {print $2}' "$DIR/wrk-apply_payment.txt")"
@@ -105,8 +126,29 @@ SELECT mcp_apply_payment('bench', 'bench', 'pgbench', (SELECT invoice_id FROM be
 pp=$(pgbench_run "$WORKERS" "$PAY_SQL")
 pp64=$(pgbench_run "$CONNS" "$PAY_SQL")
 report apply_payment "$p" "$pp" "$pp64"
+pay_reqs=$(awk '/requests in/ {print $1}' "$DIR/wrk-apply_payment.txt")
+echo "                 (server CPU $(cpu_per_request "$ticks" "$pay_reqs") us/request)"
 bad=$($PSQL -c "SELECT count(*) FROM invoices WHERE tenant_id = 'bench' AND amount_paid_cents <> (SELECT COALESCE(sum(amount_cents), 0) FROM payments p WHERE p.invoice_id = invoices.invoice_id)")
 echo "                 (invoices whose amount_paid_cents differs from the sum of their payments: $bad)"
+
+# 64 connections paying the same invoice, 1 minor unit each: every answer
+# must be a success (row lock, no deadlock or serialization error reaching
+# a client) and the invoice's amount_paid_cents must equal its payments.
+same=$(head -n 1 "$DIR/ids.txt")
+paid0=$($PSQL -c "SELECT amount_paid_cents FROM invoices WHERE invoice_id = '$same'")
+export MCPI_BODY="{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"apply_payment\",\"arguments\":{\"invoice_id\":\"$same\",\"amount_cents\":1}}}"
+wrk -t2 -c"$CONNS" -d"${DUR}s" --latency -s bench/count.lua "https://$LISTEN/mcp" > "$DIR/wrk-same-invoice.txt" 2>&1
+sleep 1 # requests wrk left in flight finish
+paid1=$($PSQL -c "SELECT amount_paid_cents FROM invoices WHERE invoice_id = '$same'")
+sum1=$($PSQL -c "SELECT sum(amount_cents) FROM payments WHERE invoice_id = '$same'")
+[ "$paid1" = "$sum1" ] || { echo "amount_paid_cents $paid1 differs from the sum of payments $sum1" >&2; exit 1; }
+same_reqs=$(awk '/requests in/ {print $1}' "$DIR/wrk-same-invoice.txt")
+SAME_SQL="SELECT mcp_apply_payment('bench', 'bench', 'pgbench', '$same', 1, NULL, NULL, NULL, NULL, '{}')::text;"
+psame=$(pgbench_run "$CONNS" "$SAME_SQL")
+printf "%-16s server %6.0f req/s p50 %-8s p99 %-8s| pgbench same SQL: %5s tps @%s conns\n" "apply_payment, one invoice" \
+	"$(awk '/Requests\/sec/ {print $2}' "$DIR/wrk-same-invoice.txt")" "$(awk '$1 == "50%" {print $2}' "$DIR/wrk-same-invoice.txt")" \
+	"$(awk '$1 == "99%" {print $2}' "$DIR/wrk-same-invoice.txt")" "$psame" "$CONNS"
+echo "                 ($same_reqs answers, $(grep '^tool errors' "$DIR/wrk-same-invoice.txt"); paid by the server run: $((paid1 - paid0)) cents; amount_paid_cents = sum of payments = $sum1)"
 
 # list_outstanding_balances over 100,000 invoices in one tenant: first a
 # realistic mix (60% paid, 10% void, 10% draft, 20% open), then the worst
@@ -151,3 +193,26 @@ o=$(wrk_run list_outstanding_balances "$OUT_ARGS")
 po=$(pgbench_run "$WORKERS" "$OUT_SQL")
 po64=$(pgbench_run "$CONNS" "$OUT_SQL")
 report list_outstanding "$o" "$po" "$po64"
+
+# Mixed load: 8 connections run list_outstanding_balances over 100,000
+# open invoices while other connections run tools/list and create_invoice.
+MIX_CONNS=$(( (CONNS - 8) / 2 ))
+mixed() { # name connections body -> wrk output in $DIR/mix-name.txt
+	MCPI_BODY="$3" wrk -t1 -c"$2" -d"${DUR}s" --latency -s bench/count.lua "https://$LISTEN/mcp" > "$DIR/mix-$1.txt" 2>&1
+}
+OUT_BODY="{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"list_outstanding_balances\",\"arguments\":$OUT_ARGS}}"
+LIST_BODY='{"jsonrpc":"2.0","id":1,"method":"tools/list"}'
+CREATE_BODY="{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"create_invoice\",\"arguments\":$CREATE_ARGS}}"
+mixed outstanding 8 "$OUT_BODY" &
+m1=$!
+mixed tools_list "$MIX_CONNS" "$LIST_BODY" &
+m2=$!
+MCPI_TOKEN=$(bin/mcp-invoiced token --config "$CONF" --sub bench --tenant bench) mixed create "$MIX_CONNS" "$CREATE_BODY" &
+m3=$!
+wait $m1 $m2 $m3
+echo "mixed load ($DUR s): 8 connections list_outstanding_balances (100000 open), $MIX_CONNS tools/list, $MIX_CONNS create_invoice:"
+for n in outstanding tools_list create; do
+	printf "                 %-12s %6.0f req/s p50 %-8s p99 %-8s %s\n" "$n" "$(awk '/Requests\/sec/ {print $2}' "$DIR/mix-$n.txt")" \
+		"$(awk '$1 == "50%" {print $2}' "$DIR/mix-$n.txt")" "$(awk '$1 == "99%" {print $2}' "$DIR/mix-$n.txt")" \
+		"$(grep '^tool errors' "$DIR/mix-$n.txt")"
+done
