@@ -108,7 +108,7 @@ void admission_preflight(struct worker_ctx *w, const struct http_request *req, s
 }
 
 int admission_check_head(struct worker_ctx *w, const struct http_request *req, struct response *resp,
-                 struct auth_identity *id)
+                         struct auth_identity *id, int id_verified)
 {
 	struct shm_slot *slot = &w->shm->slots[w->slot];
 	const struct http_header *h;
@@ -127,6 +127,8 @@ int admission_check_head(struct worker_ctx *w, const struct http_request *req, s
 		return -1;
 	}
 	h = http_find_header(req, "Authorization");
+	if (id_verified)
+		goto identified;
 	if (!h || h->value_len < 8 || strncasecmp(h->value, "Bearer ", 7) != 0) {
 		atomic_fetch_add(&slot->rejected_auth, 1);
 		unauthorized(w, resp, "no bearer token in the Authorization header");
@@ -138,6 +140,7 @@ int admission_check_head(struct worker_ctx *w, const struct http_request *req, s
 		unauthorized(w, resp, why);
 		return -1;
 	}
+identified:
 	snprintf(resp->tenant, sizeof(resp->tenant), "%s", id->tenant);
 	snprintf(resp->subject, sizeof(resp->subject), "%.127s", id->sub);
 	return 0;

@@ -16,9 +16,11 @@
 
 /* Origin, Content-Type and the bearer token. 0 = pass (id filled, CORS
  * headers and the access log's tenant/subject set); -1 = refused (resp
- * filled: 403, 415 or 401). */
+ * filled: 403, 415 or 401). With id_verified, *id is this request's
+ * identity verified earlier (from the same head) and the token is not
+ * verified again. */
 int admission_check_head(struct worker_ctx *w, const struct http_request *req, struct response *resp,
-                         struct auth_identity *id);
+                         struct auth_identity *id, int id_verified);
 
 /* Takes the tenant's share, a global token and an in-flight slot. 0 =
  * admitted (call admission_leave once answered); -1 = refused (resp

@@ -50,11 +50,15 @@ static void resource_metadata(struct worker_ctx *w, struct response *resp)
 }
 
 static void handle_mcp(struct worker_ctx *w, const struct http_request *req, const char *body,
-                       size_t body_len, const char *request_id, struct response *resp)
+                       size_t body_len, const char *request_id, const struct auth_identity *verified,
+                       struct response *resp)
 {
 	struct auth_identity id;
 
-	if (admission_check_head(w, req, resp, &id) < 0 || admission_enter(w, &id, resp) < 0)
+	if (verified)
+		id = *verified;
+	if (admission_check_head(w, req, resp, &id, verified != NULL) < 0 ||
+	    admission_enter(w, &id, resp) < 0)
 		return;
 	mcp_handle(w, req, body, body_len, &id, request_id, resp);
 	admission_leave(w);
@@ -70,21 +74,19 @@ static int is_mcp_post(struct worker_ctx *w, const struct http_request *req)
 }
 
 int request_precheck(struct worker_ctx *w, const struct http_request *req, const char *request_id,
-                     int peer_loopback, struct response *resp)
+                     int peer_loopback, struct response *resp, struct auth_identity *id)
 {
-	struct auth_identity id;
-
 	if (!is_mcp_post(w, req)) {
 		/* Nothing else on this server reads a body: answer from the head. */
-		request_handle(w, req, "", 0, request_id, peer_loopback, resp);
+		request_handle(w, req, "", 0, request_id, peer_loopback, NULL, resp);
 		return 1;
 	}
-	return admission_check_head(w, req, resp, &id) < 0;
+	return admission_check_head(w, req, resp, id, 0) < 0;
 }
 
 void request_handle(struct worker_ctx *w, const struct http_request *req, const char *body,
                     size_t body_len, const char *request_id, int peer_loopback,
-                    struct response *resp)
+                    const struct auth_identity *verified, struct response *resp)
 {
 	const char *query = memchr(req->target, '?', req->target_len);
 	size_t plen = query ? (size_t)(query - req->target) : req->target_len;
@@ -95,7 +97,7 @@ void request_handle(struct worker_ctx *w, const struct http_request *req, const 
 	snprintf(wk_path, sizeof(wk_path), RESOURCE_METADATA_PATH "%s", w->cfg->mcp_path);
 	if (path_is(req->target, plen, w->cfg->mcp_path)) {
 		if (is_post) {
-			handle_mcp(w, req, body, body_len, request_id, resp);
+			handle_mcp(w, req, body, body_len, request_id, verified, resp);
 			return;
 		}
 		if (req->method_len == 7 && memcmp(req->method, "OPTIONS", 7) == 0 &&

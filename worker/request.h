@@ -10,16 +10,20 @@
 #include "response.h"
 #include "worker.h"
 
+/* Answers one complete request into resp. verified: the identity
+ * request_precheck already verified from this request's head (its token is
+ * not verified again), or NULL. */
 void request_handle(struct worker_ctx *w, const struct http_request *req, const char *body,
                     size_t body_len, const char *request_id, int peer_loopback,
-                    struct response *resp);
+                    const struct auth_identity *verified, struct response *resp);
 
 /* Called when a request head is complete but its body is not: answers at
  * once (returns 1, resp filled; the connection is then closed) when the
  * head alone settles it - a bad Origin, Content-Type or token, or a route
  * that takes no body - so unauthenticated peers never make a worker buffer
- * a body. Returns 0 when the body should be read. */
+ * a body. Returns 0 when the body should be read, with *id the token's
+ * verified identity (pass it to request_handle). */
 int request_precheck(struct worker_ctx *w, const struct http_request *req, const char *request_id,
-                     int peer_loopback, struct response *resp);
+                     int peer_loopback, struct response *resp, struct auth_identity *id);
 
 #endif

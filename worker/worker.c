@@ -52,8 +52,15 @@ struct conn {
 	int keep_alive;
 	long long started_ns; /* first byte of the current request (or accept) */
 	long long idle_since_ns;
+	/* The request being read: its head is parsed once (req points into
+	 * in[] and is re-parsed only when in[] moves), and the head's
+	 * admission verdict is kept while the body arrives. */
+	struct http_request req;
+	size_t head_len;        /* 0 until the head is complete */
 	int head_done;
-	int prechecked; /* request_precheck ran for the current request */
+	int prechecked;         /* request_precheck ran for the current request */
+	int verified;           /* id holds the token's verified identity */
+	struct auth_identity id;
 	int peer_loopback;
 	struct conn *prev, *next;
 };
@@ -186,6 +193,15 @@ static void conn_send(struct worker_ctx *w, struct conn *c, struct response *r,
 	access_log(w, req, r, rid, limiter_now_ns() - t0);
 }
 
+/* Forgets the request that was just answered or refused. */
+static void conn_request_done(struct conn *c)
+{
+	c->head_len = 0;
+	c->head_done = 0;
+	c->prechecked = 0;
+	c->verified = 0;
+}
+
 /* An HTTP-level refusal before the request could be handled: send, close. */
 static void conn_refuse(struct worker_ctx *w, struct conn *c, int status, const char *message)
 {
@@ -199,6 +215,7 @@ static void conn_refuse(struct worker_ctx *w, struct conn *c, int status, const 
 	conn_send(w, c, &r, NULL, rid, limiter_now_ns());
 	response_reset(&r);
 	c->in_len = 0;
+	conn_request_done(c);
 }
 
 static void too_large(struct worker_ctx *w, struct conn *c)
@@ -220,6 +237,81 @@ static int ensure_capacity(struct conn *c, size_t want)
 		return -1;
 	c->in = p;
 	c->in_cap = want;
+	/* The parsed head points into the old buffer: parse it again there
+	 * (rare: the buffer grows by doubling). */
+	if (c->head_len) {
+		http_parse_request(c->in, c->head_len, &c->req);
+		http_request_semantics(&c->req);
+	}
+	return 0;
+}
+
+/* Parses the head at the front of c->in once. Returns 1 when c->req is
+ * ready, 0 when more bytes are needed, -1 when a refusal was queued. */
+static int conn_parse_head(struct worker_ctx *w, struct conn *c)
+{
+	int head;
+
+	if (c->head_len)
+		return 1;
+	head = http_parse_request(c->in, c->in_len, &c->req);
+	if (head == HTTP_PARTIAL)
+		return 0;
+	if (head == HTTP_TOO_LARGE) {
+		conn_refuse(w, c, 431, "Request header fields too large (limit 16 KiB)");
+		return -1;
+	}
+	if (head == HTTP_ERROR || http_request_semantics(&c->req) < 0) {
+		conn_refuse(w, c, 400, "Bad Request: malformed HTTP request");
+		return -1;
+	}
+	c->head_len = (size_t)head;
+	c->head_done = 1;
+	if (c->req.chunked == 2) {
+		conn_refuse(w, c, 501, "Transfer-Encoding other than chunked is not supported");
+		return -1;
+	}
+	if (c->req.content_length < 0 && !c->req.chunked && c->req.method_len == 4 &&
+	    memcmp(c->req.method, "POST", 4) == 0) {
+		conn_refuse(w, c, 411, "Content-Length or Transfer-Encoding: chunked is required");
+		return -1;
+	}
+	if (c->req.content_length > w->cfg->max_body_bytes) {
+		too_large(w, c);
+		return -1;
+	}
+	return 1;
+}
+
+/* The head is here but the body is not: answer at once when the head
+ * settles the request (request_precheck), else keep its verdict and make
+ * room for the body. Returns 1 if a response was queued. */
+static int conn_precheck(struct worker_ctx *w, struct conn *c, size_t total)
+{
+	struct response r;
+	char rid[48];
+	long long t0;
+
+	if (!c->prechecked) {
+		c->prechecked = 1;
+		t0 = limiter_now_ns();
+		snprintf(rid, sizeof(rid), "%d-%llu", (int)getpid(), ++w->request_seq);
+		response_init(&r);
+		if (request_precheck(w, &c->req, rid, c->peer_loopback, &r, &c->id)) {
+			r.close = 1; /* the body was not read */
+			conn_send(w, c, &r, &c->req, rid, t0);
+			response_reset(&r);
+			c->in_len = 0;
+			conn_request_done(c);
+			return 1;
+		}
+		c->verified = 1;
+		response_reset(&r);
+	}
+	if (!c->req.chunked && ensure_capacity(c, total + 1) < 0) {
+		conn_refuse(w, c, 503, "Out of memory");
+		return 1;
+	}
 	return 0;
 }
 
@@ -227,45 +319,22 @@ static int ensure_capacity(struct conn *c, size_t want)
  * response was queued, 0 if more bytes are needed. */
 static int conn_process(struct worker_ctx *w, struct conn *c)
 {
-	struct http_request req;
 	struct response r;
 	char rid[48];
 	long long t0;
 	size_t total, body_len;
-	int head, complete;
+	int complete, ready;
 
 	if (c->in_len == 0)
 		return 0;
-	head = http_parse_request(c->in, c->in_len, &req);
-	if (head == HTTP_PARTIAL)
-		return 0;
-	if (head == HTTP_TOO_LARGE) {
-		conn_refuse(w, c, 431, "Request header fields too large (limit 16 KiB)");
-		return 1;
-	}
-	if (head == HTTP_ERROR || http_request_semantics(&req) < 0) {
-		conn_refuse(w, c, 400, "Bad Request: malformed HTTP request");
-		return 1;
-	}
-	c->head_done = 1;
-	if (req.chunked == 2) {
-		conn_refuse(w, c, 501, "Transfer-Encoding other than chunked is not supported");
-		return 1;
-	}
-	if (req.content_length < 0 && !req.chunked && req.method_len == 4 &&
-	    memcmp(req.method, "POST", 4) == 0) {
-		conn_refuse(w, c, 411, "Content-Length or Transfer-Encoding: chunked is required");
-		return 1;
-	}
-	if (req.content_length > w->cfg->max_body_bytes) {
-		too_large(w, c);
-		return 1;
-	}
-	body_len = (size_t)(req.content_length > 0 ? req.content_length : 0);
-	total = (size_t)head + body_len;
+	ready = conn_parse_head(w, c);
+	if (ready <= 0)
+		return ready < 0;
+	body_len = (size_t)(c->req.content_length > 0 ? c->req.content_length : 0);
+	total = c->head_len + body_len;
 	complete = c->in_len >= total;
-	if (req.chunked) {
-		long wire = http_chunked_body(c->in + head, c->in_len - (size_t)head,
+	if (c->req.chunked) {
+		long wire = http_chunked_body(c->in + c->head_len, c->in_len - c->head_len,
 		                              (size_t)w->cfg->max_body_bytes, &body_len, 0);
 		if (wire == HTTP_ERROR) {
 			conn_refuse(w, c, 400, "Bad Request: malformed chunked body");
@@ -277,44 +346,25 @@ static int conn_process(struct worker_ctx *w, struct conn *c)
 		}
 		complete = wire > 0;
 		if (complete) {
-			http_chunked_body(c->in + head, c->in_len - (size_t)head,
+			http_chunked_body(c->in + c->head_len, c->in_len - c->head_len,
 			                  (size_t)w->cfg->max_body_bytes, &body_len, 1);
-			total = (size_t)head + (size_t)wire;
+			total = c->head_len + (size_t)wire;
 		}
 	}
-	if (!complete) {
-		if (!c->prechecked) {
-			c->prechecked = 1;
-			t0 = limiter_now_ns();
-			snprintf(rid, sizeof(rid), "%d-%llu", (int)getpid(), ++w->request_seq);
-			response_init(&r);
-			if (request_precheck(w, &req, rid, c->peer_loopback, &r)) {
-				r.close = 1; /* the body was not read */
-				conn_send(w, c, &r, &req, rid, t0);
-				response_reset(&r);
-				c->in_len = 0;
-				return 1;
-			}
-			response_reset(&r);
-		}
-		if (!req.chunked && ensure_capacity(c, total + 1) < 0) {
-			conn_refuse(w, c, 503, "Out of memory");
-			return 1;
-		}
-		return 0;
-	}
+	if (!complete)
+		return conn_precheck(w, c, total);
 
 	t0 = limiter_now_ns();
 	snprintf(rid, sizeof(rid), "%d-%llu", (int)getpid(), ++w->request_seq);
 	response_init(&r);
-	r.close = !req.keep_alive;
-	request_handle(w, &req, c->in + head, body_len, rid, c->peer_loopback, &r);
-	conn_send(w, c, &r, &req, rid, t0);
+	r.close = !c->req.keep_alive;
+	request_handle(w, &c->req, c->in + c->head_len, body_len, rid, c->peer_loopback,
+	               c->verified ? &c->id : NULL, &r);
+	conn_send(w, c, &r, &c->req, rid, t0);
 	response_reset(&r);
 	memmove(c->in, c->in + total, c->in_len - total);
 	c->in_len -= total;
-	c->head_done = 0;
-	c->prechecked = 0;
+	conn_request_done(c);
 	c->started_ns = limiter_now_ns();
 	return 1;
 }
