@@ -506,12 +506,24 @@ static int start_generation(struct master *m, const char *why)
 	return 0;
 }
 
+/* The cursor key follows the HS256 secret (cursors survive restarts). */
+static void derive_cursor_key(struct master *m)
+{
+	cursor_key_init(&m->cursor_key, m->keys.alg_name && strcmp(m->keys.alg_name, "HS256") == 0
+	                ? m->keys.key : NULL, m->keys.key_len);
+}
+
+/* SIGHUP: everything a reload reads (configuration, certificate, JWT key,
+ * the cursor key derived from it) is installed in the master before the
+ * new generation forks, so every new worker starts with all of it; the
+ * old workers keep what they were forked with until they exit. On any
+ * failure the running generation and its material stay as they were. */
 static void reload(struct master *m)
 {
-	struct config nc;
-	struct auth_keys nkeys;
+	struct config nc, oldcfg;
+	struct auth_keys nkeys, oldkeys;
+	struct cursor_key oldcursor;
 	SSL_CTX *ntls = NULL, *oldtls;
-	struct config oldcfg;
 	char err[1024];
 	enum log_level lvl;
 
@@ -534,8 +546,12 @@ static void reload(struct master *m)
 	}
 	oldcfg = m->cfg;
 	oldtls = m->tls;
+	oldkeys = m->keys;
+	oldcursor = m->cursor_key;
 	m->cfg = nc;
 	m->tls = ntls;
+	m->keys = nkeys;
+	derive_cursor_key(m);
 	/* The new key manager must load the new key (and match the new
 	 * certificate) before anything is replaced. */
 	if (start_generation(m, "reloading") < 0) {
@@ -543,6 +559,8 @@ static void reload(struct master *m)
 		          "not load %s for %s", nc.tls_key, nc.tls_cert);
 		m->cfg = oldcfg;
 		m->tls = oldtls;
+		m->keys = oldkeys;
+		m->cursor_key = oldcursor;
 		config_free(&nc);
 		SSL_CTX_free(ntls);
 		auth_keys_free(&nkeys);
@@ -551,8 +569,8 @@ static void reload(struct master *m)
 	}
 	config_free(&oldcfg);
 	SSL_CTX_free(oldtls);
-	auth_keys_free(&m->keys);
-	m->keys = nkeys;
+	auth_keys_free(&oldkeys);
+	OPENSSL_cleanse(&oldcursor, sizeof(oldcursor));
 	limiter_configure(m->shm, m->cfg.rate_limit_rps, m->cfg.rate_limit_burst, m->cfg.max_inflight);
 	limiter_configure_tenant(m->shm, m->cfg.tenant_rate_limit_rps, m->cfg.tenant_rate_limit_burst);
 	if (log_level_parse(m->cfg.log_level, &lvl) == 0)
@@ -649,8 +667,7 @@ int master_run(struct config *cfg, const char *cfg_path)
 		fatal("cannot start the key manager (see the error above)");
 	if (privsep_drop(m.cfg.user, err, sizeof(err)) < 0)
 		fatal("%s", err);
-	cursor_key_init(&m.cursor_key, m.keys.alg_name && strcmp(m.keys.alg_name, "HS256") == 0
-	                ? m.keys.key : NULL, m.keys.key_len);
+	derive_cursor_key(&m);
 	m.shm = shm_create();
 	if (!m.shm)
 		fatal("cannot map the shared segment: %s", strerror(errno));

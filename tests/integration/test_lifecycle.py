@@ -178,6 +178,74 @@ def test_sighup_reloads_config_and_certificate(env):
         stop_clean(env)
 
 
+def wait_new_generation(srv, old_pids, workers, timeout=15):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        pids = set(srv.worker_pids())
+        if "reload complete" in srv.logs() and pids and not (pids & old_pids) and \
+                len(pids) == workers and srv.metrics().get("mcpi_workers_ready") == workers:
+            return pids
+        time.sleep(0.05)
+    raise AssertionError("no new generation:\n" + srv.logs()[-2000:])
+
+
+def answers_by_worker(env, tok, n=16, body=None):
+    """Status of one request on each of n fresh connections, by worker pid."""
+    seen = {}
+    for _ in range(n):
+        c = Client(env, tok)
+        if body is None:
+            st, h, _ = c.rpc("ping")
+        else:
+            st, h, _ = c.post(None, raw_body=body)
+        seen.setdefault(worker_of(h), set()).add(st)
+        c.close()
+    return seen
+
+
+def test_sighup_rotates_the_jwt_key_in_every_new_worker(env):
+    path = os.path.join(env.dir, "jwt.secret")
+    shutil.copy(path, path + ".orig")
+    srv = env.start_server(workers=2)
+    try:
+        old_tok = env.token()
+        expect(set().union(*answers_by_worker(env, old_tok).values()) == {200})
+        old_pids = set(srv.worker_pids())
+        new_secret = os.urandom(24).hex().encode()
+        with open(path, "wb") as f:
+            f.write(new_secret + b"\n")
+        with open(srv.conf_path, "a") as f:
+            f.write("max_body_bytes = 4096\n")
+        srv.signal(signal.SIGHUP)
+        new_pids = wait_new_generation(srv, old_pids, 2)
+        new_tok = env.token(secret=new_secret)
+        big = b'{"jsonrpc":"2.0","id":1,"method":"ping","pad":"' + b"x" * 5000 + b'"}'
+
+        def check(pids):
+            ok = answers_by_worker(env, new_tok)
+            expect(set(ok) == pids, f"both new workers answered: {ok} vs {pids}")
+            expect(all(v == {200} for v in ok.values()), f"new key accepted everywhere: {ok}")
+            old = answers_by_worker(env, old_tok)
+            expect(all(v == {401} for v in old.values()), f"old key refused everywhere: {old}")
+            limits = answers_by_worker(env, new_tok, n=8, body=big)
+            expect(all(v == {413} for v in limits.values()), f"new max_body_bytes: {limits}")
+
+        check(new_pids)
+        # A worker started later (a replacement) agrees with its siblings.
+        victim = sorted(new_pids)[0]
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            pids = set(srv.worker_pids())
+            if victim not in pids and len(pids) == 2 and srv.metrics().get("mcpi_workers_ready") == 2:
+                break
+            time.sleep(0.05)
+        check(set(srv.worker_pids()))
+    finally:
+        shutil.copy(path + ".orig", path)
+        stop_clean(env)
+
+
 def test_sighup_with_bad_config_keeps_serving(env):
     srv = env.start_server(workers=2)
     try:
