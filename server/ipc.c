@@ -2,7 +2,9 @@
  * ipc.c - send and receive typed master/worker messages with descriptor
  * passing (see ipc.h). Runs in the master and in workers. A message of the
  * wrong size, an unknown type, a truncated control message (MSG_CTRUNC) or
- * a descriptor where none belongs is refused.
+ * a descriptor where none belongs is refused; an IPC_CONN whose descriptor
+ * the kernel could not install is reported as such, so the receiver can
+ * still account for the connection the master counted.
  */
 #include <errno.h>
 #include <string.h>
@@ -67,6 +69,9 @@ int ipc_recv(int chan, struct ipc_msg *msg, int *fd_out)
 		    cm->cmsg_len == CMSG_LEN(sizeof(int)) && fd < 0)
 			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
 	}
+	if (fd < 0 && (mh.msg_flags & MSG_CTRUNC) && !(mh.msg_flags & MSG_TRUNC) &&
+	    n == (ssize_t)sizeof(*msg) && msg->len == sizeof(*msg) && msg->type == IPC_CONN)
+		return 1; /* the kernel could not install the descriptor (see ipc.h) */
 	if ((mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) || n != (ssize_t)sizeof(*msg) ||
 	    msg->len != sizeof(*msg) || msg->type < IPC_READY || msg->type > IPC_KEYCHAN ||
 	    (msg->type == IPC_CONN || msg->type == IPC_KEYCHAN) != (fd >= 0)) {

@@ -27,7 +27,9 @@ int ipc_send(int chan, enum ipc_type type, int pass_fd);
 
 /* Receives one message. Returns 1 with *msg (and *fd_out, -1 if none),
  * 0 on EOF, -1 on error or a malformed message (errno EPROTO; any received
- * descriptor is closed). */
+ * descriptor is closed). An IPC_CONN may arrive with *fd_out = -1: the
+ * receiver was at its descriptor limit, the kernel dropped the socket
+ * (MSG_CTRUNC), and the receiver must still account for the connection. */
 int ipc_recv(int chan, struct ipc_msg *msg, int *fd_out);
 
 #endif

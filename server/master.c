@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -113,7 +114,43 @@ static int bind_listener(const char *listen_addr, char *err, size_t errlen)
 }
 
 
-/* Loads what workers need from the configuration: TLS context and JWT key. */
+/* Each worker may hold worker_connections client sockets plus its database
+ * connection, epoll, signalfd and channels; the master holds a channel per
+ * scoreboard slot. Raise the soft descriptor limit to what that needs (and
+ * the hard one too, when privileged), or refuse to start naming the
+ * setting: a worker at its limit would lose the sockets passed to it. */
+#define FD_MARGIN 64
+static int raise_fd_limit(const struct config *cfg, char *err, size_t errlen)
+{
+	rlim_t need = (rlim_t)(cfg->worker_connections > SHM_MAX_SLOTS ? cfg->worker_connections
+	                                                              : SHM_MAX_SLOTS) + FD_MARGIN;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		snprintf(err, errlen, "getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+		return -1;
+	}
+	if (rl.rlim_cur >= need)
+		return 0;
+	if (rl.rlim_max < need) {
+		struct rlimit want = { need, need };
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			return 0;
+		snprintf(err, errlen, "worker_connections = %ld needs %llu file descriptors per "
+		         "process, but the descriptor limit (RLIMIT_NOFILE) is %llu: lower "
+		         "worker_connections or raise the limit (LimitNOFILE= in the unit, ulimit -n)",
+		         cfg->worker_connections, (unsigned long long)need, (unsigned long long)rl.rlim_max);
+		return -1;
+	}
+	rl.rlim_cur = need;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		snprintf(err, errlen, "setrlimit(RLIMIT_NOFILE, %llu): %s", (unsigned long long)need,
+		         strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* Loads what workers need: the TLS context (certificate and a proxy of
  * the key; the key itself is read by the key manager) and the JWT key. */
 static int load_material(const struct config *cfg, SSL_CTX **tls, struct auth_keys *keys,
@@ -532,7 +569,8 @@ static void reload(struct master *m)
 		config_free(&nc);
 		return;
 	}
-	if (load_material(&nc, &ntls, &nkeys, err, sizeof(err)) < 0) {
+	if (raise_fd_limit(&nc, err, sizeof(err)) < 0 ||
+	    load_material(&nc, &ntls, &nkeys, err, sizeof(err)) < 0) {
 		log_error("reload refused, keeping the running configuration: %s", err);
 		config_free(&nc);
 		return;
@@ -656,6 +694,8 @@ int master_run(struct config *cfg, const char *cfg_path)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (raise_fd_limit(&m.cfg, err, sizeof(err)) < 0)
+		fatal("%s", err);
 	m.listen_fd = bind_listener(m.cfg.listen, err, sizeof(err));
 	if (m.listen_fd < 0)
 		fatal("%s", err);

@@ -563,7 +563,11 @@ static void on_channel(struct worker_ctx *w)
 	int fd, r;
 
 	while ((r = ipc_recv(w->channel_fd, &msg, &fd)) == 1) {
-		if (msg.type == IPC_CONN) {
+		if (msg.type == IPC_CONN && fd < 0) {
+			atomic_fetch_sub(&w->shm->slots[w->slot].connections, 1);
+			log_warn("a connection was dropped: this worker is at its descriptor limit "
+			         "(RLIMIT_NOFILE); lower worker_connections or raise LimitNOFILE");
+		} else if (msg.type == IPC_CONN) {
 			if (draining) {
 				close(fd);
 				atomic_fetch_sub(&w->shm->slots[w->slot].connections, 1);

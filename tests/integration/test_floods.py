@@ -1,0 +1,75 @@
+"""Connection floods and descriptor limits: the per-address cap, the
+first-request deadline, idle connections reclaimed when a worker is nearly
+full, RLIMIT_NOFILE raised or refused at start-up, and exact connection
+accounting when a worker cannot receive a socket (MSG_CTRUNC)."""
+import os
+import socket
+import subprocess
+import time
+
+from harness import BIN, PORT, Client, expect
+
+
+def connections(srv):
+    return sum(v for k, v in srv.metrics().items() if k.startswith("mcpi_connections{"))
+
+
+def wait_for(pred, timeout=10, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_too_small_descriptor_limit_is_refused_naming_the_setting(env):
+    conf = os.path.join(env.dir, "fdlimit.conf")
+    with open(conf, "w") as f:
+        f.write(env.base_conf + "workers = 1\nworker_connections = 5000\n")
+    # Without CAP_SYS_RESOURCE the hard limit of 256 cannot be raised.
+    p = subprocess.run(["setpriv", "--bounding-set=-sys_resource", "--", "prlimit",
+                        "--nofile=256:256", "--", BIN, "serve", "--config", conf],
+                       capture_output=True, text=True, timeout=30)
+    expect(p.returncode != 0, f"refused to start: {p.returncode}")
+    expect("worker_connections = 5000" in p.stderr and "RLIMIT_NOFILE" in p.stderr and "256" in p.stderr,
+           p.stderr[-2000:])
+
+
+def test_soft_descriptor_limit_is_raised_to_what_the_settings_need(env):
+    srv = env.start_server(workers=1, extra={"worker_connections": 2000})
+    try:
+        limits = open(f"/proc/{srv.worker_pids()[0]}/limits").read()
+        soft = int([ln for ln in limits.splitlines() if ln.startswith("Max open files")][0].split()[3])
+        expect(soft >= 2064, limits)
+    finally:
+        expect(env.server.stop() == 0)
+        env.server = None
+
+
+def test_sockets_lost_at_the_descriptor_limit_are_not_counted(env):
+    srv = env.start_server(workers=1, extra={"worker_connections": 200, "log_level": "warn"})
+    socks = []
+    try:
+        worker = srv.worker_pids()[0]
+        subprocess.run(["prlimit", f"--pid={worker}", "--nofile=24:"], check=True)
+        for _ in range(60):
+            socks.append(socket.create_connection(("127.0.0.1", PORT), timeout=5))
+        time.sleep(1.0)
+        for s in socks:
+            s.close()
+        socks = []
+        time.sleep(0.5)
+        subprocess.run(["prlimit", f"--pid={worker}", "--nofile=1024:"], check=True)
+        # Every socket the master counted for the worker is accounted for:
+        # the ones it received and closed, and the ones it never received.
+        wait_for(lambda: connections(srv) <= 1, what="connection count back to 0")
+        expect("descriptor limit" in srv.logs(), srv.logs()[-1500:])
+        c = Client(env, env.token())
+        expect(c.rpc("ping")[0] == 200)
+        c.close()
+    finally:
+        for s in socks:
+            s.close()
+        expect(env.server.stop() == 0)
+        env.server = None
