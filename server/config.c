@@ -32,6 +32,7 @@ static const struct config_key config_keys[] = {
 	S(listen),
 	L(workers, 1, 256),
 	L(worker_connections, 1, 100000),
+	L(max_connections_per_ip, 0, 100000),
 	S(tls_cert),
 	S(tls_key),
 	S(database_url),
@@ -99,6 +100,7 @@ void config_defaults(struct config *cfg)
 	cfg->request_timeout_ms = 30000;
 	cfg->max_body_bytes = 1048576;
 	cfg->header_timeout_s = 10;
+	cfg->max_connections_per_ip = 256;
 	cfg->idle_timeout_s = 75;
 	cfg->shutdown_timeout_s = 10;
 	set_str(&cfg->log_level, "info");

@@ -35,6 +35,7 @@ struct config {
 	long request_timeout_ms;
 	long max_body_bytes;
 	long header_timeout_s;
+	long max_connections_per_ip; /* 0 = no cap; each worker enforces its share */
 	long idle_timeout_s;
 	char *allowed_origins;
 	long shutdown_timeout_s;

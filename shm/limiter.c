@@ -7,8 +7,10 @@
  * and then TAT advances by one interval. A compare-and-swap loop makes it
  * exact across processes without a lock; CLOCK_MONOTONIC is system-wide.
  */
+#include <string.h>
 #include <time.h>
 
+#include "fnv.h"
 #include "limiter.h"
 
 void limiter_configure(struct shm_segment *seg, long rps, long burst, long max_inflight)
@@ -63,32 +65,43 @@ int limiter_take(struct shm_segment *seg, long long now_ns, long long *retry_aft
 	            atomic_load(&seg->gcra_limit_ns), now_ns, retry_after_ms);
 }
 
-#define TENANT_PROBES 16
+#define TENANT_PROBES 32
+
+/* A tenant's bucket: its own slot within TENANT_PROBES of its hash (a free
+ * one, or one whose tenant has been idle past a full burst window), else
+ * the overflow bucket. The overflow bucket has one tenant's rate and is
+ * shared by every tenant that found no slot, so a collision can only ever
+ * cost a tenant part of its share, never lift it (fails closed). */
+static atomic_llong *tenant_tat(struct shm_segment *seg, const char *tenant, long long now_ns,
+                                long long limit)
+{
+	unsigned long long h = fnv1a64(tenant, strlen(tenant)) | 1; /* 0 marks a free slot */
+
+	for (int i = 0; i < TENANT_PROBES; i++) {
+		struct shm_tenant_bucket *b = &seg->tenants[(h + (unsigned long long)i) % SHM_TENANT_BUCKETS];
+		unsigned long long key = atomic_load(&b->key);
+		if (key == h)
+			return &b->tat_ns;
+		/* Take it when free or stale. A stale TAT lies in the past, so the
+		 * new tenant starts with a full burst. If another worker claims it
+		 * first, the slot may now be ours (same tenant): look again. */
+		if ((key == 0 || atomic_load(&b->tat_ns) < now_ns - limit) &&
+		    (atomic_compare_exchange_strong(&b->key, &key, h) || key == h))
+			return &b->tat_ns;
+	}
+	atomic_fetch_add(&seg->tenant_overflows, 1);
+	return &seg->tenant_overflow_tat_ns;
+}
 
 int limiter_take_tenant(struct shm_segment *seg, const char *tenant, long long now_ns,
                         long long *retry_after_ms)
 {
 	long long interval = atomic_load(&seg->tenant_interval_ns);
 	long long limit = atomic_load(&seg->tenant_limit_ns);
-	unsigned long long h = 1469598103934665603ULL;
 
 	if (interval == 0)
 		return 0;
-	for (const char *p = tenant; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-	h |= 1; /* 0 marks a free slot */
-	for (int i = 0; i < TENANT_PROBES; i++) {
-		struct shm_tenant_bucket *b = &seg->tenants[(h + (unsigned long long)i) % SHM_TENANT_BUCKETS];
-		unsigned long long key = atomic_load(&b->key);
-		if (key == h)
-			return gcra(&b->tat_ns, interval, limit, now_ns, retry_after_ms);
-		/* Free, or its tenant idle for longer than a full burst: take it.
-		 * A stale TAT lies in the past, so the new tenant starts full. */
-		if ((key == 0 || atomic_load(&b->tat_ns) < now_ns - limit) &&
-		    atomic_compare_exchange_strong(&b->key, &key, h))
-			return gcra(&b->tat_ns, interval, limit, now_ns, retry_after_ms);
-	}
-	return 0;
+	return gcra(tenant_tat(seg, tenant, now_ns, limit), interval, limit, now_ns, retry_after_ms);
 }
 
 int limiter_enter(struct shm_segment *seg, int slot)

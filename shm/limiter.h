@@ -16,8 +16,9 @@ void limiter_configure_tenant(struct shm_segment *seg, long rps, long burst);
 /* 0 = admitted; -1 = over the rate, *retry_after_ms says when to retry. */
 int limiter_take(struct shm_segment *seg, long long now_ns, long long *retry_after_ms);
 
-/* The same for one tenant's share (when configured). Fails open when the
- * tenant table has no room, so it can only ever refuse a noisy tenant. */
+/* The same for one tenant's share (when configured). A tenant that finds
+ * no room in the table is limited by a shared overflow bucket of one
+ * tenant's rate: a collision never admits more than a tenant's share. */
 int limiter_take_tenant(struct shm_segment *seg, const char *tenant, long long now_ns,
                         long long *retry_after_ms);
 

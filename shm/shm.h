@@ -41,6 +41,8 @@ struct shm_slot {
 	atomic_llong rejected_inflight;
 	atomic_llong rejected_auth;
 	atomic_llong rejected_tenant_rate;
+	atomic_llong rejected_per_ip;      /* connections closed at once: over max_connections_per_ip */
+	atomic_llong reclaimed_idle;       /* idle connections closed to make room */
 	/* Request durations: counts per upper bound in shm_duration_bounds_us
 	 * (the last bucket is +Inf), and their sum in microseconds. */
 	atomic_llong duration_buckets[SHM_DURATION_BUCKETS];
@@ -49,7 +51,8 @@ struct shm_slot {
 
 /* Per-tenant GCRA state: an open-addressed table keyed by a 64-bit hash of
  * the tenant. A slot whose tenant has been idle past its burst window may be
- * taken over by another tenant. */
+ * taken over by another tenant; a tenant that finds no slot shares one
+ * overflow bucket (see limiter.c). */
 #define SHM_TENANT_BUCKETS 4096
 
 struct shm_tenant_bucket {
@@ -67,6 +70,9 @@ struct shm_segment {
 	atomic_llong tenant_interval_ns; /* 0 = no per-tenant limit */
 	atomic_llong tenant_limit_ns;
 	struct shm_tenant_bucket tenants[SHM_TENANT_BUCKETS];
+	/* Shared by tenants whose probe window is full of active tenants. */
+	atomic_llong tenant_overflow_tat_ns;
+	atomic_llong tenant_overflows; /* decisions made on the overflow bucket */
 	struct shm_slot slots[SHM_MAX_SLOTS];
 };
 

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../shm/fnv.h"
 #include "auth.h"
 #include "base64.h"
 #include "json_get.h"
@@ -185,11 +186,7 @@ static struct cache_entry *token_cache;
 
 static size_t cache_slot(const char *token, size_t len)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)token[i]) * 1099511628211ULL;
-	return (size_t)(h % CACHE_SLOTS);
+	return (size_t)(fnv1a64(token, len) % CACHE_SLOTS);
 }
 
 static int time_claims_ok(const struct config *cfg, long long now, long long exp, long long nbf,

@@ -42,7 +42,7 @@ static size_t append_duration_histogram(struct shm_segment *shm, char *out, size
 
 void metrics_render(struct worker_ctx *w, struct response *resp)
 {
-	size_t cap = 2048 + SHM_MAX_SLOTS * 700, n = 0;
+	size_t cap = 2048 + SHM_MAX_SLOTS * 900, n = 0;
 	char *out = malloc(cap);
 	long long ready = 0;
 
@@ -51,8 +51,11 @@ void metrics_render(struct worker_ctx *w, struct response *resp)
 	n += (size_t)snprintf(out + n, cap - n,
 	    "# HELP mcpi_inflight Requests admitted and not yet answered, all workers.\n"
 	    "# TYPE mcpi_inflight gauge\nmcpi_inflight %lld\n"
-	    "# TYPE mcpi_max_inflight gauge\nmcpi_max_inflight %lld\n",
-	    shm_inflight_total(w->shm), (long long)atomic_load(&w->shm->max_inflight));
+	    "# TYPE mcpi_max_inflight gauge\nmcpi_max_inflight %lld\n"
+	    "# HELP mcpi_tenant_overflow_total Per-tenant decisions made on the shared overflow bucket.\n"
+	    "# TYPE mcpi_tenant_overflow_total counter\nmcpi_tenant_overflow_total %lld\n",
+	    shm_inflight_total(w->shm), (long long)atomic_load(&w->shm->max_inflight),
+	    (long long)atomic_load(&w->shm->tenant_overflows));
 	for (int i = 0; i < SHM_MAX_SLOTS; i++) {
 		struct shm_slot *s = &w->shm->slots[i];
 		int state = atomic_load(&s->state), pid = atomic_load(&s->pid);
@@ -69,14 +72,18 @@ void metrics_render(struct worker_ctx *w, struct response *resp)
 		    "mcpi_rejected_total{pid=\"%d\",reason=\"rate\"} %lld\n"
 		    "mcpi_rejected_total{pid=\"%d\",reason=\"inflight\"} %lld\n"
 		    "mcpi_rejected_total{pid=\"%d\",reason=\"auth\"} %lld\n"
-		    "mcpi_rejected_total{pid=\"%d\",reason=\"tenant_rate\"} %lld\n",
+		    "mcpi_rejected_total{pid=\"%d\",reason=\"tenant_rate\"} %lld\n"
+		    "mcpi_rejected_total{pid=\"%d\",reason=\"per_ip\"} %lld\n"
+		    "mcpi_idle_reclaimed_total{pid=\"%d\"} %lld\n",
 		    pid, i, state, pid, atomic_load(&s->database_up), pid,
 		    (long long)atomic_load(&s->connections),
 		    pid, (long long)atomic_load(&s->inflight), pid, (long long)atomic_load(&s->requests),
 		    pid, (long long)atomic_load(&s->errors), pid, (long long)atomic_load(&s->rejected_rate),
 		    pid, (long long)atomic_load(&s->rejected_inflight), pid,
 		    (long long)atomic_load(&s->rejected_auth), pid,
-		    (long long)atomic_load(&s->rejected_tenant_rate));
+		    (long long)atomic_load(&s->rejected_tenant_rate), pid,
+		    (long long)atomic_load(&s->rejected_per_ip), pid,
+		    (long long)atomic_load(&s->reclaimed_idle));
 	}
 	n += (size_t)snprintf(out + n, cap - n, "mcpi_workers_ready %lld\n", ready);
 	n = append_duration_histogram(w->shm, out, cap, n);

@@ -28,7 +28,9 @@
 #include "../server/ipc.h"
 #include "../server/log.h"
 #include "../shm/limiter.h"
+#include "../shm/fnv.h"
 #include "http.h"
+#include "peer_count.h"
 #include "request.h"
 #include "tls.h"
 #include "tools.h"
@@ -52,6 +54,14 @@ struct conn {
 	int keep_alive;
 	long long started_ns; /* first byte of the current request (or accept) */
 	long long idle_since_ns;
+	long long accepted_ns;
+	unsigned long served;  /* responses sent on this connection */
+	uint64_t peer_key;     /* hash of the client address (max_connections_per_ip) */
+	/* Reusable connections (handshaking, or waiting for a request) in the
+	 * order they became so: the oldest is closed first when this worker
+	 * nears worker_connections, the way nginx reuses its connections. */
+	struct conn *reuse_prev, *reuse_next;
+	int reusable;
 	/* The request being read: its head is parsed once (req points into
 	 * in[] and is re-parsed only when in[] moves), and the head's
 	 * admission verdict is kept while the body arrives. */
@@ -67,6 +77,8 @@ struct conn {
 
 static struct conn *conns;
 static long nconns;
+static struct conn *reuse_head, *reuse_tail;
+static struct peer_count peers;
 static int epfd = -1;
 static int draining;
 static long long drain_deadline_ns;
@@ -76,8 +88,38 @@ static long long drain_started_ns;
  * to show a request (the client may have sent it just before the signal). */
 #define DRAIN_GRACE_NS 500000000LL
 
+static void reuse_remove(struct conn *c)
+{
+	if (!c->reusable)
+		return;
+	if (c->reuse_prev)
+		c->reuse_prev->reuse_next = c->reuse_next;
+	else
+		reuse_head = c->reuse_next;
+	if (c->reuse_next)
+		c->reuse_next->reuse_prev = c->reuse_prev;
+	else
+		reuse_tail = c->reuse_prev;
+	c->reuse_prev = c->reuse_next = NULL;
+	c->reusable = 0;
+}
+
+static void reuse_append(struct conn *c)
+{
+	reuse_remove(c);
+	c->reuse_prev = reuse_tail;
+	if (reuse_tail)
+		reuse_tail->reuse_next = c;
+	else
+		reuse_head = c;
+	reuse_tail = c;
+	c->reusable = 1;
+}
+
 static void conn_close(struct worker_ctx *w, struct conn *c)
 {
+	reuse_remove(c);
+	peer_count_remove(&peers, c->peer_key);
 	if (c->ssl) {
 		if (c->state != C_HANDSHAKE)
 			SSL_shutdown(c->ssl);
@@ -108,39 +150,87 @@ static void conn_watch(struct conn *c, unsigned events)
 	}
 }
 
-static int peer_is_loopback(int fd)
+/* The client address as a table key (never 0), and whether it is loopback. */
+static uint64_t peer_identify(int fd, int *loopback)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 
+	*loopback = 0;
 	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
+		return 1;
+	if (ss.ss_family == AF_INET) {
+		struct in_addr *a = &((struct sockaddr_in *)&ss)->sin_addr;
+		*loopback = (ntohl(a->s_addr) >> 24) == 127;
+		return fnv1a64(a, sizeof(*a)) | 1;
+	}
+	if (ss.ss_family == AF_INET6) {
+		struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+		*loopback = IN6_IS_ADDR_LOOPBACK(a);
+		return fnv1a64(a, sizeof(*a)) | 1;
+	}
+	return 1;
+}
+
+/* This worker's share of max_connections_per_ip: the master spreads a
+ * client's connections over the workers, so each allows its part. */
+static long peer_share(const struct config *cfg)
+{
+	if (cfg->max_connections_per_ip <= 0)
 		return 0;
-	if (ss.ss_family == AF_INET)
-		return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
-	if (ss.ss_family == AF_INET6)
-		return IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr);
-	return 0;
+	return (cfg->max_connections_per_ip + cfg->workers - 1) / cfg->workers;
+}
+
+/* Near worker_connections (90 %), close reusable connections, oldest
+ * first, so that an idle flood cannot keep a client with a request out. */
+static void reclaim_idle(struct worker_ctx *w)
+{
+	long high = w->cfg->worker_connections - w->cfg->worker_connections / 10;
+
+	while (nconns >= high && reuse_head) {
+		atomic_fetch_add(&w->shm->slots[w->slot].reclaimed_idle, 1);
+		conn_close(w, reuse_head);
+	}
 }
 
 static void conn_new(struct worker_ctx *w, int fd)
 {
-	struct conn *c = calloc(1, sizeof(*c));
+	struct shm_slot *slot = &w->shm->slots[w->slot];
 	struct epoll_event ev = { .events = EPOLLIN };
+	struct conn *c;
+	int loopback;
+	uint64_t key = peer_identify(fd, &loopback);
 
+	if (peer_count_add(&peers, key, peer_share(w->cfg)) < 0) {
+		static long long last_log_ns;
+		atomic_fetch_add(&slot->rejected_per_ip, 1);
+		if (limiter_now_ns() - last_log_ns > 1000000000LL) {
+			last_log_ns = limiter_now_ns();
+			log_warn("closing new connections from an address over max_connections_per_ip "
+			         "(%ld per worker)", peer_share(w->cfg));
+		}
+		close(fd);
+		atomic_fetch_sub(&slot->connections, 1);
+		return;
+	}
+	reclaim_idle(w);
+	c = calloc(1, sizeof(*c));
 	if (!c || !(c->ssl = SSL_new(w->tls))) {
 		free(c);
+		peer_count_remove(&peers, key);
 		close(fd);
-		atomic_fetch_sub(&w->shm->slots[w->slot].connections, 1);
+		atomic_fetch_sub(&slot->connections, 1);
 		return;
 	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	SSL_set_fd(c->ssl, fd);
-	c->peer_loopback = peer_is_loopback(fd);
+	c->peer_loopback = loopback;
+	c->peer_key = key;
 	c->fd = fd;
 	c->state = C_HANDSHAKE;
 	c->events = EPOLLIN;
 	c->keep_alive = 1;
-	c->started_ns = limiter_now_ns();
+	c->started_ns = c->accepted_ns = limiter_now_ns();
 	ev.data.ptr = c;
 	epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 	c->next = conns;
@@ -148,6 +238,7 @@ static void conn_new(struct worker_ctx *w, int fd)
 		conns->prev = c;
 	conns = c;
 	nconns++;
+	reuse_append(c);
 }
 
 static void access_log(struct worker_ctx *w, const struct http_request *req, const struct response *r,
@@ -415,8 +506,9 @@ static enum step conn_read(struct worker_ctx *w, struct conn *c)
 		n = SSL_read(c->ssl, c->in + c->in_len, (int)(c->in_cap - c->in_len - 1));
 		if (n <= 0)
 			return ssl_wait(w, c, n);
-		if (c->in_len == 0 && !c->head_done)
+		if (c->in_len == 0 && !c->head_done && c->served)
 			c->started_ns = limiter_now_ns();
+		reuse_remove(c);
 		c->in_len += (size_t)n;
 		c->in[c->in_len] = '\0';
 		if (conn_process(w, c))
@@ -442,7 +534,10 @@ static enum step conn_write(struct worker_ctx *w, struct conn *c)
 		return STEP_CLOSED;
 	}
 	c->state = C_READ;
+	c->served++;
 	c->idle_since_ns = limiter_now_ns();
+	if (c->in_len == 0)
+		reuse_append(c);
 	conn_watch(c, EPOLLIN);
 	return STEP_NEXT;
 }
@@ -497,7 +592,10 @@ static void sweep(struct worker_ctx *w)
 			int idle = c->in_len == 0 && !c->head_done;
 			long long quiet_since = c->idle_since_ns > drain_started_ns ? c->idle_since_ns
 			                                                            : drain_started_ns;
+			/* The first request's head is due header_timeout_s after
+			 * accept; later ones may wait idle_timeout_s. */
 			if (idle && ((draining && now - quiet_since > DRAIN_GRACE_NS) ||
+			             (!c->served && now - c->accepted_ns > head_ns) ||
 			             now - c->idle_since_ns > idle_ns)) {
 				conn_close(w, c);
 			} else if (!idle && ((!c->head_done && now - c->started_ns > head_ns) ||
@@ -620,6 +718,8 @@ void worker_main(struct worker_ctx *w)
 	ev.data.ptr = TAG_SIGNAL;
 	epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
 
+	if (peer_count_init(&peers, (size_t)w->cfg->worker_connections + 16) < 0)
+		fatal("worker: out of memory");
 	db_init(&w->db, w->cfg->database_url, w->cfg->request_timeout_ms);
 	w->db.up = &w->shm->slots[w->slot].database_up;
 	/* A database that refuses us (wrong database, role or password, schema
@@ -660,6 +760,7 @@ void worker_main(struct worker_ctx *w)
 		if (draining && (nconns == 0 || limiter_now_ns() > drain_deadline_ns)) {
 			log_info("exiting: %ld connections left", nconns);
 			db_close(&w->db);
+			peer_count_free(&peers);
 			check_leaks();
 			_exit(0);
 		}

@@ -3,6 +3,7 @@ first-request deadline, idle connections reclaimed when a worker is nearly
 full, RLIMIT_NOFILE raised or refused at start-up, and exact connection
 accounting when a worker cannot receive a socket (MSG_CTRUNC)."""
 import os
+import ssl
 import socket
 import subprocess
 import time
@@ -70,6 +71,92 @@ def test_sockets_lost_at_the_descriptor_limit_are_not_counted(env):
         c.close()
     finally:
         for s in socks:
+            s.close()
+        expect(env.server.stop() == 0)
+        env.server = None
+
+
+def tls_connect(env):
+    ctx = ssl.create_default_context(cafile=env.cafile)
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", PORT), timeout=10),
+                        server_hostname="127.0.0.1")
+    return s
+
+
+def closed_within(s, seconds):
+    """True if the server closes s (EOF or reset) within seconds."""
+    s.settimeout(seconds)
+    try:
+        return s.recv(1) == b""
+    except (ConnectionResetError, ssl.SSLError, BrokenPipeError):
+        return True
+    except socket.timeout:
+        return False
+
+
+def test_first_request_is_due_header_timeout_after_accept(env):
+    srv = env.start_server(workers=1, extra={"header_timeout_s": 2, "idle_timeout_s": 75})
+    try:
+        s = tls_connect(env)  # handshake done, then silence
+        t0 = time.time()
+        expect(closed_within(s, 6), "a silent connection is closed by header_timeout_s")
+        expect(time.time() - t0 < 4, time.time() - t0)
+        s.close()
+        # A keep-alive connection that has served a request waits idle_timeout_s.
+        c = Client(env, env.token())
+        expect(c.rpc("ping")[0] == 200)
+        time.sleep(3)
+        expect(c.rpc("ping")[0] == 200, "served again after more than header_timeout_s idle")
+        c.close()
+    finally:
+        expect(env.server.stop() == 0)
+        env.server = None
+
+
+def test_connections_per_address_are_capped(env):
+    srv = env.start_server(workers=1, extra={"max_connections_per_ip": 20})
+    socks = []
+    try:
+        for _ in range(25):
+            socks.append(socket.create_connection(("127.0.0.1", PORT), timeout=5))
+        closed = sum(1 for s in socks if closed_within(s, 0.2))
+        expect(closed == 5, f"5 of 25 closed at once, got {closed}")
+        for s in socks:
+            s.close()
+        socks = []
+        wait_for(lambda: connections(srv) <= 1, what="connections released")
+        m = srv.metrics()
+        expect(m['mcpi_rejected_total{pid="%d",reason="per_ip"}' % srv.worker_pids()[0]] == 5, m)
+        c = Client(env, env.token())
+        expect(c.rpc("ping")[0] == 200)
+        c.close()
+    finally:
+        for s in socks:
+            s.close()
+        expect(env.server.stop() == 0)
+        env.server = None
+
+
+def test_idle_flood_cannot_lock_out_a_client_with_a_request(env):
+    srv = env.start_server(workers=1, extra={"worker_connections": 40, "max_connections_per_ip": 0})
+    idle = []
+    try:
+        for _ in range(60):
+            try:
+                idle.append(tls_connect(env))
+            except OSError:
+                pass  # the oldest idle ones are being reclaimed meanwhile
+        c = Client(env, env.token(), timeout=5)
+        t0 = time.time()
+        expect(c.rpc("ping")[0] == 200)
+        expect(time.time() - t0 < 2, f"answered promptly: {time.time() - t0:.2f}s")
+        c.close()
+        m = srv.metrics()
+        expect(m['mcpi_idle_reclaimed_total{pid="%d"}' % srv.worker_pids()[0]] >= 20, m)
+        # The oldest idle connections were the ones closed.
+        expect(closed_within(idle[0], 1) and not closed_within(idle[-1], 0.3), "oldest first")
+    finally:
+        for s in idle:
             s.close()
         expect(env.server.stop() == 0)
         env.server = None

@@ -7,6 +7,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <string.h>
+
+#include "../../shm/fnv.h"
 #include "../../shm/limiter.h"
 
 static void test_gcra_burst_then_rate(void **state)
@@ -103,6 +107,50 @@ static void test_tenant_shares(void **state)
 	shm_destroy(seg);
 }
 
+/* Tenants whose hashes all start probing at the same slot. */
+static void colliding_tenants(char names[][16], int n, unsigned long long *home)
+{
+	int found = 0;
+	char name[16];
+
+	for (long i = 0; found < n; i++) {
+		snprintf(name, sizeof(name), "t%ld", i);
+		unsigned long long h = (fnv1a64(name, strlen(name)) | 1) % SHM_TENANT_BUCKETS;
+		if (found == 0)
+			*home = h;
+		if (h == *home)
+			memcpy(names[found++], name, sizeof(name));
+	}
+}
+
+static void test_tenant_collision_fails_closed(void **state)
+{
+	struct shm_segment *seg = shm_create();
+	long long t = 5000000000000LL, retry = 0;
+	char names[34][16];
+	unsigned long long home;
+	int admitted = 0;
+	(void)state;
+	limiter_configure(seg, 1000000, 1000000, 64);
+	limiter_configure_tenant(seg, 1, 1);
+	colliding_tenants(names, 34, &home);
+	/* 32 active tenants fill the newcomer's whole probe window... */
+	for (int i = 0; i < 32; i++)
+		assert_int_equal(limiter_take_tenant(seg, names[i], t, &retry), 0);
+	/* ...so it is limited by the overflow bucket: 1 rps, burst 1. */
+	for (int i = 0; i < 20; i++)
+		admitted += limiter_take_tenant(seg, names[32], t + i * 1000000LL, &retry) == 0;
+	assert_int_equal(admitted, 1);
+	assert_true(atomic_load(&seg->tenant_overflows) >= 20);
+	/* A second newcomer shares that bucket: nothing left for it now. */
+	assert_int_equal(limiter_take_tenant(seg, names[33], t + 30000000LL, &retry), -1);
+	/* Once the others idle past their burst window, a slot is reclaimed
+	 * and the newcomer gets a share of its own again. */
+	assert_int_equal(limiter_take_tenant(seg, names[32], t + 5000000000LL, &retry), 0);
+	assert_int_equal(limiter_take_tenant(seg, names[33], t + 5000000000LL, &retry), 0);
+	shm_destroy(seg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -110,6 +158,7 @@ int main(void)
 		cmocka_unit_test(test_inflight_cap_and_reap),
 		cmocka_unit_test(test_limit_holds_across_processes),
 		cmocka_unit_test(test_tenant_shares),
+		cmocka_unit_test(test_tenant_collision_fails_closed),
 	};
 	return cmocka_run_group_tests_name("limiter", tests, NULL, NULL);
 }
