@@ -4,9 +4,11 @@
  *
  * Order of checks: shape, then the header's "alg" must be exactly the
  * configured algorithm (so "none" or an HS256 token signed with an RSA public
- * key is refused before any crypto), then libjwt checks the signature, then
- * the claims are checked here: exp (required), nbf and iat with leeway, iss,
- * aud, the tenant claim and sub.
+ * key is refused before any crypto), "typ" (absent, JWT or the RFC 9068
+ * at+jwt) and no "crit", then the signature (jws.c), then the claims: exp
+ * (required), nbf and iat with leeway, all NumericDates in 0..AUTH_MAX_DATE
+ * so no arithmetic on them can overflow, then iss, aud, the tenant claim and
+ * sub. Every refusal says which check failed.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -54,6 +56,7 @@ static int read_key_file(const char *path, unsigned char **out, size_t *len,
 int auth_keys_load(const struct config *cfg, struct auth_keys *keys, char *err, size_t errlen)
 {
 	const char *path;
+	char why[200];
 
 	memset(keys, 0, sizeof(*keys));
 	keys->alg = jwt_str_alg(cfg->jwt_alg);
@@ -76,11 +79,19 @@ int auth_keys_load(const struct config *cfg, struct auth_keys *keys, char *err, 
 		auth_keys_free(keys);
 		return -1;
 	}
+	if (jws_key_init(&keys->jws, keys->alg == JWT_ALG_HS256 ? JWS_HS256
+	                 : keys->alg == JWT_ALG_RS256 ? JWS_RS256 : JWS_ES256,
+	                 keys->key, keys->key_len, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		auth_keys_free(keys);
+		return -1;
+	}
 	return 0;
 }
 
 void auth_keys_free(struct auth_keys *keys)
 {
+	jws_key_free(&keys->jws);
 	if (keys->key) {
 		OPENSSL_cleanse(keys->key, keys->key_len);
 		free(keys->key);
@@ -110,8 +121,9 @@ static json_object *decode_json_part(const char *p, size_t len)
 	return obj;
 }
 
-/* Reads a NumericDate claim; returns 1 if present and valid, 0 if absent,
- * -1 if present but not a number. */
+/* Reads a NumericDate claim (whole or fractional seconds, truncated);
+ * returns 1 if present and in 0..AUTH_MAX_DATE, 0 if absent, -1 if present
+ * but not a number or out of that range. */
 static int numeric_claim(json_object *claims, const char *name, long long *out)
 {
 	json_object *v;
@@ -119,11 +131,18 @@ static int numeric_claim(json_object *claims, const char *name, long long *out)
 	if (!json_object_object_get_ex(claims, name, &v))
 		return 0;
 	if (json_object_is_type(v, json_type_int)) {
-		*out = json_object_get_int64(v);
+		/* json-c clamps larger numbers to INT64_MAX: out of range too. */
+		int64_t n = json_object_get_int64(v);
+		if (n < 0 || n > AUTH_MAX_DATE)
+			return -1;
+		*out = (long long)n;
 		return 1;
 	}
 	if (json_object_is_type(v, json_type_double)) {
-		*out = (long long)json_object_get_double(v);
+		double d = json_object_get_double(v);
+		if (!(d >= 0 && d <= (double)AUTH_MAX_DATE)) /* also refuses NaN */
+			return -1;
+		*out = (long long)d;
 		return 1;
 	}
 	return -1;
@@ -249,6 +268,20 @@ static void cache_store(const struct auth_keys *keys, const struct config *cfg, 
 	e->id = *id;
 }
 
+/* RFC 7519 "JWT" or RFC 9068 "at+jwt" (media type with or without the
+ * "application/" prefix), compared ignoring case and by full length. */
+static int typ_accepted(json_object *typ)
+{
+	static const char *const ok[] = { "JWT", "at+jwt", "application/at+jwt" };
+	const char *s = json_object_get_string(typ);
+	size_t n = (size_t)json_object_get_string_len(typ);
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (strlen(ok[i]) == n && strncasecmp(s, ok[i], n) == 0)
+			return 1;
+	return 0;
+}
+
 #define REFUSE(...) do { snprintf(why, whylen, __VA_ARGS__); goto out; } while (0)
 
 int auth_verify(const struct auth_keys *keys, const struct config *cfg,
@@ -256,9 +289,10 @@ int auth_verify(const struct auth_keys *keys, const struct config *cfg,
                 struct auth_identity *id, char *why, size_t whylen)
 {
 	char tokbuf[AUTH_MAX_TOKEN + 1];
-	const char *dot1, *dot2, *alg, *typ, *iss, *tenant, *sub, *scope;
-	json_object *header = NULL, *claims = NULL, *crit;
-	jwt_t *jwt = NULL;
+	const char *dot1, *dot2, *alg, *iss, *tenant, *sub, *scope;
+	json_object *header = NULL, *claims = NULL, *crit, *typ_v;
+	unsigned char sig[512];
+	long sig_len;
 	long long exp, nbf = NO_CLAIM, iat = NO_CLAIM;
 	int rc = -1, r;
 
@@ -283,9 +317,9 @@ int auth_verify(const struct auth_keys *keys, const struct config *cfg,
 	alg = json_get_string(header, "alg");
 	if (!alg || strcmp(alg, keys->alg_name) != 0)
 		REFUSE("token algorithm must be %s", keys->alg_name);
-	typ = json_get_string(header, "typ");
-	if (typ && strcasecmp(typ, "JWT") != 0 && strcasecmp(typ, "at+jwt") != 0)
-		REFUSE("token type must be JWT");
+	if (json_object_object_get_ex(header, "typ", &typ_v) &&
+	    (!json_object_is_type(typ_v, json_type_string) || !typ_accepted(typ_v)))
+		REFUSE("token type (typ) is not accepted: use JWT or at+jwt (RFC 9068)");
 	if (json_object_object_get_ex(header, "crit", &crit))
 		REFUSE("token has critical header parameters this server does not understand");
 
@@ -294,16 +328,20 @@ int auth_verify(const struct auth_keys *keys, const struct config *cfg,
 	claims = decode_json_part(dot1 + 1, (size_t)(dot2 - dot1 - 1));
 	if (!claims)
 		REFUSE("token claims are not a JSON object");
-	if (jwt_decode(&jwt, tokbuf, keys->key, (int)keys->key_len) != 0 || !jwt ||
-	    (int)jwt_get_alg(jwt) != keys->alg)
+	sig_len = base64_decode(dot2 + 1, token_len - (size_t)(dot2 + 1 - tokbuf), sig, sizeof(sig), 1);
+	if (sig_len <= 0)
+		REFUSE("token signature is not base64url");
+	if (!jws_verify(&keys->jws, tokbuf, (size_t)(dot2 - tokbuf), sig, (size_t)sig_len))
 		REFUSE("token signature is invalid");
 	r = numeric_claim(claims, "exp", &exp);
-	if (r <= 0)
-		REFUSE("token has no valid exp claim");
+	if (r == 0)
+		REFUSE("token has no exp claim");
+	if (r < 0)
+		REFUSE("token exp claim must be a NumericDate from 0 to %lld", (long long)AUTH_MAX_DATE);
 	if (numeric_claim(claims, "nbf", &nbf) < 0)
-		REFUSE("token has an nbf claim that is not a number");
+		REFUSE("token nbf claim must be a NumericDate from 0 to %lld", (long long)AUTH_MAX_DATE);
 	if (numeric_claim(claims, "iat", &iat) < 0)
-		REFUSE("token has an iat claim that is not a number");
+		REFUSE("token iat claim must be a NumericDate from 0 to %lld", (long long)AUTH_MAX_DATE);
 	if (!time_claims_ok(cfg, now, exp, nbf, iat, why, whylen))
 		goto out;
 	iss = json_get_string(claims, "iss");
@@ -330,7 +368,6 @@ out:
 	OPENSSL_cleanse(tokbuf, token_len);
 	json_object_put(header);
 	json_object_put(claims);
-	jwt_free(jwt);
 	return rc;
 }
 

@@ -1,6 +1,6 @@
 /*
- * auth.h - JWT bearer-token verification (libjwt 1.10 for the signature,
- * json-c for the claims). Keys are loaded by the master and inherited by
+ * auth.h - JWT bearer-token verification (OpenSSL for the signature, see
+ * jws.h; json-c for the header and claims). Keys are loaded by the master and inherited by
  * workers; workers call auth_verify on every request.
  */
 #ifndef MCPI_AUTH_H
@@ -9,14 +9,18 @@
 #include <stddef.h>
 
 #include "../server/config.h"
+#include "jws.h"
 
 #define AUTH_MAX_TOKEN 8192
+/* The latest NumericDate accepted in exp, nbf and iat: 9999-12-31T23:59:59Z. */
+#define AUTH_MAX_DATE 253402300799LL
 
 struct auth_keys {
-	int alg;             /* jwt_alg_t */
+	int alg;             /* jwt_alg_t (libjwt mints development tokens) */
 	const char *alg_name;
 	unsigned char *key;  /* HMAC secret or PEM public key; wiped on free */
 	size_t key_len;
+	struct jws_key jws;  /* what verifies signatures (jws.h) */
 };
 
 struct auth_identity {

@@ -25,6 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		keys.alg_name = "HS256";
 		keys.key = key;
 		keys.key_len = sizeof(key) - 1;
+		keys.jws = (struct jws_key){ .alg = JWS_HS256, .secret = key, .secret_len = sizeof(key) - 1 };
 	}
 	if (auth_verify(&keys, &cfg, (const char *)data, size, 1700000000, &id, why, sizeof(why)) == 0)
 		__builtin_trap();

@@ -62,7 +62,7 @@ def test_other_algorithms_are_refused(env):
     refused(env, env.token(header={"alg": "HS512"}), "algorithm must be HS256")
     refused(env, env.token(header={"alg": "RS256"}), "algorithm must be HS256")
     refused(env, env.token(header={"alg": "hs256"}), "algorithm must be HS256")
-    refused(env, env.token(header={"typ": "JWE"}), "type must be JWT")
+    refused(env, env.token(header={"typ": "JWE"}), "type (typ) is not accepted")
     refused(env, env.token(header={"crit": ["exp"]}), "critical")
 
 
@@ -74,6 +74,38 @@ def test_expiry_and_leeway(env):
     # Within the 30 s leeway: accepted.
     c = Client(env, env.token(claims={"exp": now - 10}))
     expect(c.rpc("ping")[0] == 200)
+
+
+def test_rfc9068_access_tokens_are_accepted(env):
+    for typ in ("at+jwt", "application/at+jwt", "AT+JWT", "jwt"):
+        c = Client(env, env.token(header={"typ": typ}))
+        st, _, b = c.rpc("ping")
+        expect(st == 200, (typ, st, b))
+    c = Client(env, env.token(drop=()))
+    expect(c.rpc("ping")[0] == 200)
+    for typ in ("foo", "at+jwtx", "JWT\u0000", 7):
+        refused(env, env.token(header={"typ": typ}), "typ")
+
+
+def test_time_claims_out_of_range_are_refused_and_workers_survive(env):
+    now = int(time.time())
+    cases = [({"exp": 2 ** 63 - 1}, "exp claim must be a NumericDate"),
+             ({"exp": 2 ** 64 + 1}, "exp claim must be a NumericDate"),
+             ({"exp": 1.7e19}, "exp claim must be a NumericDate"),
+             ({"exp": -1}, "exp claim must be a NumericDate"),
+             ({"exp": "tomorrow"}, "exp claim must be a NumericDate"),
+             ({"exp": 253402300800}, "exp claim must be a NumericDate"),
+             ({"nbf": 2 ** 63 - 1}, "nbf claim must be a NumericDate"),
+             ({"nbf": -1e308}, "nbf claim must be a NumericDate"),
+             ({"iat": 2 ** 63 - 1}, "iat claim must be a NumericDate"),
+             ({"iat": 1e300}, "iat claim must be a NumericDate")]
+    for claims, why in cases:
+        refused(env, env.token(claims=claims), why)
+    # The largest accepted date works (and nothing overflowed on the way).
+    c = Client(env, env.token(claims={"exp": 253402300799, "nbf": 0, "iat": now}))
+    expect(c.rpc("ping")[0] == 200)
+    pids = set(env.server.worker_pids())
+    expect(len(pids) == 2 and "runtime error" not in env.server.logs(), env.server.logs()[-2000:])
 
 
 def test_nbf_and_iat(env):

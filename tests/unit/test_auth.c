@@ -26,6 +26,7 @@ static int setup(void **state)
 	keys.alg_name = "HS256";
 	keys.key = (unsigned char *)strdup(secret);
 	keys.key_len = strlen(secret);
+	keys.jws = (struct jws_key){ .alg = JWS_HS256, .secret = keys.key, .secret_len = keys.key_len };
 	return 0;
 }
 
