@@ -236,34 +236,85 @@ static int value_has_token(const struct http_header *h, const char *token)
 	return 0;
 }
 
+/* absolute-form (RFC 9112 section 3.2.2): keep the path (and query) as the
+ * target; the authority must not be empty. */
+static int absolute_form_to_path(struct http_request *req)
+{
+	const char *t = req->target;
+	size_t n = req->target_len, skip, auth;
+
+	if (n >= 7 && strncasecmp(t, "http://", 7) == 0)
+		skip = 7;
+	else if (n >= 8 && strncasecmp(t, "https://", 8) == 0)
+		skip = 8;
+	else
+		return -1;
+	auth = skip;
+	while (auth < n && t[auth] != '/' && t[auth] != '?' && t[auth] != '#')
+		auth++;
+	if (auth == skip || (auth < n && t[auth] == '#'))
+		return -1;
+	if (auth == n) {
+		req->target = "/";
+		req->target_len = 1;
+	} else if (t[auth] == '?') {
+		return -1; /* "http://h?q" has no path to route */
+	} else {
+		req->target = t + auth;
+		req->target_len = n - auth;
+	}
+	return 0;
+}
+
+static int refuse(struct http_request *req, const char *why)
+{
+	req->error = why;
+	return -1;
+}
+
 int http_request_semantics(struct http_request *req)
 {
 	const struct http_header *conn = http_find_header(req, "Connection");
+	int hosts = 0;
 
 	req->content_length = -1;
 	req->chunked = 0;
+	req->expect = 0;
+	req->error = NULL;
+	if (req->target[0] != '/' && absolute_form_to_path(req) < 0 &&
+	    !(req->target_len == 1 && req->target[0] == '*' && req->method_len == 7 &&
+	      memcmp(req->method, "OPTIONS", 7) == 0))
+		return refuse(req, "the request target must be a path or an absolute http(s) URL");
 	for (size_t i = 0; i < req->num_headers; i++) {
 		const struct http_header *h = &req->headers[i];
 		if (h->name_len == 14 && strncasecmp(h->name, "Content-Length", 14) == 0) {
 			long long v = 0;
 			if (h->value_len == 0 || h->value_len > 15)
-				return -1;
+				return refuse(req, "Content-Length must be 1 to 15 digits");
 			for (size_t j = 0; j < h->value_len; j++) {
 				if (h->value[j] < '0' || h->value[j] > '9')
-					return -1;
+					return refuse(req, "Content-Length must be 1 to 15 digits");
 				v = v * 10 + (h->value[j] - '0');
 			}
 			if (req->content_length >= 0 && req->content_length != v)
-				return -1;
+				return refuse(req, "conflicting Content-Length headers");
 			req->content_length = v;
 		} else if (h->name_len == 17 && strncasecmp(h->name, "Transfer-Encoding", 17) == 0) {
 			/* Only "chunked" alone is understood (RFC 9112 section 6.1). */
 			req->chunked = (req->chunked == 0 && http_value_is(h, "chunked")) ? 1 : 2;
+		} else if (h->name_len == 4 && strncasecmp(h->name, "Host", 4) == 0) {
+			hosts++;
+		} else if (h->name_len == 6 && strncasecmp(h->name, "Expect", 6) == 0 &&
+		           req->minor_version == 1) {
+			/* HTTP/1.0 peers do not know Expect: ignore it (RFC 9110 10.1.1). */
+			req->expect = (req->expect == 0 && http_value_is(h, "100-continue")) ? 1 : 2;
 		}
 	}
+	if (hosts > 1 || (req->minor_version == 1 && hosts == 0))
+		return refuse(req, "HTTP/1.1 requests need exactly one Host header");
 	/* Both framing headers at once is a smuggling vector (RFC 9112 6.3). */
 	if (req->chunked && req->content_length >= 0)
-		return -1;
+		return refuse(req, "Content-Length and Transfer-Encoding must not both be sent");
 	if (req->minor_version == 0)
 		req->keep_alive = conn && value_has_token(conn, "keep-alive");
 	else

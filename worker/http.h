@@ -35,14 +35,19 @@ struct http_request {
 	long long content_length; /* -1 when absent */
 	int keep_alive;
 	int chunked;      /* 1: Transfer-Encoding: chunked; 2: another coding (501) */
+	int expect;       /* 1: Expect: 100-continue (HTTP/1.1); 2: another expectation (417) */
+	const char *error; /* why http_request_semantics refused, for the 400 body */
 };
 
 /* Returns the head length (>0) once the blank line is seen, or an
  * http_parse_result. Never reads past buf+len. */
 int http_parse_request(const char *buf, size_t len, struct http_request *req);
 
-/* Fills content_length / keep_alive / chunked; -1 on conflicting or invalid
- * Content-Length (answer 400). */
+/* Fills content_length / keep_alive / chunked / expect, and turns an
+ * absolute-form target (http[s]://authority/path) into its path; -1 (answer
+ * 400) on conflicting or invalid framing, a missing or repeated Host in
+ * HTTP/1.1 (RFC 9112 section 3.2), or a target that is neither origin-form,
+ * absolute-form nor "*" for OPTIONS. */
 int http_request_semantics(struct http_request *req);
 
 /* A chunked request body (RFC 9112 section 7.1) at buf[0..len). Once the

@@ -70,6 +70,8 @@ struct conn {
 	int head_done;
 	int prechecked;         /* request_precheck ran for the current request */
 	int verified;           /* id holds the token's verified identity */
+	int continued;          /* 100 Continue was sent for this request */
+	int interim;            /* out holds an interim (1xx) response */
 	struct auth_identity id;
 	int peer_loopback;
 	struct conn *prev, *next;
@@ -291,6 +293,7 @@ static void conn_request_done(struct conn *c)
 	c->head_done = 0;
 	c->prechecked = 0;
 	c->verified = 0;
+	c->continued = 0;
 }
 
 /* An HTTP-level refusal before the request could be handled: send, close. */
@@ -352,8 +355,14 @@ static int conn_parse_head(struct worker_ctx *w, struct conn *c)
 		conn_refuse(w, c, 431, "Request header fields too large (limit 16 KiB)");
 		return -1;
 	}
-	if (head == HTTP_ERROR || http_request_semantics(&c->req) < 0) {
+	if (head == HTTP_ERROR) {
 		conn_refuse(w, c, 400, "Bad Request: malformed HTTP request");
+		return -1;
+	}
+	if (http_request_semantics(&c->req) < 0) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "Bad Request: %s", c->req.error);
+		conn_refuse(w, c, 400, msg);
 		return -1;
 	}
 	c->head_len = (size_t)head;
@@ -369,6 +378,10 @@ static int conn_parse_head(struct worker_ctx *w, struct conn *c)
 	}
 	if (c->req.content_length > w->cfg->max_body_bytes) {
 		too_large(w, c);
+		return -1;
+	}
+	if (c->req.expect == 2) {
+		conn_refuse(w, c, 417, "Expectation Failed: only Expect: 100-continue is supported");
 		return -1;
 	}
 	return 1;
@@ -401,6 +414,19 @@ static int conn_precheck(struct worker_ctx *w, struct conn *c, size_t total)
 	}
 	if (!c->req.chunked && ensure_capacity(c, total + 1) < 0) {
 		conn_refuse(w, c, 503, "Out of memory");
+		return 1;
+	}
+	/* The head passed every check: invite the body the client holds back
+	 * (RFC 9110 10.1.1), once, and only if none of it has come yet. */
+	if (c->req.expect == 1 && !c->continued && c->in_len == c->head_len) {
+		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+		c->continued = 1;
+		if (!(c->out = strdup(cont)))
+			fatal("out of memory");
+		c->out_len = sizeof(cont) - 1;
+		c->out_pos = 0;
+		c->interim = 1;
+		c->state = C_WRITE;
 		return 1;
 	}
 	return 0;
@@ -529,6 +555,13 @@ static enum step conn_write(struct worker_ctx *w, struct conn *c)
 	free(c->out);
 	c->out = NULL;
 	c->out_len = c->out_pos = 0;
+	if (c->interim) {
+		/* 100 Continue sent: back to reading the same request's body. */
+		c->interim = 0;
+		c->state = C_READ;
+		conn_watch(c, EPOLLIN);
+		return STEP_NEXT;
+	}
 	if (!c->keep_alive) {
 		conn_close(w, c);
 		return STEP_CLOSED;

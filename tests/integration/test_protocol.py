@@ -1,5 +1,6 @@
 """HTTP transport and MCP protocol behaviour, both protocol eras."""
 import base64
+import json
 import re
 import socket
 import ssl
@@ -288,6 +289,70 @@ def test_refused_from_the_head_before_any_body_is_read(env):
     s.close()
 
 
+def read_response(s):
+    """(status, body) of one Content-Length framed response on s."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(4096)
+        if not chunk:
+            return None, b""
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        k, _, v = line.partition(b":")
+        if k.strip().lower() == b"content-length":
+            length = int(v)
+    while len(rest) < length:
+        rest += s.recv(4096)
+    return int(head.split(b" ")[1]), rest[:length]
+
+
+def test_http11_host_absolute_form_and_expect(env):
+    tok = env.token().encode()
+    body = b'{"jsonrpc":"2.0","id":1,"method":"ping"}'
+    auth = b"Content-Type: application/json\r\nAuthorization: Bearer " + tok + b"\r\n"
+    length = b"Content-Length: " + str(len(body)).encode() + b"\r\n"
+    # No Host, or two: 400 naming the rule.
+    for hosts in (b"", b"Host: a\r\nHost: b\r\n"):
+        s = tls_socket()
+        s.sendall(b"POST /mcp HTTP/1.1\r\n" + hosts + auth + length + b"\r\n" + body)
+        st, b = read_response(s)
+        expect(st == 400 and b"Host" in b, (hosts, st, b))
+        s.close()
+    # absolute-form is routed by its path.
+    s = tls_socket()
+    s.sendall(b"POST https://127.0.0.1:%d/mcp HTTP/1.1\r\nHost: x\r\n" % PORT + auth + length + b"\r\n" + body)
+    st, b = read_response(s)
+    expect(st == 200 and json.loads(b)["result"] == {}, (st, b))
+    s.close()
+    # Expect: 100-continue: 100 first, then the body, then the answer.
+    s = tls_socket()
+    s.settimeout(5)
+    s.sendall(b"POST /mcp HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n" + auth + length + b"\r\n")
+    interim = s.recv(4096)
+    expect(interim == b"HTTP/1.1 100 Continue\r\n\r\n", interim)
+    s.sendall(body)
+    st, b = read_response(s)
+    expect(st == 200, (st, b))
+    # Same connection, body sent with the head: no 100 this time.
+    s.sendall(b"POST /mcp HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n" + auth + length + b"\r\n" + body)
+    st, b = read_response(s)
+    expect(st == 200, (st, b))
+    s.close()
+    # When the head decides, the final status comes at once, without 100.
+    for extra, want in ((b"Authorization: Bearer nope\r\nContent-Type: application/json\r\n" + length, 401),
+                        (b"Content-Type: text/plain\r\n" + length, 415),
+                        (auth + b"Content-Length: 99999999\r\n", 413),
+                        (auth + b"Expect: 200-ok\r\n" + length, 417)):
+        s = tls_socket()
+        s.settimeout(5)
+        s.sendall(b"POST /mcp HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n" + extra + b"\r\n")
+        st, b = read_response(s)
+        expect(st == want, (extra, st, b))
+        s.close()
+
+
 def test_headers_too_large_is_431(env):
     s = tls_socket()
     s.sendall(b"POST /mcp HTTP/1.1\r\nHost: x\r\n" + b"X-Big: " + b"a" * 17000 + b"\r\n\r\n")
@@ -300,8 +365,8 @@ def test_malformed_http_is_400(env):
                 b"POST  /mcp HTTP/1.1\r\n\r\n",                 # double space
                 b"POST /mcp HTTP/2.0\r\n\r\n",                  # wrong version
                 b"POST /mcp HTTP/1.1\r\nBad Header: x\r\n\r\n",  # space in name
-                b"POST /mcp HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
-                b"POST /mcp HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+                b"POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+                b"POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
                 b"POST /mcp HTTP/1.1\r\n folded: x\r\n\r\n"):
         s = tls_socket()
         s.sendall(raw)

@@ -75,15 +75,15 @@ static void test_framing_semantics(void **state)
 {
 	struct http_request req;
 	(void)state;
-	assert_int_equal(parse("POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", &req), HTTP_ERROR);
-	assert_true(parse("POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", &req) > 0);
-	assert_int_equal(parse("POST / HTTP/1.1\r\nContent-Length: -5\r\n\r\n", &req), HTTP_ERROR);
-	assert_int_equal(parse("POST / HTTP/1.1\r\nContent-Length: 1e3\r\n\r\n", &req), HTTP_ERROR);
-	assert_int_equal(parse("POST / HTTP/1.1\r\nContent-Length: 9999999999999999\r\n\r\n", &req), HTTP_ERROR);
-	assert_int_equal(parse("POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", &req), HTTP_ERROR);
-	assert_true(parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", &req) > 0);
+	assert_int_equal(parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", &req), HTTP_ERROR);
+	assert_true(parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", &req) > 0);
+	assert_int_equal(parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -5\r\n\r\n", &req), HTTP_ERROR);
+	assert_int_equal(parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1e3\r\n\r\n", &req), HTTP_ERROR);
+	assert_int_equal(parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 9999999999999999\r\n\r\n", &req), HTTP_ERROR);
+	assert_int_equal(parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", &req), HTTP_ERROR);
+	assert_true(parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", &req) > 0);
 	assert_int_equal(req.chunked, 1);
-	assert_true(parse("GET / HTTP/1.1\r\nConnection: keep-alive, close\r\n\r\n", &req) > 0);
+	assert_true(parse("GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, close\r\n\r\n", &req) > 0);
 	assert_int_equal(req.keep_alive, 0);
 	assert_true(parse("GET / HTTP/1.0\r\n\r\n", &req) > 0);
 	assert_int_equal(req.keep_alive, 0);
@@ -144,12 +144,42 @@ static void test_transfer_codings(void **state)
 {
 	struct http_request req;
 	(void)state;
-	assert_true(parse("POST / HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n", &req) > 0);
+	assert_true(parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n", &req) > 0);
 	assert_int_equal(req.chunked, 1);
-	assert_true(parse("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", &req) > 0);
+	assert_true(parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", &req) > 0);
 	assert_int_equal(req.chunked, 2);
-	assert_true(parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", &req) > 0);
+	assert_true(parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", &req) > 0);
 	assert_int_equal(req.chunked, 2);
+}
+
+static void test_host_target_and_expect(void **state)
+{
+	struct http_request req;
+	(void)state;
+	/* Exactly one Host in HTTP/1.1; optional in 1.0. */
+	assert_int_equal(parse("GET / HTTP/1.1\r\n\r\n", &req), HTTP_ERROR);
+	assert_string_equal(req.error, "HTTP/1.1 requests need exactly one Host header");
+	assert_int_equal(parse("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", &req), HTTP_ERROR);
+	assert_true(parse("GET / HTTP/1.0\r\n\r\n", &req) > 0);
+	/* absolute-form routes by its path. */
+	assert_true(parse("POST https://h:1/mcp?x HTTP/1.1\r\nHost: h\r\n\r\n", &req) > 0);
+	assert_int_equal(req.target_len, 6);
+	assert_memory_equal(req.target, "/mcp?x", 6);
+	assert_true(parse("GET HTTP://h HTTP/1.1\r\nHost: h\r\n\r\n", &req) > 0);
+	assert_int_equal(req.target_len, 1);
+	assert_memory_equal(req.target, "/", 1);
+	assert_int_equal(parse("GET https:///mcp HTTP/1.1\r\nHost: h\r\n\r\n", &req), HTTP_ERROR);
+	assert_int_equal(parse("GET ftp://h/ HTTP/1.1\r\nHost: h\r\n\r\n", &req), HTTP_ERROR);
+	assert_int_equal(parse("GET mcp HTTP/1.1\r\nHost: h\r\n\r\n", &req), HTTP_ERROR);
+	assert_int_equal(parse("GET * HTTP/1.1\r\nHost: h\r\n\r\n", &req), HTTP_ERROR);
+	assert_true(parse("OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n", &req) > 0);
+	/* Expect: 100-continue, anything else, and HTTP/1.0 (ignored). */
+	assert_true(parse("POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-Continue\r\n\r\n", &req) > 0);
+	assert_int_equal(req.expect, 1);
+	assert_true(parse("POST / HTTP/1.1\r\nHost: h\r\nExpect: 200-ok\r\n\r\n", &req) > 0);
+	assert_int_equal(req.expect, 2);
+	assert_true(parse("POST / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n", &req) > 0);
+	assert_int_equal(req.expect, 0);
 }
 
 int main(void)
@@ -159,6 +189,7 @@ int main(void)
 		cmocka_unit_test(test_partial_at_every_length),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_framing_semantics),
+		cmocka_unit_test(test_host_target_and_expect),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_chunked_body),
 		cmocka_unit_test(test_transfer_codings),
