@@ -53,6 +53,7 @@ static const struct config_key config_keys[] = {
 	L(max_inflight, 1, 1000000),
 	L(request_timeout_ms, 100, 3600000),
 	L(max_body_bytes, 1024, 67108864),
+	L(worker_body_budget_bytes, 65536, 17179869184L),
 	L(header_timeout_s, 1, 3600),
 	L(idle_timeout_s, 1, 86400),
 	S(allowed_origins),
@@ -99,6 +100,7 @@ void config_defaults(struct config *cfg)
 	cfg->max_inflight = 64;
 	cfg->request_timeout_ms = 30000;
 	cfg->max_body_bytes = 1048576;
+	cfg->worker_body_budget_bytes = 67108864;
 	cfg->header_timeout_s = 10;
 	cfg->max_connections_per_ip = 256;
 	cfg->idle_timeout_s = 75;
@@ -346,6 +348,12 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
 	}
 	if (!cfg->jwt_issuer || !*cfg->jwt_issuer || !cfg->jwt_audience || !*cfg->jwt_audience) {
 		snprintf(err, errlen, "%s: jwt_issuer and jwt_audience are required", where);
+		return -1;
+	}
+	if (cfg->worker_body_budget_bytes < cfg->max_body_bytes + 16384) {
+		snprintf(err, errlen, "%s: worker_body_budget_bytes (%ld) must hold at least one full "
+		         "request: max_body_bytes (%ld) plus 16384 for its head", where,
+		         cfg->worker_body_budget_bytes, cfg->max_body_bytes);
 		return -1;
 	}
 	if (!*cfg->jwt_tenant_claim) {

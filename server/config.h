@@ -34,6 +34,7 @@ struct config {
 	long max_inflight;
 	long request_timeout_ms;
 	long max_body_bytes;
+	long worker_body_budget_bytes; /* request bytes one worker may buffer, all connections */
 	long header_timeout_s;
 	long max_connections_per_ip; /* 0 = no cap; each worker enforces its share */
 	long idle_timeout_s;

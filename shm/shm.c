@@ -37,6 +37,7 @@ int shm_slot_claim(struct shm_segment *seg)
 			atomic_store(&s->database_up, 0);
 			atomic_store(&s->inflight, 0);
 			atomic_store(&s->connections, 0);
+	atomic_store(&s->buffered_bytes, 0);
 			return i;
 		}
 	}
@@ -49,6 +50,7 @@ void shm_slot_reap(struct shm_segment *seg, int slot)
 
 	atomic_store(&s->inflight, 0);
 	atomic_store(&s->connections, 0);
+	atomic_store(&s->buffered_bytes, 0);
 	atomic_store(&s->database_up, 0);
 	atomic_store(&s->pid, 0);
 	atomic_store(&s->state, SLOT_FREE);

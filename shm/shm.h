@@ -43,6 +43,8 @@ struct shm_slot {
 	atomic_llong rejected_tenant_rate;
 	atomic_llong rejected_per_ip;      /* connections closed at once: over max_connections_per_ip */
 	atomic_llong reclaimed_idle;       /* idle connections closed to make room */
+	atomic_llong buffered_bytes;       /* request buffers held now (worker_body_budget_bytes) */
+	atomic_llong rejected_budget;      /* requests refused 503: buffer budget spent */
 	/* Request durations: counts per upper bound in shm_duration_bounds_us
 	 * (the last bucket is +Inf), and their sum in microseconds. */
 	atomic_llong duration_buckets[SHM_DURATION_BUCKETS];

@@ -74,7 +74,9 @@ void metrics_render(struct worker_ctx *w, struct response *resp)
 		    "mcpi_rejected_total{pid=\"%d\",reason=\"auth\"} %lld\n"
 		    "mcpi_rejected_total{pid=\"%d\",reason=\"tenant_rate\"} %lld\n"
 		    "mcpi_rejected_total{pid=\"%d\",reason=\"per_ip\"} %lld\n"
-		    "mcpi_idle_reclaimed_total{pid=\"%d\"} %lld\n",
+		    "mcpi_idle_reclaimed_total{pid=\"%d\"} %lld\n"
+		    "mcpi_rejected_total{pid=\"%d\",reason=\"body_budget\"} %lld\n"
+		    "mcpi_body_bytes_buffered{pid=\"%d\"} %lld\n",
 		    pid, i, state, pid, atomic_load(&s->database_up), pid,
 		    (long long)atomic_load(&s->connections),
 		    pid, (long long)atomic_load(&s->inflight), pid, (long long)atomic_load(&s->requests),
@@ -83,7 +85,9 @@ void metrics_render(struct worker_ctx *w, struct response *resp)
 		    (long long)atomic_load(&s->rejected_auth), pid,
 		    (long long)atomic_load(&s->rejected_tenant_rate), pid,
 		    (long long)atomic_load(&s->rejected_per_ip), pid,
-		    (long long)atomic_load(&s->reclaimed_idle));
+		    (long long)atomic_load(&s->reclaimed_idle), pid,
+		    (long long)atomic_load(&s->rejected_budget), pid,
+		    (long long)atomic_load(&s->buffered_bytes));
 	}
 	n += (size_t)snprintf(out + n, cap - n, "mcpi_workers_ready %lld\n", ready);
 	n = append_duration_histogram(w->shm, out, cap, n);

@@ -118,6 +118,25 @@ static void reuse_append(struct conn *c)
 	c->reusable = 1;
 }
 
+/* Request bytes buffered by this worker, all connections together, kept
+ * within worker_body_budget_bytes (the gauge is in the shared slot). */
+static long long buffered;
+
+static void buffer_account(struct worker_ctx *w, long long delta)
+{
+	buffered += delta;
+	atomic_store(&w->shm->slots[w->slot].buffered_bytes, buffered);
+}
+
+/* Releases the input buffer of a connection that holds no request bytes. */
+static void buffer_release(struct worker_ctx *w, struct conn *c)
+{
+	buffer_account(w, -(long long)c->in_cap);
+	free(c->in);
+	c->in = NULL;
+	c->in_cap = 0;
+}
+
 static void conn_close(struct worker_ctx *w, struct conn *c)
 {
 	reuse_remove(c);
@@ -129,7 +148,7 @@ static void conn_close(struct worker_ctx *w, struct conn *c)
 	}
 	epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
-	free(c->in);
+	buffer_release(w, c);
 	free(c->out);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -312,6 +331,26 @@ static void conn_refuse(struct worker_ctx *w, struct conn *c, int status, const 
 	conn_request_done(c);
 }
 
+/* 503 when the worker's buffer budget is spent: the client retries. */
+static void budget_spent(struct worker_ctx *w, struct conn *c)
+{
+	struct response r;
+	char rid[48];
+
+	atomic_fetch_add(&w->shm->slots[w->slot].rejected_budget, 1);
+	response_init(&r);
+	response_header(&r, "Retry-After: 1");
+	response_rpc_error(&r, 503, NULL, -32000, "Overloaded: this worker holds too many request "
+	                   "bodies; retry after retry_after_ms",
+	                   "{\"code\":\"OVERLOADED\",\"retryable\":true,\"retry_after_ms\":1000}");
+	r.close = 1;
+	snprintf(rid, sizeof(rid), "%d-%llu", (int)getpid(), ++w->request_seq);
+	conn_send(w, c, &r, NULL, rid, limiter_now_ns());
+	response_reset(&r);
+	c->in_len = 0;
+	conn_request_done(c);
+}
+
 static void too_large(struct worker_ctx *w, struct conn *c)
 {
 	char msg[96];
@@ -320,15 +359,19 @@ static void too_large(struct worker_ctx *w, struct conn *c)
 	conn_refuse(w, c, 413, msg);
 }
 
-static int ensure_capacity(struct conn *c, size_t want)
+/* Grows c->in to want bytes: 0, -1 out of memory, -2 over the budget. */
+static int ensure_capacity(struct worker_ctx *w, struct conn *c, size_t want)
 {
 	char *p;
 
 	if (c->in_cap >= want)
 		return 0;
+	if (buffered + (long long)(want - c->in_cap) > w->cfg->worker_body_budget_bytes)
+		return -2;
 	p = realloc(c->in, want);
 	if (!p)
 		return -1;
+	buffer_account(w, (long long)(want - c->in_cap));
 	c->in = p;
 	c->in_cap = want;
 	/* The parsed head points into the old buffer: parse it again there
@@ -395,6 +438,7 @@ static int conn_precheck(struct worker_ctx *w, struct conn *c, size_t total)
 	struct response r;
 	char rid[48];
 	long long t0;
+	int rc;
 
 	if (!c->prechecked) {
 		c->prechecked = 1;
@@ -412,8 +456,11 @@ static int conn_precheck(struct worker_ctx *w, struct conn *c, size_t total)
 		c->verified = 1;
 		response_reset(&r);
 	}
-	if (!c->req.chunked && ensure_capacity(c, total + 1) < 0) {
-		conn_refuse(w, c, 503, "Out of memory");
+	if (!c->req.chunked && (rc = ensure_capacity(w, c, total + 1)) < 0) {
+		if (rc == -2)
+			budget_spent(w, c);
+		else
+			conn_refuse(w, c, 503, "Out of memory");
 		return 1;
 	}
 	/* The head passed every check: invite the body the client holds back
@@ -482,6 +529,9 @@ static int conn_process(struct worker_ctx *w, struct conn *c)
 	memmove(c->in, c->in + total, c->in_len - total);
 	c->in_len -= total;
 	conn_request_done(c);
+	/* An idle keep-alive connection keeps no large buffer. */
+	if (c->in_len == 0 && c->in_cap > 16384)
+		buffer_release(w, c);
 	c->started_ns = limiter_now_ns();
 	return 1;
 }
@@ -518,7 +568,12 @@ static enum step conn_read(struct worker_ctx *w, struct conn *c)
 
 		if (c->in_cap - c->in_len < 4096 && c->in_cap < limit + 1) {
 			size_t want = c->in_cap ? c->in_cap * 2 : 16384;
-			if (ensure_capacity(c, want < limit + 1 ? want : limit + 1) < 0) {
+			int rc = ensure_capacity(w, c, want < limit + 1 ? want : limit + 1);
+			if (rc == -2) {
+				budget_spent(w, c);
+				return STEP_NEXT;
+			}
+			if (rc < 0) {
 				conn_close(w, c);
 				return STEP_CLOSED;
 			}

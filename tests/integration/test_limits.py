@@ -173,3 +173,56 @@ def test_noisy_tenant_cannot_starve_others(env):
     finally:
         expect(env.server.stop() == 0)
         env.server = None
+
+
+def test_worker_body_budget_answers_503_and_is_released(env):
+    import socket
+    import ssl
+    from harness import PORT
+    srv = env.start_server(workers=1, extra={"max_body_bytes": 131072,
+                                             "worker_body_budget_bytes": 262144})
+    tok = env.token().encode()
+    ctx = ssl.create_default_context(cafile=env.cafile)
+
+    def holder():
+        s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", srv_port), timeout=5),
+                            server_hostname="127.0.0.1")
+        s.sendall(b"POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Authorization: Bearer " + tok + b"\r\nContent-Length: 120000\r\n\r\n" +
+                  b'{"jsonrpc":"2.0","id":1,"method":"ping","p":"' + b"a" * 100000)
+        return s
+
+    srv_port = PORT
+    socks = []
+    try:
+        socks = [holder(), holder()]
+        time.sleep(0.5)
+        third = holder()
+        socks.append(third)
+        third.settimeout(5)
+        data = third.recv(4096)
+        expect(data.startswith(b"HTTP/1.1 503") and b"Retry-After: 1" in data and b"OVERLOADED" in data,
+               data[:300])
+        pid = srv.worker_pids()[0]
+        gauge = 'mcpi_body_bytes_buffered{pid="%d"}' % pid
+        held = srv.metrics()[gauge]
+        expect(2 * 120000 < held <= 262144, held)
+        for s in socks:
+            s.close()
+        socks = []
+        deadline = time.time() + 5
+        while time.time() < deadline and srv.metrics()[gauge] > 16384 * 2:
+            time.sleep(0.05)
+        expect(srv.metrics()[gauge] <= 16384 * 2, srv.metrics()[gauge])
+        expect(srv.metrics()['mcpi_rejected_total{pid="%d",reason="body_budget"}' % pid] == 1)
+        c = Client(env, env.token())
+        st, _, b = c.post(None, raw_body=b'{"jsonrpc":"2.0","id":1,"method":"ping","p":"' + b"b" * 100000 + b'"}')
+        expect(st == 200, (st, b))
+        c.close()
+        # A finished keep-alive request leaves no large buffer behind.
+        expect(srv.metrics()[gauge] <= 16384 * 2, srv.metrics()[gauge])
+    finally:
+        for s in socks:
+            s.close()
+        expect(env.server.stop() == 0)
+        env.server = None
