@@ -17,7 +17,9 @@
 #include "base64.h"
 #include "mcp.h"
 #include "strbuf.h"
+#include "json_text.h"
 #include "tools.h"
+#include "utf8.h"
 
 #define MODERN "2026-07-28"
 #define META_VERSION "io.modelcontextprotocol/protocolVersion"
@@ -48,10 +50,18 @@ struct rpc {
 	json_object *msg;
 	json_object *params;
 	const char *method;
+	size_t method_len;
+	const char *text_problem; /* json_text_scan found a NUL key or a lone surrogate */
 	char id_json[160];
 	int modern;
 	const char *version; /* negotiated or requested */
 };
+
+/* The method compared by its full length: "ping\u0000x" is not "ping". */
+static int method_is(const struct rpc *c, const char *name)
+{
+	return strlen(name) == c->method_len && memcmp(c->method, name, c->method_len) == 0;
+}
 
 static json_object *versions_array(void)
 {
@@ -70,23 +80,14 @@ static json_object *server_info(void)
 	return o;
 }
 
-static void send_json(struct response *resp, int status, json_object *o)
-{
-	size_t len;
-	const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN |
-	                                                  JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-	char *body = malloc(len);
-
-	if (!body)
-		fatal("out of memory");
-	memcpy(body, s, len);
-	response_set_body(resp, status, body, len);
-}
-
-/* Sends {"jsonrpc","id","result"}; takes ownership of result. */
+/* Sends {"jsonrpc","id","result"}; takes ownership of result. The id is
+ * spliced in as the text the client sent. */
 static void send_result(struct rpc *c, json_object *result)
 {
-	json_object *msg = json_object_new_object();
+	const char *text;
+	size_t len, blen;
+	struct strbuf b;
+	char *body;
 
 	if (c->modern) {
 		json_object *meta = NULL;
@@ -97,11 +98,17 @@ static void send_result(struct rpc *c, json_object *result)
 		}
 		json_object_object_add(meta, "io.modelcontextprotocol/serverInfo", server_info());
 	}
-	json_object_object_add(msg, "jsonrpc", json_object_new_string("2.0"));
-	json_object_object_add(msg, "id", json_tokener_parse(c->id_json));
-	json_object_object_add(msg, "result", result);
-	send_json(c->resp, 200, msg);
-	json_object_put(msg);
+	text = json_object_to_json_string_length(result, JSON_C_TO_STRING_PLAIN |
+	                                         JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	strbuf_init(&b, len + 64);
+	strbuf_puts(&b, "{\"jsonrpc\":\"2.0\",\"id\":");
+	strbuf_puts(&b, c->id_json);
+	strbuf_puts(&b, ",\"result\":");
+	strbuf_append(&b, text, len);
+	strbuf_puts(&b, "}");
+	json_object_put(result);
+	body = strbuf_take(&b, &blen);
+	response_set_body(c->resp, 200, body, blen);
 	if (!c->resp->outcome[0])
 		snprintf(c->resp->outcome, sizeof(c->resp->outcome), "ok");
 }
@@ -220,6 +227,8 @@ static void send_tool_result(struct rpc *c, char *structured)
 static void do_tools_call(struct rpc *c)
 {
 	json_object *name = NULL, *raw = NULL, *args;
+	const char *name_s;
+	size_t name_len;
 	char *out = NULL;
 	const struct tool_def *def;
 	struct tool_error err;
@@ -232,12 +241,15 @@ static void do_tools_call(struct rpc *c)
 		rpc_error(c, 200, -32602, "params.name must be the tool name (a string)", NULL);
 		return;
 	}
-	snprintf(c->resp->tool, sizeof(c->resp->tool), "%.47s", json_object_get_string(name));
-	def = tools_find(json_object_get_string(name));
+	name_s = json_object_get_string(name);
+	name_len = (size_t)json_object_get_string_len(name);
+	snprintf(c->resp->tool, sizeof(c->resp->tool), "%.*s", utf8_clip(name_s, name_len, 47), name_s);
+	def = strlen(name_s) == name_len ? tools_find(name_s) : NULL;
 	if (!def) {
-		char msg[160];
-		snprintf(msg, sizeof(msg), "Unknown tool: %.64s; call tools/list for the tool names",
-		         json_object_get_string(name));
+		char msg[200];
+		snprintf(msg, sizeof(msg), "Unknown tool: %.*s%s; call tools/list for the tool names",
+		         utf8_clip(name_s, name_len, 64), name_s,
+		         strlen(name_s) != name_len ? " (followed by NUL)" : "");
 		rpc_error(c, 200, -32602, msg, NULL);
 		return;
 	}
@@ -248,6 +260,12 @@ static void do_tools_call(struct rpc *c)
 		snprintf(msg, sizeof(msg), "the token lacks scope %s needed by %s", def->scope, def->name);
 		snprintf(data, sizeof(data), "{\"code\":\"INSUFFICIENT_SCOPE\",\"scope\":\"%s\"}", def->scope);
 		rpc_error(c, 403, -32003, msg, data);
+		return;
+	}
+	if (c->text_problem) {
+		memset(&err, 0, sizeof(err));
+		tool_error_set(&err, "INVALID_INPUT", "arguments", 0, "%s", c->text_problem);
+		tool_error_result(c, &err);
 		return;
 	}
 	json_object_object_get_ex(c->params, "arguments", &raw);
@@ -283,7 +301,7 @@ static int header_eq(const struct http_header *h, const char *s, size_t len)
 }
 
 /* Compares an Mcp-Name header (plain, or =?base64?...?=) with the body. */
-static int mcp_name_matches(const struct http_header *h, const char *name)
+static int mcp_name_matches(const struct http_header *h, const char *name, size_t name_len)
 {
 	unsigned char buf[512];
 	long n;
@@ -293,9 +311,9 @@ static int mcp_name_matches(const struct http_header *h, const char *name)
 	if (h->value_len >= 11 && memcmp(h->value, "=?base64?", 9) == 0 &&
 	    memcmp(h->value + h->value_len - 2, "?=", 2) == 0) {
 		n = base64_decode(h->value + 9, h->value_len - 11, buf, sizeof(buf), 0);
-		return n >= 0 && (size_t)n == strlen(name) && memcmp(buf, name, (size_t)n) == 0;
+		return n >= 0 && (size_t)n == name_len && memcmp(buf, name, (size_t)n) == 0;
 	}
-	return header_eq(h, name, strlen(name));
+	return header_eq(h, name, name_len);
 }
 
 static int check_modern_headers(struct rpc *c, const char *body_version)
@@ -310,24 +328,27 @@ static int check_modern_headers(struct rpc *c, const char *body_version)
 	}
 	if (body_version && !header_eq(hv, body_version, strlen(body_version))) {
 		snprintf(msg, sizeof(msg), "Header mismatch: MCP-Protocol-Version header '%.*s' does not "
-		         "match _meta protocolVersion '%.40s'", (int)(hv->value_len > 40 ? 40 : hv->value_len),
-		         hv->value, body_version);
+		         "match _meta protocolVersion '%.*s'", utf8_clip(hv->value, hv->value_len, 40),
+		         hv->value, utf8_clip(body_version, strlen(body_version), 40), body_version);
 		rpc_error(c, 400, -32020, msg, NULL);
 		return -1;
 	}
-	if (!header_eq(hm, c->method, strlen(c->method))) {
-		snprintf(msg, sizeof(msg), "Header mismatch: Mcp-Method header %s the body method '%.60s'",
-		         hm ? "does not match" : "is required and must equal", c->method);
+	if (!header_eq(hm, c->method, c->method_len)) {
+		snprintf(msg, sizeof(msg), "Header mismatch: Mcp-Method header %s the body method '%.*s'",
+		         hm ? "does not match" : "is required and must equal",
+		         utf8_clip(c->method, c->method_len, 60), c->method);
 		rpc_error(c, 400, -32020, msg, NULL);
 		return -1;
 	}
-	if (strcmp(c->method, "tools/call") == 0) {
+	if (method_is(c, "tools/call")) {
 		json_object *name = NULL;
 		if (c->params && json_object_object_get_ex(c->params, "name", &name) &&
 		    json_object_is_type(name, json_type_string) &&
-		    !mcp_name_matches(http_find_header(c->http, "Mcp-Name"), json_object_get_string(name))) {
+		    !mcp_name_matches(http_find_header(c->http, "Mcp-Name"), json_object_get_string(name),
+		                      (size_t)json_object_get_string_len(name))) {
+			const char *n = json_object_get_string(name);
 			snprintf(msg, sizeof(msg), "Header mismatch: Mcp-Name header is missing or does not "
-			         "match params.name '%.60s'", json_object_get_string(name));
+			         "match params.name '%.*s'", utf8_clip(n, strlen(n), 60), n);
 			rpc_error(c, 400, -32020, msg, NULL);
 			return -1;
 		}
@@ -340,7 +361,8 @@ static void unsupported_version(struct rpc *c, const char *requested, size_t len
 	json_object *data = json_object_new_object();
 	char msg[128];
 
-	json_object_object_add(data, "requested", json_object_new_string_len(requested, (int)len));
+	json_object_object_add(data, "requested",
+	                       json_object_new_string_len(requested, utf8_clip(requested, len, 100)));
 	json_object_object_add(data, "supported", versions_array());
 	snprintf(msg, sizeof(msg), "Unsupported protocol version; supported: %s, %s, %s, %s",
 	         supported_versions[0], supported_versions[1], supported_versions[2], supported_versions[3]);
@@ -362,7 +384,9 @@ void mcp_handle(struct worker_ctx *w, const struct http_request *req, const char
 	json_tokener *tok = json_tokener_new_ex(64);
 	json_object *jid = NULL, *jv = NULL, *jm = NULL, *meta = NULL, *bv = NULL;
 	const char *body_version = NULL;
+	struct json_text_info text = { 0 };
 	enum json_tokener_error jerr;
+	size_t bad_at = 0;
 	char msg[200];
 
 	if (hv && !mcp_version_supported(hv->value, hv->value_len)) {
@@ -373,12 +397,22 @@ void mcp_handle(struct worker_ctx *w, const struct http_request *req, const char
 	jerr = json_tokener_get_error(tok);
 	if (jerr == json_tokener_success) {
 		size_t end = json_tokener_get_parse_end(tok);
-		while (end < body_len && strchr(" \t\r\n", body[end]))
+		while (end < body_len && (body[end] == ' ' || body[end] == '\t' || body[end] == '\r' ||
+		                          body[end] == '\n'))
 			end++;
 		if (end != body_len) {
 			rpc_error(&c, 400, -32700, "Parse error: trailing data after the JSON value", NULL);
 			goto out;
 		}
+		if (json_text_scan(body, body_len, &text, &bad_at) < 0) {
+			snprintf(msg, sizeof(msg), "Parse error: the body is not valid UTF-8 (byte %zu)", bad_at);
+			rpc_error(&c, 400, -32700, msg, NULL);
+			goto out;
+		}
+		c.text_problem = text.nul_key ? "an object key contains NUL (\\u0000)"
+		               : text.lone_surrogate ? "a string contains an unpaired UTF-16 surrogate "
+		                                       "escape (\\ud800-\\udfff); send valid Unicode"
+		               : NULL;
 	} else {
 		snprintf(msg, sizeof(msg), "Parse error: %s", jerr == json_tokener_continue
 		         ? "unexpected end of JSON" : json_tokener_error_desc(jerr));
@@ -398,8 +432,13 @@ void mcp_handle(struct worker_ctx *w, const struct http_request *req, const char
 			rpc_error(&c, 400, -32600, "Invalid Request: id must be a string or an integer", NULL);
 			goto out;
 		}
-		snprintf(c.id_json, sizeof(c.id_json), "%s",
-		         json_object_to_json_string_ext(jid, JSON_C_TO_STRING_PLAIN));
+		/* Echo the id as sent: json-c saturates integers past 64 bits. */
+		if (text.id)
+			snprintf(c.id_json, sizeof(c.id_json), "%.*s", (int)(text.id_len < sizeof(c.id_json)
+			         ? text.id_len : sizeof(c.id_json)), text.id);
+		else
+			snprintf(c.id_json, sizeof(c.id_json), "%s",
+			         json_object_to_json_string_ext(jid, JSON_C_TO_STRING_PLAIN));
 		if (strlen(c.id_json) >= sizeof(c.id_json) - 1) {
 			c.id_json[0] = '\0';
 			rpc_error(&c, 400, -32600, "Invalid Request: id is longer than 150 bytes", NULL);
@@ -427,7 +466,9 @@ void mcp_handle(struct worker_ctx *w, const struct http_request *req, const char
 		goto out;
 	}
 	c.method = json_object_get_string(jm);
-	snprintf(resp->rpc_method, sizeof(resp->rpc_method), "%.39s", c.method);
+	c.method_len = (size_t)json_object_get_string_len(jm);
+	snprintf(resp->rpc_method, sizeof(resp->rpc_method), "%.*s",
+	         utf8_clip(c.method, c.method_len, 39), c.method);
 	if (json_object_object_get_ex(c.msg, "params", &c.params) && c.params &&
 	    !json_object_is_type(c.params, json_type_object)) {
 		rpc_error(&c, 400, -32600, "Invalid Request: params must be an object", NULL);
@@ -446,7 +487,8 @@ void mcp_handle(struct worker_ctx *w, const struct http_request *req, const char
 	if (c.modern) {
 		if (check_modern_headers(&c, body_version) < 0)
 			goto out;
-		if (body_version && !mcp_version_supported(body_version, strlen(body_version))) {
+		if (body_version && !mcp_version_supported(body_version,
+		                                           (size_t)json_object_get_string_len(bv))) {
 			unsupported_version(&c, body_version, strlen(body_version));
 			goto out;
 		}
@@ -458,18 +500,23 @@ void mcp_handle(struct worker_ctx *w, const struct http_request *req, const char
 		snprintf(resp->outcome, sizeof(resp->outcome), "accepted");
 		goto out;
 	}
-	if (strcmp(c.method, "tools/call") == 0)
+	if (c.text_problem && !method_is(&c, "tools/call")) {
+		snprintf(msg, sizeof(msg), "Invalid params: %s", c.text_problem);
+		rpc_error(&c, 200, -32602, msg, NULL);
+	} else if (method_is(&c, "tools/call"))
 		do_tools_call(&c);
-	else if (strcmp(c.method, "tools/list") == 0)
+	else if (method_is(&c, "tools/list"))
 		do_tools_list(&c);
-	else if (strcmp(c.method, "server/discover") == 0)
+	else if (method_is(&c, "server/discover"))
 		do_discover(&c);
-	else if (!c.modern && strcmp(c.method, "initialize") == 0)
+	else if (!c.modern && method_is(&c, "initialize"))
 		do_initialize(&c);
-	else if (!c.modern && strcmp(c.method, "ping") == 0)
+	else if (!c.modern && method_is(&c, "ping"))
 		send_result(&c, json_object_new_object());
 	else {
-		snprintf(msg, sizeof(msg), "Method not found: %.60s", c.method);
+		snprintf(msg, sizeof(msg), "Method not found: %.*s%s",
+		         utf8_clip(c.method, c.method_len, 60), c.method,
+		         strlen(c.method) != c.method_len ? " (followed by NUL)" : "");
 		rpc_error(&c, c.modern ? 404 : 200, -32601, msg, NULL);
 	}
 out:

@@ -14,6 +14,7 @@
 #include "strbuf.h"
 #include "db.h"
 #include "tool_handlers.h"
+#include "utf8.h"
 #include "tools.h"
 
 #define MAX_CENTS 999999999999999LL /* 10^15 - 1 minor units per line */
@@ -382,47 +383,6 @@ static const char *json_type_word(json_object *v)
 	return "unknown";
 }
 
-/* Counts UTF-8 code points; -1 if the bytes are not valid UTF-8. */
-static long utf8_length(const char *s, size_t len)
-{
-	long count = 0;
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c = (unsigned char)s[i];
-		size_t n;
-		unsigned cp;
-		if (c < 0x80) {
-			n = 1;
-			cp = c;
-		} else if ((c & 0xe0) == 0xc0) {
-			n = 2;
-			cp = c & 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			n = 3;
-			cp = c & 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			n = 4;
-			cp = c & 0x07;
-		} else {
-			return -1;
-		}
-		if (i + n > len)
-			return -1;
-		for (size_t k = 1; k < n; k++) {
-			if (((unsigned char)s[i + k] & 0xc0) != 0x80)
-				return -1;
-			cp = cp << 6 | ((unsigned char)s[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return -1;
-		i += n;
-		count++;
-	}
-	return count;
-}
-
 static int enum_has(const char *vals, const char *v)
 {
 	size_t n = strlen(v);
@@ -577,29 +537,30 @@ static json_object *validate_value(const struct arg_spec *sp, json_object *v,
 		}
 		if (sp->type == ARG_ENUM) {
 			if (!enum_has(sp->enum_values, s)) {
-				tool_error_set(err, "INVALID_INPUT", path, 0, "%s must be one of: %s; got '%.40s'",
-				               path, sp->enum_values, s);
+				tool_error_set(err, "INVALID_INPUT", path, 0, "%s must be one of: %s; got '%.*s'",
+				               path, sp->enum_values, utf8_clip(s, len, 40), s);
 				return NULL;
 			}
 		} else if (sp->type == ARG_DATE) {
 			if (!valid_date(s)) {
 				tool_error_set(err, "INVALID_INPUT", path, 0,
-				               "%s must be a calendar date YYYY-MM-DD from 2000 on, got '%.40s'",
-				               path, s);
+				               "%s must be a calendar date YYYY-MM-DD from 2000 on, got '%.*s'",
+				               path, utf8_clip(s, len, 40), s);
 				return NULL;
 			}
 		} else if (sp->type == ARG_TIMESTAMP) {
 			if (!valid_timestamp(s)) {
 				tool_error_set(err, "INVALID_INPUT", path, 0,
 				               "%s must be an RFC 3339 timestamp such as 2026-03-01T12:00:00Z "
-				               "(from 2000 on, with Z or an offset); got '%.40s'", path, s);
+				               "(from 2000 on, with Z or an offset); got '%.*s'", path,
+				               utf8_clip(s, len, 40), s);
 				return NULL;
 			}
 		} else if (sp->type == ARG_CURRENCY) {
 			if (currency_exponent(s) < 0) {
 				tool_error_set(err, "INVALID_INPUT", path, 0,
 				               "%s must be an ISO 4217 currency code such as USD, EUR or JPY; "
-				               "got '%.40s'", path, s);
+				               "got '%.*s'", path, utf8_clip(s, len, 40), s);
 				return NULL;
 			}
 		} else {
@@ -610,8 +571,8 @@ static json_object *validate_value(const struct arg_spec *sp, json_object *v,
 				return NULL;
 			}
 			if (sp->charset && !charset_ok(sp->charset, s)) {
-				tool_error_set(err, "INVALID_INPUT", path, 0, "%s must be %s, got '%.70s'",
-				               path, charset_rule(sp->charset), s);
+				tool_error_set(err, "INVALID_INPUT", path, 0, "%s must be %s, got '%.*s'",
+				               path, charset_rule(sp->charset), utf8_clip(s, len, 70), s);
 				return NULL;
 			}
 		}
@@ -692,7 +653,7 @@ static json_object *validate_object(const struct arg_spec *specs, json_object *o
 			size_t n = 0;
 			for (sp = specs; sp->name && n < sizeof(names); sp++)
 				n += (size_t)snprintf(names + n, sizeof(names) - n, "%s%s", n ? ", " : "", sp->name);
-			snprintf(path, sizeof(path), "%s%s%.60s", prefix, *prefix ? "." : "", key);
+			snprintf(path, sizeof(path), "%s%s%.*s", prefix, *prefix ? "." : "", utf8_clip(key, strlen(key), 60), key);
 			tool_error_set(err, "INVALID_INPUT", path, 0,
 			               "%s is not a known argument; expected: %s", path, names);
 			return NULL;

@@ -439,3 +439,59 @@ def test_keep_alive_serves_many_requests_on_one_connection(env):
     expect(m["mcpi_request_duration_seconds_sum"] > 0, m)
     expect(h["cache-control"] == "no-store" and "max-age" in h["strict-transport-security"], h)
     expect(re.fullmatch(r"\d+-\d+", h["x-request-id"]), h)
+
+
+def strict_json(data):
+    """Parses a response as strict UTF-8 JSON with no lone surrogates."""
+    text = data.decode("utf-8")  # raises on invalid UTF-8
+    return json.loads(text)
+
+
+def test_nul_bytes_and_bad_unicode_are_refused_precisely(env):
+    c = Client(env, env.token())
+    hdr = {"Content-Type": "application/json", "Authorization": "Bearer " + env.token()}
+
+    def send(body, headers=None):
+        st, h, data = c.raw("POST", "/mcp", body, dict(hdr, **(headers or {})))
+        return st, strict_json(data) if data else None
+
+    # A NUL inside the method, the tool name or an argument key changes the name.
+    st, b = send(b'{"jsonrpc":"2.0","id":1,"method":"ping\\u0000x"}')
+    expect(b["error"]["code"] == -32601 and "NUL" in b["error"]["message"], b)
+    st, b = send(b'{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"get_customer\\u0000x",'
+                 b'"arguments":{"customer_id":"c1"}}}')
+    expect(b["error"]["code"] == -32602 and "Unknown tool" in b["error"]["message"], b)
+    st, b = send(b'{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"get_customer",'
+                 b'"arguments":{"customer_id\\u0000junk":"c1"}}}')
+    expect(b["result"]["isError"] and b["result"]["structuredContent"]["error"]["code"] == "INVALID_INPUT" and
+           "NUL" in b["result"]["structuredContent"]["error"]["message"], b)
+    # ...and so cannot match an Mcp-Name header naming the real tool.
+    st, b = send(b'{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"get_customer\\u0000x",'
+                 b'"arguments":{"customer_id":"c1"}}}',
+                 {"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": "get_customer"})
+    expect(st == 400 and b["error"]["code"] == -32020, (st, b))
+    # Raw NUL bytes after the document are not whitespace.
+    st, b = send(b'{"jsonrpc":"2.0","id":5,"method":"ping"}\x00\x00')
+    expect(st == 400 and b["error"]["code"] == -32700, (st, b))
+    # Bytes that are not UTF-8: a parse error, and the answer stays UTF-8.
+    st, b = send(b'{"jsonrpc":"2.0","id":6,"method":"pi\xffng"}')
+    expect(st == 400 and b["error"]["code"] == -32700 and "UTF-8" in b["error"]["message"], (st, b))
+    # A long method name of 3-byte characters is cut on a character boundary.
+    st, b = send(('{"jsonrpc":"2.0","id":7,"method":"' + "\u20ac" * 40 + '"}').encode())
+    expect(b["error"]["code"] == -32601 and b["error"]["message"].endswith("\u20ac" * 20), b)
+    # A lone surrogate in a text argument is refused, not replaced.
+    st, b = send(b'{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"upsert_customer",'
+                 b'"arguments":{"customer_id":"c-sur","name":"bad \\ud800 name"}}}')
+    expect(b["result"]["isError"] and "surrogate" in b["result"]["structuredContent"]["error"]["message"], b)
+    st, b = send(b'{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"upsert_customer",'
+                 b'"arguments":{"customer_id":"c-sur","name":"ok \\ud83d\\ude00 name"}}}')
+    expect(not b["result"]["isError"], b)
+    # A NUL inside a string argument names the field.
+    st, b = send(b'{"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"name":"get_customer",'
+                 b'"arguments":{"customer_id":"c1\\u0000x"}}}')
+    expect(b["result"]["structuredContent"]["error"]["field"] == "customer_id", b)
+    # Ids come back exactly as sent, beyond 64 bits too.
+    for raw_id in (b"18446744073709551617", b"-9223372036854775809", b'"\\u00e9t\\u00e9"', b"7"):
+        st, h, data = c.raw("POST", "/mcp", b'{"jsonrpc":"2.0","id":' + raw_id + b',"method":"ping"}', hdr)
+        expect(data.startswith(b'{"jsonrpc":"2.0","id":' + raw_id + b","), data)
+    c.close()
