@@ -5,7 +5,7 @@
  * function call (one round trip, one transaction); list_invoices' finish
  * adds the next page's cursor.
  */
-#include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,12 +27,13 @@ int tool_create_invoice(struct tool_call *call, struct tool_query *q, struct too
 		json_object *it = json_object_array_get_idx(items, i);
 		int64_t line;
 		if (__builtin_mul_overflow(json_get_int(it, "amount_cents"), json_get_int(it, "quantity"), &line) ||
-		    __builtin_add_overflow(total, line, &total)) {
+		    __builtin_add_overflow(total, line, &total) || total > TOOL_MAX_INVOICE_CENTS) {
 			char field[64];
 			snprintf(field, sizeof(field), "line_items[%zu]", i);
 			tool_error_set(err, "INVALID_INPUT", field, 0,
-			               "%s makes the invoice total exceed %" PRId64 " minor units; "
-			               "split it into several invoices", field, INT64_MAX);
+			               "%s makes the invoice total exceed %lld minor units (the most one "
+			               "invoice may total); split it into several invoices", field,
+			               TOOL_MAX_INVOICE_CENTS);
 			return -1;
 		}
 	}

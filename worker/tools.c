@@ -17,12 +17,11 @@
 #include "utf8.h"
 #include "tools.h"
 
-#define MAX_CENTS 999999999999999LL /* 10^15 - 1 minor units per line */
 
 static const struct arg_spec line_item_fields[] = {
 	{ .name = "description", .type = ARG_STRING, .required = 1, .min = 1, .max = 500,
 	  .description = "What is billed, 1-500 characters." },
-	{ .name = "amount_cents", .type = ARG_INTEGER, .required = 1, .min = 0, .max = MAX_CENTS,
+	{ .name = "amount_cents", .type = ARG_INTEGER, .required = 1, .min = 0, .max = TOOL_MAX_INVOICE_CENTS,
 	  .description = "Unit price in minor units of the currency (cents for USD, yen for JPY)." },
 	{ .name = "quantity", .type = ARG_INTEGER, .min = 1, .max = 1000000, .has_default = 1,
 	  .default_int = 1, .description = "How many units; default 1." },
@@ -78,7 +77,7 @@ static const struct arg_spec void_invoice_args[] = {
 
 static const struct arg_spec apply_payment_args[] = {
 	INVOICE_ID,
-	{ .name = "amount_cents", .type = ARG_INTEGER, .required = 1, .min = 1, .max = INT64_MAX,
+	{ .name = "amount_cents", .type = ARG_INTEGER, .required = 1, .min = 1, .max = TOOL_MAX_INVOICE_CENTS,
 	  .description = "Amount received, in minor units of the invoice currency; at most the amount due." },
 	{ .name = "paid_at", .type = ARG_TIMESTAMP,
 	  .description = "When the money arrived, RFC 3339 (2026-03-01T12:00:00Z); default now." },
@@ -416,7 +415,8 @@ static int valid_date(const char *s)
 	y = atoi(s);
 	m = atoi(s + 5);
 	d = atoi(s + 8);
-	if (y < 2000 || m < 1 || m > 12 || d < 1)
+	/* 9998 at most, so that no offset moves a timestamp past year 9999. */
+	if (y < 2000 || y > 9998 || m < 1 || m > 12 || d < 1)
 		return 0;
 	return d <= mdays[m - 1] + (m == 2 && is_leap(y));
 }
@@ -452,7 +452,9 @@ static int valid_timestamp(const char *s)
 	if ((s[i] == '+' || s[i] == '-') && strlen(s + i) == 6 && s[i + 3] == ':' &&
 	    s[i + 1] >= '0' && s[i + 1] <= '9' && s[i + 2] >= '0' && s[i + 2] <= '9' &&
 	    s[i + 4] >= '0' && s[i + 4] <= '9' && s[i + 5] >= '0' && s[i + 5] <= '9')
-		return atoi(s + i + 1) <= 23 && atoi(s + i + 4) <= 59;
+		/* Real offsets run from -12:00 to +14:00 (PostgreSQL refuses
+		 * beyond 15:59): at most 14:00 either way. */
+		return atoi(s + i + 4) <= 59 && atoi(s + i + 1) * 60 + atoi(s + i + 4) <= 14 * 60;
 	return 0;
 }
 
@@ -544,7 +546,7 @@ static json_object *validate_value(const struct arg_spec *sp, json_object *v,
 		} else if (sp->type == ARG_DATE) {
 			if (!valid_date(s)) {
 				tool_error_set(err, "INVALID_INPUT", path, 0,
-				               "%s must be a calendar date YYYY-MM-DD from 2000 on, got '%.*s'",
+				               "%s must be a calendar date YYYY-MM-DD from 2000-01-01 to 9998-12-31, got '%.*s'",
 				               path, utf8_clip(s, len, 40), s);
 				return NULL;
 			}
@@ -552,7 +554,7 @@ static json_object *validate_value(const struct arg_spec *sp, json_object *v,
 			if (!valid_timestamp(s)) {
 				tool_error_set(err, "INVALID_INPUT", path, 0,
 				               "%s must be an RFC 3339 timestamp such as 2026-03-01T12:00:00Z "
-				               "(from 2000 on, with Z or an offset); got '%.*s'", path,
+				               "(years 2000 to 9998, with Z or an offset of at most +/-14:00); got '%.*s'", path,
 				               utf8_clip(s, len, 40), s);
 				return NULL;
 			}

@@ -17,6 +17,11 @@
 struct auth_identity;
 struct db;
 
+/* The largest amount one invoice may total, in minor units (10^15 - 1): far
+ * below 2^63, so no sum of a few thousand invoices can wrap even in 64-bit
+ * arithmetic; sums are computed in numeric in the database anyway. */
+#define TOOL_MAX_INVOICE_CENTS 999999999999999LL
+
 enum arg_type { ARG_STRING, ARG_INTEGER, ARG_ENUM, ARG_DATE, ARG_TIMESTAMP, ARG_CURRENCY,
                 ARG_OBJECT_ARRAY };
 enum arg_charset { CHARS_ANY = 0, CHARS_ID, CHARS_UUID, CHARS_EMAIL };

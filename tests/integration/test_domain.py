@@ -396,3 +396,48 @@ def test_idempotency_keys_kept_seven_days(env):
     env.psql("SET ROLE mcp_invoiced_app; SELECT mcp_expire_idempotency_keys()")
     left = env.psql(f"SELECT string_agg(key, ',' ORDER BY key) FROM idempotency_keys WHERE tenant_id = '{tenant}'")
     expect(left == "day,new", left)
+
+
+def test_dates_and_amounts_have_documented_ranges(env):
+    c = Client(env, env.token(tenant=new_tenant()))
+    inv = invoice(c, amount=1000)
+    ok(c, "send_invoice", {"invoice_id": inv["invoice_id"]})
+    pay = {"invoice_id": inv["invoice_id"], "amount_cents": 1}
+    for bad in ("9999-12-31T23:59:59-01:00", "9999-01-01T00:00:00Z", "2026-03-01T12:00:00+16:00",
+                "2026-03-01T12:00:00-14:30", "2026-03-01T12:00:00+15:59", "1999-12-31T23:59:59Z"):
+        fails(c, "apply_payment", dict(pay, paid_at=bad), "INVALID_INPUT", field="paid_at",
+              fragment="years 2000 to 9998")
+    ok(c, "apply_payment", dict(pay, paid_at="9998-12-31T23:59:59-14:00"))
+    ok(c, "apply_payment", dict(pay, paid_at="2026-03-01T12:00:00+14:00"))
+    fails(c, "create_invoice", {"customer_id": "x", "line_items": [{"description": "a", "amount_cents": 1}],
+                                "due_date": "9999-01-01"}, "INVALID_INPUT", field="due_date")
+    fails(c, "list_outstanding_balances", {"as_of": "10000-01-01"}, "INVALID_INPUT", field="as_of")
+    # One invoice totals at most 10^15 - 1 minor units, in the server and in the database.
+    top = 999999999999999
+    fails(c, "create_invoice", {"customer_id": "x", "line_items": [
+        {"description": "a", "amount_cents": top}, {"description": "b", "amount_cents": 1}]},
+        "INVALID_INPUT", field="line_items[1]", fragment="999999999999999")
+    fails(c, "apply_payment", dict(pay, amount_cents=top + 1), "INVALID_INPUT", field="amount_cents")
+    ok(c, "create_invoice", {"customer_id": "x", "line_items": [{"description": "a", "amount_cents": top}]})
+    try:
+        env.psql("UPDATE invoices SET total_cents = 1000000000000000 WHERE invoice_id = '%s'"
+                 % inv["invoice_id"])
+        raise AssertionError("the database accepted a total over the limit")
+    except Exception as e:  # noqa: BLE001 - psql's error names the constraint
+        expect("invoices_total_limit" in str(getattr(e, "stderr", e)), e)
+
+
+def test_sums_over_many_large_invoices_stay_exact(env):
+    tenant = new_tenant()
+    c = Client(env, env.token(tenant=tenant))
+    top = 999999999999999
+    # 20,000 open invoices at the per-invoice maximum: 2 * 10^19 > 2^64.
+    env.psql(f"""INSERT INTO invoices (tenant_id, customer_id, status, currency, total_cents,
+                 amount_paid_cents, due_date, invoice_number, issued_at)
+                 SELECT '{tenant}', 'whale', 'sent', 'USD', {top}, 0, current_date + 30,
+                        'INV-' || lpad(g::text, 6, '0'), now()
+                   FROM generate_series(1, 20000) g""")
+    r = ok(c, "list_outstanding_balances", {})
+    row = r["balances"][0]
+    expect(row["outstanding_cents"] == 20000 * top and row["current"] == 20000 * top, row)
+    expect(r["totals"][0]["outstanding_cents"] == 20000 * top, r["totals"])
