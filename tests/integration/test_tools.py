@@ -112,7 +112,7 @@ def test_total_overflow_is_refused(env):
     items = [{"description": "big", "amount_cents": 999999999999999, "quantity": 1000000}]
     err, sc = c.tool("create_invoice", {"customer_id": "c1", "line_items": items})
     expect(err and sc["error"]["code"] == "INVALID_INPUT" and sc["error"]["field"] == "line_items[0]", sc)
-    items = [{"description": "big", "amount_cents": 999999999999999, "quantity": 9000}] * 2
+    items = [{"description": "big", "amount_cents": 999999999999999, "quantity": 1}] * 2
     err, sc = c.tool("create_invoice", {"customer_id": "c1", "line_items": items})
     expect(err and sc["error"]["field"] == "line_items[1]" and "exceed" in sc["error"]["message"], sc)
 
