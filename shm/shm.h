@@ -45,6 +45,9 @@ struct shm_slot {
 	atomic_llong reclaimed_idle;       /* idle connections closed to make room */
 	atomic_llong buffered_bytes;       /* request buffers held now (worker_body_budget_bytes) */
 	atomic_llong rejected_budget;      /* requests refused 503: buffer budget spent */
+	/* The worker's database engine (db.h's db_stats, published each loop). */
+	atomic_llong db_queued, db_inflight, db_batches, db_members, db_cancels;
+	atomic_llong db_round_trips, db_round_trip_us;
 	/* Request durations: counts per upper bound in shm_duration_bounds_us
 	 * (the last bucket is +Inf), and their sum in microseconds. */
 	atomic_llong duration_buckets[SHM_DURATION_BUCKETS];

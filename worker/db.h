@@ -1,46 +1,117 @@
 /*
- * db.h - the worker's own PostgreSQL connection: opened after fork,
- * statements prepared once per connection, reconnected when lost, errors
- * mapped to the tool error codes. Runs only in workers.
+ * db.h - the worker's one PostgreSQL connection, asynchronous: non-blocking
+ * libpq in pipeline mode inside the worker's epoll loop, so a request that
+ * waits for the database never stops the worker from serving others.
+ * Runs only in workers.
+ *
+ * Reads are sent at once, each in its own pipeline segment (its own
+ * implicit transaction). Writes that arrive while a write batch is in
+ * flight wait and then go together as the next batch: one implicit
+ * transaction, one commit, one WAL flush (group commit). Each member runs
+ * through a wrapper whose exception block is a subtransaction, so one
+ * member's error never changes another's outcome; every member is answered
+ * only after the commit (the segment's Sync) has returned.
  */
 #ifndef MCPI_DB_H
 #define MCPI_DB_H
 
 #include <libpq-fe.h>
 #include <stdatomic.h>
+#include <sys/types.h>
 
-struct tool_error;
+#include "tool_error.h"
+
+#define DB_MAX_COLUMNS 4
+#define DB_MAX_PARAMS 12
+#define DB_BATCH_MAX 32 /* members per batch: under PostgreSQL's 64 cached subtransactions */
+
+struct db_job;
+/* Called exactly once per job not abandoned, never from inside db_submit.
+ * The job (and its cols) is freed by the engine when done returns; done
+ * may take a column by setting cols[i] to NULL. */
+typedef void (*db_done_fn)(struct db_job *job);
+
+struct db_job {
+	/* Set by db_job_new: */
+	const char *stmt;                /* statement name in db.c's table */
+	int nparams;
+	char *params[DB_MAX_PARAMS];     /* copies owned by the job; NULL = SQL NULL */
+	int write;                       /* 1: a group-committed member */
+	int ncols;                       /* result columns expected */
+	long long deadline_ns;
+	db_done_fn done;                 /* NULL once abandoned */
+	void *ctx;
+	/* The outcome, valid in done(): */
+	int ok;
+	char *cols[DB_MAX_COLUMNS];      /* ok: malloc'd text, NULL for SQL NULL */
+	struct tool_error err;           /* !ok */
+	/* Engine state: */
+	struct db_job *next;
+	int attempts;                    /* sends so far */
+	int solo;                        /* send alone (it timed out on a lock in a batch) */
+	int rerun;                       /* its segment's outcome says: run it again */
+	int answered;                    /* done() already ran (deadline) */
+	long long sent_ns;
+};
+
+struct db_segment;
+
+struct db_stats {
+	long long queued;                /* jobs waiting to be sent */
+	long long in_flight;             /* jobs sent, results pending */
+	long long batches, members;      /* write batches sent and members in them */
+	long long round_trips, round_trip_us; /* segments completed and their time */
+	long long cancels;
+};
 
 struct db {
 	PGconn *conn;
 	const char *conninfo;
 	long statement_timeout_ms;
-	long long next_attempt_ns; /* reconnect backoff */
-	int prepared;
-	int refused; /* the last failure will not heal by itself (see db_connect) */
-	atomic_int *up; /* optional: set to 1 while connected (the worker's scoreboard slot) */
+	long long next_attempt_ns;       /* reconnect back-off */
+	int state;                       /* see db.c */
+	int refused;                     /* the last failure will not heal by itself */
+	atomic_int *up;                  /* optional: 1 while connected (scoreboard) */
+	/* epoll registration of the connection's socket */
+	int epfd;
+	void *tag;
+	int watched_fd;
+	unsigned watched_events;
+	/* jobs waiting to be sent, oldest first */
+	struct db_job *reads, *reads_tail, *writes, *writes_tail;
+	/* segments sent, in the order their results will come */
+	struct db_segment *segs, *segs_tail;
+	int batch_in_flight;
+	PGcancel *cancel;
+	pid_t canceller;                 /* child running PQcancel, reaped in db_tick */
+	struct db_stats stats;
 };
 
 void db_init(struct db *db, const char *conninfo, long statement_timeout_ms);
-/* Connects now if possible; failure is not fatal (the next call retries).
- * On failure db->refused tells a configuration problem (no such database
- * or role, authentication refused, schema not migrated) from an outage
- * (server down, starting up, out of connection slots). */
+/* Worker start-up: connects now (blocking), prepares the statements, then
+ * switches to non-blocking pipeline mode. On failure db->refused tells a
+ * configuration problem (no such database or role, authentication refused,
+ * schema not migrated) from an outage; later reconnects are non-blocking. */
 int db_connect(struct db *db);
+/* Puts the connection's socket in epfd with tag as its data pointer; the
+ * engine keeps the registration current from then on. */
+void db_attach(struct db *db, int epfd, void *tag);
+/* Closes the connection and frees every job (done is not called). */
 void db_close(struct db *db);
 
-/* Runs prepared statement `name` (see db.c's table) whose single result
- * column is JSON text. On success *json_out is a malloc'd copy (caller
- * frees) and 0 is returned; on failure err is filled and -1 returned. A
- * statement that may be retried safely (read_only) is retried once after
- * a reconnect; serialization failures are retried up to three times. */
-int db_call_json(struct db *db, const char *name, int nparams, const char *const *params,
-                 int read_only, char **json_out, struct tool_error *err);
+/* A new job for stmt with copies of params. Never fails (aborts on OOM). */
+struct db_job *db_job_new(const char *stmt, int nparams, const char *const *params, int write,
+                          int ncols, long long deadline_ns, db_done_fn done, void *ctx);
+/* Queues job. 0: done will be called later. -1: refused at once (the
+ * database is down and not due for a retry): *err says so, job is freed. */
+int db_submit(struct db *db, struct db_job *job, struct tool_error *err);
+/* The submitter no longer wants the answer (its client went away): done is
+ * never called; the engine frees the job when it may. */
+void db_abandon(struct db *db, struct db_job *job);
 
-/* The same for a statement returning one row of up to DB_MAX_COLUMNS text
- * columns: cols[i] is a malloc'd copy, or NULL for SQL NULL (free each). */
-#define DB_MAX_COLUMNS 4
-int db_call_row(struct db *db, const char *name, int nparams, const char *const *params,
-                int read_only, char **cols, int ncols, struct tool_error *err);
+/* The socket is ready (events from epoll). */
+void db_on_io(struct db *db, unsigned events);
+/* Deadlines, reconnects, the canceller; call a few times a second. */
+void db_tick(struct db *db, long long now_ns);
 
 #endif

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "../server/log.h"
+#include "../shm/limiter.h"
 #include "base64.h"
 #include "mcp.h"
 #include "strbuf.h"
@@ -52,6 +53,9 @@ struct rpc {
 	const char *method;
 	size_t method_len;
 	const char *text_problem; /* json_text_scan found a NUL key or a lone surrogate */
+	mcp_resume_fn resume;     /* for a tools/call that waits for the database */
+	void *owner;
+	struct mcp_wait *wait;    /* set when the answer comes later */
 	char id_json[160];
 	int modern;
 	const char *version; /* negotiated or requested */
@@ -224,17 +228,96 @@ static void send_tool_result(struct rpc *c, char *structured)
 	snprintf(c->resp->outcome, sizeof(c->resp->outcome), "ok");
 }
 
+/* A tools/call waiting for the database (see mcp.h). It owns the
+ * validated arguments and everything prepare put in the call. */
+struct mcp_wait {
+	struct rpc rpc;              /* only resp, id_json and modern are used */
+	const struct tool_def *def;
+	struct tool_call call;
+	struct auth_identity id;
+	char request_id[64];
+	struct db_job *job;
+	mcp_resume_fn resume;
+	void *owner;
+};
+
+static void wait_free(struct mcp_wait *wt)
+{
+	tool_call_cleanup(&wt->call);
+	json_object_put(wt->call.args);
+	free(wt);
+}
+
+/* The database answered (or the deadline passed): build the tool result,
+ * then hand the connection back. */
+static void tool_answered(struct db_job *job)
+{
+	struct mcp_wait *wt = job->ctx;
+	mcp_resume_fn resume = wt->resume;
+	void *owner = wt->owner;
+	struct tool_error err;
+	char *out = NULL;
+
+	memset(&err, 0, sizeof(err));
+	if (!job->ok)
+		tool_error_result(&wt->rpc, &job->err);
+	else if (tool_finish(wt->def, &wt->call, job->cols, &out, &err) < 0)
+		tool_error_result(&wt->rpc, &err);
+	else
+		send_tool_result(&wt->rpc, out);
+	wait_free(wt);
+	resume(owner);
+}
+
+void mcp_wait_cancel(struct worker_ctx *w, struct mcp_wait *wt)
+{
+	db_abandon(&w->db, wt->job);
+	wait_free(wt);
+}
+
+/* Runs the tool: prepare, then one query on the worker's connection. The
+ * answer comes in tool_answered unless the query is refused at once. Takes
+ * args. */
+static void start_tool(struct rpc *c, const struct tool_def *def, json_object *args)
+{
+	struct mcp_wait *wt = calloc(1, sizeof(*wt));
+	struct tool_query q = { .ncols = 1 };
+	struct tool_error err;
+
+	if (!wt)
+		fatal("out of memory");
+	memset(&err, 0, sizeof(err));
+	wt->rpc = (struct rpc){ .w = c->w, .resp = c->resp, .modern = c->modern };
+	memcpy(wt->rpc.id_json, c->id_json, sizeof(c->id_json));
+	wt->def = def;
+	wt->id = *c->id;
+	snprintf(wt->request_id, sizeof(wt->request_id), "%s", c->request_id);
+	wt->call = (struct tool_call){ .id = &wt->id, .request_id = wt->request_id, .tool_name = def->name,
+	                               .cursor_key = c->w->cursor_key, .args = args };
+	wt->resume = c->resume;
+	wt->owner = c->owner;
+	if (def->prepare(&wt->call, &q, &err) < 0)
+		goto refused;
+	wt->job = db_job_new(q.stmt, q.nparams, q.params, !q.read_only, q.ncols,
+	                     limiter_now_ns() + c->w->cfg->request_timeout_ms * 1000000LL,
+	                     tool_answered, wt);
+	if (db_submit(&c->w->db, wt->job, &err) < 0)
+		goto refused;
+	c->wait = wt;
+	return;
+refused:
+	tool_error_result(c, &err);
+	wait_free(wt);
+}
+
 static void do_tools_call(struct rpc *c)
 {
 	json_object *name = NULL, *raw = NULL, *args;
 	const char *name_s;
 	size_t name_len;
-	char *out = NULL;
 	const struct tool_def *def;
 	struct tool_error err;
-	struct tool_call call;
 	char data[128];
-	int rc;
 
 	if (!c->params || !json_object_object_get_ex(c->params, "name", &name) ||
 	    !json_object_is_type(name, json_type_string)) {
@@ -281,16 +364,7 @@ static void do_tools_call(struct rpc *c)
 		tool_error_result(c, &err);
 		return;
 	}
-	call = (struct tool_call){ .id = c->id, .request_id = c->request_id, .tool_name = def->name,
-	                           .cursor_key = c->w->cursor_key, .args = args };
-	rc = tool_execute(def, &call, &c->w->db, &out, &err);
-	tool_call_cleanup(&call);
-	json_object_put(args);
-	if (rc < 0) {
-		tool_error_result(c, &err);
-		return;
-	}
-	send_tool_result(c, out);
+	start_tool(c, def, args);
 }
 
 /* ---- request checks ---- */
@@ -375,11 +449,12 @@ static int valid_id(json_object *id)
 	return json_object_is_type(id, json_type_string) || json_object_is_type(id, json_type_int);
 }
 
-void mcp_handle(struct worker_ctx *w, const struct http_request *req, const char *body,
-                size_t body_len, const struct auth_identity *id, const char *request_id,
-                struct response *resp)
+struct mcp_wait *mcp_handle(struct worker_ctx *w, const struct http_request *req, const char *body,
+                            size_t body_len, const struct auth_identity *id, const char *request_id,
+                            struct response *resp, mcp_resume_fn resume, void *owner)
 {
-	struct rpc c = { .w = w, .http = req, .id = id, .request_id = request_id, .resp = resp };
+	struct rpc c = { .w = w, .http = req, .id = id, .request_id = request_id, .resp = resp,
+	                 .resume = resume, .owner = owner };
 	const struct http_header *hv = http_find_header(req, "MCP-Protocol-Version");
 	json_tokener *tok = json_tokener_new_ex(64);
 	json_object *jid = NULL, *jv = NULL, *jm = NULL, *meta = NULL, *bv = NULL;
@@ -522,4 +597,5 @@ void mcp_handle(struct worker_ctx *w, const struct http_request *req, const char
 out:
 	json_object_put(c.msg);
 	json_tokener_free(tok);
+	return c.wait;
 }

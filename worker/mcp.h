@@ -19,10 +19,20 @@
 #define MCPI_VERSION "0.1.0"
 #endif
 
-/* Fills resp with the JSON-RPC answer to body (status 200/202/4xx). */
-void mcp_handle(struct worker_ctx *w, const struct http_request *req, const char *body,
-                size_t body_len, const struct auth_identity *id, const char *request_id,
-                struct response *resp);
+/* A tools/call whose answer waits for the database. */
+struct mcp_wait;
+typedef void (*mcp_resume_fn)(void *owner);
+
+/* Answers body into resp (status 200/202/4xx) and returns NULL; or, for a
+ * tools/call that went to the database, returns a wait: resp is filled
+ * later and then resume(owner) is called, once. resp and request_id must
+ * stay valid until then. */
+struct mcp_wait *mcp_handle(struct worker_ctx *w, const struct http_request *req, const char *body,
+                            size_t body_len, const struct auth_identity *id, const char *request_id,
+                            struct response *resp, mcp_resume_fn resume, void *owner);
+
+/* The client went away: drop the wait (resume is never called). */
+void mcp_wait_cancel(struct worker_ctx *w, struct mcp_wait *wait);
 
 /* 1 if version is one this server speaks. */
 int mcp_version_supported(const char *version, size_t len);

@@ -42,7 +42,7 @@ static size_t append_duration_histogram(struct shm_segment *shm, char *out, size
 
 void metrics_render(struct worker_ctx *w, struct response *resp)
 {
-	size_t cap = 2048 + SHM_MAX_SLOTS * 900, n = 0;
+	size_t cap = 4096 + SHM_MAX_SLOTS * 1500, n = 0;
 	char *out = malloc(cap);
 	long long ready = 0;
 
@@ -76,7 +76,14 @@ void metrics_render(struct worker_ctx *w, struct response *resp)
 		    "mcpi_rejected_total{pid=\"%d\",reason=\"per_ip\"} %lld\n"
 		    "mcpi_idle_reclaimed_total{pid=\"%d\"} %lld\n"
 		    "mcpi_rejected_total{pid=\"%d\",reason=\"body_budget\"} %lld\n"
-		    "mcpi_body_bytes_buffered{pid=\"%d\"} %lld\n",
+		    "mcpi_body_bytes_buffered{pid=\"%d\"} %lld\n"
+		    "mcpi_db_queue_depth{pid=\"%d\"} %lld\n"
+		    "mcpi_db_inflight{pid=\"%d\"} %lld\n"
+		    "mcpi_db_batches_total{pid=\"%d\"} %lld\n"
+		    "mcpi_db_batch_members_total{pid=\"%d\"} %lld\n"
+		    "mcpi_db_cancels_total{pid=\"%d\"} %lld\n"
+		    "mcpi_db_round_trip_seconds_sum{pid=\"%d\"} %.6f\n"
+		    "mcpi_db_round_trip_seconds_count{pid=\"%d\"} %lld\n",
 		    pid, i, state, pid, atomic_load(&s->database_up), pid,
 		    (long long)atomic_load(&s->connections),
 		    pid, (long long)atomic_load(&s->inflight), pid, (long long)atomic_load(&s->requests),
@@ -87,7 +94,11 @@ void metrics_render(struct worker_ctx *w, struct response *resp)
 		    (long long)atomic_load(&s->rejected_per_ip), pid,
 		    (long long)atomic_load(&s->reclaimed_idle), pid,
 		    (long long)atomic_load(&s->rejected_budget), pid,
-		    (long long)atomic_load(&s->buffered_bytes));
+		    (long long)atomic_load(&s->buffered_bytes), pid,
+		    (long long)atomic_load(&s->db_queued), pid, (long long)atomic_load(&s->db_inflight), pid,
+		    (long long)atomic_load(&s->db_batches), pid, (long long)atomic_load(&s->db_members), pid,
+		    (long long)atomic_load(&s->db_cancels), pid, atomic_load(&s->db_round_trip_us) / 1e6, pid,
+		    (long long)atomic_load(&s->db_round_trips));
 	}
 	n += (size_t)snprintf(out + n, cap - n, "mcpi_workers_ready %lld\n", ready);
 	n = append_duration_histogram(w->shm, out, cap, n);

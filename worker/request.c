@@ -49,9 +49,10 @@ static void resource_metadata(struct worker_ctx *w, struct response *resp)
 	snprintf(resp->outcome, sizeof(resp->outcome), "metadata");
 }
 
-static void handle_mcp(struct worker_ctx *w, const struct http_request *req, const char *body,
-                       size_t body_len, const char *request_id, const struct auth_identity *verified,
-                       struct response *resp)
+static struct mcp_wait *handle_mcp(struct worker_ctx *w, const struct http_request *req,
+                                   const char *body, size_t body_len, const char *request_id,
+                                   const struct auth_identity *verified, struct response *resp,
+                                   mcp_resume_fn resume, void *owner)
 {
 	struct auth_identity id;
 
@@ -59,9 +60,16 @@ static void handle_mcp(struct worker_ctx *w, const struct http_request *req, con
 		id = *verified;
 	if (admission_check_head(w, req, resp, &id, verified != NULL) < 0 ||
 	    admission_enter(w, &id, resp) < 0)
-		return;
-	mcp_handle(w, req, body, body_len, &id, request_id, resp);
-	admission_leave(w);
+		return NULL;
+	resp->admitted = 1;
+	return mcp_handle(w, req, body, body_len, &id, request_id, resp, resume, owner);
+}
+
+void request_done(struct worker_ctx *w, struct response *resp)
+{
+	if (resp->admitted)
+		admission_leave(w);
+	resp->admitted = 0;
 }
 
 static int is_mcp_post(struct worker_ctx *w, const struct http_request *req)
@@ -78,15 +86,16 @@ int request_precheck(struct worker_ctx *w, const struct http_request *req, const
 {
 	if (!is_mcp_post(w, req)) {
 		/* Nothing else on this server reads a body: answer from the head. */
-		request_handle(w, req, "", 0, request_id, peer_loopback, NULL, resp);
+		request_handle(w, req, "", 0, request_id, peer_loopback, NULL, resp, NULL, NULL);
 		return 1;
 	}
 	return admission_check_head(w, req, resp, id, 0) < 0;
 }
 
-void request_handle(struct worker_ctx *w, const struct http_request *req, const char *body,
-                    size_t body_len, const char *request_id, int peer_loopback,
-                    const struct auth_identity *verified, struct response *resp)
+struct mcp_wait *request_handle(struct worker_ctx *w, const struct http_request *req,
+                                const char *body, size_t body_len, const char *request_id,
+                                int peer_loopback, const struct auth_identity *verified,
+                                struct response *resp, mcp_resume_fn resume, void *owner)
 {
 	const char *query = memchr(req->target, '?', req->target_len);
 	size_t plen = query ? (size_t)(query - req->target) : req->target_len;
@@ -96,32 +105,31 @@ void request_handle(struct worker_ctx *w, const struct http_request *req, const 
 
 	snprintf(wk_path, sizeof(wk_path), RESOURCE_METADATA_PATH "%s", w->cfg->mcp_path);
 	if (path_is(req->target, plen, w->cfg->mcp_path)) {
-		if (is_post) {
-			handle_mcp(w, req, body, body_len, request_id, verified, resp);
-			return;
-		}
+		if (is_post)
+			return handle_mcp(w, req, body, body_len, request_id, verified, resp, resume, owner);
 		if (req->method_len == 7 && memcmp(req->method, "OPTIONS", 7) == 0 &&
 		    http_find_header(req, "Origin")) {
 			admission_preflight(w, req, resp);
-			return;
+			return NULL;
 		}
 		response_header(resp, "Allow: POST");
 		response_rpc_error(resp, 405, NULL, -32600,
 		                   "Method Not Allowed: this server is stateless and takes POST only", NULL);
-		return;
+		return NULL;
 	}
 	if (path_is(req->target, plen, RESOURCE_METADATA_PATH) || path_is(req->target, plen, wk_path)) {
 		if (is_get) {
 			resource_metadata(w, resp);
-			return;
+			return NULL;
 		}
 		response_header(resp, "Allow: GET");
 		response_rpc_error(resp, 405, NULL, -32600, "Method Not Allowed", NULL);
-		return;
+		return NULL;
 	}
 	if (is_get && peer_loopback && path_is(req->target, plen, "/metrics")) {
 		metrics_render(w, resp);
-		return;
+		return NULL;
 	}
 	response_rpc_error(resp, 404, NULL, -32600, "Not Found", NULL);
+	return NULL;
 }

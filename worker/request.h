@@ -7,15 +7,23 @@
 #define MCPI_REQUEST_H
 
 #include "http.h"
+#include "mcp.h"
 #include "response.h"
 #include "worker.h"
 
-/* Answers one complete request into resp. verified: the identity
+/* Answers one complete request into resp and returns NULL, or returns the
+ * wait of a tools/call whose answer comes later (see mcp_handle: resp is
+ * filled, then resume(owner) is called). verified: the identity
  * request_precheck already verified from this request's head (its token is
  * not verified again), or NULL. */
-void request_handle(struct worker_ctx *w, const struct http_request *req, const char *body,
-                    size_t body_len, const char *request_id, int peer_loopback,
-                    const struct auth_identity *verified, struct response *resp);
+struct mcp_wait *request_handle(struct worker_ctx *w, const struct http_request *req,
+                                const char *body, size_t body_len, const char *request_id,
+                                int peer_loopback, const struct auth_identity *verified,
+                                struct response *resp, mcp_resume_fn resume, void *owner);
+
+/* The response is sent (or its client gone): give back what admission
+ * took. The in-flight count covers a request until this. */
+void request_done(struct worker_ctx *w, struct response *resp);
 
 /* Called when a request head is complete but its body is not: answers at
  * once (returns 1, resp filled; the connection is then closed) when the

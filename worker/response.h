@@ -15,6 +15,7 @@ struct response {
 	char *body;         /* owned; freed by response_reset */
 	size_t body_len;
 	int close;          /* close the connection after sending */
+	int admitted;       /* holds an in-flight slot until request_done */
 	/* For the access log: */
 	char rpc_method[40];
 	char tool[48];

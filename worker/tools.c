@@ -12,7 +12,6 @@
 #include "currency.h"
 #include "cursor.h"
 #include "strbuf.h"
-#include "db.h"
 #include "tool_handlers.h"
 #include "utf8.h"
 #include "tools.h"
@@ -332,23 +331,6 @@ int tool_finish(const struct tool_def *def, struct tool_call *call, char *const 
 	if (!(*result = strdup(cols[0])))
 		fatal("out of memory");
 	return 0;
-}
-
-int tool_execute(const struct tool_def *def, struct tool_call *call, struct db *db,
-                 char **result, struct tool_error *err)
-{
-	struct tool_query q = { .ncols = 1 };
-	char *cols[DB_MAX_COLUMNS] = { 0 };
-	int rc;
-
-	if (def->prepare(call, &q, err) < 0)
-		return -1;
-	if (db_call_row(db, q.stmt, q.nparams, q.params, q.read_only, cols, q.ncols, err) < 0)
-		return -1;
-	rc = tool_finish(def, call, cols, result, err);
-	for (int i = 0; i < q.ncols; i++)
-		free(cols[i]);
-	return rc;
 }
 
 void tool_put_next_cursor(struct strbuf *out, const struct cursor_key *ck, const char *scope,

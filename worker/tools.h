@@ -15,7 +15,6 @@
 #include "tool_error.h"
 
 struct auth_identity;
-struct db;
 
 /* The largest amount one invoice may total, in minor units (10^15 - 1): far
  * below 2^63, so no sum of a few thousand invoices can wrap even in 64-bit
@@ -117,10 +116,6 @@ void tool_put_next_cursor(struct strbuf *out, const struct cursor_key *ck, const
  * *result malloc'd, or -1 with err filled. */
 int tool_finish(const struct tool_def *def, struct tool_call *call, char *const *cols,
                 char **result, struct tool_error *err);
-
-/* Runs call synchronously on db: prepare, one statement, finish. */
-int tool_execute(const struct tool_def *def, struct tool_call *call, struct db *db,
-                 char **result, struct tool_error *err);
 
 /* Frees what prepare left in call (not args). */
 void tool_call_cleanup(struct tool_call *call);

@@ -1,14 +1,17 @@
 /*
  * worker.c - a worker process: an epoll loop over many keep-alive TLS
- * connections handed over by the master. Runs in each worker after fork.
+ * connections handed over by the master, and over the worker's one
+ * PostgreSQL connection (db.c). Runs in each worker after fork.
  *
- * A connection moves HANDSHAKE -> READ -> WRITE -> READ ... Reads are
- * bounded (16 KiB head, max_body_bytes body), deadlines are swept four times
- * a second (header_timeout_s for a request head and TLS handshake,
- * request_timeout_ms more for its body, idle_timeout_s between keep-alive
- * requests). A request is handled synchronously once complete: the
- * worker holds one database connection, so concurrency comes from the
- * number of workers and the master's least-loaded hand-out.
+ * A connection moves HANDSHAKE -> READ -> [WAIT] -> WRITE -> READ ... Reads
+ * are bounded (16 KiB head, max_body_bytes body, worker_body_budget_bytes
+ * over all connections), deadlines are swept four times a second
+ * (header_timeout_s for the TLS handshake and first request head from
+ * accept, request_timeout_ms more for a body, idle_timeout_s between
+ * keep-alive requests). A request that needs the database is suspended in
+ * WAIT, its connection parked, until db.c calls back with the answer (or
+ * the deadline passes); the loop never blocks on the database. Near
+ * worker_connections the oldest idle connections are closed first.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,8 +42,9 @@
 #define SWEEP_MS 250
 #define TAG_CHANNEL ((void *)1)
 #define TAG_SIGNAL ((void *)2)
+#define TAG_DATABASE ((void *)3)
 
-enum conn_state { C_HANDSHAKE, C_READ, C_WRITE };
+enum conn_state { C_HANDSHAKE, C_READ, C_WAIT, C_WRITE };
 
 struct conn {
 	int fd;
@@ -73,6 +77,13 @@ struct conn {
 	int continued;          /* 100 Continue was sent for this request */
 	int interim;            /* out holds an interim (1xx) response */
 	struct auth_identity id;
+	/* A request waiting for the database (C_WAIT): its response is built
+	 * here when the answer comes; its bytes stay in in[] until then. */
+	struct mcp_wait *wait;
+	struct response resp;
+	char rid[48];
+	long long t0;
+	size_t req_total;
 	int peer_loopback;
 	struct conn *prev, *next;
 };
@@ -139,6 +150,12 @@ static void buffer_release(struct worker_ctx *w, struct conn *c)
 
 static void conn_close(struct worker_ctx *w, struct conn *c)
 {
+	if (c->wait) {
+		mcp_wait_cancel(w, c->wait);
+		c->wait = NULL;
+	}
+	request_done(w, &c->resp);
+	response_reset(&c->resp);
 	reuse_remove(c);
 	peer_count_remove(&peers, c->peer_key);
 	if (c->ssl) {
@@ -479,13 +496,39 @@ static int conn_precheck(struct worker_ctx *w, struct conn *c, size_t total)
 	return 0;
 }
 
+/* The response in c->resp is complete: queue it, give back the request's
+ * admission, and move past its bytes. */
+static void conn_answer(struct worker_ctx *w, struct conn *c)
+{
+	conn_send(w, c, &c->resp, &c->req, c->rid, c->t0);
+	request_done(w, &c->resp);
+	response_reset(&c->resp);
+	memmove(c->in, c->in + c->req_total, c->in_len - c->req_total);
+	c->in_len -= c->req_total;
+	conn_request_done(c);
+	/* An idle keep-alive connection keeps no large buffer. */
+	if (c->in_len == 0 && c->in_cap > 16384)
+		buffer_release(w, c);
+	c->started_ns = limiter_now_ns();
+}
+
+static void conn_run(struct worker_ctx *w, struct conn *c);
+static struct worker_ctx *self; /* this worker, for callbacks from the database layer */
+
+/* The database answered a suspended request: send it and go on. */
+static void conn_resume(void *owner)
+{
+	struct conn *c = owner;
+
+	c->wait = NULL;
+	conn_answer(self, c);
+	conn_run(self, c);
+}
+
 /* Handles the request at the front of c->in if complete. Returns 1 if a
  * response was queued, 0 if more bytes are needed. */
 static int conn_process(struct worker_ctx *w, struct conn *c)
 {
-	struct response r;
-	char rid[48];
-	long long t0;
 	size_t total, body_len;
 	int complete, ready;
 
@@ -518,21 +561,21 @@ static int conn_process(struct worker_ctx *w, struct conn *c)
 	if (!complete)
 		return conn_precheck(w, c, total);
 
-	t0 = limiter_now_ns();
-	snprintf(rid, sizeof(rid), "%d-%llu", (int)getpid(), ++w->request_seq);
-	response_init(&r);
-	r.close = !c->req.keep_alive;
-	request_handle(w, &c->req, c->in + c->head_len, body_len, rid, c->peer_loopback,
-	               c->verified ? &c->id : NULL, &r);
-	conn_send(w, c, &r, &c->req, rid, t0);
-	response_reset(&r);
-	memmove(c->in, c->in + total, c->in_len - total);
-	c->in_len -= total;
-	conn_request_done(c);
-	/* An idle keep-alive connection keeps no large buffer. */
-	if (c->in_len == 0 && c->in_cap > 16384)
-		buffer_release(w, c);
-	c->started_ns = limiter_now_ns();
+	c->t0 = limiter_now_ns();
+	snprintf(c->rid, sizeof(c->rid), "%d-%llu", (int)getpid(), ++w->request_seq);
+	response_init(&c->resp);
+	c->resp.close = !c->req.keep_alive;
+	c->req_total = total;
+	c->wait = request_handle(w, &c->req, c->in + c->head_len, body_len, c->rid, c->peer_loopback,
+	                         c->verified ? &c->id : NULL, &c->resp, conn_resume, c);
+	if (c->wait) {
+		/* Suspended until the database answers (conn_resume); nothing
+		 * more is read meanwhile. */
+		c->state = C_WAIT;
+		conn_watch(c, 0);
+		return 1;
+	}
+	conn_answer(w, c);
 	return 1;
 }
 
@@ -655,6 +698,9 @@ static void conn_run(struct worker_ctx *w, struct conn *c)
 		case C_READ:
 			st = conn_read(w, c);
 			break;
+		case C_WAIT:
+			st = STEP_WAIT; /* the database's answer resumes it */
+			break;
 		default:
 			st = conn_write(w, c);
 			break;
@@ -699,6 +745,27 @@ static void sweep(struct worker_ctx *w)
 	}
 }
 
+/* The database engine's figures, for /metrics (any worker renders all). */
+static void publish_db_stats(struct worker_ctx *w)
+{
+	struct shm_slot *slot = &w->shm->slots[w->slot];
+	const struct db_stats *st = &w->db.stats;
+
+	atomic_store(&slot->db_queued, st->queued);
+	atomic_store(&slot->db_inflight, st->in_flight);
+	atomic_store(&slot->db_batches, st->batches);
+	atomic_store(&slot->db_members, st->members);
+	atomic_store(&slot->db_cancels, st->cancels);
+	atomic_store(&slot->db_round_trips, st->round_trips);
+	atomic_store(&slot->db_round_trip_us, st->round_trip_us);
+}
+
+static void maintenance_done(struct db_job *job)
+{
+	if (job->ok && job->cols[0] && strcmp(job->cols[0], "0") != 0)
+		log_info("expired %s idempotency keys", job->cols[0]);
+}
+
 /* Hourly upkeep on this worker's connection: expire idempotency keys older
  * than the 7 days they are kept. Any worker may do it; it is idempotent. */
 static void maintenance(struct worker_ctx *w)
@@ -706,16 +773,13 @@ static void maintenance(struct worker_ctx *w)
 	static long long next_ns;
 	long long now = limiter_now_ns();
 	struct tool_error err;
-	char *out = NULL;
 
 	if (now < next_ns)
 		return;
 	next_ns = now + 3600LL * 1000000000LL + (long long)(getpid() % 600) * 1000000000LL;
-	if (db_call_json(&w->db, "expire_idempotency_keys", 0, NULL, 1, &out, &err) == 0) {
-		if (strcmp(out, "0") != 0)
-			log_info("expired %s idempotency keys", out);
-		free(out);
-	}
+	db_submit(&w->db, db_job_new("expire_idempotency_keys", 0, NULL, 0, 1,
+	                             now + w->cfg->request_timeout_ms * 1000000LL, maintenance_done, NULL),
+	          &err);
 }
 
 /* Sanitizer builds: workers leave with _exit, which skips LeakSanitizer's
@@ -820,6 +884,8 @@ void worker_main(struct worker_ctx *w)
 			_exit(3);
 		log_warn("database unavailable at start-up; serving and reconnecting on demand");
 	}
+	self = w;
+	db_attach(&w->db, epfd, TAG_DATABASE);
 	atomic_store(&w->shm->slots[w->slot].pid, (int)getpid());
 	atomic_store(&w->shm->slots[w->slot].state, SLOT_READY);
 	if (ipc_send(w->channel_fd, IPC_READY, -1) < 0)
@@ -838,10 +904,14 @@ void worker_main(struct worker_ctx *w)
 				while (read(sfd, &si, sizeof(si)) == sizeof(si))
 					if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 						start_drain(w, "signal");
+			} else if (tag == TAG_DATABASE) {
+				db_on_io(&w->db, events[i].events);
 			} else {
 				conn_run(w, tag);
 			}
 		}
+		db_tick(&w->db, limiter_now_ns());
+		publish_db_stats(w);
 		sweep(w);
 		if (!draining)
 			maintenance(w);

@@ -1,6 +1,7 @@
 /* libFuzzer driver: JSON-RPC bodies through the MCP layer of both eras
  * (the first input byte picks the headers). Tool calls reach validation and
- * fail fast at a database that is not there. */
+ * fail at once at a database that is down. */
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -38,6 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		w.shm = shm_create();
 		w.cursor_key = &ck;
 		db_init(&w.db, "host=/nonexistent-mcpi-fuzz port=1 connect_timeout=1", 1000);
+		/* Down and never due for a retry: tool calls fail at once. */
+		w.db.next_attempt_ns = LLONG_MAX;
 		init = 1;
 	}
 	if (size < 1)
@@ -46,7 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (http_parse_request(head, strlen(head), &req) <= 0)
 		__builtin_trap();
 	response_init(&resp);
-	mcp_handle(&w, &req, (const char *)data + 1, size - 1, &id, "fuzz-1", &resp);
+	if (mcp_handle(&w, &req, (const char *)data + 1, size - 1, &id, "fuzz-1", &resp, NULL, NULL))
+		__builtin_trap(); /* nothing can wait for a database that is down */
 	if (resp.status != 200 && resp.status != 202 && resp.status != 400 && resp.status != 403 &&
 	    resp.status != 404)
 		__builtin_trap();

@@ -1,6 +1,7 @@
-"""The worker's database connection: statement timeout -> TIMEOUT,
-connection loss -> transparent retry for reads, DATABASE_UNAVAILABLE
-(retryable) for writes, then automatic reconnection."""
+"""The worker's database connection: deadline -> TIMEOUT, a lost
+connection noticed in the event loop and replaced, reads re-run
+transparently, unexpected errors -> INTERNAL. Writes in flight when a
+connection dies: see test_async.py."""
 import os
 import subprocess
 import time
@@ -42,21 +43,19 @@ def test_lost_connection_reads_retry_transparently(env):
     expect(not err, sc)
 
 
-def test_lost_connection_write_is_retryable_then_recovers(env):
+def test_lost_connection_is_noticed_and_writes_go_on_a_new_one(env):
     c = Client(env, env.token())
     args = {"customer_id": "lost", "line_items": [{"description": "x", "amount_cents": 1}]}
     expect(not c.tool("create_invoice", args)[0])
+    before = env.psql("SELECT count(*) FROM invoices WHERE customer_id = 'lost'")
     kill_app_backends(env)
+    # The worker sees the connection close in its event loop, so a write
+    # that comes after it is sent on a new connection, once.
     err, sc = c.tool("create_invoice", args)
-    expect(err and sc["error"]["code"] == "DATABASE_UNAVAILABLE" and sc["error"]["retryable"], sc)
-    deadline = time.time() + 5
-    while True:
-        err, sc = c.tool("create_invoice", args)
-        if not err or time.time() > deadline:
-            break
-        time.sleep(0.1)
     expect(not err, sc)
-    expect("database connected" in env.server.logs(), "reconnected")
+    expect(int(env.psql("SELECT count(*) FROM invoices WHERE customer_id = 'lost'")) == int(before) + 1)
+    expect("database connection lost" in env.server.logs() and
+           env.server.logs().count("database connected") >= 2, "reconnected")
 
 
 def test_unexpected_database_error_is_internal(env):

@@ -190,15 +190,17 @@ def wait_new_generation(srv, old_pids, workers, timeout=15):
 
 
 def answers_by_worker(env, tok, n=16, body=None):
-    """Status of one request on each of n fresh connections, by worker pid."""
+    """Status of one request on each of n connections held open together
+    (so the master spreads them over the workers), by worker pid."""
     seen = {}
-    for _ in range(n):
-        c = Client(env, tok)
+    clients = [Client(env, tok) for _ in range(n)]
+    for c in clients:
         if body is None:
             st, h, _ = c.rpc("ping")
         else:
             st, h, _ = c.post(None, raw_body=body)
         seen.setdefault(worker_of(h), set()).add(st)
+    for c in clients:
         c.close()
     return seen
 
