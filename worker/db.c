@@ -287,6 +287,7 @@ static void drop_connection(struct db *db)
 	db->conn = NULL;
 	db->state = DB_DOWN;
 	db->batch_in_flight = 0;
+	db->nsegs = 0;
 	while ((seg = db->segs)) {
 		struct db_job *job, *next;
 		db->segs = seg->next;
@@ -488,6 +489,7 @@ static void start_setup(struct db *db)
 	seg->nstmts = 1 + (int)NSTATEMENTS;
 	seg->sent_ns = limiter_now_ns();
 	db->segs = db->segs_tail = seg;
+	db->nsegs = 1;
 	db->state = DB_SETUP;
 }
 
@@ -549,6 +551,7 @@ static struct db_segment *segment_new(struct db *db, enum seg_kind kind)
 		fatal("out of memory");
 	seg->kind = kind;
 	seg->sent_ns = limiter_now_ns();
+	db->nsegs++;
 	if (db->segs_tail)
 		db->segs_tail->next = seg;
 	else
@@ -583,35 +586,71 @@ static void take_jobs(struct db *db, struct db_job **head, struct db_job **tail,
 	}
 }
 
+/* The row a write locks first: the invoice, for the tools that lock one. */
+static const char *lock_key(const struct db_job *job)
+{
+	if (job->nparams > 3 && job->params[3] &&
+	    (strcmp(job->stmt, "apply_payment") == 0 || strcmp(job->stmt, "send_invoice") == 0 ||
+	     strcmp(job->stmt, "void_invoice") == 0))
+		return job->params[3];
+	return "";
+}
+
+/* Orders a batch's members by the invoice they lock: batches of different
+ * workers then take their row locks in one order and cannot deadlock. */
+static void sort_members(struct db_segment *seg)
+{
+	struct db_job *sorted = NULL, *job = seg->jobs, *next;
+
+	for (; job; job = next) {
+		struct db_job **at = &sorted;
+		next = job->next;
+		while (*at && strcmp(lock_key(*at), lock_key(job)) <= 0)
+			at = &(*at)->next;
+		job->next = *at;
+		*at = job;
+	}
+	seg->jobs = sorted;
+}
+
+static int send_batch(struct db *db)
+{
+	struct db_segment *seg = segment_new(db, SEG_BATCH);
+
+	take_jobs(db, &db->writes, &db->writes_tail, seg, DB_BATCH_MAX);
+	sort_members(seg);
+	if (seg->nstmts > 1) {
+		seg->lead = 1;
+		seg->nstmts++;
+		if (PQsendQueryPrepared(db->conn, "batch_lock_timeout", 0, NULL, NULL, NULL, 0) != 1)
+			return -1;
+	}
+	for (struct db_job *job = seg->jobs; job; job = job->next)
+		if (send_job(db, job) < 0)
+			return -1;
+	if (PQpipelineSync(db->conn) != 1)
+		return -1;
+	db->batch_in_flight = 1;
+	db->stats.batches++;
+	db->stats.members += seg->nstmts - seg->lead;
+	return 0;
+}
+
+/* Sends what is queued, writes first. PostgreSQL runs a connection's
+ * statements one after another, so at most DB_PIPELINE_DEPTH segments are
+ * in flight: work that arrives later waits here, where a write batch can
+ * still go ahead of reads, instead of behind every read already sent. */
 static void send_pending(struct db *db)
 {
 	if (db->state != DB_READY)
 		return;
-	/* Reads go at once, each in its own segment: never behind a commit. */
-	while (db->reads) {
+	if (db->writes && !db->batch_in_flight && db->nsegs < DB_PIPELINE_DEPTH && send_batch(db) < 0)
+		goto lost;
+	while (db->reads && db->nsegs < DB_PIPELINE_DEPTH) {
 		struct db_segment *seg = segment_new(db, SEG_READ);
 		take_jobs(db, &db->reads, &db->reads_tail, seg, 1);
 		if (send_job(db, seg->jobs) < 0 || PQpipelineSync(db->conn) != 1)
 			goto lost;
-	}
-	/* Writes: whatever piled up while the last batch was in flight. */
-	if (db->writes && !db->batch_in_flight) {
-		struct db_segment *seg = segment_new(db, SEG_BATCH);
-		take_jobs(db, &db->writes, &db->writes_tail, seg, DB_BATCH_MAX);
-		if (seg->nstmts > 1) {
-			seg->lead = 1;
-			seg->nstmts++;
-			if (PQsendQueryPrepared(db->conn, "batch_lock_timeout", 0, NULL, NULL, NULL, 0) != 1)
-				goto lost;
-		}
-		for (struct db_job *job = seg->jobs; job; job = job->next)
-			if (send_job(db, job) < 0)
-				goto lost;
-		if (PQpipelineSync(db->conn) != 1)
-			goto lost;
-		db->batch_in_flight = 1;
-		db->stats.batches++;
-		db->stats.members += seg->nstmts - seg->lead;
 	}
 	if (PQflush(db->conn) < 0)
 		goto lost;
@@ -801,6 +840,7 @@ static void read_results(struct db *db)
 		}
 		if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
 			PQclear(r);
+			db->nsegs--;
 			db->segs = seg->next;
 			if (!db->segs)
 				db->segs_tail = NULL;

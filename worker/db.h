@@ -4,9 +4,10 @@
  * waits for the database never stops the worker from serving others.
  * Runs only in workers.
  *
- * Reads are sent at once, each in its own pipeline segment (its own
- * implicit transaction). Writes that arrive while a write batch is in
- * flight wait and then go together as the next batch: one implicit
+ * Reads are sent each in its own pipeline segment (its own implicit
+ * transaction), never held back for a commit. Writes that arrive while a
+ * write batch is in flight wait and then go together as the next batch
+ * (ahead of queued reads): one implicit
  * transaction, one commit, one WAL flush (group commit). Each member runs
  * through a wrapper whose exception block is a subtransaction, so one
  * member's error never changes another's outcome; every member is answered
@@ -24,6 +25,7 @@
 #define DB_MAX_COLUMNS 4
 #define DB_MAX_PARAMS 12
 #define DB_BATCH_MAX 32 /* members per batch: under PostgreSQL's 64 cached subtransactions */
+#define DB_PIPELINE_DEPTH 2 /* segments in flight: one running, one ready behind it */
 
 struct db_job;
 /* Called exactly once per job not abandoned, never from inside db_submit.
@@ -81,6 +83,7 @@ struct db {
 	struct db_job *reads, *reads_tail, *writes, *writes_tail;
 	/* segments sent, in the order their results will come */
 	struct db_segment *segs, *segs_tail;
+	int nsegs;
 	int batch_in_flight;
 	PGcancel *cancel;
 	pid_t canceller;                 /* child running PQcancel, reaped in db_tick */

@@ -332,27 +332,34 @@ static void conn_request_done(struct conn *c)
 	c->continued = 0;
 }
 
-/* An HTTP-level refusal before the request could be handled: send, close. */
+/* An HTTP-level refusal before the request could be handled: sends r,
+ * then closes; the request is dropped. */
+static void conn_refuse_with(struct worker_ctx *w, struct conn *c, struct response *r)
+{
+	char rid[48];
+
+	r->close = 1;
+	snprintf(rid, sizeof(rid), "%d-%llu", (int)getpid(), ++w->request_seq);
+	conn_send(w, c, r, NULL, rid, limiter_now_ns());
+	response_reset(r);
+	c->in_len = 0;
+	conn_request_done(c);
+}
+
+/* The same with a plain JSON-RPC error body. */
 static void conn_refuse(struct worker_ctx *w, struct conn *c, int status, const char *message)
 {
 	struct response r;
-	char rid[48];
 
 	response_init(&r);
 	response_rpc_error(&r, status, NULL, -32600, message, NULL);
-	r.close = 1;
-	snprintf(rid, sizeof(rid), "%d-%llu", (int)getpid(), ++w->request_seq);
-	conn_send(w, c, &r, NULL, rid, limiter_now_ns());
-	response_reset(&r);
-	c->in_len = 0;
-	conn_request_done(c);
+	conn_refuse_with(w, c, &r);
 }
 
 /* 503 when the worker's buffer budget is spent: the client retries. */
 static void budget_spent(struct worker_ctx *w, struct conn *c)
 {
 	struct response r;
-	char rid[48];
 
 	atomic_fetch_add(&w->shm->slots[w->slot].rejected_budget, 1);
 	response_init(&r);
@@ -360,12 +367,7 @@ static void budget_spent(struct worker_ctx *w, struct conn *c)
 	response_rpc_error(&r, 503, NULL, -32000, "Overloaded: this worker holds too many request "
 	                   "bodies; retry after retry_after_ms",
 	                   "{\"code\":\"OVERLOADED\",\"retryable\":true,\"retry_after_ms\":1000}");
-	r.close = 1;
-	snprintf(rid, sizeof(rid), "%d-%llu", (int)getpid(), ++w->request_seq);
-	conn_send(w, c, &r, NULL, rid, limiter_now_ns());
-	response_reset(&r);
-	c->in_len = 0;
-	conn_request_done(c);
+	conn_refuse_with(w, c, &r);
 }
 
 static void too_large(struct worker_ctx *w, struct conn *c)
