@@ -6,7 +6,7 @@
  *
  * The connection is in libpq's pipeline mode. What was sent is a FIFO of
  * segments, each ended by a Sync: a read (one statement), a write batch
- * (optionally a lock_timeout setting, then its members) or the set-up after
+ * (a lock_timeout setting, then its members) or the set-up after
  * a (re)connect. Results come back in that order; each statement's result
  * is followed by a NULL from PQgetResult, and each segment ends with
  * PGRES_PIPELINE_SYNC, which for a batch means its implicit transaction has
@@ -70,8 +70,8 @@ static const struct statement statements[] = {
 	                   " FROM mcp_try_apply_payment($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)" },
 	{ "upsert_customer", "SELECT result::text, err_state, err_message, err_detail"
 	                     " FROM mcp_try_upsert_customer($1, $2, $3, $4, $5, $6, $7)" },
-	/* Batches: a member stuck on a row lock gives up quickly and is then
-	 * retried alone, so one lock wait never holds the others' commit. */
+	/* Every batch: a member stuck on a row lock gives up quickly and is
+	 * tried again alone, so one lock wait never holds the others back. */
 	{ "batch_lock_timeout", "SELECT set_config('lock_timeout', '200ms', true)" },
 };
 #define NSTATEMENTS (sizeof(statements) / sizeof(statements[0]))
@@ -204,7 +204,9 @@ static void enqueue(struct db *db, struct db_job *job)
  * it with err. */
 static void retry_or_fail(struct db *db, struct db_job *job, const struct tool_error *err)
 {
-	if (job->done && job->attempts < MAX_ATTEMPTS && limiter_now_ns() < job->deadline_ns) {
+	int in_time = limiter_now_ns() < job->deadline_ns;
+
+	if (job->done && job->attempts < MAX_ATTEMPTS && in_time) {
 		enqueue(db, job);
 		return;
 	}
@@ -212,8 +214,12 @@ static void retry_or_fail(struct db *db, struct db_job *job, const struct tool_e
 		job_free(job);
 		return;
 	}
-	job->err = *err;
 	job->ok = 0;
+	if (in_time)
+		job->err = *err;
+	else
+		tool_error_set(&job->err, "TIMEOUT", NULL, 1, "the database did not finish in time; "
+		               "nothing was stored: retry later");
 	job_answer(job);
 	job_free(job);
 }
@@ -619,12 +625,10 @@ static int send_batch(struct db *db)
 
 	take_jobs(db, &db->writes, &db->writes_tail, seg, DB_BATCH_MAX);
 	sort_members(seg);
-	if (seg->nstmts > 1) {
-		seg->lead = 1;
-		seg->nstmts++;
-		if (PQsendQueryPrepared(db->conn, "batch_lock_timeout", 0, NULL, NULL, NULL, 0) != 1)
-			return -1;
-	}
+	seg->lead = 1;
+	seg->nstmts++;
+	if (PQsendQueryPrepared(db->conn, "batch_lock_timeout", 0, NULL, NULL, NULL, 0) != 1)
+		return -1;
 	for (struct db_job *job = seg->jobs; job; job = job->next)
 		if (send_job(db, job) < 0)
 			return -1;
@@ -772,10 +776,15 @@ static void on_result(struct db *db, struct db_segment *seg, PGresult *r)
 		job->ok = 1;
 	} else if (map_error(PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
 	                     PQgetisnull(r, 0, 3) ? NULL : PQgetvalue(r, 0, 3), &job->err)) {
-		/* Rolled back inside its own subtransaction: run it again, alone
-		 * if it waited too long for a lock. */
+		/* Rolled back inside its own subtransaction: run it again. One
+		 * that waited 200 ms for a row lock held elsewhere goes again
+		 * alone, as often as its deadline allows (those tries are not
+		 * counted), so it never holds up the other writes for longer. */
 		job->rerun = 1;
-		job->solo = strcmp(PQgetvalue(r, 0, 1), "55P03") == 0;
+		if (strcmp(PQgetvalue(r, 0, 1), "55P03") == 0) {
+			job->solo = 1;
+			job->attempts--;
+		}
 	}
 }
 

@@ -96,9 +96,49 @@ def test_writes_piled_up_go_as_one_batch_and_members_are_isolated(env):
     after = db_stats(env.server)
     batches = after["mcpi_db_batches_total"] - before["mcpi_db_batches_total"]
     members = after["mcpi_db_batch_members_total"] - before["mcpi_db_batch_members_total"]
-    expect(members == 24 and batches <= 4, f"{members} members in {batches} batches")
+    # The blocked payment is tried again alone every 200 ms; the others
+    # piled up behind its first try and went together.
+    expect(members >= 24 and members - batches >= 20, f"{members} members in {batches} batches")
     n = env.psql(f"SELECT count(*) FROM invoices WHERE tenant_id = '{tenant}' AND customer_id = 'batch'")
     expect(n == "20", n)
+
+
+def test_a_write_waiting_on_a_lock_does_not_hold_up_other_writes(env):
+    tenant = "t-" + uuid.uuid4().hex[:8]
+    tok = env.token(tenant=tenant)
+    c = Client(env, tok)
+    locked = sent_invoice(c)
+    holder = lock_invoice(env, locked, 1.5)
+    out = {}
+
+    def pay():
+        t0 = time.time()
+        out["r"] = Client(env, tok).tool("apply_payment", {"invoice_id": locked, "amount_cents": 7})
+        out["took"] = time.time() - t0
+
+    t = threading.Thread(target=pay)
+    t.start()
+    time.sleep(0.3)
+    took = []
+
+    def create(i):
+        cc = Client(env, tok)
+        t0 = time.time()
+        err, sc = cc.tool("create_invoice", {"customer_id": "free", "line_items": [
+            {"description": "x", "amount_cents": 1}]})
+        took.append(time.time() - t0)
+        expect(not err, sc)
+        cc.close()
+
+    errors = run_threads(10, create)
+    t.join()
+    holder.wait()
+    expect(not errors, errors)
+    expect(max(took) < 0.8, f"other writes went ahead of the waiting one: {max(took):.2f}s")
+    err, sc = out["r"]
+    expect(not err and sc["amount_paid_cents"] == 7 and 1.0 < out["took"] < 2.9, (out, sc))
+    n = env.psql(f"SELECT count(*) FROM payments WHERE invoice_id = '{locked}'")
+    expect(n == "1", n)
 
 
 def test_reads_and_refusals_are_not_held_behind_a_blocked_write(env):
@@ -127,13 +167,12 @@ def test_reads_and_refusals_are_not_held_behind_a_blocked_write(env):
     err, sc = out["r"]
     expect(err and sc["error"]["code"] == "TIMEOUT" and sc["error"]["retryable"], sc)
     expect(2.8 < out["took"] < 4.0, out["took"])
-    # The statement was cancelled, not left running: the connection serves
-    # again at once, and the payment did not happen.
+    # Its tries gave up on the lock (lock_timeout) without holding the
+    # connection: it serves again at once, and the payment did not happen.
     t0 = time.time()
     err, sc = c.tool("get_invoice", {"invoice_id": locked})
     expect(not err and time.time() - t0 < 1.0 and sc["amount_paid_cents"] == 0, (time.time() - t0, sc))
     holder.wait()
-    expect(db_stats(env.server)["mcpi_db_cancels_total"] >= 1, db_stats(env.server))
 
 
 def test_commit_killed_mid_flight_reports_no_success(env):

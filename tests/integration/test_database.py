@@ -28,6 +28,10 @@ def test_slow_statement_times_out(env):
     expect(0.6 < took < 1.8, took)
     err, sc = c.tool("list_invoices", {"customer_id": "slow"})
     expect(not err, "the connection is usable after a timeout")
+    # The read outlived its deadline while running: it was cancelled (by a
+    # short-lived child, so the loop never blocked), not left to run.
+    cancels = [v for k, v in env.server.metrics().items() if k.startswith("mcpi_db_cancels_total")]
+    expect(cancels and cancels[0] >= 1, cancels)
 
 
 def kill_app_backends(env):
