@@ -129,73 +129,83 @@ static int hex_value(char c)
 	return -1;
 }
 
-long http_chunked_body(char *buf, size_t len, size_t max, size_t *body_len, int decode)
+/* One chunk (size line, data, CRLF) at buf[st->pos..len): moves its data
+ * down to buf[st->out] and returns 1; 0 for the last chunk (size 0);
+ * HTTP_PARTIAL until the whole chunk is there; or an error. */
+static int next_chunk(struct http_chunked *st, char *buf, size_t len, size_t max)
 {
-	size_t pos = 0, out = 0;
+	size_t pos = st->pos, size = 0;
+	int digits = 0, v;
 
-	for (;;) {
-		size_t size = 0;
-		int digits = 0, v;
-
-		while (pos < len && (v = hex_value(buf[pos])) >= 0) {
-			if (++digits > 8)
-				return HTTP_TOO_LARGE;
-			size = size * 16 + (size_t)v;
+	while (pos < len && (v = hex_value(buf[pos])) >= 0) {
+		if (++digits > 8)
+			return HTTP_TOO_LARGE;
+		size = size * 16 + (size_t)v;
+		pos++;
+	}
+	if (pos >= len)
+		return HTTP_PARTIAL;
+	if (digits == 0)
+		return HTTP_ERROR;
+	/* chunk-ext: ignored, but it must be printable. */
+	if (buf[pos] == ';' || buf[pos] == ' ' || buf[pos] == '\t') {
+		while (pos < len && buf[pos] != '\r' && buf[pos] != '\n') {
+			if (!is_field_vchar((unsigned char)buf[pos]))
+				return HTTP_ERROR;
 			pos++;
 		}
-		if (pos >= len)
-			return HTTP_PARTIAL;
-		if (digits == 0)
-			return HTTP_ERROR;
-		/* chunk-ext: ignored, but it must be printable. */
-		if (buf[pos] == ';' || buf[pos] == ' ' || buf[pos] == '\t') {
-			while (pos < len && buf[pos] != '\r' && buf[pos] != '\n') {
-				if (!is_field_vchar((unsigned char)buf[pos]))
-					return HTTP_ERROR;
-				pos++;
-			}
-		}
-		if (pos >= len || (buf[pos] == '\r' && pos + 1 >= len))
-			return HTTP_PARTIAL;
-		if (buf[pos] != '\r' || buf[pos + 1] != '\n')
-			return HTTP_ERROR;
-		pos += 2;
-		if (size == 0)
-			break;
-		if (size > max - out)
-			return HTTP_TOO_LARGE;
-		if (len - pos < size + 2)
-			return HTTP_PARTIAL;
-		if (buf[pos + size] != '\r' || buf[pos + size + 1] != '\n')
-			return HTTP_ERROR;
-		if (decode)
-			memmove(buf + out, buf + pos, size);
-		out += size;
-		pos += size + 2;
+	}
+	if (pos >= len || (buf[pos] == '\r' && pos + 1 >= len))
+		return HTTP_PARTIAL;
+	if (buf[pos] != '\r' || buf[pos + 1] != '\n')
+		return HTTP_ERROR;
+	pos += 2;
+	if (size == 0) {
+		st->pos = pos;
+		return 0;
+	}
+	if (size > max - st->out)
+		return HTTP_TOO_LARGE;
+	if (len - pos < size + 2)
+		return HTTP_PARTIAL;
+	if (buf[pos + size] != '\r' || buf[pos + size + 1] != '\n')
+		return HTTP_ERROR;
+	memmove(buf + st->out, buf + pos, size);
+	st->out += size;
+	st->pos = pos + size + 2;
+	return 1;
+}
+
+long http_chunked_feed(struct http_chunked *st, char *buf, size_t len, size_t max)
+{
+	int r;
+
+	while (!st->trailer) {
+		r = next_chunk(st, buf, len, max);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			st->trailer = 1;
 	}
 	/* Trailer section: field lines up to an empty line. */
 	for (;;) {
-		long end = line_end(buf, pos, len);
+		long end = line_end(buf, st->pos, len);
 		size_t i;
 		if (end == -1)
 			return HTTP_PARTIAL;
 		if (end == -2)
 			return HTTP_ERROR;
-		if ((size_t)end == pos) {
-			pos += 2;
-			break;
-		}
-		for (i = pos; i < (size_t)end && is_tchar((unsigned char)buf[i]); i++)
+		if ((size_t)end == st->pos)
+			return (long)(st->pos + 2);
+		for (i = st->pos; i < (size_t)end && is_tchar((unsigned char)buf[i]); i++)
 			;
-		if (i == pos || buf[i] != ':')
+		if (i == st->pos || buf[i] != ':')
 			return HTTP_ERROR;
 		for (; i < (size_t)end; i++)
 			if (!is_field_vchar((unsigned char)buf[i]))
 				return HTTP_ERROR;
-		pos = (size_t)end + 2;
+		st->pos = (size_t)end + 2;
 	}
-	*body_len = out;
-	return (long)pos;
 }
 
 const struct http_header *http_find_header(const struct http_request *req, const char *name)

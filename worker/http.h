@@ -50,15 +50,21 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req);
  * absolute-form nor "*" for OPTIONS. */
 int http_request_semantics(struct http_request *req);
 
-/* A chunked request body (RFC 9112 section 7.1) at buf[0..len). Once the
- * last chunk and the trailer section have arrived, returns the wire length
- * (> 0) and sets *body_len to the decoded size; with decode set it also
- * moves the data down in place so buf[0..*body_len) is the body (call it
- * first without decode: a partial or bad body is never modified). Else
- * HTTP_PARTIAL, HTTP_ERROR (malformed), or HTTP_TOO_LARGE (more than max
- * decoded bytes). Chunk extensions and trailer fields are read and
- * ignored. */
-long http_chunked_body(char *buf, size_t len, size_t max, size_t *body_len, int decode);
+/* A chunked request body (RFC 9112 section 7.1) arriving at buf[0..len):
+ * the decoder keeps its place in st (zeroed for a new body) and is called
+ * again as len grows, so each byte is examined about once however the body
+ * arrives. It decodes in place: buf[0..st->out) holds the body so far
+ * (st->out never passes the wire bytes it came from). Returns the wire
+ * length (> 0) once the last chunk and the trailer section have arrived,
+ * the body being buf[0..st->out); else HTTP_PARTIAL, HTTP_ERROR
+ * (malformed; the buffer may be changed) or HTTP_TOO_LARGE (more than max
+ * body bytes). Chunk extensions and trailer fields are read and ignored. */
+struct http_chunked {
+	size_t pos;  /* wire bytes consumed */
+	size_t out;  /* body bytes decoded */
+	int trailer; /* the last chunk is read; in the trailer section */
+};
+long http_chunked_feed(struct http_chunked *st, char *buf, size_t len, size_t max);
 
 /* Case-insensitive header lookup; NULL when absent. */
 const struct http_header *http_find_header(const struct http_request *req, const char *name);

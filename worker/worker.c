@@ -71,6 +71,7 @@ struct conn {
 	 * admission verdict is kept while the body arrives. */
 	struct http_request req;
 	size_t head_len;        /* 0 until the head is complete */
+	struct http_chunked chunk; /* where the chunked body's decoder stands */
 	int head_done;
 	int prechecked;         /* request_precheck ran for the current request */
 	int verified;           /* id holds the token's verified identity */
@@ -330,6 +331,7 @@ static void conn_request_done(struct conn *c)
 	c->prechecked = 0;
 	c->verified = 0;
 	c->continued = 0;
+	memset(&c->chunk, 0, sizeof(c->chunk));
 }
 
 /* An HTTP-level refusal before the request could be handled: sends r,
@@ -543,8 +545,8 @@ static int conn_process(struct worker_ctx *w, struct conn *c)
 	total = c->head_len + body_len;
 	complete = c->in_len >= total;
 	if (c->req.chunked) {
-		long wire = http_chunked_body(c->in + c->head_len, c->in_len - c->head_len,
-		                              (size_t)w->cfg->max_body_bytes, &body_len, 0);
+		long wire = http_chunked_feed(&c->chunk, c->in + c->head_len, c->in_len - c->head_len,
+		                              (size_t)w->cfg->max_body_bytes);
 		if (wire == HTTP_ERROR) {
 			conn_refuse(w, c, 400, "Bad Request: malformed chunked body");
 			return 1;
@@ -555,8 +557,7 @@ static int conn_process(struct worker_ctx *w, struct conn *c)
 		}
 		complete = wire > 0;
 		if (complete) {
-			http_chunked_body(c->in + c->head_len, c->in_len - c->head_len,
-			                  (size_t)w->cfg->max_body_bytes, &body_len, 1);
+			body_len = c->chunk.out;
 			total = c->head_len + (size_t)wire;
 		}
 	}

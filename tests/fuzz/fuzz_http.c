@@ -17,22 +17,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (n > 0) {
 		char *rest;
-		size_t body_len = 0, body_len2 = 0;
 		long wire;
 		if ((size_t)n > size)
 			__builtin_trap();
 		if (http_request_semantics(&req) == 0 && req.content_length < -1)
 			__builtin_trap();
 		(void)http_find_header(&req, "Content-Type");
-		/* Whatever follows the head, as a chunked body: the decode pass
-		 * must agree with the checking pass and stay inside the input. */
-		rest = malloc(size - (size_t)n + 1);
+		/* Whatever follows the head, as a chunked body: fed in one go,
+		 * and fed in two parts with the state carried over, the decoder
+		 * must agree with itself and stay inside the input. */
+		rest = malloc(2 * (size - (size_t)n) + 2);
 		memcpy(rest, data + n, size - (size_t)n);
-		wire = http_chunked_body(rest, size - (size_t)n, 4096, &body_len, 0);
-		if (wire > 0) {
-			if ((size_t)wire > size - (size_t)n || body_len > 4096 ||
-			    http_chunked_body(rest, size - (size_t)n, 4096, &body_len2, 1) != wire ||
-			    body_len2 != body_len)
+		memcpy(rest + size - (size_t)n + 1, data + n, size - (size_t)n);
+		{
+			struct http_chunked one = { 0 }, two = { 0 };
+			char *copy = rest + size - (size_t)n + 1;
+			size_t len = size - (size_t)n, half = len / 2;
+			long wire2;
+			wire = http_chunked_feed(&one, rest, len, 4096);
+			wire2 = http_chunked_feed(&two, copy, half, 4096);
+			if (wire2 == HTTP_PARTIAL)
+				wire2 = http_chunked_feed(&two, copy, len, 4096);
+			if (wire > 0 && ((size_t)wire > len || one.out > 4096 || one.out > (size_t)wire ||
+			                 wire2 != wire || two.out != one.out ||
+			                 memcmp(rest, copy, one.out) != 0))
 				__builtin_trap();
 		}
 		free(rest);

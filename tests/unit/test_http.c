@@ -108,10 +108,16 @@ static void test_limits(void **state)
 	assert_int_equal(http_parse_request(many, n, &req), HTTP_TOO_LARGE);
 }
 
-static long chunked(const char *in, char *copy, size_t max, size_t *body_len, int decode)
+/* Decodes in one call from a fresh state. */
+static long chunked(const char *in, char *copy, size_t max, size_t *body_len)
 {
+	struct http_chunked st = { 0 };
+	long r;
+
 	memcpy(copy, in, strlen(in) + 1);
-	return http_chunked_body(copy, strlen(in), max, body_len, decode);
+	r = http_chunked_feed(&st, copy, strlen(in), max);
+	*body_len = st.out;
+	return r;
 }
 
 static void test_chunked_body(void **state)
@@ -119,25 +125,36 @@ static void test_chunked_body(void **state)
 	const char *body = "4\r\nWiki\r\n7;ext=1\r\npedia i\r\nB\r\nn \r\nchunks.\r\n0\r\nX-Trailer: t\r\n\r\nNEXT";
 	char copy[256];
 	size_t n = 0, wire = strlen(body) - 4;
+	struct http_chunked st;
 	(void)state;
-	assert_int_equal(chunked(body, copy, 1000, &n, 0), (long)wire);
+	assert_int_equal(chunked(body, copy, 1000, &n), (long)wire);
 	assert_int_equal(n, 22);
-	assert_memory_equal(copy, body, strlen(body)); /* not decoded: untouched */
-	assert_int_equal(chunked(body, copy, 1000, &n, 1), (long)wire);
 	assert_memory_equal(copy, "Wikipedia in \r\nchunks.", 22);
+	assert_memory_equal(copy + wire, "NEXT", 4); /* what follows is untouched */
+	/* Arriving a byte at a time, the same state carries on: partial until
+	 * the end, then the same body, each byte looked at about once. */
+	memset(&st, 0, sizeof(st));
+	memcpy(copy, body, strlen(body) + 1);
+	for (size_t i = 0; i < wire; i++)
+		assert_int_equal(http_chunked_feed(&st, copy, i, 1000), HTTP_PARTIAL);
+	assert_int_equal(http_chunked_feed(&st, copy, wire, 1000), (long)wire);
+	assert_int_equal(st.out, 22);
+	assert_memory_equal(copy, "Wikipedia in \r\nchunks.", 22);
+	/* And from a fresh state at every prefix. */
 	for (size_t i = 0; i < wire; i++) {
+		memset(&st, 0, sizeof(st));
 		memcpy(copy, body, i);
-		assert_int_equal(http_chunked_body(copy, i, 1000, &n, 0), HTTP_PARTIAL);
+		assert_int_equal(http_chunked_feed(&st, copy, i, 1000), HTTP_PARTIAL);
 	}
-	assert_int_equal(chunked("0\r\n\r\n", copy, 10, &n, 1), 5);
+	assert_int_equal(chunked("0\r\n\r\n", copy, 10, &n), 5);
 	assert_int_equal(n, 0);
-	assert_int_equal(chunked(body, copy, 21, &n, 0), HTTP_TOO_LARGE);
-	assert_int_equal(chunked("123456789\r\n", copy, 1000, &n, 0), HTTP_TOO_LARGE);
-	assert_int_equal(chunked("x\r\n", copy, 1000, &n, 0), HTTP_ERROR);
-	assert_int_equal(chunked("4\nWiki\r\n0\r\n\r\n", copy, 1000, &n, 0), HTTP_ERROR);
-	assert_int_equal(chunked("4\r\nWikiXX0\r\n\r\n", copy, 1000, &n, 0), HTTP_ERROR);
-	assert_int_equal(chunked("0\r\nbad trailer\r\n\r\n", copy, 1000, &n, 0), HTTP_ERROR);
-	assert_int_equal(chunked("4;\x01\r\nWiki\r\n0\r\n\r\n", copy, 1000, &n, 0), HTTP_ERROR);
+	assert_int_equal(chunked(body, copy, 21, &n), HTTP_TOO_LARGE);
+	assert_int_equal(chunked("123456789\r\n", copy, 1000, &n), HTTP_TOO_LARGE);
+	assert_int_equal(chunked("x\r\n", copy, 1000, &n), HTTP_ERROR);
+	assert_int_equal(chunked("4\nWiki\r\n0\r\n\r\n", copy, 1000, &n), HTTP_ERROR);
+	assert_int_equal(chunked("4\r\nWikiXX0\r\n\r\n", copy, 1000, &n), HTTP_ERROR);
+	assert_int_equal(chunked("0\r\nbad trailer\r\n\r\n", copy, 1000, &n), HTTP_ERROR);
+	assert_int_equal(chunked("4;\x01\r\nWiki\r\n0\r\n\r\n", copy, 1000, &n), HTTP_ERROR);
 }
 
 static void test_transfer_codings(void **state)
