@@ -112,16 +112,23 @@ static void job_free(struct db_job *job)
 
 /* Delivers the outcome (unless nobody wants it any more). The job stays
  * allocated while a segment still refers to it. */
-static void job_answer(struct db_job *job)
+static void job_answer(struct db *db, struct db_job *job)
 {
 	if (job->answered)
 		return;
 	job->answered = 1;
-	if (job->done)
-		job->done(job);
+	if (!job->done)
+		return;
+	/* done may submit the connection's next request: that job is only
+	 * queued (db_submit sends nothing while dispatching), so the lists
+	 * being walked here stay intact. */
+	db->dispatching++;
+	job->done(job);
+	db->dispatching--;
 }
 
-static void job_fail(struct db_job *job, const char *code, int retryable, const char *message)
+static void job_fail(struct db *db, struct db_job *job, const char *code, int retryable,
+                     const char *message)
 {
 	for (int i = 0; i < DB_MAX_COLUMNS; i++) {
 		free(job->cols[i]);
@@ -129,7 +136,7 @@ static void job_fail(struct db_job *job, const char *code, int retryable, const 
 	}
 	job->ok = 0;
 	tool_error_set(&job->err, code, NULL, retryable, "%s", message);
-	job_answer(job);
+	job_answer(db, job);
 }
 
 /* ---- SQLSTATE to tool errors ---- */
@@ -220,7 +227,7 @@ static void retry_or_fail(struct db *db, struct db_job *job, const struct tool_e
 	else
 		tool_error_set(&job->err, "TIMEOUT", NULL, 1, "the database did not finish in time; "
 		               "nothing was stored: retry later");
-	job_answer(job);
+	job_answer(db, job);
 	job_free(job);
 }
 
@@ -311,7 +318,7 @@ static void drop_connection(struct db *db)
 				retry_or_fail(db, job, &lost);
 			} else {
 				if (!job->answered && job->done)
-					job_fail(job, lost.code, 1, lost.message);
+					job_fail(db, job, lost.code, 1, lost.message);
 				job_free(job);
 			}
 		}
@@ -458,7 +465,7 @@ static void fail_queued(struct db *db, const char *message)
 			next = job->next;
 			db->stats.queued--;
 			if (job->done)
-				job_fail(job, "DATABASE_UNAVAILABLE", 1, message);
+				job_fail(db, job, "DATABASE_UNAVAILABLE", 1, message);
 			job_free(job);
 		}
 	}
@@ -677,7 +684,8 @@ int db_submit(struct db *db, struct db_job *job, struct tool_error *err)
 		return -1;
 	}
 	enqueue(db, job);
-	send_pending(db);
+	if (!db->dispatching)
+		send_pending(db);
 	return 0;
 }
 
@@ -828,7 +836,7 @@ static void segment_done(struct db *db, struct db_segment *seg)
 			if (!job->ok && !job->err.code)
 				tool_error_set(&job->err, "TIMEOUT", NULL, 1,
 				               "the database did not answer in time; retry later");
-			job_answer(job);
+			job_answer(db, job);
 			job_free(job);
 		}
 	}
@@ -934,7 +942,7 @@ static void expire_queue(struct db *db, struct db_job **head, struct db_job **ta
 		db->stats.queued--;
 		/* Never sent: certainly not executed. */
 		if (job->done)
-			job_fail(job, "TIMEOUT", 1, "the database did not answer in time; nothing was "
+			job_fail(db, job, "TIMEOUT", 1, "the database did not answer in time; nothing was "
 			                            "stored: retry later");
 		job_free(job);
 	}
@@ -959,11 +967,12 @@ void db_tick(struct db *db, long long now)
 			               ? "the database did not answer in time; the call may still take "
 			                 "effect: retry with the same idempotency_key"
 			               : "the database did not answer in time; retry later");
-			job_answer(job);
+			job_answer(db, job);
 			if (seg == db->segs)
 				cancel_running(db, seg);
 		}
 	}
 	if (db->state == DB_DOWN && (db->reads || db->writes) && now >= db->next_attempt_ns)
 		start_connect(db);
+	send_pending(db); /* what the answers above queued */
 }

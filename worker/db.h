@@ -85,6 +85,7 @@ struct db {
 	struct db_segment *segs, *segs_tail;
 	int nsegs;
 	int batch_in_flight;
+	int dispatching;                 /* inside a done callback: submit only queues */
 	PGcancel *cancel;
 	pid_t canceller;                 /* child running PQcancel, reaped in db_tick */
 	struct db_stats stats;

@@ -920,6 +920,8 @@ void worker_main(struct worker_ctx *w)
 			maintenance(w);
 		if (draining && (nconns == 0 || limiter_now_ns() > drain_deadline_ns)) {
 			log_info("exiting: %ld connections left", nconns);
+			while (conns)
+				conn_close(w, conns); /* also drops requests still waiting */
 			db_close(&w->db);
 			peer_count_free(&peers);
 			check_leaks();
