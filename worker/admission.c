@@ -6,6 +6,7 @@
  * workers. Authentication comes before the limiter so that unauthenticated
  * traffic cannot drain the bucket that legitimate tenants share.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -25,18 +26,55 @@ static void url_origin(const char *url, char *out, size_t cap)
 	snprintf(out, cap, "%.*s", (int)len, url);
 }
 
-static int origin_allowed(const char *allowed, const struct http_header *h)
+/* "localhost", "127.x.y.z" or "[::1]", optionally with ":port". */
+static int loopback_host(const char *p, size_t n)
 {
-	const char *p = allowed;
+	size_t host;
 
+	if (n >= 9 && strncasecmp(p, "localhost", 9) == 0)
+		host = 9;
+	else if (n >= 5 && memcmp(p, "[::1]", 5) == 0)
+		host = 5;
+	else if (n >= 4 && memcmp(p, "127.", 4) == 0)
+		for (host = 4; host < n && (isdigit((unsigned char)p[host]) || p[host] == '.'); host++)
+			;
+	else
+		return 0;
+	if (host == n)
+		return 1;
+	if (p[host] != ':' || host + 1 == n)
+		return 0;
+	for (size_t i = host + 1; i < n; i++)
+		if (!isdigit((unsigned char)p[i]))
+			return 0;
+	return 1;
+}
+
+/* DNS-rebinding protection refuses foreign origins. The server's own
+ * origin (from public_url) is not foreign, and neither, when it listens on
+ * loopback, is a loopback origin (a local client's). Other origins must be
+ * listed in allowed_origins. */
+static int origin_allowed(const struct config *cfg, const struct http_header *h)
+{
+	const char *p = cfg->allowed_origins, *v = h->value;
+	size_t n = h->value_len, skip;
+	char own[512];
+
+	url_origin(cfg->public_url, own, sizeof(own));
+	if (strlen(own) == n && strncasecmp(own, v, n) == 0)
+		return 1;
+	skip = n >= 7 && strncasecmp(v, "http://", 7) == 0 ? 7
+	     : n >= 8 && strncasecmp(v, "https://", 8) == 0 ? 8 : 0;
+	if (skip && loopback_host(cfg->listen, strlen(cfg->listen)) && loopback_host(v + skip, n - skip))
+		return 1;
 	while (*p) {
-		size_t n;
+		size_t len;
 		while (*p == ' ')
 			p++;
-		n = strcspn(p, " ");
-		if (n && n == h->value_len && strncasecmp(p, h->value, n) == 0)
+		len = strcspn(p, " ");
+		if (len && len == n && strncasecmp(p, v, n) == 0)
 			return 1;
-		p += n;
+		p += len;
 	}
 	return 0;
 }
@@ -93,7 +131,7 @@ void admission_preflight(struct worker_ctx *w, const struct http_request *req, s
 {
 	const struct http_header *origin = http_find_header(req, "Origin");
 
-	if (!origin || !origin_allowed(w->cfg->allowed_origins, origin)) {
+	if (!origin || !origin_allowed(w->cfg, origin)) {
 		response_rpc_error(resp, 403, NULL, -32002, "Forbidden: this Origin is not allowed", NULL);
 		snprintf(resp->outcome, sizeof(resp->outcome), "origin_refused");
 		return;
@@ -115,7 +153,7 @@ int admission_check_head(struct worker_ctx *w, const struct http_request *req, s
 	char why[200];
 
 	h = http_find_header(req, "Origin");
-	if (h && !origin_allowed(w->cfg->allowed_origins, h)) {
+	if (h && !origin_allowed(w->cfg, h)) {
 		response_rpc_error(resp, 403, NULL, -32002, "Forbidden: this Origin is not allowed", NULL);
 		snprintf(resp->outcome, sizeof(resp->outcome), "origin_refused");
 		return -1;

@@ -24,6 +24,7 @@
 
 #define MODERN "2026-07-28"
 #define META_VERSION "io.modelcontextprotocol/protocolVersion"
+#define META_CAPS "io.modelcontextprotocol/clientCapabilities"
 
 static const char *const supported_versions[] = { MODERN, "2025-11-25", "2025-06-18", "2025-03-26" };
 #define NVERSIONS (sizeof(supported_versions) / sizeof(supported_versions[0]))
@@ -158,11 +159,17 @@ static void do_discover(struct rpc *c)
 	send_result(c, result);
 }
 
+/* A token sees in tools/list only the tools its scopes let it call. */
+static int token_grants(const char *scope, const void *id)
+{
+	return auth_has_scope(id, scope);
+}
+
 static void do_tools_list(struct rpc *c)
 {
 	json_object *result = json_object_new_object();
 
-	json_object_object_add(result, "tools", json_object_get(tools_list_json()));
+	json_object_object_add(result, "tools", json_object_get(tools_list_json(token_grants, c->id)));
 	if (c->modern) {
 		json_object_object_add(result, "ttlMs", json_object_new_int(3600000));
 		json_object_object_add(result, "cacheScope", json_object_new_string("private"));
@@ -444,6 +451,17 @@ static void unsupported_version(struct rpc *c, const char *requested, size_t len
 	json_object_put(data);
 }
 
+/* 2026-07-28: every request's _meta names its protocol version and the
+ * client's capabilities (basic/index, "Per-request protocol fields"). */
+static int has_required_meta(json_object *meta)
+{
+	json_object *v = NULL, *caps = NULL;
+
+	return meta && json_object_is_type(meta, json_type_object) &&
+	       json_object_object_get_ex(meta, META_VERSION, &v) && json_object_is_type(v, json_type_string) &&
+	       json_object_object_get_ex(meta, META_CAPS, &caps) && json_object_is_type(caps, json_type_object);
+}
+
 static int valid_id(json_object *id)
 {
 	return json_object_is_type(id, json_type_string) || json_object_is_type(id, json_type_int);
@@ -464,10 +482,6 @@ struct mcp_wait *mcp_handle(struct worker_ctx *w, const struct http_request *req
 	size_t bad_at = 0;
 	char msg[200];
 
-	if (hv && !mcp_version_supported(hv->value, hv->value_len)) {
-		unsupported_version(&c, hv->value, hv->value_len);
-		goto out;
-	}
 	c.msg = json_tokener_parse_ex(tok, body, (int)body_len);
 	jerr = json_tokener_get_error(tok);
 	if (jerr == json_tokener_success) {
@@ -520,6 +534,11 @@ struct mcp_wait *mcp_handle(struct worker_ctx *w, const struct http_request *req
 			goto out;
 		}
 	}
+	/* Checked once the id is known, so the error carries it. */
+	if (hv && !mcp_version_supported(hv->value, hv->value_len)) {
+		unsupported_version(&c, hv->value, hv->value_len);
+		goto out;
+	}
 	if (!json_object_object_get_ex(c.msg, "jsonrpc", &jv) || !json_object_is_type(jv, json_type_string) ||
 	    strcmp(json_object_get_string(jv), "2.0") != 0) {
 		rpc_error(&c, 400, -32600, "Invalid Request: jsonrpc must be \"2.0\"", NULL);
@@ -565,6 +584,11 @@ struct mcp_wait *mcp_handle(struct worker_ctx *w, const struct http_request *req
 		if (body_version && !mcp_version_supported(body_version,
 		                                           (size_t)json_object_get_string_len(bv))) {
 			unsupported_version(&c, body_version, strlen(body_version));
+			goto out;
+		}
+		if (jid && !has_required_meta(meta)) {
+			rpc_error(&c, 400, -32602, "Invalid params: a 2026-07-28 request must carry _meta "
+			          "\"" META_VERSION "\" (a string) and \"" META_CAPS "\" (an object)", NULL);
 			goto out;
 		}
 	}

@@ -3,6 +3,7 @@
  * with messages that name the field and the rule, the tools/list JSON and the
  * README table. Runs in workers; tools_markdown also in the CLI.
  */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -563,12 +564,24 @@ static json_object *validate_value(const struct arg_spec *sp, json_object *v,
 		return json_object_get(v);
 	case ARG_INTEGER: {
 		long long x;
+		/* JSON Schema 2020-12 counts 100.0 as an integer: a number with a
+		 * zero fraction, within the range, is accepted as one. */
+		if (json_object_is_type(v, json_type_double)) {
+			double d = json_object_get_double(v);
+			if (d == floor(d) && d >= -9.0e15 && d <= 9.0e15) {
+				v = json_object_new_int64((long long)d);
+				x = json_object_get_int64(v);
+				json_object_put(v);
+				goto range;
+			}
+		}
 		if (!json_object_is_type(v, json_type_int)) {
 			tool_error_set(err, "INVALID_INPUT", path, 0, "%s must be an integer, got %s",
 			               path, json_type_word(v));
 			return NULL;
 		}
 		x = json_object_get_int64(v);
+	range:
 		/* json-c saturates out-of-range literals; a saturated value is out of
 		 * every range we accept, so the bound checks below catch it. */
 		if (x < sp->min) {
@@ -787,30 +800,52 @@ static json_object *output_schema_of(const struct tool_def *t)
 	return schema;
 }
 
-json_object *tools_list_json(void)
+/* One tool's tools/list entry. */
+static json_object *tool_entry(const struct tool_def *t)
 {
-	static json_object *cached;
+	json_object *o = json_object_new_object(), *ann = json_object_new_object();
 
-	if (cached)
-		return cached;
-	cached = json_object_new_array();
-	for (size_t i = 0; i < NTOOLS; i++) {
-		const struct tool_def *t = &tool_table[i];
-		json_object *o = json_object_new_object(), *ann = json_object_new_object();
-		json_object_object_add(o, "name", json_object_new_string(t->name));
-		json_object_object_add(o, "title", json_object_new_string(t->title));
-		json_object_object_add(o, "description", json_object_new_string(t->description));
-		json_object_object_add(o, "inputSchema", schema_of_object(t->args));
-		json_object_object_add(o, "outputSchema", output_schema_of(t));
-		json_object_object_add(ann, "title", json_object_new_string(t->title));
-		json_object_object_add(ann, "readOnlyHint", json_object_new_boolean(t->read_only));
-		json_object_object_add(ann, "destructiveHint", json_object_new_boolean(t->destructive));
-		json_object_object_add(ann, "idempotentHint", json_object_new_boolean(t->idempotent));
-		json_object_object_add(ann, "openWorldHint", json_object_new_boolean(0));
-		json_object_object_add(o, "annotations", ann);
-		json_object_array_add(cached, o);
+	json_object_object_add(o, "name", json_object_new_string(t->name));
+	json_object_object_add(o, "title", json_object_new_string(t->title));
+	json_object_object_add(o, "description", json_object_new_string(t->description));
+	json_object_object_add(o, "inputSchema", schema_of_object(t->args));
+	json_object_object_add(o, "outputSchema", output_schema_of(t));
+	json_object_object_add(ann, "title", json_object_new_string(t->title));
+	json_object_object_add(ann, "readOnlyHint", json_object_new_boolean(t->read_only));
+	json_object_object_add(ann, "destructiveHint", json_object_new_boolean(t->destructive));
+	json_object_object_add(ann, "idempotentHint", json_object_new_boolean(t->idempotent));
+	json_object_object_add(ann, "openWorldHint", json_object_new_boolean(0));
+	json_object_object_add(o, "annotations", ann);
+	return o;
+}
+
+json_object *tools_list_json(int (*allowed)(const char *scope, const void *ctx), const void *ctx)
+{
+	/* Built once per set of visible tools (a token's scopes pick one of
+	 * a handful) and shared. */
+	static struct { unsigned long mask; json_object *list; } cache[16];
+	static json_object *all[NTOOLS];
+	unsigned long mask = 0;
+	size_t i;
+
+	for (i = 0; i < NTOOLS; i++)
+		if (allowed(tool_table[i].scope, ctx))
+			mask |= 1UL << i;
+	for (i = 0; i < sizeof(cache) / sizeof(cache[0]) && cache[i].list; i++)
+		if (cache[i].mask == mask)
+			return cache[i].list;
+	if (i == sizeof(cache) / sizeof(cache[0]))
+		fatal("tools_list_json: more scope combinations than expected");
+	cache[i].mask = mask;
+	cache[i].list = json_object_new_array();
+	for (size_t t = 0; t < NTOOLS; t++) {
+		if (!(mask & (1UL << t)))
+			continue;
+		if (!all[t])
+			all[t] = tool_entry(&tool_table[t]);
+		json_object_array_add(cache[i].list, json_object_get(all[t]));
 	}
-	return cached;
+	return cache[i].list;
 }
 
 static size_t append_args(char *buf, size_t cap, size_t n, const struct arg_spec *specs,

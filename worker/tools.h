@@ -94,8 +94,9 @@ const struct tool_def *tools_at(size_t i);
  * object with defaults filled (caller frees); on failure NULL and err set. */
 json_object *tools_validate(const struct tool_def *def, json_object *raw, struct tool_error *err);
 
-/* The tools array for tools/list (built once, shared; do not free). */
-json_object *tools_list_json(void);
+/* The tools array for tools/list: the tools whose scope allowed() grants
+ * (built once per set, shared; do not free). */
+json_object *tools_list_json(int (*allowed)(const char *scope, const void *ctx), const void *ctx);
 
 /* The README's Markdown tool table. Caller frees. */
 char *tools_markdown(void);

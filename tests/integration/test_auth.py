@@ -167,3 +167,19 @@ def test_tokens_and_secret_never_logged(env):
     expect(sig not in logs and tok not in logs, "token found in the log")
     expect(env.secret.decode() not in logs, "secret found in the log")
     expect(base64.b64encode(env.secret).decode() not in logs)
+
+
+def test_tools_list_shows_only_what_the_token_may_call(env):
+    def names(scope):
+        st, _, b = Client(env, env.token(scope=scope)).rpc("tools/list")
+        expect(st == 200, (st, b))
+        return {t["name"]: t["annotations"]["readOnlyHint"] for t in b["result"]["tools"]}
+
+    everything = names("invoices:read invoices:write payments:write")
+    read_only = names("invoices:read")
+    expect(read_only and all(read_only.values()), read_only)
+    expect(set(read_only) == {n for n, ro in everything.items() if ro}, (read_only, everything))
+    payments = names("payments:write")
+    expect(set(payments) == {"apply_payment"}, payments)
+    expect(names("") == {}, "no scope, no tools")
+

@@ -21,7 +21,8 @@ def modern(method, name=None):
     return h
 
 
-META = {"_meta": {"io.modelcontextprotocol/protocolVersion": MODERN}}
+META = {"_meta": {"io.modelcontextprotocol/protocolVersion": MODERN,
+                  "io.modelcontextprotocol/clientCapabilities": {}}}
 
 
 def test_messages_match_the_specification_schema(env):

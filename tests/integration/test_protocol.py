@@ -22,6 +22,7 @@ def modern_headers(method, name=None, version=MODERN):
 
 def meta(version=MODERN):
     return {"_meta": {"io.modelcontextprotocol/protocolVersion": version,
+                      "io.modelcontextprotocol/clientCapabilities": {},
                       "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "1"}}}
 
 
@@ -138,6 +139,27 @@ def test_modern_unsupported_version_in_meta_is_32022(env):
     expect(b["error"]["data"]["supported"][0] == MODERN, b)
 
 
+def test_modern_requests_must_carry_version_and_capabilities_in_meta(env):
+    c = Client(env, env.token())
+    for params in ({}, {"_meta": {"io.modelcontextprotocol/protocolVersion": MODERN}},
+                   {"_meta": {"io.modelcontextprotocol/protocolVersion": MODERN,
+                              "io.modelcontextprotocol/clientCapabilities": "all"}}):
+        st, _, b = c.rpc("tools/list", params, id="m1", headers=modern_headers("tools/list"))
+        expect(st == 400 and b["error"]["code"] == -32602 and b["id"] == "m1", (params, st, b))
+        expect("clientCapabilities" in b["error"]["message"], b)
+    st, _, b = c.rpc("tools/list", meta(), headers=modern_headers("tools/list"))
+    expect(st == 200 and "tools" in b["result"], b)
+
+
+def test_errors_carry_the_request_id_once_the_body_is_parsed(env):
+    c = Client(env, env.token())
+    st, _, b = c.rpc("tools/list", meta(), id=41, headers=modern_headers("tools/list", version="2030-01-01"))
+    expect(st == 400 and b["error"]["code"] == -32022 and b["id"] == 41, b)
+    st, _, b = c.rpc("tools/list", meta(), id="x", headers={"MCP-Protocol-Version": MODERN,
+                                                            "Mcp-Method": "tools/call"})
+    expect(st == 400 and b["error"]["code"] == -32020 and b["id"] == "x", b)
+
+
 def test_modern_has_no_initialize_or_ping(env):
     c = Client(env, env.token())
     for m in ("initialize", "ping"):
@@ -210,6 +232,16 @@ def test_origin_checked(env):
     expect(st == 403, st)
     st, _, _ = c.rpc("ping", headers={"Origin": "https://app.example.com"})
     expect(st == 200, st)
+    # DNS-rebinding protection refuses foreign origins only: the server's
+    # own origin, and on this loopback listener loopback ones, are fine.
+    for origin in (f"https://127.0.0.1:{PORT}", "http://localhost:6274", "http://127.0.0.1",
+                   "http://[::1]:3000", "HTTP://LOCALHOST"):
+        st, _, _ = c.rpc("ping", headers={"Origin": origin})
+        expect(st == 200, (origin, st))
+    for origin in ("http://localhost.evil.com", "http://127.0.0.1.evil.com", "http://localhost:80x",
+                   "file://localhost", "http://127.0.0.1:3000/path", "null"):
+        st, _, _ = c.rpc("ping", headers={"Origin": origin})
+        expect(st == 403, (origin, st))
 
 
 def test_cors_for_allowed_origins(env):

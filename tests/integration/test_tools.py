@@ -212,3 +212,17 @@ def test_database_constraints_back_the_rules(env):
             expect("violates check constraint" in e.stderr, e.stderr)
             continue
         raise AssertionError("constraint did not refuse: " + sql)
+
+
+def test_integers_may_be_written_with_a_zero_fraction(env):
+    c = Client(env, env.token())
+    st, _, b = c.post(None, raw_body=b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":'
+                                     b'"create_invoice","arguments":{"customer_id":"zf","line_items":['
+                                     b'{"description":"x","amount_cents":100.0,"quantity":2.0}]}}}')
+    sc = b["result"]["structuredContent"]
+    expect(not b["result"]["isError"] and sc["total_cents"] == 200, b)
+    err, sc = c.tool("list_invoices", {"customer_id": "zf", "limit": 2.5})
+    expect(err and sc["error"]["field"] == "limit" and "integer" in sc["error"]["message"], sc)
+    err, sc = c.tool("list_invoices", {"customer_id": "zf", "limit": 1e300})
+    expect(err and sc["error"]["field"] == "limit", sc)
+

@@ -71,12 +71,33 @@ static void test_messages_name_field_and_rule(void **state)
 	expect_invalid("list_invoices", "{\"customer_id\":\"c\",\"limit\":true}", "limit", "got boolean");
 }
 
+static int grant_all(const char *scope, const void *ctx)
+{
+	(void)scope;
+	(void)ctx;
+	return 1;
+}
+
+static int grant_read(const char *scope, const void *ctx)
+{
+	(void)ctx;
+	return strcmp(scope, "invoices:read") == 0;
+}
+
 static void test_table_renders(void **state)
 {
-	json_object *list = tools_list_json();
+	json_object *list = tools_list_json(grant_all, NULL), *ro = tools_list_json(grant_read, NULL);
 	char *md = tools_markdown();
 	(void)state;
 	assert_int_equal(json_object_array_length(list), tools_count());
+	assert_ptr_equal(tools_list_json(grant_all, NULL), list); /* cached */
+	/* A read-only token sees only the read-only tools. */
+	assert_true(json_object_array_length(ro) > 0 && json_object_array_length(ro) < tools_count());
+	for (size_t i = 0; i < json_object_array_length(ro); i++) {
+		json_object *t = json_object_array_get_idx(ro, i), *ann, *hint;
+		assert_true(json_object_object_get_ex(t, "annotations", &ann) &&
+		            json_object_object_get_ex(ann, "readOnlyHint", &hint) && json_object_get_boolean(hint));
+	}
 	for (size_t i = 0; i < tools_count(); i++) {
 		json_object *t = json_object_array_get_idx(list, i);
 		assert_non_null(json_object_object_get(t, "outputSchema")); /* valid JSON text */
