@@ -66,6 +66,7 @@ struct conn {
 	 * nears worker_connections, the way nginx reuses its connections. */
 	struct conn *reuse_prev, *reuse_next;
 	int reusable;
+	int closed;             /* freed after the current batch of events */
 	/* The request being read: its head is parsed once (req points into
 	 * in[] and is re-parsed only when in[] moves), and the head's
 	 * admission verdict is kept while the body arrives. */
@@ -92,6 +93,7 @@ struct conn {
 static struct conn *conns;
 static long nconns;
 static struct conn *reuse_head, *reuse_tail;
+static struct conn *graveyard; /* closed, not yet freed */
 static struct peer_count peers;
 static int epfd = -1;
 static int draining;
@@ -174,9 +176,23 @@ static void conn_close(struct worker_ctx *w, struct conn *c)
 		conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	free(c);
+	/* Events for c may still follow in this epoll batch (a callback or a
+	 * reclaim closed it): free it once the batch is done. */
+	c->closed = 1;
+	c->next = graveyard;
+	graveyard = c;
 	nconns--;
 	atomic_fetch_sub(&w->shm->slots[w->slot].connections, 1);
+}
+
+/* Frees the connections closed during the last batch of events. */
+static void bury(void)
+{
+	while (graveyard) {
+		struct conn *c = graveyard;
+		graveyard = c->next;
+		free(c);
+	}
 }
 
 static void conn_watch(struct conn *c, unsigned events)
@@ -909,6 +925,12 @@ void worker_main(struct worker_ctx *w)
 						start_drain(w, "signal");
 			} else if (tag == TAG_DATABASE) {
 				db_on_io(&w->db, events[i].events);
+			} else if (((struct conn *)tag)->closed) {
+				continue;
+			} else if (((struct conn *)tag)->state == C_WAIT) {
+				/* Parked: only a hang-up or error is reported, and it
+				 * means the client is gone; drop its request. */
+				conn_close(w, tag);
 			} else {
 				conn_run(w, tag);
 			}
@@ -916,12 +938,14 @@ void worker_main(struct worker_ctx *w)
 		db_tick(&w->db, limiter_now_ns());
 		publish_db_stats(w);
 		sweep(w);
+		bury();
 		if (!draining)
 			maintenance(w);
 		if (draining && (nconns == 0 || limiter_now_ns() > drain_deadline_ns)) {
 			log_info("exiting: %ld connections left", nconns);
 			while (conns)
 				conn_close(w, conns); /* also drops requests still waiting */
+			bury();
 			db_close(&w->db);
 			peer_count_free(&peers);
 			check_leaks();

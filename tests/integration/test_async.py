@@ -299,3 +299,40 @@ def test_postgres_restart_under_load_recovers(env):
     expect(not bad, set(bad))
     expect(codes[-1] == "ok" and "ok" in codes[:10], codes[-5:])
     expect(not c.tool("list_invoices", {"customer_id": "r"})[0], "recovered without a server restart")
+
+
+def test_client_gone_while_its_request_waits(env):
+    import socket
+    import ssl
+    import struct
+    from harness import PORT
+    tok = env.token()
+    c = Client(env, tok)
+    locked = sent_invoice(c)
+    holder = lock_invoice(env, locked, 1.5)
+    ctx = ssl.create_default_context(cafile=env.cafile)
+    raw = socket.create_connection(("127.0.0.1", PORT), timeout=5)
+    s = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": "apply_payment", "arguments": {"invoice_id": locked, "amount_cents": 1}}}).encode()
+    s.sendall(b"POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Bearer " +
+              tok.encode() + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    time.sleep(0.3)
+    # Reset the connection while the request waits on the row lock: the
+    # worker drops the request at once instead of spinning on the hang-up.
+    def cpu_s(pid):
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    worker = env.server.worker_pids()[0]
+    before = cpu_s(worker)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+    holder.wait()
+    expect(cpu_s(worker) - before < 0.4, f"worker CPU while the client was gone: {cpu_s(worker) - before:.2f}s")
+    deadline = time.time() + 5
+    while time.time() < deadline and env.server.metrics().get("mcpi_inflight", 1) != 0:
+        time.sleep(0.05)
+    expect(env.server.metrics()["mcpi_inflight"] == 0, env.server.metrics())
+    err, sc = c.tool("get_invoice", {"invoice_id": locked})
+    expect(not err, sc)
