@@ -2,6 +2,7 @@
  * currency.c - the ISO 4217 table (active codes with a minor unit; precious
  * metals and testing codes excluded). Pure data; runs in workers.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "currency.h"
@@ -36,4 +37,40 @@ int currency_exponent(const char *code)
 			lo = mid + 1;
 	}
 	return -1;
+}
+
+const char *currency_code_at(size_t i, char out[4])
+{
+	if (i >= (sizeof(currencies) - 1) / 4)
+		return NULL;
+	memcpy(out, currencies + i * 4, 3);
+	out[3] = '\0';
+	return out;
+}
+
+void currency_format(char *buf, size_t cap, long long minor, const char *code)
+{
+	int exp = currency_exponent(code);
+	unsigned long long v = minor < 0 ? 0ULL - (unsigned long long)minor : (unsigned long long)minor;
+	char digits[32], out[64];
+	int n, o = 0, whole;
+
+	if (exp < 0)
+		exp = 2;
+	n = snprintf(digits, sizeof(digits), "%0*llu", exp + 1, v);
+	whole = n - exp;
+	if (minor < 0)
+		out[o++] = '-';
+	for (int i = 0; i < whole; i++) {
+		if (i > 0 && (whole - i) % 3 == 0)
+			out[o++] = ',';
+		out[o++] = digits[i];
+	}
+	if (exp > 0) {
+		out[o++] = '.';
+		memcpy(out + o, digits + whole, (size_t)exp);
+		o += exp;
+	}
+	out[o] = '\0';
+	snprintf(buf, cap, "%s %s", out, code);
 }

@@ -59,6 +59,12 @@ static const struct statement statements[] = {
 	{ "list_outstanding_balances", "SELECT (r - 'next')::text, r->'next'->>'currency', r->'next'->>'customer_id'"
 	                               " FROM mcp_list_outstanding($1, $2, $3, $4::date, $5::int, $6, $7) AS r" },
 	{ "get_customer", "SELECT mcp_get_customer($1, $2)::text" },
+	{ "prompt_overdue", "SELECT mcp_prompt_overdue($1, $2, $3::int)::text" },
+	{ "prompt_balances", "SELECT mcp_list_outstanding($1, NULL, $2, COALESCE($3::date,"
+	                     " (date_trunc('month', current_date) - interval '1 day')::date), $4::int,"
+	                     " NULL, NULL)::text" },
+	{ "prompt_candidates", "SELECT mcp_prompt_candidates($1, $2, $3::bigint, $4, $5, $6::int)::text" },
+	{ "complete", "SELECT mcp_complete($1, $2, $3, $4, $5::int)::text" },
 	{ "expire_idempotency_keys", "SELECT mcp_expire_idempotency_keys()::text" },
 	{ "create_invoice", "SELECT result::text, err_state, err_message, err_detail"
 	                    " FROM mcp_try_create_invoice($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)" },

@@ -16,9 +16,11 @@
 #include "../server/log.h"
 #include "../shm/limiter.h"
 #include "base64.h"
+#include "completion.h"
 #include "mcp.h"
 #include "strbuf.h"
 #include "json_text.h"
+#include "prompts.h"
 #include "tools.h"
 #include "utf8.h"
 
@@ -125,6 +127,16 @@ static void rpc_error(struct rpc *c, int status, int code, const char *message, 
 
 /* ---- methods ---- */
 
+/* What both eras declare besides tools. */
+static void add_capabilities(json_object *caps)
+{
+	json_object *prompts = json_object_new_object();
+
+	json_object_object_add(prompts, "listChanged", json_object_new_boolean(0));
+	json_object_object_add(caps, "prompts", prompts);
+	json_object_object_add(caps, "completions", json_object_new_object());
+}
+
 static void do_initialize(struct rpc *c)
 {
 	json_object *result = json_object_new_object(), *caps = json_object_new_object();
@@ -138,6 +150,7 @@ static void do_initialize(struct rpc *c)
 		version = json_object_get_string(v);
 	json_object_object_add(tools, "listChanged", json_object_new_boolean(0));
 	json_object_object_add(caps, "tools", tools);
+	add_capabilities(caps);
 	json_object_object_add(result, "protocolVersion", json_object_new_string(version));
 	json_object_object_add(result, "capabilities", caps);
 	json_object_object_add(result, "serverInfo", server_info());
@@ -150,12 +163,24 @@ static void do_discover(struct rpc *c)
 	json_object *result = json_object_new_object(), *caps = json_object_new_object();
 
 	json_object_object_add(caps, "tools", json_object_new_object());
+	add_capabilities(caps);
 	json_object_object_add(result, "supportedVersions", versions_array());
 	json_object_object_add(result, "capabilities", caps);
 	json_object_object_add(result, "instructions", json_object_new_string(instructions));
 	json_object_object_add(result, "ttlMs", json_object_new_int(3600000));
 	json_object_object_add(result, "cacheScope", json_object_new_string("public"));
 	c->modern = 1;
+	send_result(c, result);
+}
+
+/* A list whose content depends on the token: 2026-07-28 results say how
+ * long it may be cached, and only by this caller. */
+static void send_list_result(struct rpc *c, json_object *result)
+{
+	if (c->modern) {
+		json_object_object_add(result, "ttlMs", json_object_new_int(3600000));
+		json_object_object_add(result, "cacheScope", json_object_new_string("private"));
+	}
 	send_result(c, result);
 }
 
@@ -170,11 +195,15 @@ static void do_tools_list(struct rpc *c)
 	json_object *result = json_object_new_object();
 
 	json_object_object_add(result, "tools", json_object_get(tools_list_json(token_grants, c->id)));
-	if (c->modern) {
-		json_object_object_add(result, "ttlMs", json_object_new_int(3600000));
-		json_object_object_add(result, "cacheScope", json_object_new_string("private"));
-	}
-	send_result(c, result);
+	send_list_result(c, result);
+}
+
+static void do_prompts_list(struct rpc *c)
+{
+	json_object *result = json_object_new_object();
+
+	json_object_object_add(result, "prompts", prompts_list_json(token_grants, c->id));
+	send_list_result(c, result);
 }
 
 static json_object *text_block(const char *text)
@@ -235,12 +264,18 @@ static void send_tool_result(struct rpc *c, char *structured)
 	snprintf(c->resp->outcome, sizeof(c->resp->outcome), "ok");
 }
 
-/* A tools/call waiting for the database (see mcp.h). It owns the
- * validated arguments and everything prepare put in the call. */
+/* A method waiting for the database (see mcp.h): a tools/call, a
+ * prompts/get or a completion/complete. It owns what its answer needs. */
+enum wait_kind { WAIT_TOOL, WAIT_PROMPT, WAIT_COMPLETION };
+
 struct mcp_wait {
 	struct rpc rpc;              /* only resp, id_json and modern are used */
-	const struct tool_def *def;
+	enum wait_kind kind;
+	const struct tool_def *def;  /* WAIT_TOOL */
 	struct tool_call call;
+	const struct prompt_def *prompt; /* WAIT_PROMPT */
+	struct prompt_call pcall;
+	struct completion_call ccall;    /* WAIT_COMPLETION */
 	struct auth_identity id;
 	char request_id[64];
 	struct db_job *job;
@@ -248,20 +283,53 @@ struct mcp_wait {
 	void *owner;
 };
 
+static struct mcp_wait *wait_new(struct rpc *c, enum wait_kind kind)
+{
+	struct mcp_wait *wt = calloc(1, sizeof(*wt));
+
+	if (!wt)
+		fatal("out of memory");
+	wt->rpc = (struct rpc){ .w = c->w, .resp = c->resp, .modern = c->modern };
+	memcpy(wt->rpc.id_json, c->id_json, sizeof(c->id_json));
+	wt->kind = kind;
+	wt->id = *c->id;
+	snprintf(wt->request_id, sizeof(wt->request_id), "%s", c->request_id);
+	wt->resume = c->resume;
+	wt->owner = c->owner;
+	return wt;
+}
+
 static void wait_free(struct mcp_wait *wt)
 {
 	tool_call_cleanup(&wt->call);
 	json_object_put(wt->call.args);
+	json_object_put(wt->pcall.args);
+	completion_cleanup(&wt->ccall);
 	free(wt);
 }
 
-/* The database answered (or the deadline passed): build the tool result,
- * then hand the connection back. */
-static void tool_answered(struct db_job *job)
+/* The database could not answer a prompts/get or completion/complete:
+ * a JSON-RPC error that says whether to retry. */
+static void rpc_db_error(struct rpc *c, const struct tool_error *err)
 {
-	struct mcp_wait *wt = job->ctx;
-	mcp_resume_fn resume = wt->resume;
-	void *owner = wt->owner;
+	json_object *data = json_object_new_object();
+	char msg[700];
+
+	json_object_object_add(data, "code", json_object_new_string(err->code));
+	json_object_object_add(data, "retryable", json_object_new_boolean(err->retryable));
+	snprintf(msg, sizeof(msg), "%s: %s", err->code, err->message);
+	rpc_error(c, 200, -32603, msg, json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN));
+	json_object_put(data);
+}
+
+/* A prompt's or completion's row: one JSON text column. */
+static json_object *row_json(struct db_job *job)
+{
+	return job->cols[0] ? json_tokener_parse(job->cols[0]) : NULL;
+}
+
+static void answer_tool(struct mcp_wait *wt, struct db_job *job)
+{
 	struct tool_error err;
 	char *out = NULL;
 
@@ -272,6 +340,38 @@ static void tool_answered(struct db_job *job)
 		tool_error_result(&wt->rpc, &err);
 	else
 		send_tool_result(&wt->rpc, out);
+}
+
+static void answer_from_row(struct mcp_wait *wt, struct db_job *job)
+{
+	json_object *data = job->ok ? row_json(job) : NULL;
+	struct tool_error err = { .code = "INTERNAL", .message = "the database returned no usable row" };
+
+	if (!job->ok)
+		rpc_db_error(&wt->rpc, &job->err);
+	else if (!data)
+		rpc_db_error(&wt->rpc, &err);
+	else if (wt->kind == WAIT_PROMPT)
+		send_result(&wt->rpc, wt->prompt->finish(&wt->pcall, data));
+	else if (json_object_is_type(data, json_type_array))
+		send_result(&wt->rpc, completion_result(json_object_get(data)));
+	else
+		rpc_db_error(&wt->rpc, &err);
+	json_object_put(data);
+}
+
+/* The database answered (or the deadline passed): build the result, then
+ * hand the connection back. */
+static void answered(struct db_job *job)
+{
+	struct mcp_wait *wt = job->ctx;
+	mcp_resume_fn resume = wt->resume;
+	void *owner = wt->owner;
+
+	if (wt->kind == WAIT_TOOL)
+		answer_tool(wt, job);
+	else
+		answer_from_row(wt, job);
 	wait_free(wt);
 	resume(owner);
 }
@@ -282,39 +382,127 @@ void mcp_wait_cancel(struct worker_ctx *w, struct mcp_wait *wt)
 	wait_free(wt);
 }
 
+/* Sends q for wt: 0 when the answer will come in answered(), or -1 with
+ * err filled when the database refuses at once. */
+static int wait_submit(struct rpc *c, struct mcp_wait *wt, const struct tool_query *q,
+                       struct tool_error *err)
+{
+	wt->job = db_job_new(q->stmt, q->nparams, q->params, !q->read_only, q->ncols,
+	                     limiter_now_ns() + c->w->cfg->request_timeout_ms * 1000000LL,
+	                     answered, wt);
+	if (db_submit(&c->w->db, wt->job, err) < 0)
+		return -1;
+	c->wait = wt;
+	return 0;
+}
+
 /* Runs the tool: prepare, then one query on the worker's connection. The
- * answer comes in tool_answered unless the query is refused at once. Takes
+ * answer comes in answered() unless the query is refused at once. Takes
  * args. */
 static void start_tool(struct rpc *c, const struct tool_def *def, json_object *args)
 {
-	struct mcp_wait *wt = calloc(1, sizeof(*wt));
+	struct mcp_wait *wt = wait_new(c, WAIT_TOOL);
 	struct tool_query q = { .ncols = 1 };
 	struct tool_error err;
 
-	if (!wt)
-		fatal("out of memory");
 	memset(&err, 0, sizeof(err));
-	wt->rpc = (struct rpc){ .w = c->w, .resp = c->resp, .modern = c->modern };
-	memcpy(wt->rpc.id_json, c->id_json, sizeof(c->id_json));
 	wt->def = def;
-	wt->id = *c->id;
-	snprintf(wt->request_id, sizeof(wt->request_id), "%s", c->request_id);
 	wt->call = (struct tool_call){ .id = &wt->id, .request_id = wt->request_id, .tool_name = def->name,
 	                               .cursor_key = c->w->cursor_key, .args = args };
-	wt->resume = c->resume;
-	wt->owner = c->owner;
-	if (def->prepare(&wt->call, &q, &err) < 0)
-		goto refused;
-	wt->job = db_job_new(q.stmt, q.nparams, q.params, !q.read_only, q.ncols,
-	                     limiter_now_ns() + c->w->cfg->request_timeout_ms * 1000000LL,
-	                     tool_answered, wt);
-	if (db_submit(&c->w->db, wt->job, &err) < 0)
-		goto refused;
-	c->wait = wt;
-	return;
-refused:
-	tool_error_result(c, &err);
-	wait_free(wt);
+	if (def->prepare(&wt->call, &q, &err) < 0 || wait_submit(c, wt, &q, &err) < 0) {
+		tool_error_result(c, &err);
+		wait_free(wt);
+	}
+}
+
+/* The token lacks scope for method: 403 with the scope to ask for. */
+static void insufficient_scope(struct rpc *c, const char *scope, const char *what)
+{
+	char msg[200], data[128];
+
+	response_header(c->resp, "WWW-Authenticate: Bearer error=\"insufficient_scope\", "
+	                "scope=\"%s\"", scope);
+	snprintf(msg, sizeof(msg), "the token lacks scope %s needed by %s", scope, what);
+	snprintf(data, sizeof(data), "{\"code\":\"INSUFFICIENT_SCOPE\",\"scope\":\"%s\"}", scope);
+	rpc_error(c, 403, -32003, msg, data);
+}
+
+static void do_prompts_get(struct rpc *c)
+{
+	json_object *name = NULL, *raw = NULL, *args;
+	const struct prompt_def *p = NULL;
+	struct tool_query q = { .read_only = 1, .ncols = 1 };
+	struct tool_error err;
+	struct mcp_wait *wt;
+	char msg[700];
+
+	if (c->params && json_object_object_get_ex(c->params, "name", &name) &&
+	    json_object_is_type(name, json_type_string))
+		p = prompts_find(json_object_get_string(name), (size_t)json_object_get_string_len(name));
+	if (!p) {
+		const char *n = name && json_object_is_type(name, json_type_string) ? json_object_get_string(name) : "";
+		snprintf(msg, sizeof(msg), "Invalid params: unknown prompt '%.*s'; prompts/list names them",
+		         utf8_clip(n, strlen(n), 64), n);
+		rpc_error(c, 200, -32602, msg, NULL);
+		return;
+	}
+	for (const char *s = p->scopes; *s; ) {
+		char scope[64];
+		size_t n = strcspn(s, " ");
+		snprintf(scope, sizeof(scope), "%.*s", (int)n, s);
+		if (!auth_has_scope(c->id, scope)) {
+			insufficient_scope(c, scope, p->name);
+			return;
+		}
+		s += n;
+		s += strspn(s, " ");
+	}
+	memset(&err, 0, sizeof(err));
+	json_object_object_get_ex(c->params, "arguments", &raw);
+	args = prompts_validate(p, json_object_is_type(raw, json_type_null) ? NULL : raw, &err);
+	if (!args) {
+		snprintf(msg, sizeof(msg), "Invalid params: %s", err.message);
+		rpc_error(c, 200, -32602, msg, NULL);
+		return;
+	}
+	wt = wait_new(c, WAIT_PROMPT);
+	wt->prompt = p;
+	wt->pcall = (struct prompt_call){ .tenant = wt->id.tenant, .args = args };
+	p->prepare(&wt->pcall, &q);
+	if (wait_submit(c, wt, &q, &err) < 0) {
+		rpc_db_error(c, &err);
+		wait_free(wt);
+	}
+}
+
+static void do_completion(struct rpc *c)
+{
+	struct tool_query q = { .read_only = 1, .ncols = 1 };
+	struct tool_error err;
+	struct mcp_wait *wt;
+	char msg[400];
+
+	if (!auth_has_scope(c->id, "invoices:read")) {
+		insufficient_scope(c, "invoices:read", "completion/complete");
+		return;
+	}
+	wt = wait_new(c, WAIT_COMPLETION);
+	wt->ccall.tenant = wt->id.tenant;
+	if (completion_prepare(c->params, &wt->ccall, &q, msg, sizeof(msg)) < 0) {
+		rpc_error(c, 200, -32602, msg, NULL);
+		wait_free(wt);
+		return;
+	}
+	if (wt->ccall.values) {
+		send_result(c, completion_result(json_object_get(wt->ccall.values)));
+		wait_free(wt);
+		return;
+	}
+	memset(&err, 0, sizeof(err));
+	if (wait_submit(c, wt, &q, &err) < 0) {
+		rpc_db_error(c, &err);
+		wait_free(wt);
+	}
 }
 
 static void do_tools_call(struct rpc *c)
@@ -324,7 +512,6 @@ static void do_tools_call(struct rpc *c)
 	size_t name_len;
 	const struct tool_def *def;
 	struct tool_error err;
-	char data[128];
 
 	if (!c->params || !json_object_object_get_ex(c->params, "name", &name) ||
 	    !json_object_is_type(name, json_type_string)) {
@@ -344,12 +531,7 @@ static void do_tools_call(struct rpc *c)
 		return;
 	}
 	if (!auth_has_scope(c->id, def->scope)) {
-		char msg[160];
-		response_header(c->resp, "WWW-Authenticate: Bearer error=\"insufficient_scope\", "
-		                "scope=\"%s\"", def->scope);
-		snprintf(msg, sizeof(msg), "the token lacks scope %s needed by %s", def->scope, def->name);
-		snprintf(data, sizeof(data), "{\"code\":\"INSUFFICIENT_SCOPE\",\"scope\":\"%s\"}", def->scope);
-		rpc_error(c, 403, -32003, msg, data);
+		insufficient_scope(c, def->scope, def->name);
 		return;
 	}
 	if (c->text_problem) {
@@ -606,6 +788,12 @@ struct mcp_wait *mcp_handle(struct worker_ctx *w, const struct http_request *req
 		do_tools_call(&c);
 	else if (method_is(&c, "tools/list"))
 		do_tools_list(&c);
+	else if (method_is(&c, "prompts/list"))
+		do_prompts_list(&c);
+	else if (method_is(&c, "prompts/get"))
+		do_prompts_get(&c);
+	else if (method_is(&c, "completion/complete"))
+		do_completion(&c);
 	else if (method_is(&c, "server/discover"))
 		do_discover(&c);
 	else if (!c.modern && method_is(&c, "initialize"))

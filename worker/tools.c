@@ -682,15 +682,20 @@ static json_object *validate_object(const struct arg_spec *specs, json_object *o
 	return out;
 }
 
-json_object *tools_validate(const struct tool_def *def, json_object *raw, struct tool_error *err)
+json_object *tools_validate_args(const struct arg_spec *specs, json_object *raw, struct tool_error *err)
 {
 	json_object *empty = NULL, *out;
 
 	if (!raw)
 		raw = empty = json_object_new_object();
-	out = validate_object(def->args, raw, "", err);
+	out = validate_object(specs, raw, "", err);
 	json_object_put(empty);
 	return out;
+}
+
+json_object *tools_validate(const struct tool_def *def, json_object *raw, struct tool_error *err)
+{
+	return tools_validate_args(def->args, raw, err);
 }
 
 /* ---- schemas ---- */

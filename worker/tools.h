@@ -93,6 +93,8 @@ const struct tool_def *tools_at(size_t i);
 /* Validates raw arguments (NULL = none) against def; on success returns a new
  * object with defaults filled (caller frees); on failure NULL and err set. */
 json_object *tools_validate(const struct tool_def *def, json_object *raw, struct tool_error *err);
+/* The same checks against any argument list (prompts use it too). */
+json_object *tools_validate_args(const struct arg_spec *specs, json_object *raw, struct tool_error *err);
 
 /* The tools array for tools/list: the tools whose scope allowed() grants
  * (built once per set, shared; do not free). */

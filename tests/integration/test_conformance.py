@@ -50,6 +50,12 @@ def test_messages_match_the_specification_schema(env):
     iid = body["result"]["structuredContent"]["invoice_id"]
     cap(legacy, "CallToolResult", "get_invoice", c.call("get_invoice", {"invoice_id": iid}))
     cap(legacy, "CallToolResult", "tool error", c.call("create_invoice", {"customer_id": "conf"}))
+    cap(legacy, "ListPromptsResult", "prompts/list", c.rpc("prompts/list", {}))
+    cap(legacy, "GetPromptResult", "prompts/get", c.rpc("prompts/get", {
+        "name": "collect_overdue", "arguments": {"customer_id": "conf"}}))
+    cap(legacy, "CompleteResult", "completion/complete", c.rpc("completion/complete", {
+        "ref": {"type": "ref/prompt", "name": "collect_overdue"},
+        "argument": {"name": "customer_id", "value": "co"}}))
     cap(legacy, "JSONRPCResultResponse", "whole message", c.rpc("ping"), part=None)
     cap(legacy, "JSONRPCErrorResponse", "unknown method", c.rpc("nope"), part=None)
     cap(legacy, "JSONRPCErrorResponse", "parse error",
@@ -58,6 +64,15 @@ def test_messages_match_the_specification_schema(env):
     cap(MODERN, "DiscoverResult", "server/discover",
         c.rpc("server/discover", META, headers=modern("server/discover")))
     cap(MODERN, "ListToolsResult", "tools/list", c.rpc("tools/list", META, headers=modern("tools/list")))
+    cap(MODERN, "ListPromptsResult", "prompts/list", c.rpc("prompts/list", META, headers=modern("prompts/list")))
+    params = {"name": "month_end_statements", "arguments": {}}
+    params.update(META)
+    cap(MODERN, "GetPromptResult", "prompts/get", c.rpc("prompts/get", params, headers=modern("prompts/get")))
+    params = {"ref": {"type": "ref/prompt", "name": "reconcile_bank_payment"},
+              "argument": {"name": "currency", "value": "E"}}
+    params.update(META)
+    cap(MODERN, "CompleteResult", "completion/complete",
+        c.rpc("completion/complete", params, headers=modern("completion/complete")))
     params = {"name": "list_invoices", "arguments": {"customer_id": "conf"}}
     params.update(META)
     cap(MODERN, "CallToolResult", "list_invoices",
