@@ -45,6 +45,7 @@ static const struct config_key config_keys[] = {
 	L(jwt_leeway_s, 0, 3600),
 	S(jwt_tenant_claim),
 	S(public_url),
+	S(authorization_servers),
 	S(mcp_path),
 	L(rate_limit_rps, 1, 10000000),
 	L(rate_limit_burst, 1, 10000000),
@@ -364,6 +365,18 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: mcp_path must start with '/' and hold no space, '?' or '#'", where);
 		return -1;
 	}
+	if (cfg->authorization_servers) {
+		for (const char *a = cfg->authorization_servers; *a; ) {
+			size_t n = strcspn(a, " ");
+			if (n && (n <= 8 || strncmp(a, "https://", 8) != 0)) {
+				snprintf(err, errlen, "%s: authorization_servers must be https:// URLs separated "
+				         "by spaces, got '%.*s'", where, (int)(n > 80 ? 80 : n), a);
+				return -1;
+			}
+			a += n;
+			a += strspn(a, " ");
+		}
+	}
 	if (cfg->public_url && *cfg->public_url &&
 	    strncmp(cfg->public_url, "https://", 8) != 0 &&
 	    strncmp(cfg->public_url, "http://", 7) != 0) {
@@ -385,6 +398,11 @@ static void derive_defaults(struct config *cfg)
 		set_str(&cfg->migrate_database_url, cfg->database_url);
 	if (!cfg->allowed_origins)
 		set_str(&cfg->allowed_origins, "");
+	/* An issuer that is an https URL is, by RFC 8414, its authorization server. */
+	if (!cfg->authorization_servers)
+		set_str(&cfg->authorization_servers,
+		        cfg->jwt_issuer && strncmp(cfg->jwt_issuer, "https://", 8) == 0 &&
+		        !strchr(cfg->jwt_issuer, ' ') ? cfg->jwt_issuer : "");
 }
 
 int config_load(struct config *cfg, const char *path, char *err, size_t errlen)

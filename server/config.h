@@ -26,6 +26,7 @@ struct config {
 	long jwt_leeway_s;
 	char *jwt_tenant_claim;
 	char *public_url;
+	char *authorization_servers; /* space-separated https URLs for RFC 9728 metadata */
 	char *mcp_path;
 	long rate_limit_rps;
 	long rate_limit_burst;

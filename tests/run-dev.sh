@@ -10,26 +10,7 @@ sh tests/devenv.sh setup "$VAR" "$PGPORT" "$LISTEN"
 CONF="$VAR/mcp-invoiced.conf"
 TOKEN=$(bin/mcp-invoiced token --config "$CONF" --sub dev-agent --tenant dev --ttl 86400)
 URL="https://$LISTEN/mcp"
-cat <<MSG
-
-mcp-invoiced is starting on $URL (configuration: $CONF)
-
-A token (tenant "dev", all scopes, valid 24 h):
-  export MCPI_TOKEN=$TOKEN
-
-curl:
-  curl --cacert $VAR/tls.crt $URL -H "Authorization: Bearer \$MCPI_TOKEN" \\
-    -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \\
-    -d '{"jsonrpc":"2.0","id":1,"method":"tools/list"}'
-
-MCP Inspector (trust the dev certificate first):
-  NODE_EXTRA_CA_CERTS=$VAR/tls.crt npx @modelcontextprotocol/inspector
-  -> Transport: Streamable HTTP, URL: $URL, Authentication: Bearer \$MCPI_TOKEN
-
-MCP client configuration (e.g. mcp.json; start the client with NODE_EXTRA_CA_CERTS=$VAR/tls.crt):
-  {"mcpServers": {"invoices": {"type": "http", "url": "$URL",
-    "headers": {"Authorization": "Bearer $TOKEN"}}}}
-
-Stop with Ctrl-C (the database keeps running: sh tests/devenv.sh stop var).
-MSG
+printf '\nmcp-invoiced is starting on %s (configuration: %s)\n\n' "$URL" "$CONF"
+sh tests/client-lines.sh "$URL" "$VAR/tls.crt" "$CONF" "$TOKEN"
+printf '\nStop with Ctrl-C (the database keeps running: sh tests/devenv.sh stop var).\n'
 exec bin/mcp-invoiced serve --config "$CONF"

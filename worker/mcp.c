@@ -135,6 +135,7 @@ static void add_capabilities(json_object *caps)
 	json_object_object_add(prompts, "listChanged", json_object_new_boolean(0));
 	json_object_object_add(caps, "prompts", prompts);
 	json_object_object_add(caps, "completions", json_object_new_object());
+	json_object_object_add(caps, "resources", json_object_new_object());
 }
 
 static void do_initialize(struct rpc *c)
@@ -196,6 +197,34 @@ static void do_tools_list(struct rpc *c)
 
 	json_object_object_add(result, "tools", json_object_get(tools_list_json(token_grants, c->id)));
 	send_list_result(c, result);
+}
+
+/* No resource is listed or templated yet: both lists are empty, and every
+ * URI is unknown (-32602 with the uri in data, as 2026-07-28 asks). */
+static void do_resources_list(struct rpc *c, const char *member)
+{
+	json_object *result = json_object_new_object();
+
+	json_object_object_add(result, member, json_object_new_array());
+	send_list_result(c, result);
+}
+
+static void do_resources_read(struct rpc *c)
+{
+	json_object *uri = NULL, *data = json_object_new_object();
+	const char *u = "";
+	size_t len = 0;
+	char msg[200];
+
+	if (c->params && json_object_object_get_ex(c->params, "uri", &uri) &&
+	    json_object_is_type(uri, json_type_string)) {
+		u = json_object_get_string(uri);
+		len = (size_t)json_object_get_string_len(uri);
+	}
+	json_object_object_add(data, "uri", json_object_new_string_len(u, utf8_clip(u, len, 200)));
+	snprintf(msg, sizeof(msg), "Resource not found: '%.*s'", utf8_clip(u, len, 100), u);
+	rpc_error(c, 200, -32602, msg, json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN));
+	json_object_put(data);
 }
 
 static void do_prompts_list(struct rpc *c)
@@ -794,6 +823,12 @@ struct mcp_wait *mcp_handle(struct worker_ctx *w, const struct http_request *req
 		do_prompts_get(&c);
 	else if (method_is(&c, "completion/complete"))
 		do_completion(&c);
+	else if (method_is(&c, "resources/list"))
+		do_resources_list(&c, "resources");
+	else if (method_is(&c, "resources/templates/list"))
+		do_resources_list(&c, "resourceTemplates");
+	else if (method_is(&c, "resources/read"))
+		do_resources_read(&c);
 	else if (method_is(&c, "server/discover"))
 		do_discover(&c);
 	else if (!c.modern && method_is(&c, "initialize"))

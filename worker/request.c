@@ -30,8 +30,18 @@ static void resource_metadata(struct worker_ctx *w, struct response *resp)
 	char *body;
 
 	json_object_object_add(o, "resource", json_object_new_string(w->cfg->public_url));
-	json_object_array_add(a, json_object_new_string(w->cfg->jwt_issuer));
-	json_object_object_add(o, "authorization_servers", a);
+	/* Only URLs belong here (RFC 9728 2): a plain issuer name is left out. */
+	for (s = w->cfg->authorization_servers; s && *s; ) {
+		size_t n = strcspn(s, " ");
+		if (n)
+			json_object_array_add(a, json_object_new_string_len(s, (int)n));
+		s += n;
+		s += strspn(s, " ");
+	}
+	if (json_object_array_length(a))
+		json_object_object_add(o, "authorization_servers", a);
+	else
+		json_object_put(a);
 	json_object_array_add(scopes, json_object_new_string("invoices:read"));
 	json_object_array_add(scopes, json_object_new_string("invoices:write"));
 	json_object_array_add(scopes, json_object_new_string("payments:write"));

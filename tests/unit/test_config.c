@@ -105,6 +105,38 @@ static void test_load_file_and_environment(void **state)
 	unlink(path);
 }
 
+/* RFC 9728 metadata names authorization servers only as https URLs: an
+ * https issuer is its own, a plain issuer name gives none. */
+static void test_authorization_servers(void **state)
+{
+	char path[] = "/tmp/mcpi-config-XXXXXX", err[256];
+	struct config cfg;
+	int fd = mkstemp(path);
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, good, strlen(good)), (int)strlen(good));
+	close(fd);
+	assert_int_equal(config_load(&cfg, path, err, sizeof(err)), 0);
+	assert_string_equal(cfg.authorization_servers, "");
+	config_free(&cfg);
+	setenv("MCP_INVOICED_JWT_ISSUER", "https://login.example.test/tenant", 1);
+	assert_int_equal(config_load(&cfg, path, err, sizeof(err)), 0);
+	assert_string_equal(cfg.authorization_servers, "https://login.example.test/tenant");
+	config_free(&cfg);
+	setenv("MCP_INVOICED_AUTHORIZATION_SERVERS", "https://a.example.test https://b.example.test", 1);
+	assert_int_equal(config_load(&cfg, path, err, sizeof(err)), 0);
+	assert_string_equal(cfg.authorization_servers, "https://a.example.test https://b.example.test");
+	config_free(&cfg);
+	setenv("MCP_INVOICED_AUTHORIZATION_SERVERS", "https://a.example.test http://b.example.test", 1);
+	assert_int_equal(config_load(&cfg, path, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "authorization_servers must be https:// URLs separated by spaces, "
+	                            "got 'http://b.example.test'"));
+	config_free(&cfg);
+	unsetenv("MCP_INVOICED_AUTHORIZATION_SERVERS");
+	unsetenv("MCP_INVOICED_JWT_ISSUER");
+	unlink(path);
+}
+
 static void test_dump_hides_passwords(void **state)
 {
 	struct config cfg;
@@ -126,6 +158,7 @@ int main(void)
 		cmocka_unit_test(test_parse_errors_name_line_and_reason),
 		cmocka_unit_test(test_validate_cross_rules),
 		cmocka_unit_test(test_load_file_and_environment),
+		cmocka_unit_test(test_authorization_servers),
 		cmocka_unit_test(test_dump_hides_passwords),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
