@@ -37,6 +37,7 @@ static const struct config_key config_keys[] = {
 	S(tls_key),
 	S(database_url),
 	S(migrate_database_url),
+	E(database_statements, "prepared unnamed"),
 	E(jwt_alg, "HS256 RS256 ES256"),
 	S(jwt_secret_file),
 	S(jwt_public_key_file),
@@ -52,6 +53,7 @@ static const struct config_key config_keys[] = {
 	L(tenant_rate_limit_rps, 0, 10000000),
 	L(tenant_rate_limit_burst, 1, 10000000),
 	L(max_inflight, 1, 1000000),
+	L(cluster_hosts, 1, 1000),
 	L(request_timeout_ms, 100, 3600000),
 	L(max_body_bytes, 1024, 67108864),
 	L(worker_body_budget_bytes, 65536, 17179869184L),
@@ -91,6 +93,7 @@ void config_defaults(struct config *cfg)
 	cfg->workers = ncpu > 0 ? ncpu : 1;
 	cfg->worker_connections = 1024;
 	set_str(&cfg->jwt_alg, "HS256");
+	set_str(&cfg->database_statements, "prepared");
 	cfg->jwt_leeway_s = 30;
 	set_str(&cfg->jwt_tenant_claim, "tenant_id");
 	set_str(&cfg->mcp_path, "/mcp");
@@ -99,6 +102,7 @@ void config_defaults(struct config *cfg)
 	cfg->tenant_rate_limit_rps = 0;
 	cfg->tenant_rate_limit_burst = 100;
 	cfg->max_inflight = 64;
+	cfg->cluster_hosts = 1;
 	cfg->request_timeout_ms = 30000;
 	cfg->max_body_bytes = 1048576;
 	cfg->worker_body_budget_bytes = 67108864;

@@ -18,6 +18,7 @@ struct config {
 	char *tls_key;
 	char *database_url;
 	char *migrate_database_url;
+	char *database_statements; /* prepared | unnamed (PgBouncer transaction mode) */
 	char *jwt_alg;
 	char *jwt_secret_file;
 	char *jwt_public_key_file;
@@ -33,6 +34,7 @@ struct config {
 	long tenant_rate_limit_rps;
 	long tenant_rate_limit_burst;
 	long max_inflight;
+	long cluster_hosts;         /* servers sharing the limits above behind one balancer */
 	long request_timeout_ms;
 	long max_body_bytes;
 	long worker_body_budget_bytes; /* request bytes one worker may buffer, all connections */

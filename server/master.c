@@ -555,6 +555,16 @@ static void derive_cursor_key(struct master *m)
  * new generation forks, so every new worker starts with all of it; the
  * old workers keep what they were forked with until they exit. On any
  * failure the running generation and its material stay as they were. */
+/* The limits in the shared segment: this host's share of the cluster's. */
+static void configure_limits(struct master *m)
+{
+	const struct config *c = &m->cfg;
+
+	limiter_configure(m->shm, c->rate_limit_rps, c->rate_limit_burst, c->max_inflight, c->cluster_hosts);
+	limiter_configure_tenant(m->shm, c->tenant_rate_limit_rps, c->tenant_rate_limit_burst,
+	                         c->cluster_hosts);
+}
+
 static void reload(struct master *m)
 {
 	struct config nc, oldcfg;
@@ -609,8 +619,7 @@ static void reload(struct master *m)
 	SSL_CTX_free(oldtls);
 	auth_keys_free(&oldkeys);
 	OPENSSL_cleanse(&oldcursor, sizeof(oldcursor));
-	limiter_configure(m->shm, m->cfg.rate_limit_rps, m->cfg.rate_limit_burst, m->cfg.max_inflight);
-	limiter_configure_tenant(m->shm, m->cfg.tenant_rate_limit_rps, m->cfg.tenant_rate_limit_burst);
+	configure_limits(m);
 	if (log_level_parse(m->cfg.log_level, &lvl) == 0)
 		log_set_level(lvl);
 }
@@ -711,8 +720,7 @@ int master_run(struct config *cfg, const char *cfg_path)
 	m.shm = shm_create();
 	if (!m.shm)
 		fatal("cannot map the shared segment: %s", strerror(errno));
-	limiter_configure(m.shm, m.cfg.rate_limit_rps, m.cfg.rate_limit_burst, m.cfg.max_inflight);
-	limiter_configure_tenant(m.shm, m.cfg.tenant_rate_limit_rps, m.cfg.tenant_rate_limit_burst);
+	configure_limits(&m);
 
 	m.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	m.epfd = epoll_create1(EPOLL_CLOEXEC);

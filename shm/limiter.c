@@ -13,13 +13,20 @@
 #include "fnv.h"
 #include "limiter.h"
 
-void limiter_configure(struct shm_segment *seg, long rps, long burst, long max_inflight)
+/* The burst and cap of one host's share: rounded up, at least 1. */
+static long share_of(long n, long hosts)
 {
-	long long interval = 1000000000LL / rps;
+	return n > hosts ? (n + hosts - 1) / hosts : 1;
+}
+
+void limiter_configure(struct shm_segment *seg, long rps, long burst, long max_inflight, long hosts)
+{
+	/* 1/hosts of the rate, exactly: each host's interval is hosts times longer. */
+	long long interval = 1000000000LL * hosts / rps;
 
 	atomic_store(&seg->gcra_interval_ns, interval);
-	atomic_store(&seg->gcra_limit_ns, interval * burst);
-	atomic_store(&seg->max_inflight, max_inflight);
+	atomic_store(&seg->gcra_limit_ns, interval * share_of(burst, hosts));
+	atomic_store(&seg->max_inflight, share_of(max_inflight, hosts));
 }
 
 long long limiter_now_ns(void)
@@ -30,12 +37,12 @@ long long limiter_now_ns(void)
 	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-void limiter_configure_tenant(struct shm_segment *seg, long rps, long burst)
+void limiter_configure_tenant(struct shm_segment *seg, long rps, long burst, long hosts)
 {
-	long long interval = rps > 0 ? 1000000000LL / rps : 0;
+	long long interval = rps > 0 ? 1000000000LL * hosts / rps : 0;
 
 	atomic_store(&seg->tenant_interval_ns, interval);
-	atomic_store(&seg->tenant_limit_ns, interval * burst);
+	atomic_store(&seg->tenant_limit_ns, interval * share_of(burst, hosts));
 }
 
 /* One GCRA decision on the theoretical arrival time at tat_p. */

@@ -9,9 +9,12 @@
 
 #include "shm.h"
 
-void limiter_configure(struct shm_segment *seg, long rps, long burst, long max_inflight);
+/* The figures are the cluster's: with hosts servers behind one load
+ * balancer (cluster_hosts), this host enforces 1/hosts of the rate exactly
+ * and 1/hosts of the burst and in-flight cap, rounded up (at least 1). */
+void limiter_configure(struct shm_segment *seg, long rps, long burst, long max_inflight, long hosts);
 /* rps 0 turns the per-tenant limit off. */
-void limiter_configure_tenant(struct shm_segment *seg, long rps, long burst);
+void limiter_configure_tenant(struct shm_segment *seg, long rps, long burst, long hosts);
 
 /* 0 = admitted; -1 = over the rate, *retry_after_ms says when to retry. */
 int limiter_take(struct shm_segment *seg, long long now_ns, long long *retry_after_ms);

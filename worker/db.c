@@ -82,6 +82,24 @@ static const struct statement statements[] = {
 };
 #define NSTATEMENTS (sizeof(statements) / sizeof(statements[0]))
 
+static const char *statement_sql(const char *name)
+{
+	for (size_t i = 0; i < NSTATEMENTS; i++)
+		if (strcmp(statements[i].name, name) == 0)
+			return statements[i].sql;
+	fatal("no statement named %s", name);
+}
+
+/* One statement of the table: by name when the connection prepared them,
+ * else as unnamed (PgBouncer in transaction mode, database_statements =
+ * unnamed): each Parse goes with its own Bind in the same transaction. */
+static int send_statement(struct db *db, const char *name, int nparams, const char *const *params)
+{
+	if (db->unnamed)
+		return PQsendQueryParams(db->conn, statement_sql(name), nparams, NULL, params, NULL, NULL, 0);
+	return PQsendQueryPrepared(db->conn, name, nparams, params, NULL, NULL, 0);
+}
+
 #define RECONNECT_BACKOFF_NS 500000000LL
 #define MAX_ATTEMPTS 3
 
@@ -387,8 +405,16 @@ static void warn_if_rls_bypassed(struct db *db)
 	PQclear(r);
 }
 
+/* The backstop statement_timeout for the session. Through PgBouncer in
+ * transaction mode a session SET would reach whichever server connection
+ * runs it (and stay there for other clients): set it on the role instead
+ * (README), and this sends a harmless no-op. */
 static void set_timeout_sql(const struct db *db, char *sql, size_t cap)
 {
+	if (db->unnamed) {
+		snprintf(sql, cap, "SELECT 1");
+		return;
+	}
 	/* A backstop only: deadlines are kept by the engine (db_tick). */
 	snprintf(sql, cap, "SET statement_timeout = %ld", db->statement_timeout_ms + 2000);
 }
@@ -432,13 +458,13 @@ int db_connect(struct db *db)
 	}
 	set_timeout_sql(db, sql, sizeof(sql));
 	r = PQexec(db->conn, sql);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
 		log_error("cannot set statement_timeout: %s", PQerrorMessage(db->conn));
 		PQclear(r);
 		goto fail;
 	}
 	PQclear(r);
-	for (size_t i = 0; i < NSTATEMENTS; i++) {
+	for (size_t i = 0; i < NSTATEMENTS && !db->unnamed; i++) {
 		r = PQprepare(db->conn, statements[i].name, statements[i].sql, 0, NULL);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 			log_error("cannot prepare %s: %s (has `mcp-invoiced migrate` run?)",
@@ -501,11 +527,12 @@ static void start_setup(struct db *db)
 	}
 	set_timeout_sql(db, sql, sizeof(sql));
 	PQsendQueryParams(db->conn, sql, 0, NULL, NULL, NULL, NULL, 0);
-	for (size_t i = 0; i < NSTATEMENTS; i++)
-		PQsendPrepare(db->conn, statements[i].name, statements[i].sql, 0, NULL);
+	if (!db->unnamed)
+		for (size_t i = 0; i < NSTATEMENTS; i++)
+			PQsendPrepare(db->conn, statements[i].name, statements[i].sql, 0, NULL);
 	PQpipelineSync(db->conn);
 	seg->kind = SEG_SETUP;
-	seg->nstmts = 1 + (int)NSTATEMENTS;
+	seg->nstmts = 1 + (db->unnamed ? 0 : (int)NSTATEMENTS);
 	seg->sent_ns = limiter_now_ns();
 	db->segs = db->segs_tail = seg;
 	db->nsegs = 1;
@@ -558,8 +585,7 @@ static int send_job(struct db *db, struct db_job *job)
 {
 	job->attempts++;
 	job->sent_ns = limiter_now_ns();
-	return PQsendQueryPrepared(db->conn, job->stmt, job->nparams, (const char *const *)job->params,
-	                           NULL, NULL, 0) == 1 ? 0 : -1;
+	return send_statement(db, job->stmt, job->nparams, (const char *const *)job->params) == 1 ? 0 : -1;
 }
 
 static struct db_segment *segment_new(struct db *db, enum seg_kind kind)
@@ -640,7 +666,7 @@ static int send_batch(struct db *db)
 	sort_members(seg);
 	seg->lead = 1;
 	seg->nstmts++;
-	if (PQsendQueryPrepared(db->conn, "batch_lock_timeout", 0, NULL, NULL, NULL, 0) != 1)
+	if (send_statement(db, "batch_lock_timeout", 0, NULL) != 1)
 		return -1;
 	for (struct db_job *job = seg->jobs; job; job = job->next)
 		if (send_job(db, job) < 0)

@@ -73,6 +73,7 @@ struct db {
 	long long next_attempt_ns;       /* reconnect back-off */
 	int state;                       /* see db.c */
 	int refused;                     /* the last failure will not heal by itself */
+	int unnamed;                     /* database_statements = unnamed: no prepared statements */
 	atomic_int *up;                  /* optional: 1 while connected (scoreboard) */
 	/* epoll registration of the connection's socket */
 	int epfd;

@@ -892,6 +892,7 @@ void worker_main(struct worker_ctx *w)
 	if (peer_count_init(&peers, (size_t)w->cfg->worker_connections + 16) < 0)
 		fatal("worker: out of memory");
 	db_init(&w->db, w->cfg->database_url, w->cfg->request_timeout_ms);
+	w->db.unnamed = strcmp(w->cfg->database_statements, "unnamed") == 0;
 	w->db.up = &w->shm->slots[w->slot].database_up;
 	/* A database that refuses us (wrong database, role or password, schema
 	 * not migrated) is a configuration error: exit, and the master stops

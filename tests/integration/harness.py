@@ -183,15 +183,16 @@ class Server:
 class Client:
     """A keep-alive HTTPS client that speaks MCP over POST."""
 
-    def __init__(self, env, token=None, timeout=30):
+    def __init__(self, env, token=None, timeout=30, port=None):
         self.env = env
         self.token = token
         self.timeout = timeout
+        self.port = port or PORT
         self.ctx = ssl.create_default_context(cafile=env.cafile)
         self.conn = None
 
     def connect(self):
-        self.conn = http.client.HTTPSConnection("127.0.0.1", PORT, context=self.ctx,
+        self.conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=self.ctx,
                                                 timeout=self.timeout)
         self.conn.connect()
 

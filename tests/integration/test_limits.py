@@ -1,58 +1,65 @@
 """The shared-memory limiter across worker processes: global rate, global
-in-flight cap, and a burst of agents that honour Retry-After."""
+in-flight cap, and a burst of agents that honour Retry-After; and the
+share of each host when several serve behind one balancer."""
+import os
 import threading
 import time
 import uuid
 
-from harness import Client, expect, run_threads
+from harness import PORT, Client, Server, expect, run_threads
+
+
+def paced_load(env, tok, ports, offered_rps, duration, threads):
+    """Offers offered_rps tools/list calls for duration seconds from threads
+    clients spread over ports; returns (admitted times, 429 count, other
+    statuses) counting only the window after the warm-up."""
+    interval = threads / offered_rps
+    admitted, limited, other = [], [], []
+    lock = threading.Lock()
+    t_start = time.time() + 0.5
+
+    def load(i):
+        c = Client(env, tok, port=ports[i % len(ports)])
+        c.rpc("tools/list", {})  # connect (and warm up) before the clock starts
+        nxt = t_start + i * interval / threads
+        while True:
+            now = time.time()
+            if now >= t_start + duration:
+                break
+            if now < nxt:
+                time.sleep(nxt - now)
+            nxt += interval
+            st, hdrs, b = c.rpc("tools/list", {})
+            with lock:
+                if st == 429:
+                    limited.append(time.time())
+                    expect(int(hdrs["retry-after"]) >= 1)
+                    expect(b["error"]["data"]["code"] == "RATE_LIMITED", b)
+                    expect(b["error"]["data"]["retryable"] is True, b)
+                    expect(b["error"]["data"]["retry_after_ms"] >= 1, b)
+                elif st == 200:
+                    admitted.append(time.time())
+                else:
+                    other.append(st)
+
+    errors = run_threads(threads, load)
+    expect(not errors, errors)
+    return [t for t in admitted if t_start <= t < t_start + duration], len(limited), other
 
 
 def test_rate_limit_is_global_across_four_workers(env):
     srv = env.start_server(workers=4, extra={"rate_limit_rps": 200, "rate_limit_burst": 20,
                                              "log_level": "warn"})
     try:
-        tok = env.token()
-        duration, threads = 10.0, 8
-        interval = threads / 400.0  # 400 requests/s offered in total
-        admitted, limited, other = [], [], []
-        lock = threading.Lock()
-        t_start = time.time() + 0.5
-
-        def load(i):
-            c = Client(env, tok)
-            c.rpc("tools/list", {})  # connect (and warm up) before the clock starts
-            nxt = t_start + i * interval / threads
-            while True:
-                now = time.time()
-                if now >= t_start + duration:
-                    break
-                if now < nxt:
-                    time.sleep(nxt - now)
-                nxt += interval
-                st, hdrs, b = c.rpc("tools/list", {})
-                with lock:
-                    if st == 429:
-                        limited.append(time.time())
-                        expect(int(hdrs["retry-after"]) >= 1)
-                        expect(b["error"]["data"]["code"] == "RATE_LIMITED", b)
-                        expect(b["error"]["data"]["retryable"] is True, b)
-                        expect(b["error"]["data"]["retry_after_ms"] >= 1, b)
-                    elif st == 200:
-                        admitted.append(time.time())
-                    else:
-                        other.append(st)
-
-        # The warm-up calls are admitted before the window: let the bucket refill.
-        errors = run_threads(threads, load)
-        expect(not errors, errors)
+        duration = 10.0
+        in_window, limited, other = paced_load(env, env.token(), [PORT], 400.0, duration, 8)
         expect(not other, other)
-        in_window = [t for t in admitted if t_start <= t < t_start + duration]
         rate = len(in_window) / duration
         pids = {p for p in srv.worker_pids()}
-        print(f"    offered {(len(admitted) + len(limited)) / duration:.0f}/s, admitted {rate:.1f}/s "
+        print(f"    offered {(len(in_window) + limited) / duration:.0f}/s, admitted {rate:.1f}/s "
               f"over {duration:.0f}s by {len(pids)} workers")
         expect(abs(rate - 200) <= 200 * 0.03, f"admitted {rate:.1f}/s, want 200 ± 3%")
-        expect(len(limited) > 0.3 * len(admitted), "the offered load exceeded the limit")
+        expect(limited > 0.3 * len(in_window), "the offered load exceeded the limit")
         m = srv.metrics()
         expect(m["mcpi_inflight"] == 0, m["mcpi_inflight"])
         served = [k for k, v in m.items() if k.startswith("mcpi_requests_total") and v > 50]
@@ -226,3 +233,42 @@ def test_worker_body_budget_answers_503_and_is_released(env):
             s.close()
         expect(env.server.stop() == 0)
         env.server = None
+
+
+def test_two_hosts_together_admit_the_global_rate(env):
+    """cluster_hosts = 2: two servers (own shared segments, as on two
+    machines) behind one balancer each enforce half of rate_limit_rps, so
+    together they admit the global rate; in-flight caps are halved too."""
+    limits = {"rate_limit_rps": 200, "rate_limit_burst": 20, "max_inflight": 64, "cluster_hosts": 2,
+              "log_level": "warn"}
+    a = env.start_server(workers=1, extra=limits)
+    port_b = PORT + 1
+    conf_b = os.path.join(env.dir, "host-b.conf")
+    with open(conf_b, "w") as f:
+        # Its own listener; the same audience, as behind one public name.
+        f.write(env.base_conf + f"listen = 127.0.0.1:{port_b}\nworkers = 1\n" +
+                "".join(f"{k} = {v}\n" for k, v in limits.items()))
+    b = Server(env, conf_b)
+    try:
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                st, _, body = Client(env, port=port_b).raw("GET", "/metrics", b"", {})
+                if st == 200 and b"mcpi_workers_ready 1" in body:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.1)
+        duration = 10.0
+        in_window, limited, other = paced_load(env, env.token(), [PORT, port_b], 400.0, duration, 8)
+        expect(not other, sorted(set(other)))
+        rate = len(in_window) / duration
+        print(f"    two hosts: offered {(len(in_window) + limited) / duration:.0f}/s, admitted "
+              f"{rate:.1f}/s together (global 200/s)")
+        expect(abs(rate - 200) <= 200 * 0.05, f"admitted {rate:.1f}/s, want 200 ± 5%")
+        expect(a.metrics()["mcpi_max_inflight"] == 32, "each host holds half the in-flight cap")
+    finally:
+        rc_b = b.stop()
+        rc_a = env.server.stop()
+        env.server = None
+        expect(rc_a == 0 and rc_b == 0, f"both hosts exit cleanly: {rc_a} {rc_b}")

@@ -19,7 +19,7 @@ static void test_gcra_burst_then_rate(void **state)
 	long long t = 1000000000000LL, retry = 0;
 	int admitted = 0;
 	(void)state;
-	limiter_configure(seg, 100, 10, 64);
+	limiter_configure(seg, 100, 10, 64, 1);
 	for (int i = 0; i < 50; i++)
 		admitted += limiter_take(seg, t, &retry) == 0;
 	assert_int_equal(admitted, 10);
@@ -41,7 +41,7 @@ static void test_inflight_cap_and_reap(void **state)
 	int a = shm_slot_claim(seg), b = shm_slot_claim(seg);
 	(void)state;
 	assert_true(a >= 0 && b >= 0 && a != b);
-	limiter_configure(seg, 1000, 1000, 3);
+	limiter_configure(seg, 1000, 1000, 3, 1);
 	assert_int_equal(limiter_enter(seg, a), 0);
 	assert_int_equal(limiter_enter(seg, a), 0);
 	assert_int_equal(limiter_enter(seg, b), 0);
@@ -63,7 +63,7 @@ static void test_limit_holds_across_processes(void **state)
 	long long t = limiter_now_ns(), retry;
 	int total = 0;
 	(void)state;
-	limiter_configure(seg, 1, 500, 64);
+	limiter_configure(seg, 1, 500, 64, 1);
 	/* Four processes race for a bucket of 500 at the same instant. */
 	for (int p = 0; p < 4; p++) {
 		if (fork() == 0) {
@@ -88,11 +88,11 @@ static void test_tenant_shares(void **state)
 	long long t = 5000000000000LL, retry = 0;
 	int a = 0, b = 0;
 	(void)state;
-	limiter_configure(seg, 1000000, 1000000, 64);
+	limiter_configure(seg, 1000000, 1000000, 64, 1);
 	/* Off by default: every tenant admitted. */
 	for (int i = 0; i < 100; i++)
 		assert_int_equal(limiter_take_tenant(seg, "noisy", t, &retry), 0);
-	limiter_configure_tenant(seg, 10, 5);
+	limiter_configure_tenant(seg, 10, 5, 1);
 	for (int i = 0; i < 50; i++) {
 		a += limiter_take_tenant(seg, "noisy", t, &retry) == 0;
 		b += limiter_take_tenant(seg, "quiet", t, &retry) == 0;
@@ -131,8 +131,8 @@ static void test_tenant_collision_fails_closed(void **state)
 	unsigned long long home;
 	int admitted = 0;
 	(void)state;
-	limiter_configure(seg, 1000000, 1000000, 64);
-	limiter_configure_tenant(seg, 1, 1);
+	limiter_configure(seg, 1000000, 1000000, 64, 1);
+	limiter_configure_tenant(seg, 1, 1, 1);
 	colliding_tenants(names, 34, &home);
 	/* 32 active tenants fill the newcomer's whole probe window... */
 	for (int i = 0; i < 32; i++)
@@ -151,9 +151,37 @@ static void test_tenant_collision_fails_closed(void **state)
 	shm_destroy(seg);
 }
 
+/* cluster_hosts = 2: each host admits half the rate (exactly), half the
+ * burst and half the in-flight cap (rounded up). */
+static void test_host_share_of_the_cluster_limits(void **state)
+{
+	struct shm_segment *seg = shm_create();
+	long long now = 1000000000000LL, retry;
+	int admitted = 0;
+	(void)state;
+	limiter_configure(seg, 300, 11, 5, 2);
+	assert_int_equal(atomic_load(&seg->gcra_interval_ns), 1000000000LL * 2 / 300);
+	assert_int_equal(atomic_load(&seg->max_inflight), 3);
+	while (limiter_take(seg, now, &retry) == 0)
+		admitted++;
+	assert_int_equal(admitted, 6); /* ceil(11 / 2) */
+	for (int i = 0; i < 3000; i++) {  /* 10 s at 300/s offered: 150/s admitted */
+		now += 1000000000LL / 300;
+		admitted += limiter_take(seg, now, &retry) == 0;
+	}
+	assert_in_range(admitted, 6 + 1499, 6 + 1501);
+	limiter_configure(seg, 1, 1, 1, 1000);
+	assert_int_equal(atomic_load(&seg->max_inflight), 1);
+	limiter_configure_tenant(seg, 10, 4, 2);
+	assert_int_equal(atomic_load(&seg->tenant_interval_ns), 200000000LL);
+	assert_int_equal(atomic_load(&seg->tenant_limit_ns), 400000000LL);
+	shm_destroy(seg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_host_share_of_the_cluster_limits),
 		cmocka_unit_test(test_gcra_burst_then_rate),
 		cmocka_unit_test(test_inflight_cap_and_reap),
 		cmocka_unit_test(test_limit_holds_across_processes),
