@@ -1,7 +1,8 @@
 # mcp-invoiced - one plain Makefile.
 #   make            build bin/mcp-invoiced
 #   make run        set up everything under var/ and serve on https://127.0.0.1:8443/mcp
-#   make test       unit tests (ASan+UBSan), fuzz smoke runs, integration tests
+#   make test       unit tests (ASan+UBSan), fuzz smoke runs, integration tests, test-cluster
+#   make test-cluster  two hosts behind HAProxy in network namespaces (root)
 #   make bench      throughput and latency beside pgbench on the same SQL
 #   make install    honours DESTDIR and PREFIX
 
@@ -34,7 +35,7 @@ SAN_OBJS := $(LIB_SRCS:%.c=build/san/%.o) build/san/migrations.o
 UNIT_TESTS := $(patsubst tests/unit/%.c,build/tests/%,$(wildcard tests/unit/test_*.c))
 FUZZERS    := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all run test unit fuzz integration bench install clean deps check-readme
+.PHONY: all run test unit fuzz integration test-cluster bench install clean deps check-readme
 all: bin/mcp-invoiced
 
 bin/mcp-invoiced: $(OBJS)
@@ -100,6 +101,11 @@ fuzz: $(FUZZERS)
 integration: bin/mcp-invoiced-san bin/mcp-invoiced
 	python3 tests/integration/run.py
 
+# Two hosts behind HAProxy on one PostgreSQL, in network namespaces (root);
+# exit 77 = cannot run here, said why.
+test-cluster: bin/mcp-invoiced
+	@python3 tests/cluster/run.py; rc=$$?; [ $$rc = 0 ] || { [ $$rc = 77 ] && [ "$${CI:-}" != true ]; }
+
 check-readme: bin/mcp-invoiced
 	@./bin/mcp-invoiced tools > build/tools.md
 	@awk '/<!-- tools:begin -->/{f=1;next}/<!-- tools:end -->/{f=0}f' README.md > build/readme-tools.md
@@ -113,6 +119,7 @@ test: deps
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory fuzz
 	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory test-cluster
 
 run: deps all
 	sh tests/run-dev.sh
