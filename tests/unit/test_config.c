@@ -79,15 +79,21 @@ static void test_validate_cross_rules(void **state)
 	config_free(&cfg);
 }
 
+/* path (a mkstemp template) becomes a file holding the good configuration. */
+static void write_good_config(char *path)
+{
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, good, strlen(good)), (int)strlen(good));
+	close(fd);
+}
+
 static void test_load_file_and_environment(void **state)
 {
 	char path[] = "/tmp/mcpi-config-XXXXXX", err[256];
 	struct config cfg;
-	int fd = mkstemp(path);
 	(void)state;
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, good, strlen(good)), (int)strlen(good));
-	close(fd);
+	write_good_config(path);
 	setenv("MCP_INVOICED_MAX_INFLIGHT", "7", 1);
 	assert_int_equal(config_load(&cfg, path, err, sizeof(err)), 0);
 	assert_int_equal(cfg.max_inflight, 7);
@@ -111,11 +117,8 @@ static void test_authorization_servers(void **state)
 {
 	char path[] = "/tmp/mcpi-config-XXXXXX", err[256];
 	struct config cfg;
-	int fd = mkstemp(path);
 	(void)state;
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, good, strlen(good)), (int)strlen(good));
-	close(fd);
+	write_good_config(path);
 	assert_int_equal(config_load(&cfg, path, err, sizeof(err)), 0);
 	assert_string_equal(cfg.authorization_servers, "");
 	config_free(&cfg);
