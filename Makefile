@@ -4,6 +4,7 @@
 #   make test       unit tests (ASan+UBSan), fuzz smoke runs, integration tests, test-cluster
 #   make test-cluster  two hosts behind HAProxy in network namespaces (root)
 #   make bench      throughput and latency beside pgbench on the same SQL
+#   make bench-cluster  the parts of the several-hosts model (one host per core, HAProxy, PostgreSQL)
 #   make install    honours DESTDIR and PREFIX
 
 VERSION  := 0.1.0
@@ -35,7 +36,7 @@ SAN_OBJS := $(LIB_SRCS:%.c=build/san/%.o) build/san/migrations.o
 UNIT_TESTS := $(patsubst tests/unit/%.c,build/tests/%,$(wildcard tests/unit/test_*.c))
 FUZZERS    := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all run test unit fuzz integration test-cluster bench install clean deps check-readme
+.PHONY: all run test unit fuzz integration test-cluster bench bench-cluster install clean deps check-readme
 all: bin/mcp-invoiced
 
 bin/mcp-invoiced: $(OBJS)
@@ -126,6 +127,9 @@ run: deps all
 
 bench: deps all
 	sh bench/bench.sh
+
+bench-cluster: deps all
+	sh bench/cluster.sh
 
 install: bin/mcp-invoiced
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/lib/systemd/system $(DESTDIR)/usr/lib/sysusers.d \

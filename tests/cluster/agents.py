@@ -1,8 +1,10 @@
-"""agents.py URL CAFILE TOKEN SECONDS THREADS OUT - the agent workload of the
+"""agents.py URL CAFILE TOKEN SECONDS THREADS OUT [RATE] - the agent workload of the
 cluster test, run inside the client's network namespace: each agent
 creates invoices with an idempotency key, and on any retryable outcome
 (connection refused or reset, 429/503, DATABASE_UNAVAILABLE, TIMEOUT)
-retries the same key until it is acknowledged. Writes what it saw as JSON.
+retries the same key until it is acknowledged. With RATE the agents
+together offer that many calls per second (paced) instead of calling as
+fast as answers come. Writes what it saw, and answer latencies, as JSON.
 """
 import http.client
 import json
@@ -13,10 +15,11 @@ import time
 import urllib.parse
 
 url, cafile, token, seconds, threads, out = sys.argv[1:7]
+rate = float(sys.argv[7]) if len(sys.argv) > 7 else 0.0
 u = urllib.parse.urlsplit(url)
 ctx = ssl.create_default_context(cafile=cafile)
 stop_at = time.time() + float(seconds)
-acked, errors, fatal = {}, {}, []
+acked, errors, fatal, latencies = {}, {}, [], []
 lock = threading.Lock()
 
 
@@ -39,8 +42,16 @@ def call(conn, key, n):
 
 def agent(i):
     conn, n = None, 0
+    gap = int(threads) / rate if rate else 0.0
+    nxt = time.time() + i * gap / int(threads)
     while time.time() < stop_at:
+        if gap:
+            now = time.time()
+            if now < nxt:
+                time.sleep(nxt - now)
+            nxt += gap
         n += 1
+        t0 = time.time()
         key = f"agent{i}-{n}"
         give_up = time.time() + 30
         while True:
@@ -66,6 +77,7 @@ def agent(i):
             if st == 200 and not res.get("isError"):
                 with lock:
                     acked[key] = sc["invoice_id"]
+                    latencies.append(time.time() - t0)
                 break
             err = sc.get("error", {})
             if err.get("retryable"):
@@ -82,4 +94,4 @@ for t in ts:
 for t in ts:
     t.join()
 with open(out, "w") as f:
-    json.dump({"acked": acked, "errors": errors, "fatal": fatal}, f)
+    json.dump({"acked": acked, "errors": errors, "fatal": fatal, "latencies": latencies}, f)

@@ -13,6 +13,11 @@ HAProxy takes host 1 out and back in by its health check, agents see only
 retryable errors, every acknowledged write is in the database exactly once,
 and both hosts shared the load. Needs root and `ip netns`; otherwise it
 says why and exits 77 (skipped), which `make test` reports.
+
+`run.py --measure RATE` instead offers RATE calls/s through HAProxy to both
+hosts for 10 s (no failures injected) and reports the rate achieved and
+the answer latencies: the check of the scaling model at a rate both hosts
+can sustain.
 """
 import csv
 import io
@@ -173,11 +178,27 @@ def main():
         wait_status(sock, "host1", "UP")
         wait_status(sock, "host2", "UP")
 
+        measure = float(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[1] == "--measure" else 0.0
         token = sh(BIN, "token", "--config", hosts["mcpi-h1"], "--sub", "cluster-agent", "--tenant", "cluster",
                    "--ttl", "3600").stdout.strip()
         out = os.path.join(d, "agents.json")
-        agents = start("agents", in_ns("mcpi-cl", sys.executable, os.path.join(ROOT, "tests", "cluster", "agents.py"),
-                                       f"https://{LB}:443/mcp", f"{d}/lb.crt", token, "14", "8", out), logs)
+        agents_py = os.path.join(ROOT, "tests", "cluster", "agents.py")
+        url = f"https://{LB}:443/mcp"
+        if measure:
+            agents = start("agents", in_ns("mcpi-cl", sys.executable, agents_py, url, f"{d}/lb.crt", token,
+                                           "10", "16", out, str(measure)), logs)
+            agents.wait(timeout=120)
+            seen = json.load(open(out))
+            lat = sorted(seen["latencies"])
+            assert not seen["fatal"] and lat, seen["fatal"][:5]
+            sessions = {k: int(v["stot"]) for k, v in haproxy_status(sock).items() if k.startswith("host")}
+            print(f"measure: offered {measure:.0f}/s through HAProxy to 2 hosts for 10 s: achieved "
+                  f"{len(lat) / 10:.0f}/s, p50 {lat[len(lat) // 2] * 1000:.1f} ms, p99 "
+                  f"{lat[int(len(lat) * 0.99)] * 1000:.1f} ms; connections per host {sessions}; "
+                  f"retryable outcomes {seen['errors'] or 'none'}")
+            return 0
+        agents = start("agents", in_ns("mcpi-cl", sys.executable, agents_py, url, f"{d}/lb.crt", token,
+                                       "14", "8", out), logs)
         time.sleep(3)
         t_kill = time.time()
         servers["mcpi-h1"].send_signal(signal.SIGKILL)
