@@ -5,7 +5,7 @@ import hmac
 import json
 import time
 
-from harness import AUDIENCE, PORT, Client, b64url, expect
+from harness import AUDIENCE, ISSUER, PORT, Client, b64url, expect
 
 SERVER = dict(workers=2)
 
@@ -131,6 +131,28 @@ def test_tenant_and_subject_claims(env):
     refused(env, env.token(tenant="a b"), "tenant_id")
     refused(env, env.token(tenant=42), "tenant_id")
     refused(env, env.token(drop=("sub",)), "sub")
+
+
+def test_nul_in_string_claims_and_header_fields_is_refused(env):
+    """A correctly signed token whose string claims or header fields carry an
+    escaped NUL is refused: no C-string reading may serve "acme\\u0000evil"
+    as tenant "acme"."""
+    cases = [(dict(tenant="acme\u0000evil"), "tenant_id claim contains a NUL"),
+             (dict(sub="agent-1\u0000admin"), "sub claim contains a NUL"),
+             (dict(claims={"iss": ISSUER + "\u0000x"}), "iss claim contains a NUL"),
+             (dict(claims={"aud": AUDIENCE + "\u0000x"}), "aud claim contains a NUL"),
+             (dict(claims={"aud": ["x", AUDIENCE + "\u0000x"]}), "aud claim contains a NUL"),
+             (dict(scope="invoices:read\u0000 payments:write"), "scope claim contains a NUL"),
+             (dict(claims={"jti": "a\u0000b"}), "jti claim contains a NUL"),
+             (dict(claims={"tenant_id\u0000x": "evil"}), "claims: an object key contains a NUL"),
+             (dict(header={"alg": "HS256\u0000x"}), "header alg contains a NUL"),
+             (dict(header={"typ": "JWT\u0000x"}), "header typ contains a NUL"),
+             (dict(header={"kid\u0000": "k"}), "header: an object key contains a NUL")]
+    for kw, why in cases:
+        refused(env, env.token(**kw), why)
+    # The same tokens without the NUL are served, as the tenant they name.
+    c = Client(env, env.token(tenant="acme"))
+    expect(c.rpc("ping")[0] == 200)
 
 
 def test_non_json_claims(env):
