@@ -367,7 +367,7 @@ int auth_verify(const struct auth_keys *keys, const struct config *cfg,
 	const char *dot1, *dot2, *tenant, *sub, *scope = "";
 	json_object *header = NULL, *claims = NULL, *crit, *typ_v, *v;
 	size_t tenant_len, sub_len, scope_len = 0;
-	unsigned char sig[512];
+	unsigned char sig[JWS_MAX_SIG_BYTES]; /* the longest any accepted key makes */
 	long sig_len;
 	long long exp, nbf = NO_CLAIM, iat = NO_CLAIM;
 	int rc = -1, r;
@@ -405,7 +405,7 @@ int auth_verify(const struct auth_keys *keys, const struct config *cfg,
 		goto out;
 	sig_len = base64_decode(dot2 + 1, token_len - (size_t)(dot2 + 1 - tokbuf), sig, sizeof(sig), 1);
 	if (sig_len <= 0)
-		REFUSE("token signature is not base64url");
+		REFUSE("token signature is not base64url of at most %d bytes", JWS_MAX_SIG_BYTES);
 	if (!jws_verify(&keys->jws, tokbuf, (size_t)(dot2 - tokbuf), sig, (size_t)sig_len))
 		REFUSE("token signature is invalid");
 	r = numeric_claim(claims, "exp", &exp);
