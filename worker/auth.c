@@ -5,10 +5,10 @@
  * Order of checks: shape, then the header's "alg" must be exactly the
  * configured algorithm (so "none" or an HS256 token signed with an RSA public
  * key is refused before any crypto), "typ" (absent, JWT or the RFC 9068
- * at+jwt) and no "crit", then the signature (jws.c), then the claims: exp
- * (required), nbf and iat with leeway, all NumericDates in 0..AUTH_MAX_DATE
- * so no arithmetic on them can overflow, then iss, aud, the tenant claim and
- * sub. Every refusal says which check failed.
+ * at+jwt, in any case, "application/" optional) and no "crit", then the
+ * signature (jws.c), then the claims: exp (required), nbf and iat with
+ * leeway, all NumericDates in 0..AUTH_MAX_DATE so no arithmetic on them can
+ * overflow, then iss, aud, the tenant claim and sub. Every refusal says which check failed.
  *
  * Every string in the header and claims is used by its full JSON length:
  * one holding a NUL (or an object key holding one, which json-c would cut
@@ -343,14 +343,21 @@ static void cache_store(const struct auth_keys *keys, const struct config *cfg, 
 	e->id = *id;
 }
 
-/* RFC 7519 "JWT" or RFC 9068 "at+jwt" (media type with or without the
- * "application/" prefix), compared ignoring case and by full length. */
+/* The media type JWT (RFC 7519) or at+jwt (RFC 9068). Per RFC 7515 4.1.9
+ * "typ" is compared ignoring case and a value without "/" means
+ * "application/" + value, so JWT, application/jwt, at+jwt and
+ * application/at+jwt are accepted in any case, each by its full length. */
 static int typ_accepted(json_object *typ)
 {
-	static const char *const ok[] = { "JWT", "at+jwt", "application/at+jwt" };
+	static const char prefix[] = "application/";
+	static const char *const ok[] = { "jwt", "at+jwt" };
 	const char *s = json_object_get_string(typ);
 	size_t n = (size_t)json_object_get_string_len(typ);
 
+	if (n > sizeof(prefix) - 1 && strncasecmp(s, prefix, sizeof(prefix) - 1) == 0) {
+		s += sizeof(prefix) - 1;
+		n -= sizeof(prefix) - 1;
+	}
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
 		if (strlen(ok[i]) == n && strncasecmp(s, ok[i], n) == 0)
 			return 1;
@@ -394,7 +401,8 @@ int auth_verify(const struct auth_keys *keys, const struct config *cfg,
 		REFUSE("token algorithm must be %s", keys->alg_name);
 	if (json_object_object_get_ex(header, "typ", &typ_v) &&
 	    (!json_object_is_type(typ_v, json_type_string) || !typ_accepted(typ_v)))
-		REFUSE("token type (typ) is not accepted: use JWT or at+jwt (RFC 9068)");
+		REFUSE("token type (typ) is not accepted: use JWT or at+jwt (RFC 9068), "
+		       "optionally with application/");
 	if (json_object_object_get_ex(header, "crit", &crit))
 		REFUSE("token has critical header parameters this server does not understand");
 

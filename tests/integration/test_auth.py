@@ -77,13 +77,16 @@ def test_expiry_and_leeway(env):
 
 
 def test_rfc9068_access_tokens_are_accepted(env):
-    for typ in ("at+jwt", "application/at+jwt", "AT+JWT", "jwt"):
+    for typ in ("at+jwt", "application/at+jwt", "AT+JWT", "jwt", "JWT", "application/jwt",
+                "Application/JWT", "APPLICATION/AT+JWT", "application/At+Jwt"):
         c = Client(env, env.token(header={"typ": typ}))
         st, _, b = c.rpc("ping")
         expect(st == 200, (typ, st, b))
     c = Client(env, env.token(drop=()))
     expect(c.rpc("ping")[0] == 200)
-    for typ in ("foo", "at+jwtx", "JWT\u0000", 7):
+    for typ in ("foo", "at+jwtx", "JWT\u0000", 7, "", "application/", "application/json",
+                "application/jwtx", "text/jwt", "jwt ", " application/jwt", "application/jose",
+                "at+jwt; charset=utf-8", "application//jwt", "xapplication/jwt"):
         refused(env, env.token(header={"typ": typ}), "typ")
 
 
