@@ -104,40 +104,40 @@ void auth_keys_free(struct auth_keys *keys)
 }
 
 /* Decodes one base64url part of the token (part names it in why) and parses
- * it as a JSON object. json-c cuts object keys at an escaped NUL (a second
- * "tenant_id\u0000x" key would override "tenant_id"), so the decoded text
- * is scanned as well (json_text.c). NULL with why on failure. */
+ * it as a JSON object. The decoded text must be strict JSON (json_text.c:
+ * json-c alone is lenient) without an object key holding an escaped NUL
+ * (json-c would cut it short, and a second "tenant_id\u0000x" key would
+ * override "tenant_id") or an unpaired surrogate escape. NULL with why on
+ * failure. */
 static json_object *decode_json_part(const char *p, size_t len, const char *part, char *why,
                                      size_t whylen)
 {
 	unsigned char buf[AUTH_MAX_TOKEN];
 	long n = base64_decode(p, len, buf, sizeof(buf) - 1, 1);
 	json_object *obj = NULL;
-	json_tokener *tok;
+	json_tokener *tok = NULL;
 	struct json_text_info text;
-	size_t bad_at = 0;
 
-	if (n <= 0 || !(tok = json_tokener_new_ex(16))) {
+	if (n <= 0)
 		snprintf(why, whylen, "token %s is not base64url JSON", part);
-		return NULL;
-	}
-	obj = json_tokener_parse_ex(tok, (const char *)buf, (int)n);
-	if (json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != (size_t)n || !json_object_is_type(obj, json_type_object))
-		snprintf(why, whylen, "token %s %s", part, strcmp(part, "header") == 0
-		         ? "is not base64url JSON" : "are not a JSON object");
-	else if (json_text_scan((const char *)buf, (size_t)n, &text, &bad_at) < 0)
-		snprintf(why, whylen, "token %s are not valid UTF-8 (byte %zu)", part, bad_at);
+	else if (json_text_scan((const char *)buf, (size_t)n, &text) < 0)
+		snprintf(why, whylen, "token %s: %s (byte %zu)", part, text.error, text.error_at);
 	else if (text.nul_key)
 		snprintf(why, whylen, "token %s: an object key contains a NUL character (\\u0000)", part);
 	else if (text.lone_surrogate)
 		snprintf(why, whylen, "token %s: a string contains an unpaired UTF-16 surrogate escape", part);
+	else if (!(tok = json_tokener_new_ex(16)) ||
+	         !(obj = json_tokener_parse_ex(tok, (const char *)buf, (int)n)) ||
+	         !json_object_is_type(obj, json_type_object))
+		snprintf(why, whylen, "token %s %s not a JSON object of at most 16 levels", part,
+		         strcmp(part, "header") == 0 ? "is" : "are");
 	else
 		goto out;
 	json_object_put(obj);
 	obj = NULL;
 out:
-	json_tokener_free(tok);
+	if (tok)
+		json_tokener_free(tok);
 	OPENSSL_cleanse(buf, sizeof(buf));
 	return obj;
 }

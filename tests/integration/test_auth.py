@@ -163,6 +163,21 @@ def test_non_json_claims(env):
     body = b64url(b"not json")
     sig = b64url(hmac.new(env.secret, f"{h}.{body}".encode(), hashlib.sha256).digest())
     refused(env, f"{h}.{body}.{sig}", "claims")
+    # Claims json-c would read but that are not strict JSON (RFC 8259).
+    now = int(time.time())
+    good = (f'{{"iss":"{ISSUER}","aud":"{AUDIENCE}","sub":"s","tenant_id":"acme",'
+            f'"exp":{now + 60}').encode()
+    for text, why in ((good + b'}/* c */', "claims: a comment"),
+                      (good + b',"n":01}', "claims: a number may not have a leading zero"),
+                      (good + b',"n":NaN}', "claims: NaN and Infinity"),
+                      (good + b',}', "claims: a trailing comma"),
+                      (good.replace(b'"acme"', b"'acme'") + b'}', "claims: strings and names take double quotes")):
+        body = b64url(text)
+        sig = b64url(hmac.new(env.secret, f"{h}.{body}".encode(), hashlib.sha256).digest())
+        refused(env, f"{h}.{body}.{sig}", why)
+    body = b64url(good + b'}')
+    sig = b64url(hmac.new(env.secret, f"{h}.{body}".encode(), hashlib.sha256).digest())
+    expect(Client(env, f"{h}.{body}.{sig}").rpc("ping")[0] == 200)
 
 
 def test_insufficient_scope_is_403(env):
