@@ -345,12 +345,20 @@ def test_http11_host_absolute_form_and_expect(env):
     body = b'{"jsonrpc":"2.0","id":1,"method":"ping"}'
     auth = b"Content-Type: application/json\r\nAuthorization: Bearer " + tok + b"\r\n"
     length = b"Content-Length: " + str(len(body)).encode() + b"\r\n"
-    # No Host, or two: 400 naming the rule.
-    for hosts in (b"", b"Host: a\r\nHost: b\r\n"):
+    # No Host, two, or one that is not uri-host [":" port]: 400 naming the rule.
+    for hosts, rule in ((b"", b"exactly one Host"), (b"Host: a\r\nHost: b\r\n", b"exactly one Host"),
+                        (b"Host: a b\r\n", b"reg-name"), (b"Host: x/y\r\n", b"reg-name"),
+                        (b"Host: h:99999\r\n", b"port"), (b"Host: [::g]\r\n", b"IPv6")):
         s = tls_socket()
         s.sendall(b"POST /mcp HTTP/1.1\r\n" + hosts + auth + length + b"\r\n" + body)
         st, b = read_response(s)
-        expect(st == 400 and b"Host" in b, (hosts, st, b))
+        expect(st == 400 and rule in b, (hosts, st, b))
+        s.close()
+    for good in (b"[::1]:443", b"127.0.0.1:%d" % PORT, b"localhost"):
+        s = tls_socket()
+        s.sendall(b"POST /mcp HTTP/1.1\r\nHost: " + good + b"\r\n" + auth + length + b"\r\n" + body)
+        st, b = read_response(s)
+        expect(st == 200, (good, st, b))
         s.close()
     # absolute-form is routed by its path.
     s = tls_socket()
