@@ -74,26 +74,87 @@ int limiter_take(struct shm_segment *seg, long long now_ns, long long *retry_aft
 
 #define TENANT_PROBES 32
 
-/* A tenant's bucket: its own slot within TENANT_PROBES of its hash (a free
- * one, or one whose tenant has been idle past a full burst window), else
- * the overflow bucket. The overflow bucket has one tenant's rate and is
- * shared by every tenant that found no slot, so a collision can only ever
- * cost a tenant part of its share, never lift it (fails closed). */
+static struct shm_tenant_bucket *probe(struct shm_segment *seg, unsigned long long h, int i)
+{
+	return &seg->tenants[(h + (unsigned long long)i) % SHM_TENANT_BUCKETS];
+}
+
+/* Free, or its tenant idle past a full burst window (its TAT lies so far in
+ * the past that a newcomer starts with a full burst). */
+static int claimable(struct shm_tenant_bucket *b, unsigned long long key, long long now_ns,
+                     long long limit)
+{
+	return key == 0 || atomic_load(&b->tat_ns) < now_ns - limit;
+}
+
+/* Raises *tat_p to at least tat. */
+static void fold_tat(atomic_llong *tat_p, long long tat)
+{
+	long long cur = atomic_load(tat_p);
+
+	while (cur < tat && !atomic_compare_exchange_weak(tat_p, &cur, tat))
+		;
+}
+
+/* Just claimed probe c for h. Workers that claimed other slots for the same
+ * new tenant at the same moment (each saw a different slot go stale) made
+ * duplicates: the first in probe order is kept, every other one has its TAT
+ * folded into it and is freed, whoever gets there first. Returns the kept
+ * slot's TAT. */
+static atomic_llong *settle_claim(struct shm_segment *seg, unsigned long long h, int c)
+{
+	int keep = c;
+
+	for (int i = 0; i < c; i++)
+		if (atomic_load(&probe(seg, h, i)->key) == h) {
+			keep = i;
+			break;
+		}
+	for (int i = 0; i < TENANT_PROBES; i++) {
+		struct shm_tenant_bucket *b = probe(seg, h, i);
+		unsigned long long key = h;
+		if (i == keep || atomic_load(&b->key) != h)
+			continue;
+		fold_tat(&probe(seg, h, keep)->tat_ns, atomic_load(&b->tat_ns));
+		atomic_compare_exchange_strong(&b->key, &key, 0ULL);
+	}
+	return &probe(seg, h, keep)->tat_ns;
+}
+
+/* A tenant's bucket: its own slot within TENANT_PROBES of its hash, else
+ * the overflow bucket. A tenant owns at most one slot: the whole window is
+ * searched for the tenant's slot before any free or stale one is claimed
+ * (taking a stale slot in front of the tenant's own would hand it a second,
+ * fresh burst), and every worker charges the first match in probe order.
+ * The overflow bucket has one tenant's rate and is shared by every tenant
+ * that found no slot, so a collision can only ever cost a tenant part of
+ * its share, never lift it (fails closed). */
 static atomic_llong *tenant_tat(struct shm_segment *seg, const char *tenant, long long now_ns,
                                 long long limit)
 {
 	unsigned long long h = fnv1a64(tenant, strlen(tenant)) | 1; /* 0 marks a free slot */
+	int first_claimable = -1;
 
 	for (int i = 0; i < TENANT_PROBES; i++) {
-		struct shm_tenant_bucket *b = &seg->tenants[(h + (unsigned long long)i) % SHM_TENANT_BUCKETS];
+		struct shm_tenant_bucket *b = probe(seg, h, i);
 		unsigned long long key = atomic_load(&b->key);
 		if (key == h)
 			return &b->tat_ns;
-		/* Take it when free or stale. A stale TAT lies in the past, so the
-		 * new tenant starts with a full burst. If another worker claims it
-		 * first, the slot may now be ours (same tenant): look again. */
-		if ((key == 0 || atomic_load(&b->tat_ns) < now_ns - limit) &&
-		    (atomic_compare_exchange_strong(&b->key, &key, h) || key == h))
+		if (first_claimable < 0 && claimable(b, key, now_ns, limit))
+			first_claimable = i;
+	}
+	for (int i = first_claimable; i >= 0 && i < TENANT_PROBES; i++) {
+		struct shm_tenant_bucket *b = probe(seg, h, i);
+		unsigned long long key = atomic_load(&b->key);
+		/* Another worker may claim it for the same tenant first: then it
+		 * is ours too. */
+		if (key == h)
+			return &b->tat_ns;
+		if (!claimable(b, key, now_ns, limit))
+			continue;
+		if (atomic_compare_exchange_strong(&b->key, &key, h))
+			return settle_claim(seg, h, i);
+		if (key == h)
 			return &b->tat_ns;
 	}
 	atomic_fetch_add(&seg->tenant_overflows, 1);

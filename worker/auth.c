@@ -5,10 +5,14 @@
  * Order of checks: shape, then the header's "alg" must be exactly the
  * configured algorithm (so "none" or an HS256 token signed with an RSA public
  * key is refused before any crypto), "typ" (absent, JWT or the RFC 9068
- * at+jwt) and no "crit", then the signature (jws.c), then the claims: exp
- * (required), nbf and iat with leeway, all NumericDates in 0..AUTH_MAX_DATE
- * so no arithmetic on them can overflow, then iss, aud, the tenant claim and
- * sub. Every refusal says which check failed.
+ * at+jwt, in any case, "application/" optional) and no "crit", then the
+ * signature (jws.c), then the claims: exp (required), nbf and iat with
+ * leeway, all NumericDates in 0..AUTH_MAX_DATE so no arithmetic on them can
+ * overflow, then iss, aud, the tenant claim and sub. Every refusal says which check failed.
+ *
+ * Every string in the header and claims is used by its full JSON length:
+ * one holding a NUL (or an object key holding one, which json-c would cut
+ * short) refuses the token, so "acme\u0000evil" is never served as "acme".
  */
 #include <errno.h>
 #include <stdint.h>
@@ -23,7 +27,7 @@
 #include "../shm/fnv.h"
 #include "auth.h"
 #include "base64.h"
-#include "json_get.h"
+#include "json_text.h"
 
 static int read_key_file(const char *path, unsigned char **out, size_t *len,
                          char *err, size_t errlen)
@@ -99,26 +103,102 @@ void auth_keys_free(struct auth_keys *keys)
 	memset(keys, 0, sizeof(*keys));
 }
 
-static json_object *decode_json_part(const char *p, size_t len)
+/* Decodes one base64url part of the token (part names it in why) and parses
+ * it as a JSON object. The decoded text must be strict JSON (json_text.c:
+ * json-c alone is lenient) without an object key holding an escaped NUL
+ * (json-c would cut it short, and a second "tenant_id\u0000x" key would
+ * override "tenant_id") or an unpaired surrogate escape. NULL with why on
+ * failure. */
+static json_object *decode_json_part(const char *p, size_t len, const char *part, char *why,
+                                     size_t whylen)
 {
 	unsigned char buf[AUTH_MAX_TOKEN];
 	long n = base64_decode(p, len, buf, sizeof(buf) - 1, 1);
-	json_object *obj;
-	json_tokener *tok;
+	json_object *obj = NULL;
+	json_tokener *tok = NULL;
+	struct json_text_info text;
 
 	if (n <= 0)
-		return NULL;
-	tok = json_tokener_new_ex(16);
-	if (!tok)
-		return NULL;
-	obj = json_tokener_parse_ex(tok, (const char *)buf, (int)n);
-	if (json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != (size_t)n || !json_object_is_type(obj, json_type_object)) {
-		json_object_put(obj);
-		obj = NULL;
-	}
-	json_tokener_free(tok);
+		snprintf(why, whylen, "token %s is not base64url JSON", part);
+	else if (json_text_scan((const char *)buf, (size_t)n, &text) < 0)
+		snprintf(why, whylen, "token %s: %s (byte %zu)", part, text.error, text.error_at);
+	else if (text.nul_key)
+		snprintf(why, whylen, "token %s: an object key contains a NUL character (\\u0000)", part);
+	else if (text.lone_surrogate)
+		snprintf(why, whylen, "token %s: a string contains an unpaired UTF-16 surrogate escape", part);
+	else if (!(tok = json_tokener_new_ex(16)) ||
+	         !(obj = json_tokener_parse_ex(tok, (const char *)buf, (int)n)) ||
+	         !json_object_is_type(obj, json_type_object))
+		snprintf(why, whylen, "token %s %s not a JSON object of at most 16 levels", part,
+		         strcmp(part, "header") == 0 ? "is" : "are");
+	else
+		goto out;
+	json_object_put(obj);
+	obj = NULL;
+out:
+	if (tok)
+		json_tokener_free(tok);
+	OPENSSL_cleanse(buf, sizeof(buf));
 	return obj;
+}
+
+/* 1 if v, or any string inside it, contains a NUL character. */
+static int has_nul(json_object *v)
+{
+	if (json_object_is_type(v, json_type_string))
+		return memchr(json_object_get_string(v), '\0', (size_t)json_object_get_string_len(v)) != NULL;
+	if (json_object_is_type(v, json_type_array)) {
+		size_t n = json_object_array_length(v);
+		for (size_t i = 0; i < n; i++)
+			if (has_nul(json_object_array_get_idx(v, i)))
+				return 1;
+	}
+	if (json_object_is_type(v, json_type_object)) {
+		json_object_object_foreach(v, key, member) {
+			(void)key;
+			if (has_nul(member))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* Every string in a token is used by its full length, and none may hold a
+ * NUL: a C-string reader would see "acme\u0000evil" as "acme". 0, or -1 with
+ * why naming the member: "token header alg ..." (header) or "token
+ * tenant_id claim ..." (claims). */
+static int refuse_nul_strings(json_object *obj, int header, char *why, size_t whylen)
+{
+	json_object_object_foreach(obj, key, member) {
+		if (has_nul(member)) {
+			snprintf(why, whylen, "token %s%.64s%s contains a NUL character (\\u0000)",
+			         header ? "header " : "", key, header ? "" : " claim");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The string member name of obj with its length: 1, or 0 if absent or not a
+ * string. */
+static int member_string(json_object *obj, const char *name, const char **s, size_t *len)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(obj, name, &v) || !json_object_is_type(v, json_type_string))
+		return 0;
+	*s = json_object_get_string(v);
+	*len = (size_t)json_object_get_string_len(v);
+	return 1;
+}
+
+/* 1 if the JSON string v equals want, compared by full length. */
+static int string_equals(json_object *v, const char *want)
+{
+	size_t n = strlen(want);
+
+	return json_object_is_type(v, json_type_string) && (size_t)json_object_get_string_len(v) == n &&
+	       memcmp(json_object_get_string(v), want, n) == 0;
 }
 
 /* Reads a NumericDate claim (whole or fractional seconds, truncated);
@@ -155,28 +235,23 @@ static int audience_matches(json_object *claims, const char *want)
 	if (!json_object_object_get_ex(claims, "aud", &aud))
 		return 0;
 	if (json_object_is_type(aud, json_type_string))
-		return strcmp(json_object_get_string(aud), want) == 0;
+		return string_equals(aud, want);
 	if (json_object_is_type(aud, json_type_array)) {
 		size_t n = json_object_array_length(aud);
-		for (size_t i = 0; i < n; i++) {
-			json_object *e = json_object_array_get_idx(aud, i);
-			if (json_object_is_type(e, json_type_string) &&
-			    strcmp(json_object_get_string(e), want) == 0)
+		for (size_t i = 0; i < n; i++)
+			if (string_equals(json_object_array_get_idx(aud, i), want))
 				return 1;
-		}
 	}
 	return 0;
 }
 
-static int tenant_valid(const char *t)
+static int tenant_valid(const char *t, size_t n)
 {
-	size_t n = strlen(t);
-
 	if (n == 0 || n > 128)
 		return 0;
-	for (; *t; t++)
-		if (!((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') ||
-		      (*t >= '0' && *t <= '9') || strchr("_.:@-", *t)))
+	for (size_t i = 0; i < n; i++)
+		if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z') ||
+		      (t[i] >= '0' && t[i] <= '9') || (t[i] && strchr("_.:@-", t[i]))))
 			return 0;
 	return 1;
 }
@@ -268,14 +343,21 @@ static void cache_store(const struct auth_keys *keys, const struct config *cfg, 
 	e->id = *id;
 }
 
-/* RFC 7519 "JWT" or RFC 9068 "at+jwt" (media type with or without the
- * "application/" prefix), compared ignoring case and by full length. */
+/* The media type JWT (RFC 7519) or at+jwt (RFC 9068). Per RFC 7515 4.1.9
+ * "typ" is compared ignoring case and a value without "/" means
+ * "application/" + value, so JWT, application/jwt, at+jwt and
+ * application/at+jwt are accepted in any case, each by its full length. */
 static int typ_accepted(json_object *typ)
 {
-	static const char *const ok[] = { "JWT", "at+jwt", "application/at+jwt" };
+	static const char prefix[] = "application/";
+	static const char *const ok[] = { "jwt", "at+jwt" };
 	const char *s = json_object_get_string(typ);
 	size_t n = (size_t)json_object_get_string_len(typ);
 
+	if (n > sizeof(prefix) - 1 && strncasecmp(s, prefix, sizeof(prefix) - 1) == 0) {
+		s += sizeof(prefix) - 1;
+		n -= sizeof(prefix) - 1;
+	}
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
 		if (strlen(ok[i]) == n && strncasecmp(s, ok[i], n) == 0)
 			return 1;
@@ -289,9 +371,10 @@ int auth_verify(const struct auth_keys *keys, const struct config *cfg,
                 struct auth_identity *id, char *why, size_t whylen)
 {
 	char tokbuf[AUTH_MAX_TOKEN + 1];
-	const char *dot1, *dot2, *alg, *iss, *tenant, *sub, *scope;
-	json_object *header = NULL, *claims = NULL, *crit, *typ_v;
-	unsigned char sig[512];
+	const char *dot1, *dot2, *tenant, *sub, *scope = "";
+	json_object *header = NULL, *claims = NULL, *crit, *typ_v, *v;
+	size_t tenant_len, sub_len, scope_len = 0;
+	unsigned char sig[JWS_MAX_SIG_BYTES]; /* the longest any accepted key makes */
 	long sig_len;
 	long long exp, nbf = NO_CLAIM, iat = NO_CLAIM;
 	int rc = -1, r;
@@ -311,26 +394,26 @@ int auth_verify(const struct auth_keys *keys, const struct config *cfg,
 	if (!dot1 || !dot2 || strchr(dot2 + 1, '.') || dot2[1] == '\0')
 		REFUSE("token is not a signed JWT (three dot-separated parts)");
 
-	header = decode_json_part(tokbuf, (size_t)(dot1 - tokbuf));
-	if (!header)
-		REFUSE("token header is not base64url JSON");
-	alg = json_get_string(header, "alg");
-	if (!alg || strcmp(alg, keys->alg_name) != 0)
+	header = decode_json_part(tokbuf, (size_t)(dot1 - tokbuf), "header", why, whylen);
+	if (!header || refuse_nul_strings(header, 1, why, whylen) < 0)
+		goto out;
+	if (!json_object_object_get_ex(header, "alg", &v) || !string_equals(v, keys->alg_name))
 		REFUSE("token algorithm must be %s", keys->alg_name);
 	if (json_object_object_get_ex(header, "typ", &typ_v) &&
 	    (!json_object_is_type(typ_v, json_type_string) || !typ_accepted(typ_v)))
-		REFUSE("token type (typ) is not accepted: use JWT or at+jwt (RFC 9068)");
+		REFUSE("token type (typ) is not accepted: use JWT or at+jwt (RFC 9068), "
+		       "optionally with application/");
 	if (json_object_object_get_ex(header, "crit", &crit))
 		REFUSE("token has critical header parameters this server does not understand");
 
 	/* Parsed (not trusted) before the signature check, so a malformed
 	 * token gets a precise reason. */
-	claims = decode_json_part(dot1 + 1, (size_t)(dot2 - dot1 - 1));
+	claims = decode_json_part(dot1 + 1, (size_t)(dot2 - dot1 - 1), "claims", why, whylen);
 	if (!claims)
-		REFUSE("token claims are not a JSON object");
+		goto out;
 	sig_len = base64_decode(dot2 + 1, token_len - (size_t)(dot2 + 1 - tokbuf), sig, sizeof(sig), 1);
 	if (sig_len <= 0)
-		REFUSE("token signature is not base64url");
+		REFUSE("token signature is not base64url of at most %d bytes", JWS_MAX_SIG_BYTES);
 	if (!jws_verify(&keys->jws, tokbuf, (size_t)(dot2 - tokbuf), sig, (size_t)sig_len))
 		REFUSE("token signature is invalid");
 	r = numeric_claim(claims, "exp", &exp);
@@ -344,24 +427,23 @@ int auth_verify(const struct auth_keys *keys, const struct config *cfg,
 		REFUSE("token iat claim must be a NumericDate from 0 to %lld", (long long)AUTH_MAX_DATE);
 	if (!time_claims_ok(cfg, now, exp, nbf, iat, why, whylen))
 		goto out;
-	iss = json_get_string(claims, "iss");
-	if (!iss || strcmp(iss, cfg->jwt_issuer) != 0)
+	if (refuse_nul_strings(claims, 0, why, whylen) < 0)
+		goto out;
+	if (!json_object_object_get_ex(claims, "iss", &v) || !string_equals(v, cfg->jwt_issuer))
 		REFUSE("token issuer is not accepted");
 	if (!audience_matches(claims, cfg->jwt_audience))
 		REFUSE("token audience does not include this server");
-	tenant = json_get_string(claims, cfg->jwt_tenant_claim);
-	if (!tenant || !tenant_valid(tenant))
+	if (!member_string(claims, cfg->jwt_tenant_claim, &tenant, &tenant_len) ||
+	    !tenant_valid(tenant, tenant_len))
 		REFUSE("token has no valid %s claim (1-128 of [A-Za-z0-9_.:@-])", cfg->jwt_tenant_claim);
-	sub = json_get_string(claims, "sub");
-	if (!sub || !*sub || strlen(sub) >= sizeof(id->sub))
+	if (!member_string(claims, "sub", &sub, &sub_len) || sub_len == 0 || sub_len >= sizeof(id->sub))
 		REFUSE("token has no valid sub claim");
-	scope = json_get_string(claims, "scope");
-	if (scope && strlen(scope) >= sizeof(id->scope))
+	if (member_string(claims, "scope", &scope, &scope_len) && scope_len >= sizeof(id->scope))
 		REFUSE("token scope claim is too long");
 
-	snprintf(id->sub, sizeof(id->sub), "%s", sub);
-	snprintf(id->tenant, sizeof(id->tenant), "%s", tenant);
-	snprintf(id->scope, sizeof(id->scope), "%s", scope ? scope : "");
+	memcpy(id->sub, sub, sub_len + 1);
+	memcpy(id->tenant, tenant, tenant_len + 1);
+	memcpy(id->scope, scope, scope_len + 1);
 	cache_store(keys, cfg, token, token_len, exp, nbf, iat, id);
 	rc = 0;
 out:

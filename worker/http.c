@@ -276,6 +276,134 @@ static int absolute_form_to_path(struct http_request *req)
 	return 0;
 }
 
+static int is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static int is_unreserved_or_sub_delim(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c && strchr("-._~!$&'()*+,;=", c));
+}
+
+/* RFC 3986 dec-octet "." dec-octet "." dec-octet "." dec-octet, exactly s[0..n). */
+static int ipv4_valid(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	for (int part = 0; part < 4; part++) {
+		size_t start = i;
+		int v = 0;
+		if (part > 0) {
+			if (i >= n || s[i] != '.')
+				return 0;
+			start = ++i;
+		}
+		while (i < n && s[i] >= '0' && s[i] <= '9' && i - start < 3)
+			v = v * 10 + (s[i++] - '0');
+		if (i == start || v > 255 || (s[start] == '0' && i - start > 1))
+			return 0;
+	}
+	return i == n;
+}
+
+/* RFC 3986 IPv6address: eight 16-bit pieces (the last two may be an IPv4
+ * address), with at most one "::" standing for one or more zero pieces. */
+static int ipv6_valid(const char *s, size_t n)
+{
+	size_t i = 0;
+	int pieces = 0, gap = 0;
+
+	if (n >= 2 && s[0] == ':' && s[1] == ':') {
+		gap = 1;
+		i = 2;
+	} else if (n >= 1 && s[0] == ':') {
+		return 0;
+	}
+	while (i < n) {
+		size_t start = i;
+		while (i < n && is_hex(s[i]) && i - start < 4)
+			i++;
+		if (i < n && s[i] == '.') {
+			/* An IPv4 tail takes two pieces and ends the address. */
+			if (!ipv4_valid(s + start, n - start) || pieces > 6)
+				return 0;
+			pieces += 2;
+			i = n;
+			break;
+		}
+		if (i == start || (i < n && s[i] != ':'))
+			return 0;
+		pieces++;
+		if (i == n)
+			break;
+		if (++i == n)
+			return 0; /* a trailing single ':' */
+		if (s[i] == ':') {
+			if (gap)
+				return 0;
+			gap = 1;
+			i++;
+		}
+	}
+	return gap ? pieces <= 7 : pieces == 8;
+}
+
+/* RFC 3986 IPvFuture: "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" ). */
+static int ipvfuture_valid(const char *s, size_t n)
+{
+	size_t i = 1;
+
+	if (n < 4 || (s[0] != 'v' && s[0] != 'V'))
+		return 0;
+	while (i < n && is_hex(s[i]))
+		i++;
+	if (i == 1 || i + 1 >= n || s[i] != '.')
+		return 0;
+	for (i++; i < n; i++)
+		if (!is_unreserved_or_sub_delim(s[i]) && s[i] != ':')
+			return 0;
+	return 1;
+}
+
+/* Host = uri-host [ ":" port ] (RFC 9110 7.2), uri-host = IP-literal /
+ * IPv4address / reg-name (RFC 3986 3.2.2; a reg-name also covers every
+ * IPv4 address, and may be empty). NULL if valid, else the rule broken. */
+static const char *host_error(const char *v, size_t n)
+{
+	size_t i = 0, port_digits = 0;
+	long port = 0;
+
+	if (n > 0 && v[0] == '[') {
+		const char *close = memchr(v, ']', n);
+		size_t inner;
+		if (!close)
+			return "Host: an IP literal must be an IPv6 address in brackets ([::1])";
+		inner = (size_t)(close - v) - 1;
+		if (!ipv6_valid(v + 1, inner) && !ipvfuture_valid(v + 1, inner))
+			return "Host: an IP literal must be an IPv6 address in brackets ([::1])";
+		i = inner + 2;
+	} else {
+		for (; i < n && v[i] != ':'; i++) {
+			if (v[i] == '%' && i + 2 < n && is_hex(v[i + 1]) && is_hex(v[i + 2]))
+				i += 2;
+			else if (!is_unreserved_or_sub_delim(v[i]))
+				return "Host: a reg-name holds only letters, digits, -._~!$&'()*+,;= and %XX escapes";
+		}
+	}
+	if (i == n)
+		return NULL;
+	if (v[i] != ':')
+		return "Host: only \":\" and a port may follow the IP literal";
+	for (i++; i < n; i++, port_digits++) {
+		if (v[i] < '0' || v[i] > '9' || port_digits == 5)
+			return "Host: the port must be a number from 0 to 65535";
+		port = port * 10 + (v[i] - '0');
+	}
+	return port > 65535 ? "Host: the port must be a number from 0 to 65535" : NULL;
+}
+
 static int refuse(struct http_request *req, const char *why)
 {
 	req->error = why;
@@ -313,6 +441,9 @@ int http_request_semantics(struct http_request *req)
 			/* Only "chunked" alone is understood (RFC 9112 section 6.1). */
 			req->chunked = (req->chunked == 0 && http_value_is(h, "chunked")) ? 1 : 2;
 		} else if (h->name_len == 4 && strncasecmp(h->name, "Host", 4) == 0) {
+			const char *why = host_error(h->value, h->value_len);
+			if (why)
+				return refuse(req, why);
 			hosts++;
 		} else if (h->name_len == 6 && strncasecmp(h->name, "Expect", 6) == 0 &&
 		           req->minor_version == 1) {

@@ -38,8 +38,10 @@ int jws_key_init(struct jws_key *k, enum jws_alg alg, const unsigned char *mater
 		snprintf(err, errlen, "not a PEM public key");
 		return -1;
 	}
-	if (alg == JWS_RS256 && (EVP_PKEY_base_id(pkey) != EVP_PKEY_RSA || EVP_PKEY_bits(pkey) < 2048)) {
-		snprintf(err, errlen, "RS256 needs an RSA public key of at least 2048 bits");
+	if (alg == JWS_RS256 && (EVP_PKEY_base_id(pkey) != EVP_PKEY_RSA || EVP_PKEY_bits(pkey) < 2048 ||
+	                         EVP_PKEY_bits(pkey) > JWS_MAX_RSA_BITS)) {
+		snprintf(err, errlen, "RS256 needs an RSA public key of at least 2048 and at most %d bits%s",
+		         JWS_MAX_RSA_BITS, EVP_PKEY_base_id(pkey) == EVP_PKEY_RSA ? " (OpenSSL verifies no larger)" : "");
 		EVP_PKEY_free(pkey);
 		return -1;
 	}

@@ -15,6 +15,12 @@
 
 enum jws_alg { JWS_HS256 = 1, JWS_RS256, JWS_ES256 };
 
+/* The largest RSA key accepted, OpenSSL's own verification limit
+ * (OPENSSL_RSA_MAX_MODULUS_BITS); larger keys are refused at start-up. */
+#define JWS_MAX_RSA_BITS 16384
+/* The longest signature any accepted key makes. */
+#define JWS_MAX_SIG_BYTES (JWS_MAX_RSA_BITS / 8)
+
 struct jws_key {
 	enum jws_alg alg;
 	const unsigned char *secret; /* HS256: borrowed from the caller, who wipes it */
@@ -23,8 +29,8 @@ struct jws_key {
 };
 
 /* HS256: borrows the secret in material. RS256/ES256: loads material as a
- * PEM public key of the algorithm's type (RSA of at least 2048 bits, EC on
- * P-256). 0, or -1 with err. */
+ * PEM public key of the algorithm's type (RSA of 2048 to JWS_MAX_RSA_BITS
+ * bits, EC on P-256). 0, or -1 with err. */
 int jws_key_init(struct jws_key *k, enum jws_alg alg, const unsigned char *material, size_t len,
                  char *err, size_t errlen);
 void jws_key_free(struct jws_key *k);

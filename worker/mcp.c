@@ -690,35 +690,28 @@ struct mcp_wait *mcp_handle(struct worker_ctx *w, const struct http_request *req
 	const char *body_version = NULL;
 	struct json_text_info text = { 0 };
 	enum json_tokener_error jerr;
-	size_t bad_at = 0;
 	char msg[200];
 
-	c.msg = json_tokener_parse_ex(tok, body, (int)body_len);
-	jerr = json_tokener_get_error(tok);
-	if (jerr == json_tokener_success) {
-		size_t end = json_tokener_get_parse_end(tok);
-		while (end < body_len && (body[end] == ' ' || body[end] == '\t' || body[end] == '\r' ||
-		                          body[end] == '\n'))
-			end++;
-		if (end != body_len) {
-			rpc_error(&c, 400, -32700, "Parse error: trailing data after the JSON value", NULL);
-			goto out;
-		}
-		if (json_text_scan(body, body_len, &text, &bad_at) < 0) {
-			snprintf(msg, sizeof(msg), "Parse error: the body is not valid UTF-8 (byte %zu)", bad_at);
-			rpc_error(&c, 400, -32700, msg, NULL);
-			goto out;
-		}
-		c.text_problem = text.nul_key ? "an object key contains NUL (\\u0000)"
-		               : text.lone_surrogate ? "a string contains an unpaired UTF-16 surrogate "
-		                                       "escape (\\ud800-\\udfff); send valid Unicode"
-		               : NULL;
-	} else {
-		snprintf(msg, sizeof(msg), "Parse error: %s", jerr == json_tokener_continue
-		         ? "unexpected end of JSON" : json_tokener_error_desc(jerr));
+	/* json-c is lenient, so the raw text is checked first: strict JSON
+	 * (RFC 8259, UTF-8) with nothing but whitespace after the value (a NUL
+	 * byte is not whitespace); json-c then builds the tree. */
+	if (json_text_scan(body, body_len, &text) < 0) {
+		snprintf(msg, sizeof(msg), "Parse error: %s (byte %zu)", text.error, text.error_at);
 		rpc_error(&c, 400, -32700, msg, NULL);
 		goto out;
 	}
+	c.msg = json_tokener_parse_ex(tok, body, (int)body_len);
+	jerr = json_tokener_get_error(tok);
+	if (jerr != json_tokener_success) {
+		/* Strict JSON that json-c still refuses: nested too deep. */
+		snprintf(msg, sizeof(msg), "Parse error: %s", json_tokener_error_desc(jerr));
+		rpc_error(&c, 400, -32700, msg, NULL);
+		goto out;
+	}
+	c.text_problem = text.nul_key ? "an object key contains NUL (\\u0000)"
+	               : text.lone_surrogate ? "a string contains an unpaired UTF-16 surrogate "
+	                                       "escape (\\ud800-\\udfff); send valid Unicode"
+	               : NULL;
 	if (json_object_is_type(c.msg, json_type_array)) {
 		rpc_error(&c, 400, -32600, "Invalid Request: batches are not supported; send one message per POST", NULL);
 		goto out;

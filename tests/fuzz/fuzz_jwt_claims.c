@@ -1,18 +1,34 @@
 /* libFuzzer driver: arbitrary bytes as the claims of a token that carries a
  * valid HS256 signature, so the claim checks (time arithmetic, iss, aud,
  * tenant, sub, scope) are reached on every input. Whatever is accepted must
- * name a tenant and a subject. */
+ * name a tenant and a subject, each exactly the claim's full JSON string (no
+ * NUL cut it short). */
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <jwt.h>
+#include <json-c/json.h>
 
 #include "../../worker/auth.h"
 #include "../../worker/base64.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* 1 if the claims text has the string member name and it equals got. */
+static int is_whole_claim(const uint8_t *data, size_t size, const char *name, const char *got)
+{
+	json_tokener *tok = json_tokener_new();
+	json_object *claims = json_tokener_parse_ex(tok, (const char *)data, (int)size), *v;
+	int ok = json_object_object_get_ex(claims, name, &v) && json_object_is_type(v, json_type_string) &&
+	         (size_t)json_object_get_string_len(v) == strlen(got) &&
+	         memcmp(json_object_get_string(v), got, strlen(got)) == 0;
+
+	json_object_put(claims);
+	json_tokener_free(tok);
+	return ok;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -45,7 +61,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	token[n++] = '.';
 	n += base64url_encode(mac, mac_len, token + n);
 	if (auth_verify(&keys, &cfg, token, n, 1700000000, &id, why, sizeof(why)) == 0 &&
-	    (!id.tenant[0] || !id.sub[0]))
+	    (!id.tenant[0] || !id.sub[0] || !is_whole_claim(data, size, "tenant_id", id.tenant) ||
+	     !is_whole_claim(data, size, "sub", id.sub)))
 		__builtin_trap();
 	return 0;
 }

@@ -5,7 +5,7 @@ import hmac
 import json
 import time
 
-from harness import AUDIENCE, PORT, Client, b64url, expect
+from harness import AUDIENCE, ISSUER, PORT, Client, b64url, expect
 
 SERVER = dict(workers=2)
 
@@ -77,13 +77,16 @@ def test_expiry_and_leeway(env):
 
 
 def test_rfc9068_access_tokens_are_accepted(env):
-    for typ in ("at+jwt", "application/at+jwt", "AT+JWT", "jwt"):
+    for typ in ("at+jwt", "application/at+jwt", "AT+JWT", "jwt", "JWT", "application/jwt",
+                "Application/JWT", "APPLICATION/AT+JWT", "application/At+Jwt"):
         c = Client(env, env.token(header={"typ": typ}))
         st, _, b = c.rpc("ping")
         expect(st == 200, (typ, st, b))
     c = Client(env, env.token(drop=()))
     expect(c.rpc("ping")[0] == 200)
-    for typ in ("foo", "at+jwtx", "JWT\u0000", 7):
+    for typ in ("foo", "at+jwtx", "JWT\u0000", 7, "", "application/", "application/json",
+                "application/jwtx", "text/jwt", "jwt ", " application/jwt", "application/jose",
+                "at+jwt; charset=utf-8", "application//jwt", "xapplication/jwt"):
         refused(env, env.token(header={"typ": typ}), "typ")
 
 
@@ -133,11 +136,48 @@ def test_tenant_and_subject_claims(env):
     refused(env, env.token(drop=("sub",)), "sub")
 
 
+def test_nul_in_string_claims_and_header_fields_is_refused(env):
+    """A correctly signed token whose string claims or header fields carry an
+    escaped NUL is refused: no C-string reading may serve "acme\\u0000evil"
+    as tenant "acme"."""
+    cases = [(dict(tenant="acme\u0000evil"), "tenant_id claim contains a NUL"),
+             (dict(sub="agent-1\u0000admin"), "sub claim contains a NUL"),
+             (dict(claims={"iss": ISSUER + "\u0000x"}), "iss claim contains a NUL"),
+             (dict(claims={"aud": AUDIENCE + "\u0000x"}), "aud claim contains a NUL"),
+             (dict(claims={"aud": ["x", AUDIENCE + "\u0000x"]}), "aud claim contains a NUL"),
+             (dict(scope="invoices:read\u0000 payments:write"), "scope claim contains a NUL"),
+             (dict(claims={"jti": "a\u0000b"}), "jti claim contains a NUL"),
+             (dict(claims={"tenant_id\u0000x": "evil"}), "claims: an object key contains a NUL"),
+             (dict(header={"alg": "HS256\u0000x"}), "header alg contains a NUL"),
+             (dict(header={"typ": "JWT\u0000x"}), "header typ contains a NUL"),
+             (dict(header={"kid\u0000": "k"}), "header: an object key contains a NUL")]
+    for kw, why in cases:
+        refused(env, env.token(**kw), why)
+    # The same tokens without the NUL are served, as the tenant they name.
+    c = Client(env, env.token(tenant="acme"))
+    expect(c.rpc("ping")[0] == 200)
+
+
 def test_non_json_claims(env):
     h = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
     body = b64url(b"not json")
     sig = b64url(hmac.new(env.secret, f"{h}.{body}".encode(), hashlib.sha256).digest())
     refused(env, f"{h}.{body}.{sig}", "claims")
+    # Claims json-c would read but that are not strict JSON (RFC 8259).
+    now = int(time.time())
+    good = (f'{{"iss":"{ISSUER}","aud":"{AUDIENCE}","sub":"s","tenant_id":"acme",'
+            f'"exp":{now + 60}').encode()
+    for text, why in ((good + b'}/* c */', "claims: a comment"),
+                      (good + b',"n":01}', "claims: a number may not have a leading zero"),
+                      (good + b',"n":NaN}', "claims: NaN and Infinity"),
+                      (good + b',}', "claims: a trailing comma"),
+                      (good.replace(b'"acme"', b"'acme'") + b'}', "claims: strings and names take double quotes")):
+        body = b64url(text)
+        sig = b64url(hmac.new(env.secret, f"{h}.{body}".encode(), hashlib.sha256).digest())
+        refused(env, f"{h}.{body}.{sig}", why)
+    body = b64url(good + b'}')
+    sig = b64url(hmac.new(env.secret, f"{h}.{body}".encode(), hashlib.sha256).digest())
+    expect(Client(env, f"{h}.{body}.{sig}").rpc("ping")[0] == 200)
 
 
 def test_insufficient_scope_is_403(env):

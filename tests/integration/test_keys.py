@@ -1,5 +1,6 @@
 """Asymmetric token verification (RS256, ES256) and algorithm confusion:
 an HS256 token whose HMAC key is the server's public key is refused."""
+import base64
 import hashlib
 import hmac
 import json
@@ -80,6 +81,49 @@ def run_with(env, alg, genkey):
 
 def test_rs256(env):
     run_with(env, "RS256", ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"])
+
+
+def test_rs256_keys_above_4096_bits(env):
+    """A 6144-bit key makes 768-byte signatures (a 512-byte buffer refused
+    them all as "not base64url")."""
+    run_with(env, "RS256", ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:6144"])
+
+
+def der(tag, body):
+    n = len(body)
+    length = bytes([n]) if n < 0x80 else bytes([0x80 | ((n.bit_length() + 7) // 8)]) + \
+        n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([tag]) + length + body
+
+
+def rsa_public_pem(n, e=65537):
+    """A PEM public key with modulus n (no private key exists: enough to be
+    loaded and refused)."""
+    def integer(v):
+        b = v.to_bytes((v.bit_length() + 8) // 8, "big")
+        return der(0x02, b)
+    rsa_oid = der(0x30, der(0x06, bytes.fromhex("2a864886f70d010101")) + der(0x05, b""))
+    spki = der(0x30, rsa_oid + der(0x03, b"\x00" + der(0x30, integer(n) + integer(e))))
+    b64 = base64.b64encode(spki).decode()
+    return "-----BEGIN PUBLIC KEY-----\n" + "\n".join(
+        b64[i:i + 64] for i in range(0, len(b64), 64)) + "\n-----END PUBLIC KEY-----\n"
+
+
+def test_rsa_keys_above_the_maximum_are_refused_at_startup(env):
+    path = os.path.join(env.dir, "huge.pub")
+    with open(path, "w") as f:
+        f.write(rsa_public_pem((1 << 16399) + 12345))  # 16400 bits, odd
+    srv = env.start_server(workers=1, extra={"jwt_alg": "RS256", "jwt_public_key_file": path},
+                           wait=False)
+    try:
+        rc = srv.proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        rc = "still running"
+        srv.stop()
+    logs = srv.logs()
+    env.server = None
+    srv.log.close()
+    expect(rc == 1 and "at most 16384 bits" in logs, (rc, logs[-500:]))
 
 
 def test_es256(env):

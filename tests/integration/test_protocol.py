@@ -345,12 +345,20 @@ def test_http11_host_absolute_form_and_expect(env):
     body = b'{"jsonrpc":"2.0","id":1,"method":"ping"}'
     auth = b"Content-Type: application/json\r\nAuthorization: Bearer " + tok + b"\r\n"
     length = b"Content-Length: " + str(len(body)).encode() + b"\r\n"
-    # No Host, or two: 400 naming the rule.
-    for hosts in (b"", b"Host: a\r\nHost: b\r\n"):
+    # No Host, two, or one that is not uri-host [":" port]: 400 naming the rule.
+    for hosts, rule in ((b"", b"exactly one Host"), (b"Host: a\r\nHost: b\r\n", b"exactly one Host"),
+                        (b"Host: a b\r\n", b"reg-name"), (b"Host: x/y\r\n", b"reg-name"),
+                        (b"Host: h:99999\r\n", b"port"), (b"Host: [::g]\r\n", b"IPv6")):
         s = tls_socket()
         s.sendall(b"POST /mcp HTTP/1.1\r\n" + hosts + auth + length + b"\r\n" + body)
         st, b = read_response(s)
-        expect(st == 400 and b"Host" in b, (hosts, st, b))
+        expect(st == 400 and rule in b, (hosts, st, b))
+        s.close()
+    for good in (b"[::1]:443", b"127.0.0.1:%d" % PORT, b"localhost"):
+        s = tls_socket()
+        s.sendall(b"POST /mcp HTTP/1.1\r\nHost: " + good + b"\r\n" + auth + length + b"\r\n" + body)
+        st, b = read_response(s)
+        expect(st == 200, (good, st, b))
         s.close()
     # absolute-form is routed by its path.
     s = tls_socket()
@@ -526,4 +534,109 @@ def test_nul_bytes_and_bad_unicode_are_refused_precisely(env):
     for raw_id in (b"18446744073709551617", b"-9223372036854775809", b'"\\u00e9t\\u00e9"', b"7"):
         st, h, data = c.raw("POST", "/mcp", b'{"jsonrpc":"2.0","id":' + raw_id + b',"method":"ping"}', hdr)
         expect(data.startswith(b'{"jsonrpc":"2.0","id":' + raw_id + b","), data)
+    c.close()
+
+
+def test_body_must_be_strict_json(env):
+    """json-c also reads comments, leading zeros, raw control characters,
+    NaN/Infinity, single quotes, trailing commas and upper-case literals:
+    each is -32700 naming what is wrong and its byte offset, without an id
+    (an id written 01 or 1e was echoed back as invalid JSON)."""
+    c = Client(env, env.token())
+    hdr = {"Content-Type": "application/json", "Authorization": "Bearer " + env.token()}
+    head = b'{"jsonrpc":"2.0","method":"ping",'
+    # body, where the offending byte is (a marker's first occurrence plus an
+    # offset), what the message says
+    cases = [
+        (head + b'"id":1/*c*/}', b"/*", 0, "comment"),
+        (head + b'"id":1}// c', b"//", 0, "comment"),
+        (b'// c\n' + head + b'"id":1}', b"//", 0, "comment"),
+        (b'/* c */' + head + b'"id":1}', b"/*", 0, "comment"),
+        (head + b'"id":01}', b"01", 0, "leading zero"),
+        (head + b'"id":-01}', b"01", 0, "leading zero"),
+        (head + b'"id":00}', b"00", 0, "leading zero"),
+        (head + b'"id":1.}', b".}", 1, "digit after '.'"),
+        (head + b'"id":1.e5}', b".e", 1, "digit after '.'"),
+        (head + b'"id":1e}', b"e}", 1, "digit in the exponent"),
+        (head + b'"id":1,"params":{"x":1.5e+}}', b"e+", 2, "digit in the exponent"),
+        (head + b'"id":"a\tb"}', b"\t", 0, "control character U+0009"),
+        (head + b'"id":"a\nb"}', b"\nb", 0, "control character U+000A"),
+        (head + b'"id":"a\x1fb"}', b"\x1f", 0, "control character U+001F"),
+        (head + b'"id":1,"params":{"x":NaN}}', b"NaN", 0, "NaN and Infinity"),
+        (head + b'"id":1,"params":{"x":nan}}', b"nan", 0, "NaN and Infinity"),
+        (head + b'"id":1,"params":{"x":Infinity}}', b"Infinity", 0, "NaN and Infinity"),
+        (head + b'"id":1,"params":{"x":-Infinity}}', b"Infinity", 0, "NaN and Infinity"),
+        (head + b'"id":1,"params":{"x":infinity}}', b"infinity", 0, "NaN and Infinity"),
+        (b"{'jsonrpc':'2.0','method':'ping','id':1}", b"'", 0, "double quotes"),
+        (head + b'"id":1,"params":{"x":\'y\'}}', b"'", 0, "double quotes"),
+        (head + b'"id":1,}', b",}", 0, "trailing comma"),
+        (head + b'"id":1,"params":{"a":[1, ]}}', b", ]", 0, "trailing comma"),
+        (head + b'"id":1,"params":{"x":True}}', b"True", 0, "lower case"),
+        (head + b'"id":1,"params":{"x":TRUE}}', b"TRUE", 0, "lower case"),
+        (head + b'"id":1,"params":{"x":nULL}}', b"nULL", 0, "lower case"),
+        (head + b'"id":1,"params":{"x":False}}', b"False", 0, "lower case"),
+        (head + b'"id":1} x', b" x", 1, "only whitespace may follow"),
+    ]
+    for body, marker, delta, what in cases:
+        at = body.index(marker) + delta
+        st, _, data = c.raw("POST", "/mcp", body, hdr)
+        b = strict_json(data)
+        msg = b["error"]["message"]
+        expect(st == 400 and b["error"]["code"] == -32700 and "id" not in b, (body, st, b))
+        expect(what in msg and f"(byte {at})" in msg, (body, at, msg))
+    # Strict JSON still passes: escapes, exponents, nesting, whitespace.
+    ok = (b' \r\n\t{"jsonrpc":"2.0","method":"ping","id":-0,"params":{"a":[1.5e-3,2E+2,0,-0.0],'
+          b'"s":"\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9","t":true,"f":false,"n":null,"o":{},"l":[]}}\n')
+    json.loads(ok)
+    st, _, data = c.raw("POST", "/mcp", ok, hdr)
+    expect(st == 200 and strict_json(data)["id"] == 0, (st, data))
+    c.close()
+
+
+def python_strict(body):
+    """Python's json as the strict reader: UTF-8, no NaN/Infinity."""
+    def no_constant(name):
+        raise ValueError(name)
+    try:
+        json.loads(body.decode("utf-8"), parse_constant=no_constant)
+        return True
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return False
+
+
+def test_strict_json_agrees_with_pythons_reader(env):
+    """Mutated bodies: the server refuses with -32700 exactly those that
+    Python's strict json reader refuses, and every answer is strict JSON."""
+    import random
+    rnd = random.Random(8259)
+    seeds = [b'{"jsonrpc":"2.0","method":"ping","id":12,"params":{"a":[1.5e-3,-0,"x\\n\\u00e9"],'
+             b'"t":true,"f":false,"n":null}}',
+             b'{"jsonrpc":"2.0","method":"tools/list","id":"a b","params":{}}',
+             b' [ {"k" : 0.25E+2} , "s" ]\n']
+    alphabet = list(b'{}[]:,"\\/*\'.-+eE0123456789 \t\n\x00\x1faAnNtTfFlsux') + [0xc3, 0xa9, 0xff]
+    c = Client(env, env.token())
+    hdr = {"Content-Type": "application/json", "Authorization": "Bearer " + env.token()}
+    disagree, seen = [], set()
+    for i in range(500):
+        b = bytearray(rnd.choice(seeds))
+        for _ in range(rnd.randint(1, 3)):
+            pos = rnd.randrange(len(b) + 1)
+            op = rnd.randrange(3)
+            if op == 0:
+                b[pos:pos] = bytes([rnd.choice(alphabet)])
+            elif op == 1 and pos < len(b):
+                del b[pos]
+            elif pos < len(b):
+                b[pos] = rnd.choice(alphabet)
+        body = bytes(b)
+        if body in seen:
+            continue
+        seen.add(body)
+        st, _, data = c.raw("POST", "/mcp", body, hdr)
+        answer = strict_json(data) if data else {}
+        refused = answer.get("error", {}).get("code") == -32700
+        if refused == python_strict(body):
+            disagree.append((body, st, answer))
+    expect(not disagree, disagree[:5])
+    expect(len(seen) > 400, len(seen))
     c.close()

@@ -199,6 +199,55 @@ static void test_host_target_and_expect(void **state)
 	assert_int_equal(req.expect, 0);
 }
 
+/* Host is uri-host [":" port] (RFC 9110 7.2, RFC 3986 3.2.2). */
+static void host(const char *value, const char *want_error)
+{
+	char head[512];
+	struct http_request req;
+	int rc;
+
+	snprintf(head, sizeof(head), "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", value);
+	rc = parse(head, &req);
+	if (!want_error && rc <= 0)
+		fail_msg("Host '%s' refused: %s", value, req.error ? req.error : "(parse)");
+	if (want_error && (rc != HTTP_ERROR || !req.error || !strstr(req.error, want_error)))
+		fail_msg("Host '%s': want '%s', got %d '%s'", value, want_error, rc, req.error ? req.error : "");
+}
+
+static void test_host_value(void **state)
+{
+	static const char *const good[] = {
+		"example.com", "example.com:443", "EXAMPLE.com:8443", "localhost", "127.0.0.1:18443",
+		"a-b_c~d.e", "%41bc", "x!$&'()*+,;=y", "h:", "h:0", "h:65535", "", "[::1]", "[::1]:443",
+		"[2001:db8::1]", "[2001:db8:0:0:0:0:2:1]", "[::ffff:192.0.2.1]", "[fe80::1:2]:8",
+		"[::]", "[1:2:3:4:5:6:7::]", "[1:2:3:4:5:6::8]", "[1::]", "[1:2:3:4:5:6:1.2.3.4]",
+		"[v7.a:b]", "999.1.1.1", "1.2.3", ":80",
+	};
+	static const struct { const char *value, *error; } bad[] = {
+		{ "a b", "reg-name" }, { "a/b", "reg-name" }, { "a@b", "reg-name" }, { "a\"b", "reg-name" },
+		{ "a%4", "reg-name" }, { "a%zz", "reg-name" }, { "a?b", "reg-name" }, { "a#b", "reg-name" },
+		{ "\xc3\xa9.com", "reg-name" }, { "a\\b", "reg-name" },
+		{ "h:x", "port" }, { "h:65536", "port" }, { "h:123456", "port" }, { "h:1:2", "port" },
+		{ "h: 80", "port" },
+		{ "[::1", "IPv6" }, { "::1", "port" }, { "[]", "IPv6" }, { "[1:2:3:4:5:6:7:8:9]", "IPv6" },
+		{ "[1::2::3]", "IPv6" }, { "[12345::]", "IPv6" }, { "[g::]", "IPv6" }, { "[::1]x", "port" },
+		{ "[::1]:x", "port" }, { "[1:2:3:4:5:6:7]", "IPv6" }, { "[::1.2.3]", "IPv6" },
+		{ "[::1.2.3.256]", "IPv6" }, { "[::01.2.3.4]", "IPv6" }, { "[1.2.3.4]", "IPv6" },
+		{ "[v.a]", "IPv6" }, { "[vx.a]", "IPv6" }, { "[v1.]", "IPv6" }, { "[::1%eth0]", "IPv6" },
+		{ "[:1]", "IPv6" }, { "[1:]", "IPv6" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		host(good[i], NULL);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		host(bad[i].value, bad[i].error);
+	/* HTTP/1.0 may omit Host, but one it sends must be valid too. */
+	{
+		struct http_request req;
+		assert_int_equal(parse("GET / HTTP/1.0\r\nHost: a b\r\n\r\n", &req), HTTP_ERROR);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -207,6 +256,7 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_framing_semantics),
 		cmocka_unit_test(test_host_target_and_expect),
+		cmocka_unit_test(test_host_value),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_chunked_body),
 		cmocka_unit_test(test_transfer_codings),

@@ -178,6 +178,104 @@ static void test_host_share_of_the_cluster_limits(void **state)
 	shm_destroy(seg);
 }
 
+/* A tenant owns one slot. Its slot sits at a later probe than three other
+ * tenants'; once the first of those idles past its window, the tenant must
+ * go on charging its own slot, not take the stale earlier one for a second,
+ * fresh burst. */
+static void test_tenant_never_gets_a_second_slot(void **state)
+{
+	struct shm_segment *seg = shm_create();
+	const long long s = 1000000000LL, t0 = 5000000000000LL;
+	long long retry = 0;
+	char names[4][16];
+	unsigned long long home;
+	int admitted = 0, owned = 0;
+	(void)state;
+	limiter_configure(seg, 1000000, 1000000, 64, 1);
+	limiter_configure_tenant(seg, 1, 5, 1); /* 1 rps, burst 5: a 5 s window */
+	colliding_tenants(names, 4, &home);
+	assert_int_equal(limiter_take_tenant(seg, names[0], t0, &retry), 0);
+	assert_int_equal(limiter_take_tenant(seg, names[1], t0 + 3 * s, &retry), 0);
+	assert_int_equal(limiter_take_tenant(seg, names[2], t0 + 3 * s, &retry), 0);
+	/* names[3] spends its whole burst at t0 + 3 s (in the fourth probe). */
+	for (int i = 0; i < 10; i++)
+		admitted += limiter_take_tenant(seg, names[3], t0 + 3 * s, &retry) == 0;
+	assert_int_equal(admitted, 5);
+	/* At t0 + 6.5 s names[0]'s slot is stale; 3.5 s have refilled 3 tokens
+	 * of names[3]'s bucket, and that is all it may have (a second slot
+	 * would give it a fresh burst of 5). */
+	admitted = 0;
+	for (int i = 0; i < 10; i++)
+		admitted += limiter_take_tenant(seg, names[3], t0 + 6 * s + s / 2, &retry) == 0;
+	assert_int_equal(admitted, 3);
+	unsigned long long h = fnv1a64(names[3], strlen(names[3])) | 1;
+	for (int i = 0; i < SHM_TENANT_BUCKETS; i++)
+		owned += atomic_load(&seg->tenants[i].key) == h;
+	assert_int_equal(owned, 1);
+	shm_destroy(seg);
+}
+
+/* Four processes claim a slot for the same new tenant at the same instant,
+ * each seeing a different slot of its window go stale (their clocks differ
+ * by a few ns): however the claims interleave, the tenant ends up owning
+ * exactly one slot. Repeated over many tenants to meet the races. */
+static void test_racing_claims_leave_one_slot(void **state)
+{
+	enum { ROUNDS = 48, PROCS = 4 };
+	struct shm_segment *seg = shm_create();
+	const long long interval = 1000000000LL, limit = 5 * interval, base = 9000000000000LL;
+	const long long delta = 1000;
+	char names[ROUNDS][16];
+	int used[SHM_TENANT_BUCKETS] = { 0 }, found = 0, duplicated = 0;
+	(void)state;
+	limiter_configure(seg, 1000000, 1000000, 64, 1);
+	limiter_configure_tenant(seg, 1, 5, 1);
+	/* One tenant per round, with a window of its own; its first PROCS
+	 * probes hold other tenants, probe k stale for every clock >= k. */
+	for (long n = 0; found < ROUNDS; n++) {
+		char name[16];
+		snprintf(name, sizeof(name), "r%ld", n);
+		unsigned long long h = fnv1a64(name, strlen(name)) | 1;
+		int clash = 0;
+		for (int i = 0; i < 40; i++)
+			clash |= used[(h + (unsigned long long)i) % SHM_TENANT_BUCKETS];
+		if (clash)
+			continue;
+		for (int i = 0; i < 40; i++)
+			used[(h + (unsigned long long)i) % SHM_TENANT_BUCKETS] = 1;
+		for (int k = 0; k < PROCS; k++) {
+			struct shm_tenant_bucket *b = &seg->tenants[(h + (unsigned long long)k) % SHM_TENANT_BUCKETS];
+			atomic_store(&b->key, 2ULL * (unsigned long long)(k + 1)); /* even: never a tenant's */
+			atomic_store(&b->tat_ns, base - k * delta);
+		}
+		memcpy(names[found++], name, sizeof(name));
+	}
+	for (int p = 0; p < PROCS; p++) {
+		if (fork() == 0) {
+			long long retry, now = base + limit - p * delta + delta / 2;
+			for (int r = 0; r < ROUNDS; r++) {
+				atomic_fetch_add(&seg->slots[r].requests, 1);
+				while (atomic_load(&seg->slots[r].requests) < PROCS)
+					;
+				limiter_take_tenant(seg, names[r], now, &retry);
+			}
+			_exit(0);
+		}
+	}
+	for (int p = 0; p < PROCS; p++)
+		wait(NULL);
+	for (int r = 0; r < ROUNDS; r++) {
+		unsigned long long h = fnv1a64(names[r], strlen(names[r])) | 1;
+		int owned = 0;
+		for (int i = 0; i < 40; i++)
+			owned += atomic_load(&seg->tenants[(h + (unsigned long long)i) % SHM_TENANT_BUCKETS].key) == h;
+		assert_in_range(owned, 1, PROCS);
+		duplicated += owned > 1;
+	}
+	assert_int_equal(duplicated, 0);
+	shm_destroy(seg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -187,6 +285,8 @@ int main(void)
 		cmocka_unit_test(test_limit_holds_across_processes),
 		cmocka_unit_test(test_tenant_shares),
 		cmocka_unit_test(test_tenant_collision_fails_closed),
+		cmocka_unit_test(test_tenant_never_gets_a_second_slot),
+		cmocka_unit_test(test_racing_claims_leave_one_slot),
 	};
 	return cmocka_run_group_tests_name("limiter", tests, NULL, NULL);
 }
