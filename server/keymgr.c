@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../shm/shm.h"
@@ -94,7 +95,25 @@ static EVP_PKEY *load_key(const char *key_file, EVP_PKEY *cert_public_key)
 	return key;
 }
 
-void keymgr_main(const char *key_file, EVP_PKEY *cert_public_key, const char *user, int master_chan)
+/* CPU time and RSS for /metrics, about once a second. */
+static void publish_usage(struct shm_process_stats *usage)
+{
+	static long long next_ns;
+	struct timespec ts;
+	long long now, cpu, rss;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	if (!usage || now < next_ns)
+		return;
+	next_ns = now + 1000000000LL;
+	shm_self_usage(&cpu, &rss);
+	atomic_store(&usage->cpu_us, cpu);
+	atomic_store(&usage->rss_bytes, rss);
+}
+
+void keymgr_main(const char *key_file, EVP_PKEY *cert_public_key, const char *user, int master_chan,
+                 struct shm_process_stats *usage)
 {
 	struct pollfd fds[SHM_MAX_SLOTS + 1];
 	int nfds = 1;
@@ -124,7 +143,8 @@ void keymgr_main(const char *key_file, EVP_PKEY *cert_public_key, const char *us
 	for (;;) {
 		if (fds[0].fd < 0 && nfds == 1)
 			break;
-		if (poll(fds, (nfds_t)nfds, -1) < 0) {
+		publish_usage(usage);
+		if (poll(fds, (nfds_t)nfds, 1000) < 0) {
 			if (errno == EINTR)
 				continue;
 			fatal("keymgr: poll: %s", strerror(errno));

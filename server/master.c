@@ -214,7 +214,7 @@ static int spawn_keymgr(struct master *m)
 		if (m->cfg.migrate_database_url)
 			OPENSSL_cleanse(m->cfg.migrate_database_url, strlen(m->cfg.migrate_database_url));
 		keymgr_main(m->cfg.tls_key, X509_get0_pubkey(SSL_CTX_get0_certificate(m->tls)),
-		            m->cfg.user, sv[1]);
+		            m->cfg.user, sv[1], &m->shm->keymgr);
 	}
 	close(sv[1]);
 	pfd = (struct pollfd){ .fd = sv[0], .events = POLLIN };
@@ -385,6 +385,7 @@ static void begin_stop(struct master *m, int status, const char *why)
 	if (m->stopping)
 		return;
 	m->stopping = 1;
+	atomic_store(&m->shm->stopping, 1);
 	m->exit_status = status;
 	sd_notify_send("STOPPING=1");
 	log_info("stopping (%s)", why);
@@ -517,6 +518,7 @@ static void reap(struct master *m)
 			m->respawn_at_ns = limiter_now_ns() + (100000000LL << m->startup_failures);
 		} else {
 			log_error("worker %d died (%s); replacing it", (int)pid, how);
+			atomic_fetch_add(&m->shm->worker_restarts, 1);
 			m->respawn_at_ns = limiter_now_ns();
 		}
 		memset(r, 0, sizeof(*r));
@@ -637,10 +639,33 @@ static void on_signal(struct master *m)
 	}
 }
 
+/* The kernel's accept queue on the listener (Linux TCP_INFO on a
+ * listening socket: tcpi_unacked is the queue's length, tcpi_sacked its
+ * backlog) and the master's own usage, for /metrics. */
+static void publish_figures(struct master *m, long long now)
+{
+	static long long next_usage_ns;
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	long long cpu, rss;
+
+	if (m->listen_fd >= 0 && getsockopt(m->listen_fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0) {
+		atomic_store(&m->shm->accept_queue, (long long)ti.tcpi_unacked);
+		atomic_store(&m->shm->accept_queue_limit, (long long)ti.tcpi_sacked);
+	}
+	if (now >= next_usage_ns) {
+		next_usage_ns = now + 1000000000LL;
+		shm_self_usage(&cpu, &rss);
+		atomic_store(&m->shm->master.cpu_us, cpu);
+		atomic_store(&m->shm->master.rss_bytes, rss);
+	}
+}
+
 static void tick(struct master *m)
 {
 	long long now = limiter_now_ns();
 
+	publish_figures(m, now);
 	if (m->watchdog_ms && now >= m->next_watchdog_ns) {
 		sd_notify_send("WATCHDOG=1");
 		m->next_watchdog_ns = now + m->watchdog_ms * 1000000LL;
@@ -701,6 +726,9 @@ int master_run(struct config *cfg, const char *cfg_path)
 		fatal("%s", err);
 	if (load_material(&m.cfg, &m.tls, &m.keys, err, sizeof(err)) < 0)
 		fatal("%s", err);
+	m.shm = shm_create();
+	if (!m.shm)
+		fatal("cannot map the shared segment: %s", strerror(errno));
 	/* The first key manager reads the key while still root, then drops
 	 * privileges itself; later ones (reload, respawn) read it as user. */
 	if (spawn_keymgr(&m) < 0)
@@ -708,9 +736,6 @@ int master_run(struct config *cfg, const char *cfg_path)
 	if (privsep_drop(m.cfg.user, err, sizeof(err)) < 0)
 		fatal("%s", err);
 	derive_cursor_key(&m);
-	m.shm = shm_create();
-	if (!m.shm)
-		fatal("cannot map the shared segment: %s", strerror(errno));
 	limiter_configure(m.shm, m.cfg.rate_limit_rps, m.cfg.rate_limit_burst, m.cfg.max_inflight);
 	limiter_configure_tenant(m.shm, m.cfg.tenant_rate_limit_rps, m.cfg.tenant_rate_limit_burst);
 

@@ -244,6 +244,7 @@ struct mcp_wait {
 	struct auth_identity id;
 	char request_id[64];
 	struct db_job *job;
+	long long submitted_ns;
 	mcp_resume_fn resume;
 	void *owner;
 };
@@ -266,6 +267,7 @@ static void tool_answered(struct db_job *job)
 	char *out = NULL;
 
 	memset(&err, 0, sizeof(err));
+	wt->rpc.resp->db_us = (limiter_now_ns() - wt->submitted_ns) / 1000;
 	if (!job->ok)
 		tool_error_result(&wt->rpc, &job->err);
 	else if (tool_finish(wt->def, &wt->call, job->cols, &out, &err) < 0)
@@ -308,6 +310,7 @@ static void start_tool(struct rpc *c, const struct tool_def *def, json_object *a
 	wt->job = db_job_new(q.stmt, q.nparams, q.params, !q.read_only, q.ncols,
 	                     limiter_now_ns() + c->w->cfg->request_timeout_ms * 1000000LL,
 	                     tool_answered, wt);
+	wt->submitted_ns = limiter_now_ns();
 	if (db_submit(&c->w->db, wt->job, &err) < 0)
 		goto refused;
 	c->wait = wt;

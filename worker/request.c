@@ -3,7 +3,9 @@
  * For the MCP endpoint: admission (admission.c: Origin, Content-Type,
  * token, then tenant rate, global rate and in-flight), then MCP; the
  * in-flight slot is held until the response is built. Also the OAuth
- * protected-resource metadata and, for loopback clients, /metrics.
+ * protected-resource metadata, the health endpoints (health.c: before
+ * anything else, never authenticated or limited) and, for loopback
+ * clients, /metrics.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 
 #include "../server/log.h"
 #include "admission.h"
+#include "health.h"
 #include "mcp.h"
 #include "metrics.h"
 #include "request.h"
@@ -104,6 +107,18 @@ struct mcp_wait *request_handle(struct worker_ctx *w, const struct http_request 
 	char wk_path[300];
 
 	snprintf(wk_path, sizeof(wk_path), RESOURCE_METADATA_PATH "%s", w->cfg->mcp_path);
+	if (path_is(req->target, plen, HEALTH_LIVE_PATH) || path_is(req->target, plen, HEALTH_READY_PATH)) {
+		if (!is_get) {
+			response_header(resp, "Allow: GET");
+			response_rpc_error(resp, 405, NULL, -32600, "Method Not Allowed", NULL);
+			resp->unmetered = 1;
+		} else if (path_is(req->target, plen, HEALTH_LIVE_PATH)) {
+			health_live(w, resp);
+		} else {
+			health_ready(w, resp);
+		}
+		return NULL;
+	}
 	if (path_is(req->target, plen, w->cfg->mcp_path)) {
 		if (is_post)
 			return handle_mcp(w, req, body, body_len, request_id, verified, resp, resume, owner);

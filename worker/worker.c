@@ -33,6 +33,7 @@
 #include "../shm/limiter.h"
 #include "../shm/fnv.h"
 #include "http.h"
+#include "metrics.h"
 #include "peer_count.h"
 #include "request.h"
 #include "tls.h"
@@ -299,7 +300,8 @@ static void conn_new(struct worker_ctx *w, int fd)
 static void access_log(struct worker_ctx *w, const struct http_request *req, const struct response *r,
                        const char *rid, long long dur_ns)
 {
-	char extra[900];
+	/* Room for every field escaped at its worst (six bytes a character). */
+	char extra[3072];
 	size_t n = 0;
 
 	n += (size_t)snprintf(extra + n, sizeof(extra) - n, "\"request_id\":");
@@ -316,9 +318,11 @@ static void access_log(struct worker_ctx *w, const struct http_request *req, con
 	log_escape(extra, sizeof(extra), &n, r->tenant);
 	n += (size_t)snprintf(extra + n, sizeof(extra) - n, ",\"sub\":");
 	log_escape(extra, sizeof(extra), &n, r->subject);
-	extra[n] = '\0';
+	n += (size_t)snprintf(extra + n, sizeof(extra) - n, ",\"db_us\":%lld", r->db_us);
+	extra[n < sizeof(extra) ? n : sizeof(extra) - 1] = '\0';
 	(void)w;
-	log_json(LOG_INFO, "access", extra, "request");
+	/* Health probes come every few seconds from each load balancer. */
+	log_json(r->unmetered ? LOG_DEBUG : LOG_INFO, "access", extra, "request");
 }
 
 /* Queues a response for writing; takes the serialized bytes. */
@@ -332,10 +336,14 @@ static void conn_send(struct worker_ctx *w, struct conn *c, struct response *r,
 	c->out = response_serialize(r, rid, c->keep_alive, &c->out_len);
 	c->out_pos = 0;
 	c->state = C_WRITE;
-	atomic_fetch_add(&slot->requests, 1);
-	shm_record_duration(slot, (limiter_now_ns() - t0) / 1000);
-	if (r->status >= 500 && r->status != 503)
-		atomic_fetch_add(&slot->errors, 1);
+	if (!r->unmetered) {
+		long long us = (limiter_now_ns() - t0) / 1000;
+		atomic_fetch_add(&slot->requests, 1);
+		shm_record_duration(slot, us);
+		metrics_observe(w, r, us);
+		if (r->status >= 500 && r->status != 503)
+			atomic_fetch_add(&slot->errors, 1);
+	}
 	access_log(w, req, r, rid, limiter_now_ns() - t0);
 }
 
@@ -779,6 +787,20 @@ static void publish_db_stats(struct worker_ctx *w)
 	atomic_store(&slot->db_round_trip_us, st->round_trip_us);
 }
 
+/* This worker's CPU time and RSS, for /metrics, about once a second. */
+static void publish_usage(struct worker_ctx *w)
+{
+	static long long next_ns;
+	long long now = limiter_now_ns(), cpu, rss;
+
+	if (now < next_ns)
+		return;
+	next_ns = now + 1000000000LL;
+	shm_self_usage(&cpu, &rss);
+	atomic_store(&w->shm->slots[w->slot].cpu_us, cpu);
+	atomic_store(&w->shm->slots[w->slot].rss_bytes, rss);
+}
+
 static void maintenance_done(struct db_job *job)
 {
 	if (job->ok && job->cols[0] && strcmp(job->cols[0], "0") != 0)
@@ -893,6 +915,7 @@ void worker_main(struct worker_ctx *w)
 		fatal("worker: out of memory");
 	db_init(&w->db, w->cfg->database_url, w->cfg->request_timeout_ms);
 	w->db.up = &w->shm->slots[w->slot].database_up;
+	w->db.round_trip_hist = &w->shm->db_round_trip;
 	/* A database that refuses us (wrong database, role or password, schema
 	 * not migrated) is a configuration error: exit, and the master stops
 	 * the server after repeated failures. A database that is merely down
@@ -937,6 +960,7 @@ void worker_main(struct worker_ctx *w)
 		}
 		db_tick(&w->db, limiter_now_ns());
 		publish_db_stats(w);
+		publish_usage(w);
 		sweep(w);
 		bury();
 		if (!draining)
