@@ -439,3 +439,24 @@ void config_dump(const struct config *cfg, char *buf, size_t cap)
 		}
 	}
 }
+
+void config_keys_print(FILE *out)
+{
+	struct config d;
+	char dump[8192], *line, *save = NULL;
+	size_t i = 0;
+
+	config_defaults(&d);
+	config_dump(&d, dump, sizeof(dump));
+	for (line = strtok_r(dump, "\n", &save); line && i < NKEYS; line = strtok_r(NULL, "\n", &save), i++) {
+		const struct config_key *k = &config_keys[i];
+		const char *def = strstr(line, " = ") + 3;
+		if (k->type == KEY_LONG)
+			fprintf(out, "%s\tinteger\t%ld..%ld\t%s\n", k->name, k->min, k->max, def);
+		else if (k->type == KEY_ENUM)
+			fprintf(out, "%s\tenum\t%s\t%s\n", k->name, k->enum_values, def);
+		else
+			fprintf(out, "%s\tstring\t-\t%s\n", k->name, def);
+	}
+	config_free(&d);
+}

@@ -7,6 +7,7 @@
 #define MCPI_CONFIG_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #define CONFIG_DEFAULT_PATH "/etc/mcp-invoiced/mcp-invoiced.conf"
 
@@ -67,5 +68,9 @@ void config_free(struct config *cfg);
 
 /* Writes the effective configuration (secrets are paths, never contents). */
 void config_dump(const struct config *cfg, char *buf, size_t cap);
+/* Every key of the table, one per line: name, type, range or values, and
+ * the built-in default, tab-separated (`mcp-invoiced config-keys`: the man
+ * page check compares mcp-invoiced.conf(5) against it). */
+void config_keys_print(FILE *out);
 
 #endif

@@ -24,6 +24,7 @@
 #include "keymgr.h"
 #include "log.h"
 #include "privsep.h"
+#include "sandbox.h"
 
 /* Answers one request on fd; -1 when the worker has gone. */
 static int serve(EVP_PKEY *key, int fd)
@@ -137,6 +138,12 @@ void keymgr_main(const char *key_file, EVP_PKEY *cert_public_key, const char *us
 		log_error("%s", err);
 		_exit(2);
 	}
+	publish_usage(usage); /* opens /proc/self/statm while it still may */
+	if (sandbox_enter(SANDBOX_KEYMGR, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		_exit(2);
+	}
+	sandbox_test_hook(SANDBOX_KEYMGR);
 	if (ipc_send(master_chan, IPC_READY, -1) < 0)
 		_exit(2);
 	fds[0] = (struct pollfd){ .fd = master_chan, .events = POLLIN };

@@ -38,6 +38,7 @@
 #include "log.h"
 #include "master.h"
 #include "privsep.h"
+#include "sandbox.h"
 #include "sdnotify.h"
 
 #define MAX_STARTUP_FAILURES 5
@@ -470,8 +471,10 @@ static void reap(struct master *m)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		struct worker_rec *r = NULL;
-		char how[64];
-		if (WIFSIGNALED(status))
+		char how[96];
+		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+			snprintf(how, sizeof(how), "killed by SIGSYS: a system call its seccomp policy forbids");
+		else if (WIFSIGNALED(status))
 			snprintf(how, sizeof(how), "killed by signal %d", WTERMSIG(status));
 		else
 			snprintf(how, sizeof(how), "exit status %d", WEXITSTATUS(status));
@@ -750,6 +753,12 @@ int master_run(struct config *cfg, const char *cfg_path)
 
 	log_info("mcp-invoiced listening on https://%s%s with %ld workers", m.cfg.listen,
 	         m.cfg.mcp_path, m.cfg.workers);
+	/* Last of the privilege drops (privsep.h): the listener is bound, the
+	 * first key manager holds the key, root is gone. Workers forked from
+	 * here on inherit this filter and narrow it. */
+	if (sandbox_enter(SANDBOX_MASTER, err, sizeof(err)) < 0)
+		fatal("%s", err);
+	sandbox_test_hook(SANDBOX_MASTER);
 	for (long i = 0; i < m.cfg.workers; i++)
 		spawn_worker(&m);
 

@@ -30,6 +30,7 @@
 
 #include "../server/ipc.h"
 #include "../server/log.h"
+#include "../server/sandbox.h"
 #include "../shm/limiter.h"
 #include "../shm/fnv.h"
 #include "http.h"
@@ -928,6 +929,13 @@ void worker_main(struct worker_ctx *w)
 	}
 	self = w;
 	db_attach(&w->db, epfd, TAG_DATABASE);
+	publish_usage(w); /* opens /proc/self/statm before the sandbox */
+	{
+		char err[256];
+		if (sandbox_enter(SANDBOX_WORKER, err, sizeof(err)) < 0)
+			fatal("worker: %s", err);
+	}
+	sandbox_test_hook(SANDBOX_WORKER);
 	atomic_store(&w->shm->slots[w->slot].pid, (int)getpid());
 	atomic_store(&w->shm->slots[w->slot].state, SLOT_READY);
 	if (ipc_send(w->channel_fd, IPC_READY, -1) < 0)
