@@ -266,6 +266,16 @@ class Skip(Exception):
     """A test that cannot run here (e.g. needs root); reported as skipped."""
 
 
+def wait_for(pred, timeout=15, what="condition"):
+    """Polls pred until it holds; AssertionError naming what otherwise."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def expect(cond, msg=""):
     if not cond:
         raise AssertionError(msg)

@@ -14,18 +14,9 @@ import subprocess
 import threading
 import time
 
-from harness import PGPORT, PORT, Client, expect
+from harness import PGPORT, PORT, Client, expect, wait_for
 
 PGBIN = "/usr/lib/postgresql/%s/bin" % sorted(os.listdir("/usr/lib/postgresql"))[-1]
-
-
-def wait_for(pred, timeout=15, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def get(c, path):
@@ -289,7 +280,6 @@ def test_metrics_show_the_kernel_accept_queue(env):
         for c in held:
             c.close()
         time.sleep(0.5)
-        c = Client(env)
         wait_for(lambda: values(parse_exposition(scrape(env)), "mcpi_queue_depth", queue="accept") == 0,
                  what="the accept queue to empty")
     finally:
@@ -315,9 +305,9 @@ def test_metrics_show_requests_waiting_for_the_database(env):
             Client(env, tok).tool("get_customer", {"customer_id": "ops-q"})[0])) for _ in range(3)]
         for t in threads:
             t.start()
-        time.sleep(0.8)
+        wait_for(lambda: values(parse_exposition(scrape(env)), "mcpi_queue_depth", queue="database") == 3,
+                 timeout=2, what="three requests waiting for the database")
         fams = parse_exposition(scrape(env))
-        expect(values(fams, "mcpi_queue_depth", queue="database") == 3, fams["mcpi_queue_depth"])
         expect(values(fams, "mcpi_queue_limit", queue="database") == 50)
         for t in threads:
             t.join()

@@ -10,7 +10,7 @@ import re
 import subprocess
 import time
 
-from harness import PGPORT, RELEASE_BIN, Client, expect
+from harness import PGPORT, RELEASE_BIN, Client, expect, wait_for
 
 PGBIN = "/usr/lib/postgresql/%s/bin" % sorted(os.listdir("/usr/lib/postgresql"))[-1]
 
@@ -20,15 +20,6 @@ def seccomp_status(pid):
     mode = int(re.search(r"^Seccomp:\s+(\d+)", status, re.M).group(1))
     filters = int(re.search(r"^Seccomp_filters:\s+(\d+)", status, re.M).group(1))
     return mode, filters
-
-
-def wait_for(pred, timeout=20, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_every_process_role_is_confined(env):
