@@ -60,6 +60,7 @@ static const struct config_key config_keys[] = {
 	L(shutdown_timeout_s, 1, 3600),
 	S(user),
 	E(log_level, "debug info warn error"),
+	S(metrics_listen),
 };
 #define NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -329,6 +330,12 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: listen must be HOST:PORT or [V6]:PORT, got '%s'", where, cfg->listen);
 		return -1;
 	}
+	if (cfg->metrics_listen && *cfg->metrics_listen &&
+	    (!valid_listen(cfg->metrics_listen) || strcmp(cfg->metrics_listen, cfg->listen) == 0)) {
+		snprintf(err, errlen, "%s: metrics_listen must be HOST:PORT or [V6]:PORT other than listen, "
+		         "got '%s'", where, cfg->metrics_listen);
+		return -1;
+	}
 	if (!cfg->tls_cert || !*cfg->tls_cert || !cfg->tls_key || !*cfg->tls_key) {
 		snprintf(err, errlen, "%s: tls_cert and tls_key are required", where);
 		return -1;
@@ -385,6 +392,8 @@ static void derive_defaults(struct config *cfg)
 		set_str(&cfg->migrate_database_url, cfg->database_url);
 	if (!cfg->allowed_origins)
 		set_str(&cfg->allowed_origins, "");
+	if (!cfg->metrics_listen)
+		set_str(&cfg->metrics_listen, "");
 }
 
 int config_load(struct config *cfg, const char *path, char *err, size_t errlen)

@@ -43,6 +43,7 @@ struct config {
 	long shutdown_timeout_s;
 	char *user;
 	char *log_level;
+	char *metrics_listen; /* "" = /metrics on the main listener, loopback clients only */
 	char *source_path; /* the file it was read from */
 };
 

@@ -45,6 +45,7 @@
 #define TICK_MS 100
 #define TAG_LISTEN 0xfffffff0u
 #define TAG_SIGNAL 0xfffffff1u
+#define TAG_METRICS_LISTEN 0xfffffff2u
 
 struct worker_rec {
 	pid_t pid;
@@ -59,6 +60,7 @@ struct master {
 	struct config cfg;
 	const char *cfg_path;
 	int listen_fd;
+	int metrics_fd;          /* metrics_listen, or -1 */
 	int epfd;
 	int sfd;
 	int accepting;
@@ -173,6 +175,8 @@ static void close_master_fds(struct master *m)
 {
 	if (m->listen_fd >= 0)
 		close(m->listen_fd);
+	if (m->metrics_fd >= 0)
+		close(m->metrics_fd);
 	if (m->epfd >= 0)
 		close(m->epfd);
 	if (m->sfd >= 0)
@@ -342,20 +346,28 @@ static int pick_worker(struct master *m)
 	return best;
 }
 
+/* Both listeners are polled only while some worker has room. */
 static void set_accepting(struct master *m, int on)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = TAG_LISTEN };
+	struct epoll_event mev = { .events = EPOLLIN, .data.u32 = TAG_METRICS_LISTEN };
 
 	if (on == m->accepting || m->listen_fd < 0)
 		return;
-	if (on)
+	if (on) {
 		epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->listen_fd, &ev);
-	else
+		if (m->metrics_fd >= 0)
+			epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->metrics_fd, &mev);
+	} else {
 		epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->listen_fd, NULL);
+		if (m->metrics_fd >= 0)
+			epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->metrics_fd, NULL);
+	}
 	m->accepting = on;
 }
 
-static void accept_batch(struct master *m)
+/* Accepts from listener fd and hands each socket to a worker as type. */
+static void accept_batch(struct master *m, int listen_fd, enum ipc_type type)
 {
 	for (int n = 0; n < 256; n++) {
 		int idx = pick_worker(m), fd, one = 1;
@@ -363,7 +375,7 @@ static void accept_batch(struct master *m)
 			set_accepting(m, 0);
 			return;
 		}
-		fd = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
 			    errno != ECONNABORTED)
@@ -372,7 +384,7 @@ static void accept_batch(struct master *m)
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		atomic_fetch_add(&m->shm->slots[idx].connections, 1);
-		if (ipc_send(m->workers[idx].chan, IPC_CONN, fd) < 0) {
+		if (ipc_send(m->workers[idx].chan, type, fd) < 0) {
 			atomic_fetch_sub(&m->shm->slots[idx].connections, 1);
 			log_warn("handing a connection to worker %d failed: %s", (int)m->workers[idx].pid,
 			         strerror(errno));
@@ -394,6 +406,10 @@ static void begin_stop(struct master *m, int status, const char *why)
 	if (m->listen_fd >= 0) {
 		close(m->listen_fd);
 		m->listen_fd = -1;
+	}
+	if (m->metrics_fd >= 0) {
+		close(m->metrics_fd);
+		m->metrics_fd = -1;
 	}
 	for (int i = 0; i < SHM_MAX_SLOTS; i++)
 		if (m->workers[i].pid > 0)
@@ -587,6 +603,12 @@ static void reload(struct master *m)
 		free(nc.listen);
 		nc.listen = strdup(m->cfg.listen);
 	}
+	if (strcmp(nc.metrics_listen, m->cfg.metrics_listen) != 0) {
+		log_warn("metrics_listen changed from '%s' to '%s': that takes a restart; keeping '%s'",
+		         m->cfg.metrics_listen, nc.metrics_listen, m->cfg.metrics_listen);
+		free(nc.metrics_listen);
+		nc.metrics_listen = strdup(m->cfg.metrics_listen);
+	}
 	oldcfg = m->cfg;
 	oldtls = m->tls;
 	oldkeys = m->keys;
@@ -709,6 +731,7 @@ int master_run(struct config *cfg, const char *cfg_path)
 	m.cfg = *cfg;
 	m.cfg_path = cfg_path;
 	m.listen_fd = -1;
+	m.metrics_fd = -1;
 	m.epfd = -1;
 	m.sfd = -1;
 	m.keymgr_chan = -1;
@@ -727,6 +750,9 @@ int master_run(struct config *cfg, const char *cfg_path)
 	m.listen_fd = bind_listener(m.cfg.listen, err, sizeof(err));
 	if (m.listen_fd < 0)
 		fatal("%s", err);
+	if (*m.cfg.metrics_listen &&
+	    (m.metrics_fd = bind_listener(m.cfg.metrics_listen, err, sizeof(err))) < 0)
+		fatal("metrics_listen: %s", err);
 	if (load_material(&m.cfg, &m.tls, &m.keys, err, sizeof(err)) < 0)
 		fatal("%s", err);
 	m.shm = shm_create();
@@ -753,6 +779,8 @@ int master_run(struct config *cfg, const char *cfg_path)
 
 	log_info("mcp-invoiced listening on https://%s%s with %ld workers", m.cfg.listen,
 	         m.cfg.mcp_path, m.cfg.workers);
+	if (m.metrics_fd >= 0)
+		log_info("metrics on https://%s/metrics (to any client that reaches it)", m.cfg.metrics_listen);
 	/* Last of the privilege drops (privsep.h): the listener is bound, the
 	 * first key manager holds the key, root is gone. Workers forked from
 	 * here on inherit this filter and narrow it. */
@@ -770,7 +798,9 @@ int master_run(struct config *cfg, const char *cfg_path)
 		for (int i = 0; i < n; i++) {
 			uint32_t tag = events[i].data.u32;
 			if (tag == TAG_LISTEN)
-				accept_batch(&m);
+				accept_batch(&m, m.listen_fd, IPC_CONN);
+			else if (tag == TAG_METRICS_LISTEN)
+				accept_batch(&m, m.metrics_fd, IPC_METRICS_CONN);
 			else if (tag == TAG_SIGNAL)
 				on_signal(&m);
 			else if (tag < SHM_MAX_SLOTS && m.workers[tag].pid > 0)

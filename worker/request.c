@@ -4,8 +4,8 @@
  * token, then tenant rate, global rate and in-flight), then MCP; the
  * in-flight slot is held until the response is built. Also the OAuth
  * protected-resource metadata, the health endpoints (health.c: before
- * anything else, never authenticated or limited) and, for loopback
- * clients, /metrics.
+ * anything else, never authenticated or limited) and /metrics (for
+ * loopback clients, or on metrics_listen when that is set).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +75,16 @@ void request_done(struct worker_ctx *w, struct response *resp)
 	resp->admitted = 0;
 }
 
+/* /metrics is served in one place: on metrics_listen when it is set (to
+ * whoever reaches that address), else on the main listener to loopback
+ * clients only. */
+static int metrics_allowed(struct worker_ctx *w, int peer)
+{
+	if (w->cfg->metrics_listen && *w->cfg->metrics_listen)
+		return (peer & REQUEST_PEER_METRICS) != 0;
+	return (peer & REQUEST_PEER_LOOPBACK) != 0;
+}
+
 static int is_mcp_post(struct worker_ctx *w, const struct http_request *req)
 {
 	const char *query = memchr(req->target, '?', req->target_len);
@@ -85,11 +95,11 @@ static int is_mcp_post(struct worker_ctx *w, const struct http_request *req)
 }
 
 int request_precheck(struct worker_ctx *w, const struct http_request *req, const char *request_id,
-                     int peer_loopback, struct response *resp, struct auth_identity *id)
+                     int peer, struct response *resp, struct auth_identity *id)
 {
-	if (!is_mcp_post(w, req)) {
+	if (!is_mcp_post(w, req) || (peer & REQUEST_PEER_METRICS)) {
 		/* Nothing else on this server reads a body: answer from the head. */
-		request_handle(w, req, "", 0, request_id, peer_loopback, NULL, resp, NULL, NULL);
+		request_handle(w, req, "", 0, request_id, peer, NULL, resp, NULL, NULL);
 		return 1;
 	}
 	return admission_check_head(w, req, resp, id, 0) < 0;
@@ -97,7 +107,7 @@ int request_precheck(struct worker_ctx *w, const struct http_request *req, const
 
 struct mcp_wait *request_handle(struct worker_ctx *w, const struct http_request *req,
                                 const char *body, size_t body_len, const char *request_id,
-                                int peer_loopback, const struct auth_identity *verified,
+                                int peer, const struct auth_identity *verified,
                                 struct response *resp, mcp_resume_fn resume, void *owner)
 {
 	const char *query = memchr(req->target, '?', req->target_len);
@@ -107,6 +117,11 @@ struct mcp_wait *request_handle(struct worker_ctx *w, const struct http_request 
 	char wk_path[300];
 
 	snprintf(wk_path, sizeof(wk_path), RESOURCE_METADATA_PATH "%s", w->cfg->mcp_path);
+	if ((peer & REQUEST_PEER_METRICS) && !path_is(req->target, plen, "/metrics") &&
+	    !path_is(req->target, plen, HEALTH_LIVE_PATH) && !path_is(req->target, plen, HEALTH_READY_PATH)) {
+		response_rpc_error(resp, 404, NULL, -32600, "Not Found: this listener serves /metrics only", NULL);
+		return NULL;
+	}
 	if (path_is(req->target, plen, HEALTH_LIVE_PATH) || path_is(req->target, plen, HEALTH_READY_PATH)) {
 		if (!is_get) {
 			response_header(resp, "Allow: GET");
@@ -141,7 +156,7 @@ struct mcp_wait *request_handle(struct worker_ctx *w, const struct http_request 
 		response_rpc_error(resp, 405, NULL, -32600, "Method Not Allowed", NULL);
 		return NULL;
 	}
-	if (is_get && peer_loopback && path_is(req->target, plen, "/metrics")) {
+	if (is_get && metrics_allowed(w, peer) && path_is(req->target, plen, "/metrics")) {
 		metrics_render(w, resp);
 		return NULL;
 	}

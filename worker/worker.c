@@ -88,7 +88,7 @@ struct conn {
 	char rid[48];
 	long long t0;
 	size_t req_total;
-	int peer_loopback;
+	int peer;              /* REQUEST_PEER_* bits */
 	struct conn *prev, *next;
 };
 
@@ -250,7 +250,7 @@ static void reclaim_idle(struct worker_ctx *w)
 	}
 }
 
-static void conn_new(struct worker_ctx *w, int fd)
+static void conn_new(struct worker_ctx *w, int fd, int from_metrics)
 {
 	struct shm_slot *slot = &w->shm->slots[w->slot];
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -281,7 +281,7 @@ static void conn_new(struct worker_ctx *w, int fd)
 	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	SSL_set_fd(c->ssl, fd);
-	c->peer_loopback = loopback;
+	c->peer = (loopback ? REQUEST_PEER_LOOPBACK : 0) | (from_metrics ? REQUEST_PEER_METRICS : 0);
 	c->peer_key = key;
 	c->fd = fd;
 	c->state = C_HANDSHAKE;
@@ -491,7 +491,7 @@ static int conn_precheck(struct worker_ctx *w, struct conn *c, size_t total)
 		t0 = limiter_now_ns();
 		snprintf(rid, sizeof(rid), "%d-%llu", (int)getpid(), ++w->request_seq);
 		response_init(&r);
-		if (request_precheck(w, &c->req, rid, c->peer_loopback, &r, &c->id)) {
+		if (request_precheck(w, &c->req, rid, c->peer, &r, &c->id)) {
 			r.close = 1; /* the body was not read */
 			conn_send(w, c, &r, &c->req, rid, t0);
 			response_reset(&r);
@@ -594,7 +594,7 @@ static int conn_process(struct worker_ctx *w, struct conn *c)
 	response_init(&c->resp);
 	c->resp.close = !c->req.keep_alive;
 	c->req_total = total;
-	c->wait = request_handle(w, &c->req, c->in + c->head_len, body_len, c->rid, c->peer_loopback,
+	c->wait = request_handle(w, &c->req, c->in + c->head_len, body_len, c->rid, c->peer,
 	                         c->verified ? &c->id : NULL, &c->resp, conn_resume, c);
 	if (c->wait) {
 		/* Suspended until the database answers (conn_resume); nothing
@@ -855,16 +855,16 @@ static void on_channel(struct worker_ctx *w)
 	int fd, r;
 
 	while ((r = ipc_recv(w->channel_fd, &msg, &fd)) == 1) {
-		if (msg.type == IPC_CONN && fd < 0) {
+		if ((msg.type == IPC_CONN || msg.type == IPC_METRICS_CONN) && fd < 0) {
 			atomic_fetch_sub(&w->shm->slots[w->slot].connections, 1);
 			log_warn("a connection was dropped: this worker is at its descriptor limit "
 			         "(RLIMIT_NOFILE); lower worker_connections or raise LimitNOFILE");
-		} else if (msg.type == IPC_CONN) {
+		} else if (msg.type == IPC_CONN || msg.type == IPC_METRICS_CONN) {
 			if (draining) {
 				close(fd);
 				atomic_fetch_sub(&w->shm->slots[w->slot].connections, 1);
 			} else {
-				conn_new(w, fd);
+				conn_new(w, fd, msg.type == IPC_METRICS_CONN);
 			}
 		} else if (msg.type == IPC_DRAIN) {
 			start_drain(w, "replaced by reload");

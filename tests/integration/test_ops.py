@@ -14,7 +14,7 @@ import subprocess
 import threading
 import time
 
-from harness import PGPORT, PORT, Client, expect, wait_for
+from harness import BIN, PGPORT, PORT, Client, expect, wait_for
 
 PGBIN = "/usr/lib/postgresql/%s/bin" % sorted(os.listdir("/usr/lib/postgresql"))[-1]
 
@@ -421,3 +421,60 @@ def test_dashboard_queries_name_metrics_the_server_exports(env):
             expect(p.returncode == 0, p.stdout + p.stderr)
     finally:
         stop_server(env)
+
+
+def test_metrics_listen_serves_metrics_there_only(env):
+    import http.client
+    import ssl
+    # Another loopback address, same port: no port of another test run taken.
+    metrics_addr = ("127.0.0.2", PORT)
+    srv = env.start_server(workers=1, extra={"metrics_listen": "%s:%d" % metrics_addr}, wait=False)
+    try:
+        # The harness's readiness scrape uses /metrics on the main listener,
+        # which is not served now: wait on /readyz there instead.
+        def ready():
+            try:
+                return get(Client(env), "/readyz")[0] == 200
+            except OSError:
+                return False
+        wait_for(ready, what="ready")
+        ctx = ssl.create_default_context(cafile=env.cafile)
+        ctx.check_hostname = False
+
+        def on_metrics_listener(method, path, body=None, headers=None):
+            conn = http.client.HTTPSConnection(*metrics_addr, context=ctx, timeout=10)
+            conn.request(method, path, body=body, headers=headers or {})
+            r = conn.getresponse()
+            data = r.read()
+            conn.close()
+            return r.status, data
+
+        st, body = on_metrics_listener("GET", "/metrics")
+        expect(st == 200, st)
+        fams = parse_exposition(body.decode())
+        expect(values(fams, "mcpi_workers", state="ready") == 1)
+        expect(on_metrics_listener("GET", "/readyz")[0] == 200)
+        expect(on_metrics_listener("GET", "/livez")[0] == 200)
+        # Nothing else is served there, MCP least of all.
+        st, _ = on_metrics_listener("POST", "/mcp", b"{}", {"Content-Type": "application/json",
+                                                             "Authorization": "Bearer " + env.token()})
+        expect(st == 404, st)
+        expect(on_metrics_listener("GET", "/.well-known/oauth-protected-resource")[0] == 404)
+        # /metrics is served in one place: no longer on the main listener.
+        c = Client(env, env.token())
+        expect(c.raw("GET", "/metrics", b"", {})[0] == 404)
+        expect(c.rpc("tools/list")[0] == 200)
+        expect("metrics on https://127.0.0.2" in srv.logs(), srv.logs()[-1000:])
+    finally:
+        expect(env.server.stop() == 0)
+        env.server = None
+
+
+def test_metrics_listen_must_differ_from_listen(env):
+    conf = os.path.join(env.dir, "same.conf")
+    listen = re.search(r"^listen = (.*)$", env.base_conf, re.M).group(1)
+    with open(conf, "w") as f:
+        f.write(env.base_conf + f"workers = 1\nmetrics_listen = {listen}\n")
+    p = subprocess.run([BIN, "check-config", "--config", conf],
+                       capture_output=True, text=True, timeout=30)
+    expect(p.returncode == 1 and "metrics_listen must be" in p.stderr, p.stderr)
