@@ -101,15 +101,16 @@ struct sandbox_policy {
 	const char *const *calls;
 	size_t ncalls;
 	int sockets;  /* may create AF_UNIX/AF_INET/AF_INET6 sockets */
-	const char *const *inherits; /* the lists of the roles it forks */
-	size_t ninherits;
+	int parent;   /* forks the other roles: also allows all their calls */
 };
 
+/* One entry per role (a new role, e.g. a renderer forked by the master:
+ * its enum value in sandbox.h, its list above, one line here). */
 #define LIST(a) a, sizeof(a) / sizeof(a[0])
 static const struct sandbox_policy policies[SANDBOX_ROLES] = {
-	[SANDBOX_MASTER] = { "master", LIST(master_calls), 1, LIST(worker_calls) },
-	[SANDBOX_KEYMGR] = { "keymgr", LIST(keymgr_calls), 0, NULL, 0 },
-	[SANDBOX_WORKER] = { "worker", LIST(worker_calls), 1, NULL, 0 },
+	[SANDBOX_MASTER] = { "master", LIST(master_calls), 1, 1 },
+	[SANDBOX_KEYMGR] = { "keymgr", LIST(keymgr_calls), 0, 0 },
+	[SANDBOX_WORKER] = { "worker", LIST(worker_calls), 1, 0 },
 };
 #undef LIST
 
@@ -148,6 +149,22 @@ static int allow_sockets(scmp_filter_ctx ctx, char *err, size_t errlen)
 		}
 	}
 	return 0;
+}
+
+/* A role's calls; for the parent, every role's (its children inherit its
+ * filter before they narrow it). */
+static int allow_role(scmp_filter_ctx ctx, const struct sandbox_policy *p, char *err, size_t errlen)
+{
+	int sockets = p->sockets;
+
+	if (add_calls(ctx, SCMP_ACT_ALLOW, p->calls, p->ncalls, err, errlen) < 0)
+		return -1;
+	for (int r = 0; p->parent && r < SANDBOX_ROLES; r++) {
+		if (add_calls(ctx, SCMP_ACT_ALLOW, policies[r].calls, policies[r].ncalls, err, errlen) < 0)
+			return -1;
+		sockets |= policies[r].sockets;
+	}
+	return sockets ? allow_sockets(ctx, err, errlen) : 0;
 }
 
 /* prctl only for what start-up and libseccomp do: name the process, ask
@@ -197,9 +214,7 @@ int sandbox_enter(enum sandbox_role role, char *err, size_t errlen)
 	if (add_calls(ctx, SCMP_ACT_KILL_PROCESS, forbidden, sizeof(forbidden) / sizeof(forbidden[0]),
 	              err, errlen) < 0 ||
 	    add_calls(ctx, SCMP_ACT_ALLOW, common, sizeof(common) / sizeof(common[0]), err, errlen) < 0 ||
-	    add_calls(ctx, SCMP_ACT_ALLOW, p->calls, p->ncalls, err, errlen) < 0 ||
-	    add_calls(ctx, SCMP_ACT_ALLOW, p->inherits, p->ninherits, err, errlen) < 0 ||
-	    (p->sockets && allow_sockets(ctx, err, errlen) < 0) || allow_prctl(ctx, err, errlen) < 0)
+	    allow_role(ctx, p, err, errlen) < 0 || allow_prctl(ctx, err, errlen) < 0)
 		goto out;
 #if defined(__SANITIZE_ADDRESS__)
 	if (add_calls(ctx, SCMP_ACT_ALLOW, sanitizer_calls,
