@@ -10,7 +10,7 @@ import re
 import subprocess
 import time
 
-from harness import PGPORT, RELEASE_BIN, Client, expect, wait_for
+from harness import BIN, PGPORT, RELEASE_BIN, Client, expect, wait_for
 
 PGBIN = "/usr/lib/postgresql/%s/bin" % sorted(os.listdir("/usr/lib/postgresql"))[-1]
 
@@ -91,7 +91,11 @@ def test_a_call_off_the_key_managers_list_fails_with_eperm(env):
 
 
 def test_the_release_build_serves_and_cancels_while_confined(env):
-    srv = env.start_server(workers=1, binary=RELEASE_BIN, extra={"request_timeout_ms": 700})
+    # The release build carries no test hook at all.
+    expect(b"MCPI_TEST_FORBIDDEN" not in open(RELEASE_BIN, "rb").read(), "hook in the release build")
+    expect(b"MCPI_TEST_FORBIDDEN" in open(BIN, "rb").read(), "the sanitizer build has the hook")
+    srv = env.start_server(workers=1, binary=RELEASE_BIN, extra={"request_timeout_ms": 700},
+                           env_extra={"MCPI_TEST_FORBIDDEN": "worker:execve"})
     holder = None
     try:
         worker = srv.worker_pids()[0]
@@ -120,7 +124,7 @@ def test_the_release_build_serves_and_cancels_while_confined(env):
         wait_for(lambda: "reload complete" in srv.logs(), what="reload")
         wait_for(lambda: srv.worker_pids() and srv.worker_pids() != [worker], what="new worker")
         expect(not Client(env, env.token()).tool("get_customer", {"customer_id": "rel"})[0])
-        expect("SIGSYS" not in srv.logs(), srv.logs()[-1500:])
+        expect("SIGSYS" not in srv.logs() and "test hook" not in srv.logs(), srv.logs()[-1500:])
     finally:
         if holder:
             holder.wait()
