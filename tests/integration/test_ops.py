@@ -294,11 +294,7 @@ def test_metrics_show_requests_waiting_for_the_database(env):
     try:
         tok = env.token()
         Client(env, tok).tool("upsert_customer", {"customer_id": "ops-q", "name": "Q"})
-        holder = subprocess.Popen(
-            [f"{PGBIN}/psql", "-X", "-q", "-h", os.path.join(env.dir, "sock"), "-p", str(PGPORT),
-             "-U", "postgres", "-d", "invoices", "-c",
-             "BEGIN; LOCK TABLE customers IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(3); COMMIT;"],
-            stdout=subprocess.DEVNULL)
+        holder = env.hold_lock("customers", 3)
         time.sleep(0.5)
         errs = []
         threads = [threading.Thread(target=lambda: errs.append(

@@ -5,15 +5,10 @@ with EPERM, and the release build (no sanitizer allowances) serves tool
 calls and cancels a statement past its deadline (the worker's fork)
 while confined. The forbidden calls are made by the test-only hook
 (MCPI_TEST_FORBIDDEN), compiled into the sanitizer build alone."""
-import os
 import re
-import subprocess
 import time
 
-from harness import BIN, PGPORT, RELEASE_BIN, Client, expect, wait_for
-
-PGBIN = "/usr/lib/postgresql/%s/bin" % sorted(os.listdir("/usr/lib/postgresql"))[-1]
-
+from harness import BIN, RELEASE_BIN, Client, expect, wait_for
 
 def seccomp_status(pid):
     status = open(f"/proc/{pid}/status").read()
@@ -103,11 +98,7 @@ def test_the_release_build_serves_and_cancels_while_confined(env):
         expect(seccomp_status(srv.keymgr_pids()[0])[0] == 2)
         c = Client(env, env.token())
         expect(not c.tool("upsert_customer", {"customer_id": "rel", "name": "R"})[0])
-        holder = subprocess.Popen(
-            [f"{PGBIN}/psql", "-X", "-q", "-h", os.path.join(env.dir, "sock"), "-p", str(PGPORT),
-             "-U", "postgres", "-d", "invoices", "-c",
-             "BEGIN; LOCK TABLE customers IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(2); COMMIT;"],
-            stdout=subprocess.DEVNULL)
+        holder = env.hold_lock("customers", 2)
         time.sleep(0.4)
         err, sc = c.tool("get_customer", {"customer_id": "rel"})
         expect(err and sc["error"]["code"] == "TIMEOUT", sc)
