@@ -35,9 +35,6 @@ SERVER=$!
 sed -e "s/10.0.0.2:443/$LB/" -e "s/10.0.0.11:8443/$HOST/" -e '/server host2/d' \
     -e "s|/run/haproxy/mcp-invoiced.sock|$DIR/haproxy.sock|" -e "s/127.0.0.1:8404/127.0.0.1:18462/" \
     -e 's/^\tlog stdout.*//' systemd/cluster/haproxy.cfg > "$DIR/haproxy.cfg"
-if ! strings bin/mcp-invoiced | grep -q '^/readyz$'; then
-	sed -i 's|GET /readyz|GET /.well-known/oauth-protected-resource|' "$DIR/haproxy.cfg"
-fi
 taskset -c 1 haproxy -db -f "$DIR/haproxy.cfg" >"$DIR/haproxy.log" 2>&1 &
 HAPROXY=$!
 trap 'kill $SERVER $HAPROXY 2>/dev/null; wait $SERVER $HAPROXY 2>/dev/null; sh tests/devenv.sh stop "$DIR"' EXIT

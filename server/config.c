@@ -63,6 +63,7 @@ static const struct config_key config_keys[] = {
 	L(shutdown_timeout_s, 1, 3600),
 	S(user),
 	E(log_level, "debug info warn error"),
+	S(metrics_listen),
 };
 #define NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -334,6 +335,12 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: listen must be HOST:PORT or [V6]:PORT, got '%s'", where, cfg->listen);
 		return -1;
 	}
+	if (cfg->metrics_listen && *cfg->metrics_listen &&
+	    (!valid_listen(cfg->metrics_listen) || strcmp(cfg->metrics_listen, cfg->listen) == 0)) {
+		snprintf(err, errlen, "%s: metrics_listen must be HOST:PORT or [V6]:PORT other than listen, "
+		         "got '%s'", where, cfg->metrics_listen);
+		return -1;
+	}
 	if (!cfg->tls_cert || !*cfg->tls_cert || !cfg->tls_key || !*cfg->tls_key) {
 		snprintf(err, errlen, "%s: tls_cert and tls_key are required", where);
 		return -1;
@@ -407,6 +414,8 @@ static void derive_defaults(struct config *cfg)
 		set_str(&cfg->authorization_servers,
 		        cfg->jwt_issuer && strncmp(cfg->jwt_issuer, "https://", 8) == 0 &&
 		        !strchr(cfg->jwt_issuer, ' ') ? cfg->jwt_issuer : "");
+	if (!cfg->metrics_listen)
+		set_str(&cfg->metrics_listen, "");
 }
 
 int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
@@ -460,4 +469,25 @@ void config_dump(const struct config *cfg, char *buf, size_t cap)
 			n += (size_t)snprintf(buf + n, cap - n, "%s = %s\n", k->name, v ? v : "");
 		}
 	}
+}
+
+void config_keys_print(FILE *out)
+{
+	struct config d;
+	char dump[8192], *line, *save = NULL;
+	size_t i = 0;
+
+	config_defaults(&d);
+	config_dump(&d, dump, sizeof(dump));
+	for (line = strtok_r(dump, "\n", &save); line && i < NKEYS; line = strtok_r(NULL, "\n", &save), i++) {
+		const struct config_key *k = &config_keys[i];
+		const char *def = strstr(line, " = ") + 3;
+		if (k->type == KEY_LONG)
+			fprintf(out, "%s\tinteger\t%ld..%ld\t%s\n", k->name, k->min, k->max, def);
+		else if (k->type == KEY_ENUM)
+			fprintf(out, "%s\tenum\t%s\t%s\n", k->name, k->enum_values, def);
+		else
+			fprintf(out, "%s\tstring\t-\t%s\n", k->name, def);
+	}
+	config_free(&d);
 }

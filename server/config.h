@@ -7,6 +7,7 @@
 #define MCPI_CONFIG_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #define CONFIG_DEFAULT_PATH "/etc/mcp-invoiced/mcp-invoiced.conf"
 
@@ -45,6 +46,7 @@ struct config {
 	long shutdown_timeout_s;
 	char *user;
 	char *log_level;
+	char *metrics_listen; /* "" = /metrics on the main listener, loopback clients only */
 	char *source_path; /* the file it was read from */
 };
 
@@ -70,5 +72,9 @@ void config_free(struct config *cfg);
 
 /* Writes the effective configuration (secrets are paths, never contents). */
 void config_dump(const struct config *cfg, char *buf, size_t cap);
+/* Every key of the table, one per line: name, type, range or values, and
+ * the built-in default, tab-separated (`mcp-invoiced config-keys`: the man
+ * page check compares mcp-invoiced.conf(5) against it). */
+void config_keys_print(FILE *out);
 
 #endif

@@ -70,11 +70,12 @@ int ipc_recv(int chan, struct ipc_msg *msg, int *fd_out)
 			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
 	}
 	if (fd < 0 && (mh.msg_flags & MSG_CTRUNC) && !(mh.msg_flags & MSG_TRUNC) &&
-	    n == (ssize_t)sizeof(*msg) && msg->len == sizeof(*msg) && msg->type == IPC_CONN)
+	    n == (ssize_t)sizeof(*msg) && msg->len == sizeof(*msg) &&
+	    (msg->type == IPC_CONN || msg->type == IPC_METRICS_CONN))
 		return 1; /* the kernel could not install the descriptor (see ipc.h) */
 	if ((mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) || n != (ssize_t)sizeof(*msg) ||
-	    msg->len != sizeof(*msg) || msg->type < IPC_READY || msg->type > IPC_KEYCHAN ||
-	    (msg->type == IPC_CONN || msg->type == IPC_KEYCHAN) != (fd >= 0)) {
+	    msg->len != sizeof(*msg) || msg->type < IPC_READY || msg->type > IPC_METRICS_CONN ||
+	    (msg->type == IPC_CONN || msg->type == IPC_KEYCHAN || msg->type == IPC_METRICS_CONN) != (fd >= 0)) {
 		if (fd >= 0)
 			close(fd);
 		errno = EPROTO;

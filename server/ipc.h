@@ -14,6 +14,7 @@ enum ipc_type {
 	IPC_CONN = 2,  /* master -> worker: a new client socket (fd attached) */
 	IPC_DRAIN = 3, /* master -> worker: finish your connections and exit */
 	IPC_KEYCHAN = 4, /* master -> key manager: a new worker's signing channel (fd) */
+	IPC_METRICS_CONN = 5, /* master -> worker: a client socket from metrics_listen (fd) */
 };
 
 struct ipc_msg {
@@ -27,7 +28,7 @@ int ipc_send(int chan, enum ipc_type type, int pass_fd);
 
 /* Receives one message. Returns 1 with *msg (and *fd_out, -1 if none),
  * 0 on EOF, -1 on error or a malformed message (errno EPROTO; any received
- * descriptor is closed). An IPC_CONN may arrive with *fd_out = -1: the
+ * descriptor is closed). An IPC_CONN (or IPC_METRICS_CONN) may arrive with *fd_out = -1: the
  * receiver was at its descriptor limit, the kernel dropped the socket
  * (MSG_CTRUNC), and the receiver must still account for the connection. */
 int ipc_recv(int chan, struct ipc_msg *msg, int *fd_out);

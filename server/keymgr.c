@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../shm/shm.h"
@@ -23,6 +24,7 @@
 #include "keymgr.h"
 #include "log.h"
 #include "privsep.h"
+#include "sandbox.h"
 
 /* Answers one request on fd; -1 when the worker has gone. */
 static int serve(EVP_PKEY *key, int fd)
@@ -94,7 +96,25 @@ static EVP_PKEY *load_key(const char *key_file, EVP_PKEY *cert_public_key)
 	return key;
 }
 
-void keymgr_main(const char *key_file, EVP_PKEY *cert_public_key, const char *user, int master_chan)
+/* CPU time and RSS for /metrics, about once a second. */
+static void publish_usage(struct shm_process_stats *usage)
+{
+	static long long next_ns;
+	struct timespec ts;
+	long long now, cpu, rss;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	if (!usage || now < next_ns)
+		return;
+	next_ns = now + 1000000000LL;
+	shm_self_usage(&cpu, &rss);
+	atomic_store(&usage->cpu_us, cpu);
+	atomic_store(&usage->rss_bytes, rss);
+}
+
+void keymgr_main(const char *key_file, EVP_PKEY *cert_public_key, const char *user, int master_chan,
+                 struct shm_process_stats *usage)
 {
 	struct pollfd fds[SHM_MAX_SLOTS + 1];
 	int nfds = 1;
@@ -118,13 +138,20 @@ void keymgr_main(const char *key_file, EVP_PKEY *cert_public_key, const char *us
 		log_error("%s", err);
 		_exit(2);
 	}
+	publish_usage(usage); /* opens /proc/self/statm while it still may */
+	if (sandbox_enter(SANDBOX_KEYMGR, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		_exit(2);
+	}
+	sandbox_test_hook(SANDBOX_KEYMGR);
 	if (ipc_send(master_chan, IPC_READY, -1) < 0)
 		_exit(2);
 	fds[0] = (struct pollfd){ .fd = master_chan, .events = POLLIN };
 	for (;;) {
 		if (fds[0].fd < 0 && nfds == 1)
 			break;
-		if (poll(fds, (nfds_t)nfds, -1) < 0) {
+		publish_usage(usage);
+		if (poll(fds, (nfds_t)nfds, 1000) < 0) {
 			if (errno == EINTR)
 				continue;
 			fatal("keymgr: poll: %s", strerror(errno));

@@ -34,9 +34,11 @@ struct keymgr_reply {
 /* Reads the private key from key_file, checks it against the certificate's
  * public key, drops to user (when root), reports IPC_READY on master_chan,
  * then serves signing requests until the master channel is closed and
- * every worker channel has gone. Exits 2 when the key cannot be used.
+ * every worker channel has gone, writing its own CPU time and RSS into
+ * usage (the shared segment's). Exits 2 when the key cannot be used.
  * Never returns. */
+struct shm_process_stats;
 void keymgr_main(const char *key_file, EVP_PKEY *cert_public_key, const char *user,
-                 int master_chan) __attribute__((noreturn));
+                 int master_chan, struct shm_process_stats *usage) __attribute__((noreturn));
 
 #endif

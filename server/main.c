@@ -26,6 +26,7 @@ static void usage(FILE *out)
 	    "                                 mint an HS256 token for development and tests\n"
 	    "  check-config [--config FILE]   validate the configuration and print it\n"
 	    "  tools                          print the tool table (Markdown)\n"
+	    "  config-keys                    print every configuration key, its range and default\n"
 	    "  --version, --help\n"
 	    "\n"
 	    "The configuration file defaults to " CONFIG_DEFAULT_PATH "; every key can be\n"
@@ -87,6 +88,10 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "--version") == 0) {
 		printf("mcp-invoiced %s\n", MCPI_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "config-keys") == 0) {
+		config_keys_print(stdout);
 		return 0;
 	}
 	if (strcmp(cmd, "tools") == 0) {

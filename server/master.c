@@ -38,12 +38,14 @@
 #include "log.h"
 #include "master.h"
 #include "privsep.h"
+#include "sandbox.h"
 #include "sdnotify.h"
 
 #define MAX_STARTUP_FAILURES 5
 #define TICK_MS 100
 #define TAG_LISTEN 0xfffffff0u
 #define TAG_SIGNAL 0xfffffff1u
+#define TAG_METRICS_LISTEN 0xfffffff2u
 
 struct worker_rec {
 	pid_t pid;
@@ -58,6 +60,7 @@ struct master {
 	struct config cfg;
 	const char *cfg_path;
 	int listen_fd;
+	int metrics_fd;          /* metrics_listen, or -1 */
 	int epfd;
 	int sfd;
 	int accepting;
@@ -172,6 +175,8 @@ static void close_master_fds(struct master *m)
 {
 	if (m->listen_fd >= 0)
 		close(m->listen_fd);
+	if (m->metrics_fd >= 0)
+		close(m->metrics_fd);
 	if (m->epfd >= 0)
 		close(m->epfd);
 	if (m->sfd >= 0)
@@ -214,7 +219,7 @@ static int spawn_keymgr(struct master *m)
 		if (m->cfg.migrate_database_url)
 			OPENSSL_cleanse(m->cfg.migrate_database_url, strlen(m->cfg.migrate_database_url));
 		keymgr_main(m->cfg.tls_key, X509_get0_pubkey(SSL_CTX_get0_certificate(m->tls)),
-		            m->cfg.user, sv[1]);
+		            m->cfg.user, sv[1], &m->shm->keymgr);
 	}
 	close(sv[1]);
 	pfd = (struct pollfd){ .fd = sv[0], .events = POLLIN };
@@ -341,20 +346,28 @@ static int pick_worker(struct master *m)
 	return best;
 }
 
+/* Both listeners are polled only while some worker has room. */
 static void set_accepting(struct master *m, int on)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = TAG_LISTEN };
+	struct epoll_event mev = { .events = EPOLLIN, .data.u32 = TAG_METRICS_LISTEN };
 
 	if (on == m->accepting || m->listen_fd < 0)
 		return;
-	if (on)
+	if (on) {
 		epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->listen_fd, &ev);
-	else
+		if (m->metrics_fd >= 0)
+			epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->metrics_fd, &mev);
+	} else {
 		epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->listen_fd, NULL);
+		if (m->metrics_fd >= 0)
+			epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->metrics_fd, NULL);
+	}
 	m->accepting = on;
 }
 
-static void accept_batch(struct master *m)
+/* Accepts from listener fd and hands each socket to a worker as type. */
+static void accept_batch(struct master *m, int listen_fd, enum ipc_type type)
 {
 	for (int n = 0; n < 256; n++) {
 		int idx = pick_worker(m), fd, one = 1;
@@ -362,7 +375,7 @@ static void accept_batch(struct master *m)
 			set_accepting(m, 0);
 			return;
 		}
-		fd = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
 			    errno != ECONNABORTED)
@@ -371,7 +384,7 @@ static void accept_batch(struct master *m)
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		atomic_fetch_add(&m->shm->slots[idx].connections, 1);
-		if (ipc_send(m->workers[idx].chan, IPC_CONN, fd) < 0) {
+		if (ipc_send(m->workers[idx].chan, type, fd) < 0) {
 			atomic_fetch_sub(&m->shm->slots[idx].connections, 1);
 			log_warn("handing a connection to worker %d failed: %s", (int)m->workers[idx].pid,
 			         strerror(errno));
@@ -385,6 +398,7 @@ static void begin_stop(struct master *m, int status, const char *why)
 	if (m->stopping)
 		return;
 	m->stopping = 1;
+	atomic_store(&m->shm->stopping, 1);
 	m->exit_status = status;
 	sd_notify_send("STOPPING=1");
 	log_info("stopping (%s)", why);
@@ -392,6 +406,10 @@ static void begin_stop(struct master *m, int status, const char *why)
 	if (m->listen_fd >= 0) {
 		close(m->listen_fd);
 		m->listen_fd = -1;
+	}
+	if (m->metrics_fd >= 0) {
+		close(m->metrics_fd);
+		m->metrics_fd = -1;
 	}
 	for (int i = 0; i < SHM_MAX_SLOTS; i++)
 		if (m->workers[i].pid > 0)
@@ -469,8 +487,10 @@ static void reap(struct master *m)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		struct worker_rec *r = NULL;
-		char how[64];
-		if (WIFSIGNALED(status))
+		char how[96];
+		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+			snprintf(how, sizeof(how), "killed by SIGSYS: a system call its seccomp policy forbids");
+		else if (WIFSIGNALED(status))
 			snprintf(how, sizeof(how), "killed by signal %d", WTERMSIG(status));
 		else
 			snprintf(how, sizeof(how), "exit status %d", WEXITSTATUS(status));
@@ -517,6 +537,7 @@ static void reap(struct master *m)
 			m->respawn_at_ns = limiter_now_ns() + (100000000LL << m->startup_failures);
 		} else {
 			log_error("worker %d died (%s); replacing it", (int)pid, how);
+			atomic_fetch_add(&m->shm->worker_restarts, 1);
 			m->respawn_at_ns = limiter_now_ns();
 		}
 		memset(r, 0, sizeof(*r));
@@ -592,6 +613,12 @@ static void reload(struct master *m)
 		free(nc.listen);
 		nc.listen = strdup(m->cfg.listen);
 	}
+	if (strcmp(nc.metrics_listen, m->cfg.metrics_listen) != 0) {
+		log_warn("metrics_listen changed from '%s' to '%s': that takes a restart; keeping '%s'",
+		         m->cfg.metrics_listen, nc.metrics_listen, m->cfg.metrics_listen);
+		free(nc.metrics_listen);
+		nc.metrics_listen = strdup(m->cfg.metrics_listen);
+	}
 	oldcfg = m->cfg;
 	oldtls = m->tls;
 	oldkeys = m->keys;
@@ -646,10 +673,33 @@ static void on_signal(struct master *m)
 	}
 }
 
+/* The kernel's accept queue on the listener (Linux TCP_INFO on a
+ * listening socket: tcpi_unacked is the queue's length, tcpi_sacked its
+ * backlog) and the master's own usage, for /metrics. */
+static void publish_figures(struct master *m, long long now)
+{
+	static long long next_usage_ns;
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	long long cpu, rss;
+
+	if (m->listen_fd >= 0 && getsockopt(m->listen_fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0) {
+		atomic_store(&m->shm->accept_queue, (long long)ti.tcpi_unacked);
+		atomic_store(&m->shm->accept_queue_limit, (long long)ti.tcpi_sacked);
+	}
+	if (now >= next_usage_ns) {
+		next_usage_ns = now + 1000000000LL;
+		shm_self_usage(&cpu, &rss);
+		atomic_store(&m->shm->master.cpu_us, cpu);
+		atomic_store(&m->shm->master.rss_bytes, rss);
+	}
+}
+
 static void tick(struct master *m)
 {
 	long long now = limiter_now_ns();
 
+	publish_figures(m, now);
 	if (m->watchdog_ms && now >= m->next_watchdog_ns) {
 		sd_notify_send("WATCHDOG=1");
 		m->next_watchdog_ns = now + m->watchdog_ms * 1000000LL;
@@ -690,6 +740,7 @@ int master_run(struct config *cfg, const char *cfg_path)
 	m.cfg = *cfg;
 	m.cfg_path = cfg_path;
 	m.listen_fd = -1;
+	m.metrics_fd = -1;
 	m.epfd = -1;
 	m.sfd = -1;
 	m.keymgr_chan = -1;
@@ -708,8 +759,14 @@ int master_run(struct config *cfg, const char *cfg_path)
 	m.listen_fd = bind_listener(m.cfg.listen, err, sizeof(err));
 	if (m.listen_fd < 0)
 		fatal("%s", err);
+	if (*m.cfg.metrics_listen &&
+	    (m.metrics_fd = bind_listener(m.cfg.metrics_listen, err, sizeof(err))) < 0)
+		fatal("metrics_listen: %s", err);
 	if (load_material(&m.cfg, &m.tls, &m.keys, err, sizeof(err)) < 0)
 		fatal("%s", err);
+	m.shm = shm_create();
+	if (!m.shm)
+		fatal("cannot map the shared segment: %s", strerror(errno));
 	/* The first key manager reads the key while still root, then drops
 	 * privileges itself; later ones (reload, respawn) read it as user. */
 	if (spawn_keymgr(&m) < 0)
@@ -717,9 +774,6 @@ int master_run(struct config *cfg, const char *cfg_path)
 	if (privsep_drop(m.cfg.user, err, sizeof(err)) < 0)
 		fatal("%s", err);
 	derive_cursor_key(&m);
-	m.shm = shm_create();
-	if (!m.shm)
-		fatal("cannot map the shared segment: %s", strerror(errno));
 	configure_limits(&m);
 
 	m.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -733,6 +787,14 @@ int master_run(struct config *cfg, const char *cfg_path)
 
 	log_info("mcp-invoiced listening on https://%s%s with %ld workers", m.cfg.listen,
 	         m.cfg.mcp_path, m.cfg.workers);
+	if (m.metrics_fd >= 0)
+		log_info("metrics on https://%s/metrics (to any client that reaches it)", m.cfg.metrics_listen);
+	/* Last of the privilege drops (privsep.h): the listener is bound, the
+	 * first key manager holds the key, root is gone. Workers forked from
+	 * here on inherit this filter and narrow it. */
+	if (sandbox_enter(SANDBOX_MASTER, err, sizeof(err)) < 0)
+		fatal("%s", err);
+	sandbox_test_hook(SANDBOX_MASTER);
 	for (long i = 0; i < m.cfg.workers; i++)
 		spawn_worker(&m);
 
@@ -744,7 +806,9 @@ int master_run(struct config *cfg, const char *cfg_path)
 		for (int i = 0; i < n; i++) {
 			uint32_t tag = events[i].data.u32;
 			if (tag == TAG_LISTEN)
-				accept_batch(&m);
+				accept_batch(&m, m.listen_fd, IPC_CONN);
+			else if (tag == TAG_METRICS_LISTEN)
+				accept_batch(&m, m.metrics_fd, IPC_METRICS_CONN);
 			else if (tag == TAG_SIGNAL)
 				on_signal(&m);
 			else if (tag < SHM_MAX_SLOTS && m.workers[tag].pid > 0)

@@ -1,6 +1,12 @@
 /*
  * privsep.h - dropping root: the one path by which the master and the key
  * manager give up privileges after opening what needs root.
+ *
+ * The order, in every process: (1) what needs root (bind the listener,
+ * read the TLS key: key manager only), (2) privsep_drop, (3) the rest of
+ * the role's start-up, (4) sandbox_enter (sandbox.h: the role's seccomp
+ * filter), after which the process can neither regain root nor widen its
+ * system calls. Workers inherit (1)-(2) from the master and do (3)-(4).
  */
 #ifndef MCPI_PRIVSEP_H
 #define MCPI_PRIVSEP_H

@@ -52,6 +52,27 @@ struct shm_slot {
 	 * (the last bucket is +Inf), and their sum in microseconds. */
 	atomic_llong duration_buckets[SHM_DURATION_BUCKETS];
 	atomic_llong duration_sum_us;
+	/* This process's own CPU time and resident set (it alone may read its
+	 * /proc entry once non-dumpable), refreshed about once a second. */
+	atomic_llong cpu_us, rss_bytes;
+};
+
+/* A latency histogram over shm_duration_bounds_us, shared by all workers. */
+struct shm_histogram {
+	atomic_llong buckets[SHM_DURATION_BUCKETS];
+	atomic_llong sum_us;
+};
+
+/* Request counters by series (a JSON-RPC method, or one tool of
+ * tools/call) and outcome; the names behind the indices are metrics.c's. */
+#define SHM_MAX_SERIES 96
+#define SHM_MAX_OUTCOMES 40
+
+/* CPU time and resident set of a process role (metrics.c's roles). */
+enum shm_role { SHM_ROLE_MASTER, SHM_ROLE_KEYMGR, SHM_ROLE_WORKER, SHM_ROLES };
+
+struct shm_process_stats {
+	atomic_llong cpu_us, rss_bytes;
 };
 
 /* Per-tenant GCRA state: an open-addressed table keyed by a 64-bit hash of
@@ -79,6 +100,15 @@ struct shm_segment {
 	atomic_llong tenant_overflow_tat_ns;
 	atomic_llong tenant_overflows; /* decisions made on the overflow bucket */
 	struct shm_slot slots[SHM_MAX_SLOTS];
+	/* Operations (metrics.c): */
+	atomic_int stopping;                 /* the master began shutting down */
+	atomic_llong accept_queue, accept_queue_limit; /* listener's TCP_INFO, from the master */
+	atomic_llong worker_restarts;        /* workers replaced after dying */
+	atomic_llong retired_worker_cpu_us;  /* CPU time of workers already reaped */
+	struct shm_process_stats master, keymgr;
+	struct shm_histogram db_round_trip;
+	alignas(64) atomic_llong requests[SHM_MAX_SERIES][SHM_MAX_OUTCOMES];
+	struct shm_histogram series_duration[SHM_MAX_SERIES];
 };
 
 /* Maps a zeroed segment; returns NULL with errno set. */
@@ -92,6 +122,12 @@ void shm_slot_reap(struct shm_segment *seg, int slot);
 
 /* Worker: count one answered request that took duration_us. */
 void shm_record_duration(struct shm_slot *slot, long long duration_us);
+
+/* Adds one observation to h. */
+void shm_histogram_observe(struct shm_histogram *h, long long us);
+
+/* This process's CPU time (user + system) and resident set size. */
+void shm_self_usage(long long *cpu_us, long long *rss_bytes);
 
 /* Sum of every slot's in-flight count (the global gauge). */
 long long shm_inflight_total(struct shm_segment *seg);

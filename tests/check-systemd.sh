@@ -1,5 +1,5 @@
 #!/bin/sh
-# check-systemd.sh - the unit must score <= 2.0 in
+# check-systemd.sh - the unit must score <= 1.5 in
 # `systemd-analyze security --offline=true`. Skipped (with a message) where
 # systemd-analyze is not installed.
 set -eu
@@ -13,5 +13,5 @@ score=$(systemd-analyze security --offline=true "$tmp/mcp-invoiced.service" 2>/d
 	sed -n 's/.*Overall exposure level for mcp-invoiced.service: \([0-9.]*\).*/\1/p')
 systemd-analyze verify "$tmp/mcp-invoiced.service" 2>&1 | grep -v "Command .* is not executable\|not found\|No such file" || true
 rm -rf "$tmp"
-echo "systemd unit exposure score: $score (limit 2.0)"
-awk -v s="$score" 'BEGIN { exit !(s != "" && s + 0 <= 2.0) }'
+echo "systemd unit exposure score: $score (limit 1.5)"
+awk -v s="$score" 'BEGIN { exit !(s != "" && s + 0 <= 1.5) }'

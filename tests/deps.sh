@@ -2,8 +2,8 @@
 # deps.sh - install the Debian packages mcp-invoiced needs to build, test and
 # run. As root it runs apt-get; otherwise it prints the exact command.
 set -eu
-PKGS="build-essential pkg-config libpq-dev libjson-c-dev libssl-dev libjwt-dev libcmocka-dev procps \
-postgresql postgresql-contrib openssl curl wrk clang libclang-rt-14-dev python3 \
+PKGS="build-essential pkg-config libpq-dev libjson-c-dev libssl-dev libjwt-dev libseccomp-dev libcmocka-dev procps \
+postgresql postgresql-contrib openssl curl wrk clang libclang-rt-14-dev python3 prometheus man-db groff-base \
 pgbouncer haproxy iproute2"
 missing=""
 for p in $PKGS; do

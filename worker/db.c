@@ -27,6 +27,7 @@
 
 #include "../server/log.h"
 #include "../shm/limiter.h"
+#include "../shm/shm.h"
 #include "db.h"
 
 enum { DB_DOWN, DB_CONNECTING, DB_SETUP, DB_READY };
@@ -101,6 +102,7 @@ static int send_statement(struct db *db, const char *name, int nparams, const ch
 }
 
 #define RECONNECT_BACKOFF_NS 500000000LL
+#define IDLE_RECONNECT_NS 2000000000LL
 #define MAX_ATTEMPTS 3
 
 /* ---- jobs ---- */
@@ -836,6 +838,8 @@ static void segment_done(struct db *db, struct db_segment *seg)
 
 	db->stats.round_trips++;
 	db->stats.round_trip_us += (now - seg->sent_ns) / 1000;
+	if (db->round_trip_hist)
+		shm_histogram_observe(db->round_trip_hist, (now - seg->sent_ns) / 1000);
 	if (seg->kind == SEG_SETUP) {
 		int failed = seg->failed;
 		free(seg);
@@ -1004,7 +1008,12 @@ void db_tick(struct db *db, long long now)
 				cancel_running(db, seg);
 		}
 	}
-	if (db->state == DB_DOWN && (db->reads || db->writes) && now >= db->next_attempt_ns)
+	/* Down: reconnect when work is waiting, and every few seconds anyway,
+	 * so that readiness (/readyz) comes back without traffic. */
+	if (db->state == DB_DOWN && now >= db->next_attempt_ns &&
+	    (db->reads || db->writes || now >= db->idle_attempt_ns)) {
+		db->idle_attempt_ns = now + IDLE_RECONNECT_NS;
 		start_connect(db);
+	}
 	send_pending(db); /* what the answers above queued */
 }

@@ -57,6 +57,7 @@ struct db_job {
 };
 
 struct db_segment;
+struct shm_histogram;
 
 struct db_stats {
 	long long queued;                /* jobs waiting to be sent */
@@ -75,6 +76,8 @@ struct db {
 	int refused;                     /* the last failure will not heal by itself */
 	int unnamed;                     /* database_statements = unnamed: no prepared statements */
 	atomic_int *up;                  /* optional: 1 while connected (scoreboard) */
+	struct shm_histogram *round_trip_hist; /* optional: segment round trips (metrics) */
+	long long idle_attempt_ns;       /* next reconnect while down with nothing queued */
 	/* epoll registration of the connection's socket */
 	int epfd;
 	void *tag;

@@ -308,6 +308,7 @@ struct mcp_wait {
 	struct auth_identity id;
 	char request_id[64];
 	struct db_job *job;
+	long long submitted_ns;
 	mcp_resume_fn resume;
 	void *owner;
 };
@@ -363,6 +364,7 @@ static void answer_tool(struct mcp_wait *wt, struct db_job *job)
 	char *out = NULL;
 
 	memset(&err, 0, sizeof(err));
+	wt->rpc.resp->db_us = (limiter_now_ns() - wt->submitted_ns) / 1000;
 	if (!job->ok)
 		tool_error_result(&wt->rpc, &job->err);
 	else if (tool_finish(wt->def, &wt->call, job->cols, &out, &err) < 0)
@@ -397,6 +399,7 @@ static void answered(struct db_job *job)
 	mcp_resume_fn resume = wt->resume;
 	void *owner = wt->owner;
 
+	wt->rpc.resp->db_us = (limiter_now_ns() - wt->submitted_ns) / 1000;
 	if (wt->kind == WAIT_TOOL)
 		answer_tool(wt, job);
 	else
@@ -419,6 +422,7 @@ static int wait_submit(struct rpc *c, struct mcp_wait *wt, const struct tool_que
 	wt->job = db_job_new(q->stmt, q->nparams, q->params, !q->read_only, q->ncols,
 	                     limiter_now_ns() + c->w->cfg->request_timeout_ms * 1000000LL,
 	                     answered, wt);
+	wt->submitted_ns = limiter_now_ns();
 	if (db_submit(&c->w->db, wt->job, err) < 0)
 		return -1;
 	c->wait = wt;

@@ -1,108 +1,352 @@
 /*
- * metrics.c - GET /metrics: Prometheus text rendered from the shared
- * scoreboard (every worker's slot, the limiter, the duration histogram), so
- * any worker can answer for all of them. Runs in workers.
+ * metrics.c - GET /metrics: Prometheus text (exposition format 0.0.4)
+ * rendered from the shared segment (every worker's scoreboard slot, the
+ * limiter, the request and database histograms, the master's accept queue
+ * figures), so any worker answers for the whole server; and the recording
+ * side (metrics_observe) each worker calls once per answered request.
+ * Runs in workers.
+ *
+ * Labels are low-cardinality by construction: a method, tool or outcome is
+ * reported under its name only when it is one of the fixed names below (or
+ * a tool of the tool table), otherwise as "other"; never a tenant, token or
+ * anything else a client chose.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../server/log.h"
 #include "../shm/shm.h"
 #include "metrics.h"
+#include "strbuf.h"
+#include "tools.h"
 
-/* Request durations over all live slots, as a Prometheus histogram. */
-static size_t append_duration_histogram(struct shm_segment *shm, char *out, size_t cap, size_t n)
+/* JSON-RPC methods counted under their own name. Series index i < NMETHODS
+ * is a method; NMETHODS + t is tools/call of tool t (tools_at order).
+ * "none": the request never reached a JSON-RPC method (HTTP-level refusal,
+ * another path). */
+static const char *const methods[] = {
+	"none", "other", "initialize", "ping", "tools/list", "tools/call", "server/discover",
+	"notifications/initialized", "notifications/cancelled", "resources/list", "resources/read",
+	"resources/templates/list", "prompts/list", "prompts/get", "completion/complete",
+	"logging/setLevel",
+};
+#define NMETHODS (sizeof(methods) / sizeof(methods[0]))
+#define METHOD_TOOLS_CALL 5
+
+/* Outcomes: a tool's result or error code, an admission refusal, a
+ * JSON-RPC error, or (for requests that never reached JSON-RPC) the HTTP
+ * status. */
+static const char *const outcomes[] = {
+	"other", "ok", "accepted", "INVALID_INPUT", "NOT_FOUND", "INVALID_STATE", "CONFLICT",
+	"DATABASE_UNAVAILABLE", "TIMEOUT", "INTERNAL", "unauthorized", "RATE_LIMITED", "OVERLOADED",
+	"origin_refused", "preflight", "metadata", "metrics", "rpc_error_32700", "rpc_error_32600",
+	"rpc_error_32601", "rpc_error_32602", "rpc_error_32603", "rpc_error_32000", "rpc_error_32001",
+	"rpc_error_32002", "rpc_error_32020", "rpc_error_32022", "http_400", "http_404", "http_405",
+	"http_408", "http_411", "http_413", "http_415", "http_417", "http_431", "http_500", "http_501",
+	"http_503",
+};
+#define NOUTCOMES (sizeof(outcomes) / sizeof(outcomes[0]))
+
+_Static_assert(NOUTCOMES <= SHM_MAX_OUTCOMES, "SHM_MAX_OUTCOMES is too small for the outcomes");
+
+static size_t series_count(void)
 {
-	long long buckets[SHM_DURATION_BUCKETS] = { 0 }, sum = 0, cumulative = 0;
+	size_t n = NMETHODS + tools_count();
+	return n < SHM_MAX_SERIES ? n : SHM_MAX_SERIES;
+}
+
+static int name_index(const char *const *names, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], s) == 0)
+			return (int)i;
+	return -1;
+}
+
+static size_t series_of(const struct response *r)
+{
+	int m;
+
+	if (!r->rpc_method[0])
+		return 0;
+	m = name_index(methods, NMETHODS, r->rpc_method);
+	if (m < 0)
+		return 1;
+	if (m == METHOD_TOOLS_CALL && r->tool[0]) {
+		for (size_t t = 0; t < tools_count() && NMETHODS + t < SHM_MAX_SERIES; t++)
+			if (strcmp(tools_at(t)->name, r->tool) == 0)
+				return NMETHODS + t;
+	}
+	return (size_t)m;
+}
+
+static size_t outcome_of(const struct response *r)
+{
+	char http[16];
+	int o;
+
+	o = name_index(outcomes, NOUTCOMES, r->outcome);
+	if (!r->rpc_method[0] && r->status >= 400 && (o < 0 || strncmp(r->outcome, "rpc_error_", 10) == 0)) {
+		snprintf(http, sizeof(http), "http_%d", r->status);
+		o = name_index(outcomes, NOUTCOMES, http);
+	}
+	return o < 0 ? 0 : (size_t)o;
+}
+
+void metrics_observe(struct worker_ctx *w, const struct response *r, long long duration_us)
+{
+	size_t s = series_of(r);
+
+	atomic_fetch_add_explicit(&w->shm->requests[s][outcome_of(r)], 1, memory_order_relaxed);
+	shm_histogram_observe(&w->shm->series_duration[s], duration_us);
+}
+
+/* The method and tool labels of series s. */
+static void series_labels(size_t s, const char **method, const char **tool)
+{
+	if (s < NMETHODS) {
+		*method = methods[s];
+		*tool = s == METHOD_TOOLS_CALL ? "unknown" : "";
+	} else {
+		*method = "tools/call";
+		*tool = tools_at(s - NMETHODS)->name;
+	}
+}
+
+static void family(struct strbuf *b, const char *name, const char *type, const char *help)
+{
+	strbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* One histogram's bucket, sum and count lines; labels is "" or `a="b",`. */
+static void histogram_lines(struct strbuf *b, const char *name, const char *labels,
+                            const long long *buckets, long long sum_us)
+{
+	long long cumulative = 0;
+
+	for (int i = 0; i < SHM_DURATION_BUCKETS; i++) {
+		cumulative += buckets[i];
+		if (i < SHM_DURATION_BUCKETS - 1)
+			strbuf_printf(b, "%s_bucket{%sle=\"%g\"} %lld\n", name, labels,
+			              shm_duration_bounds_us[i] / 1e6, cumulative);
+		else
+			strbuf_printf(b, "%s_bucket{%sle=\"+Inf\"} %lld\n", name, labels, cumulative);
+	}
+	if (labels[0]) {
+		size_t n = strlen(labels) - 1; /* without the trailing comma */
+		strbuf_printf(b, "%s_sum{%.*s} %.6f\n%s_count{%.*s} %lld\n", name, (int)n, labels,
+		              sum_us / 1e6, name, (int)n, labels, cumulative);
+	} else {
+		strbuf_printf(b, "%s_sum %.6f\n%s_count %lld\n", name, sum_us / 1e6, name, cumulative);
+	}
+}
+
+static void load_histogram(struct shm_histogram *h, long long *buckets, long long *sum_us)
+{
+	for (int i = 0; i < SHM_DURATION_BUCKETS; i++)
+		buckets[i] = atomic_load_explicit(&h->buckets[i], memory_order_relaxed);
+	*sum_us = atomic_load_explicit(&h->sum_us, memory_order_relaxed);
+}
+
+/* Request durations over all live slots (no labels; kept from before the
+ * per-series histogram). */
+static void slot_duration_histogram(struct shm_segment *shm, struct strbuf *b)
+{
+	long long buckets[SHM_DURATION_BUCKETS] = { 0 }, sum = 0;
 
 	for (int i = 0; i < SHM_MAX_SLOTS; i++) {
 		struct shm_slot *s = &shm->slots[i];
-		for (int b = 0; b < SHM_DURATION_BUCKETS; b++)
-			buckets[b] += atomic_load(&s->duration_buckets[b]);
+		for (int k = 0; k < SHM_DURATION_BUCKETS; k++)
+			buckets[k] += atomic_load(&s->duration_buckets[k]);
 		sum += atomic_load(&s->duration_sum_us);
 	}
-	n += (size_t)snprintf(out + n, cap - n,
-	    "# HELP mcpi_request_duration_seconds Time from a complete request to its response.\n"
-	    "# TYPE mcpi_request_duration_seconds histogram\n");
-	for (int b = 0; b < SHM_DURATION_BUCKETS; b++) {
-		cumulative += buckets[b];
-		if (b < SHM_DURATION_BUCKETS - 1)
-			n += (size_t)snprintf(out + n, cap - n,
-			    "mcpi_request_duration_seconds_bucket{le=\"%g\"} %lld\n",
-			    shm_duration_bounds_us[b] / 1e6, cumulative);
-		else
-			n += (size_t)snprintf(out + n, cap - n,
-			    "mcpi_request_duration_seconds_bucket{le=\"+Inf\"} %lld\n", cumulative);
+	family(b, "mcpi_request_duration_seconds", "histogram",
+	       "Time from a complete request to its response, every request but health probes.");
+	histogram_lines(b, "mcpi_request_duration_seconds", "", buckets, sum);
+}
+
+static void series_metrics(struct shm_segment *shm, struct strbuf *b)
+{
+	size_t n = series_count();
+	long long buckets[SHM_DURATION_BUCKETS], sum;
+	const char *method, *tool;
+	char labels[160];
+
+	family(b, "mcpi_mcp_requests_total", "counter",
+	       "Requests answered, by JSON-RPC method (none: refused before JSON-RPC), tool and outcome.");
+	for (size_t s = 0; s < n; s++) {
+		series_labels(s, &method, &tool);
+		for (size_t o = 0; o < NOUTCOMES; o++) {
+			long long v = atomic_load_explicit(&shm->requests[s][o], memory_order_relaxed);
+			if (v)
+				strbuf_printf(b, "mcpi_mcp_requests_total{method=\"%s\",tool=\"%s\",outcome=\"%s\"} %lld\n",
+				              method, tool, outcomes[o], v);
+		}
 	}
-	n += (size_t)snprintf(out + n, cap - n,
-	    "mcpi_request_duration_seconds_sum %.6f\nmcpi_request_duration_seconds_count %lld\n",
-	    sum / 1e6, cumulative);
-	return n;
+	family(b, "mcpi_mcp_request_duration_seconds", "histogram",
+	       "Time from a complete request to its response, by JSON-RPC method and tool.");
+	for (size_t s = 0; s < n; s++) {
+		long long count = 0;
+		load_histogram(&shm->series_duration[s], buckets, &sum);
+		for (int i = 0; i < SHM_DURATION_BUCKETS; i++)
+			count += buckets[i];
+		if (!count)
+			continue;
+		series_labels(s, &method, &tool);
+		snprintf(labels, sizeof(labels), "method=\"%s\",tool=\"%s\",", method, tool);
+		histogram_lines(b, "mcpi_mcp_request_duration_seconds", labels, buckets, sum);
+	}
+	family(b, "mcpi_db_round_trip_seconds", "histogram",
+	       "Time from sending a pipeline segment to its Sync result, all workers.");
+	load_histogram(&shm->db_round_trip, buckets, &sum);
+	histogram_lines(b, "mcpi_db_round_trip_seconds", "", buckets, sum);
+}
+
+/* Per-worker figures from the scoreboard: one family per entry, a line per
+ * live slot. Entries sharing a name are one family with a reason label. */
+struct slot_metric {
+	const char *name, *type, *help, *reason;
+	size_t offset;
+	int is_int;
+};
+
+#define LL(field) offsetof(struct shm_slot, field), 0
+static const struct slot_metric slot_metrics[] = {
+	{ "mcpi_worker_state", "gauge", "Scoreboard state (1 starting, 2 ready, 3 draining).", NULL,
+	  offsetof(struct shm_slot, state), 1 },
+	{ "mcpi_database_up", "gauge", "1 while the worker's database connection is up.", NULL,
+	  offsetof(struct shm_slot, database_up), 1 },
+	{ "mcpi_connections", "gauge", "Client connections open.", NULL, LL(connections) },
+	{ "mcpi_worker_inflight", "gauge", "Requests admitted and not yet answered.", NULL, LL(inflight) },
+	{ "mcpi_requests_total", "counter", "Requests answered.", NULL, LL(requests) },
+	{ "mcpi_errors_total", "counter", "Responses with a 5xx status other than 503.", NULL, LL(errors) },
+	{ "mcpi_rejected_total", "counter", "Requests or connections refused, by reason.", "rate",
+	  LL(rejected_rate) },
+	{ "mcpi_rejected_total", NULL, NULL, "inflight", LL(rejected_inflight) },
+	{ "mcpi_rejected_total", NULL, NULL, "auth", LL(rejected_auth) },
+	{ "mcpi_rejected_total", NULL, NULL, "tenant_rate", LL(rejected_tenant_rate) },
+	{ "mcpi_rejected_total", NULL, NULL, "per_ip", LL(rejected_per_ip) },
+	{ "mcpi_rejected_total", NULL, NULL, "body_budget", LL(rejected_budget) },
+	{ "mcpi_idle_reclaimed_total", "counter", "Idle connections closed to make room.", NULL,
+	  LL(reclaimed_idle) },
+	{ "mcpi_body_bytes_buffered", "gauge", "Request bytes buffered (worker_body_budget_bytes).", NULL,
+	  LL(buffered_bytes) },
+	{ "mcpi_db_queue_depth", "gauge", "Database jobs waiting to be sent.", NULL, LL(db_queued) },
+	{ "mcpi_db_inflight", "gauge", "Database jobs sent, results pending.", NULL, LL(db_inflight) },
+	{ "mcpi_db_batches_total", "counter", "Group-commit write batches sent.", NULL, LL(db_batches) },
+	{ "mcpi_db_batch_members_total", "counter", "Writes sent in group-commit batches.", NULL,
+	  LL(db_members) },
+	{ "mcpi_db_cancels_total", "counter", "Statements cancelled past their deadline.", NULL,
+	  LL(db_cancels) },
+};
+#undef LL
+
+static long long slot_value(struct shm_slot *s, const struct slot_metric *m)
+{
+	char *p = (char *)s + m->offset;
+
+	return m->is_int ? atomic_load((atomic_int *)p) : atomic_load((atomic_llong *)p);
+}
+
+static void slot_families(struct shm_segment *shm, struct strbuf *b)
+{
+	for (size_t k = 0; k < sizeof(slot_metrics) / sizeof(slot_metrics[0]); k++) {
+		const struct slot_metric *m = &slot_metrics[k];
+		if (m->type)
+			family(b, m->name, m->type, m->help);
+		for (int i = 0; i < SHM_MAX_SLOTS; i++) {
+			struct shm_slot *s = &shm->slots[i];
+			int state = atomic_load(&s->state), pid = atomic_load(&s->pid);
+			if (state == SLOT_FREE || pid == 0)
+				continue;
+			if (m->offset == offsetof(struct shm_slot, state))
+				strbuf_printf(b, "%s{pid=\"%d\",slot=\"%d\"} %lld\n", m->name, pid, i, slot_value(s, m));
+			else if (m->reason)
+				strbuf_printf(b, "%s{pid=\"%d\",reason=\"%s\"} %lld\n", m->name, pid, m->reason,
+				              slot_value(s, m));
+			else
+				strbuf_printf(b, "%s{pid=\"%d\"} %lld\n", m->name, pid, slot_value(s, m));
+		}
+	}
+}
+
+/* Workers by state, CPU and RSS per role, the queues and their limits. */
+static void server_families(struct worker_ctx *w, struct strbuf *b)
+{
+	static const char *const states[] = { "free", "starting", "ready", "draining" };
+	static const char *const roles[] = { "master", "keymgr", "worker" };
+	struct shm_segment *shm = w->shm;
+	long long by_state[4] = { 0 }, cpu[SHM_ROLES], rss[SHM_ROLES], waiting = 0;
+
+	cpu[SHM_ROLE_MASTER] = atomic_load(&shm->master.cpu_us);
+	rss[SHM_ROLE_MASTER] = atomic_load(&shm->master.rss_bytes);
+	cpu[SHM_ROLE_KEYMGR] = atomic_load(&shm->keymgr.cpu_us);
+	rss[SHM_ROLE_KEYMGR] = atomic_load(&shm->keymgr.rss_bytes);
+	cpu[SHM_ROLE_WORKER] = atomic_load(&shm->retired_worker_cpu_us);
+	rss[SHM_ROLE_WORKER] = 0;
+	for (int i = 0; i < SHM_MAX_SLOTS; i++) {
+		struct shm_slot *s = &shm->slots[i];
+		int state = atomic_load(&s->state);
+		if (state <= SLOT_FREE || state > SLOT_DRAINING)
+			continue;
+		by_state[state]++;
+		cpu[SHM_ROLE_WORKER] += atomic_load(&s->cpu_us);
+		rss[SHM_ROLE_WORKER] += atomic_load(&s->rss_bytes);
+		waiting += atomic_load(&s->db_queued) + atomic_load(&s->db_inflight);
+	}
+	family(b, "mcpi_build_info", "gauge", "Always 1; the version of the running binary.");
+	strbuf_printf(b, "mcpi_build_info{version=\"%s\"} 1\n", MCPI_VERSION);
+	family(b, "mcpi_workers", "gauge", "Worker processes by scoreboard state.");
+	for (int s = SLOT_STARTING; s <= SLOT_DRAINING; s++)
+		strbuf_printf(b, "mcpi_workers{state=\"%s\"} %lld\n", states[s], by_state[s]);
+	family(b, "mcpi_workers_ready", "gauge", "Workers ready to serve.");
+	strbuf_printf(b, "mcpi_workers_ready %lld\n", by_state[SLOT_READY]);
+	family(b, "mcpi_worker_restarts_total", "counter", "Workers replaced after dying unexpectedly.");
+	strbuf_printf(b, "mcpi_worker_restarts_total %lld\n", (long long)atomic_load(&shm->worker_restarts));
+	family(b, "mcpi_process_cpu_seconds_total", "counter",
+	       "User and system CPU time by process role (all workers together, including replaced ones).");
+	for (int r = 0; r < SHM_ROLES; r++)
+		strbuf_printf(b, "mcpi_process_cpu_seconds_total{role=\"%s\"} %.6f\n", roles[r], cpu[r] / 1e6);
+	family(b, "mcpi_process_resident_memory_bytes", "gauge",
+	       "Resident set size by process role (all live workers together).");
+	for (int r = 0; r < SHM_ROLES; r++)
+		strbuf_printf(b, "mcpi_process_resident_memory_bytes{role=\"%s\"} %lld\n", roles[r], rss[r]);
+	family(b, "mcpi_queue_depth", "gauge",
+	       "Waiting work: accept = connections in the kernel accept queue (TCP_INFO tcpi_unacked on "
+	       "the listener); database = requests admitted and waiting for their database answer.");
+	strbuf_printf(b, "mcpi_queue_depth{queue=\"accept\"} %lld\n", (long long)atomic_load(&shm->accept_queue));
+	strbuf_printf(b, "mcpi_queue_depth{queue=\"database\"} %lld\n", waiting);
+	family(b, "mcpi_queue_limit", "gauge",
+	       "The limit of each queue: accept = the listen backlog (tcpi_sacked); database = max_inflight.");
+	strbuf_printf(b, "mcpi_queue_limit{queue=\"accept\"} %lld\n",
+	              (long long)atomic_load(&shm->accept_queue_limit));
+	strbuf_printf(b, "mcpi_queue_limit{queue=\"database\"} %lld\n", (long long)atomic_load(&shm->max_inflight));
+	family(b, "mcpi_inflight", "gauge", "Requests admitted and not yet answered, all workers.");
+	strbuf_printf(b, "mcpi_inflight %lld\n", shm_inflight_total(shm));
+	family(b, "mcpi_max_inflight", "gauge", "The max_inflight setting.");
+	strbuf_printf(b, "mcpi_max_inflight %lld\n", (long long)atomic_load(&shm->max_inflight));
+	family(b, "mcpi_tenant_overflow_total", "counter",
+	       "Per-tenant decisions made on the shared overflow bucket.");
+	strbuf_printf(b, "mcpi_tenant_overflow_total %lld\n", (long long)atomic_load(&shm->tenant_overflows));
+	family(b, "mcpi_draining", "gauge", "1 once the server has begun shutting down.");
+	strbuf_printf(b, "mcpi_draining %d\n", atomic_load(&shm->stopping) ? 1 : 0);
 }
 
 void metrics_render(struct worker_ctx *w, struct response *resp)
 {
-	size_t cap = 4096 + SHM_MAX_SLOTS * 1500, n = 0;
-	char *out = malloc(cap);
-	long long ready = 0;
+	struct strbuf b;
+	size_t len;
+	char *body;
 
-	if (!out)
-		fatal("out of memory");
-	n += (size_t)snprintf(out + n, cap - n,
-	    "# HELP mcpi_inflight Requests admitted and not yet answered, all workers.\n"
-	    "# TYPE mcpi_inflight gauge\nmcpi_inflight %lld\n"
-	    "# TYPE mcpi_max_inflight gauge\nmcpi_max_inflight %lld\n"
-	    "# HELP mcpi_tenant_overflow_total Per-tenant decisions made on the shared overflow bucket.\n"
-	    "# TYPE mcpi_tenant_overflow_total counter\nmcpi_tenant_overflow_total %lld\n",
-	    shm_inflight_total(w->shm), (long long)atomic_load(&w->shm->max_inflight),
-	    (long long)atomic_load(&w->shm->tenant_overflows));
-	for (int i = 0; i < SHM_MAX_SLOTS; i++) {
-		struct shm_slot *s = &w->shm->slots[i];
-		int state = atomic_load(&s->state), pid = atomic_load(&s->pid);
-		if (state == SLOT_FREE || pid == 0)
-			continue;
-		ready += state == SLOT_READY;
-		n += (size_t)snprintf(out + n, cap - n,
-		    "mcpi_worker_state{pid=\"%d\",slot=\"%d\"} %d\n"
-		    "mcpi_database_up{pid=\"%d\"} %d\n"
-		    "mcpi_connections{pid=\"%d\"} %lld\n"
-		    "mcpi_worker_inflight{pid=\"%d\"} %lld\n"
-		    "mcpi_requests_total{pid=\"%d\"} %lld\n"
-		    "mcpi_errors_total{pid=\"%d\"} %lld\n"
-		    "mcpi_rejected_total{pid=\"%d\",reason=\"rate\"} %lld\n"
-		    "mcpi_rejected_total{pid=\"%d\",reason=\"inflight\"} %lld\n"
-		    "mcpi_rejected_total{pid=\"%d\",reason=\"auth\"} %lld\n"
-		    "mcpi_rejected_total{pid=\"%d\",reason=\"tenant_rate\"} %lld\n"
-		    "mcpi_rejected_total{pid=\"%d\",reason=\"per_ip\"} %lld\n"
-		    "mcpi_idle_reclaimed_total{pid=\"%d\"} %lld\n"
-		    "mcpi_rejected_total{pid=\"%d\",reason=\"body_budget\"} %lld\n"
-		    "mcpi_body_bytes_buffered{pid=\"%d\"} %lld\n"
-		    "mcpi_db_queue_depth{pid=\"%d\"} %lld\n"
-		    "mcpi_db_inflight{pid=\"%d\"} %lld\n"
-		    "mcpi_db_batches_total{pid=\"%d\"} %lld\n"
-		    "mcpi_db_batch_members_total{pid=\"%d\"} %lld\n"
-		    "mcpi_db_cancels_total{pid=\"%d\"} %lld\n"
-		    "mcpi_db_round_trip_seconds_sum{pid=\"%d\"} %.6f\n"
-		    "mcpi_db_round_trip_seconds_count{pid=\"%d\"} %lld\n",
-		    pid, i, state, pid, atomic_load(&s->database_up), pid,
-		    (long long)atomic_load(&s->connections),
-		    pid, (long long)atomic_load(&s->inflight), pid, (long long)atomic_load(&s->requests),
-		    pid, (long long)atomic_load(&s->errors), pid, (long long)atomic_load(&s->rejected_rate),
-		    pid, (long long)atomic_load(&s->rejected_inflight), pid,
-		    (long long)atomic_load(&s->rejected_auth), pid,
-		    (long long)atomic_load(&s->rejected_tenant_rate), pid,
-		    (long long)atomic_load(&s->rejected_per_ip), pid,
-		    (long long)atomic_load(&s->reclaimed_idle), pid,
-		    (long long)atomic_load(&s->rejected_budget), pid,
-		    (long long)atomic_load(&s->buffered_bytes), pid,
-		    (long long)atomic_load(&s->db_queued), pid, (long long)atomic_load(&s->db_inflight), pid,
-		    (long long)atomic_load(&s->db_batches), pid, (long long)atomic_load(&s->db_members), pid,
-		    (long long)atomic_load(&s->db_cancels), pid, atomic_load(&s->db_round_trip_us) / 1e6, pid,
-		    (long long)atomic_load(&s->db_round_trips));
-	}
-	n += (size_t)snprintf(out + n, cap - n, "mcpi_workers_ready %lld\n", ready);
-	n = append_duration_histogram(w->shm, out, cap, n);
-	response_set_body(resp, 200, out, n);
-	response_header(resp, "Content-Type: text/plain; version=0.0.4");
+	strbuf_init(&b, 16384);
+	server_families(w, &b);
+	slot_families(w->shm, &b);
+	slot_duration_histogram(w->shm, &b);
+	series_metrics(w->shm, &b);
+	body = strbuf_take(&b, &len);
+	response_set_body(resp, 200, body, len);
+	response_header(resp, "Content-Type: text/plain; version=0.0.4; charset=utf-8");
 	snprintf(resp->outcome, sizeof(resp->outcome), "metrics");
 }

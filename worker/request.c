@@ -3,7 +3,9 @@
  * For the MCP endpoint: admission (admission.c: Origin, Content-Type,
  * token, then tenant rate, global rate and in-flight), then MCP; the
  * in-flight slot is held until the response is built. Also the OAuth
- * protected-resource metadata and, for loopback clients, /metrics.
+ * protected-resource metadata, the health endpoints (health.c: before
+ * anything else, never authenticated or limited) and /metrics (for
+ * loopback clients, or on metrics_listen when that is set).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 
 #include "../server/log.h"
 #include "admission.h"
+#include "health.h"
 #include "mcp.h"
 #include "metrics.h"
 #include "request.h"
@@ -82,6 +85,16 @@ void request_done(struct worker_ctx *w, struct response *resp)
 	resp->admitted = 0;
 }
 
+/* /metrics is served in one place: on metrics_listen when it is set (to
+ * whoever reaches that address), else on the main listener to loopback
+ * clients only. */
+static int metrics_allowed(struct worker_ctx *w, int peer)
+{
+	if (w->cfg->metrics_listen && *w->cfg->metrics_listen)
+		return (peer & REQUEST_PEER_METRICS) != 0;
+	return (peer & REQUEST_PEER_LOOPBACK) != 0;
+}
+
 static int is_mcp_post(struct worker_ctx *w, const struct http_request *req)
 {
 	const char *query = memchr(req->target, '?', req->target_len);
@@ -92,11 +105,11 @@ static int is_mcp_post(struct worker_ctx *w, const struct http_request *req)
 }
 
 int request_precheck(struct worker_ctx *w, const struct http_request *req, const char *request_id,
-                     int peer_loopback, struct response *resp, struct auth_identity *id)
+                     int peer, struct response *resp, struct auth_identity *id)
 {
-	if (!is_mcp_post(w, req)) {
+	if (!is_mcp_post(w, req) || (peer & REQUEST_PEER_METRICS)) {
 		/* Nothing else on this server reads a body: answer from the head. */
-		request_handle(w, req, "", 0, request_id, peer_loopback, NULL, resp, NULL, NULL);
+		request_handle(w, req, "", 0, request_id, peer, NULL, resp, NULL, NULL);
 		return 1;
 	}
 	return admission_check_head(w, req, resp, id, 0) < 0;
@@ -104,7 +117,7 @@ int request_precheck(struct worker_ctx *w, const struct http_request *req, const
 
 struct mcp_wait *request_handle(struct worker_ctx *w, const struct http_request *req,
                                 const char *body, size_t body_len, const char *request_id,
-                                int peer_loopback, const struct auth_identity *verified,
+                                int peer, const struct auth_identity *verified,
                                 struct response *resp, mcp_resume_fn resume, void *owner)
 {
 	const char *query = memchr(req->target, '?', req->target_len);
@@ -114,6 +127,23 @@ struct mcp_wait *request_handle(struct worker_ctx *w, const struct http_request 
 	char wk_path[300];
 
 	snprintf(wk_path, sizeof(wk_path), RESOURCE_METADATA_PATH "%s", w->cfg->mcp_path);
+	if ((peer & REQUEST_PEER_METRICS) && !path_is(req->target, plen, "/metrics") &&
+	    !path_is(req->target, plen, HEALTH_LIVE_PATH) && !path_is(req->target, plen, HEALTH_READY_PATH)) {
+		response_rpc_error(resp, 404, NULL, -32600, "Not Found: this listener serves /metrics only", NULL);
+		return NULL;
+	}
+	if (path_is(req->target, plen, HEALTH_LIVE_PATH) || path_is(req->target, plen, HEALTH_READY_PATH)) {
+		if (!is_get) {
+			response_header(resp, "Allow: GET");
+			response_rpc_error(resp, 405, NULL, -32600, "Method Not Allowed", NULL);
+			resp->unmetered = 1;
+		} else if (path_is(req->target, plen, HEALTH_LIVE_PATH)) {
+			health_live(w, resp);
+		} else {
+			health_ready(w, resp);
+		}
+		return NULL;
+	}
 	if (path_is(req->target, plen, w->cfg->mcp_path)) {
 		if (is_post)
 			return handle_mcp(w, req, body, body_len, request_id, verified, resp, resume, owner);
@@ -136,7 +166,7 @@ struct mcp_wait *request_handle(struct worker_ctx *w, const struct http_request 
 		response_rpc_error(resp, 405, NULL, -32600, "Method Not Allowed", NULL);
 		return NULL;
 	}
-	if (is_get && peer_loopback && path_is(req->target, plen, "/metrics")) {
+	if (is_get && metrics_allowed(w, peer) && path_is(req->target, plen, "/metrics")) {
 		metrics_render(w, resp);
 		return NULL;
 	}

@@ -11,6 +11,11 @@
 #include "response.h"
 #include "worker.h"
 
+/* Where a connection came from: request_handle's and request_precheck's
+ * peer argument, a set of these bits. */
+#define REQUEST_PEER_LOOPBACK 1 /* a loopback client address */
+#define REQUEST_PEER_METRICS 2  /* accepted on metrics_listen: /metrics and health only */
+
 /* Answers one complete request into resp and returns NULL, or returns the
  * wait of a tools/call whose answer comes later (see mcp_handle: resp is
  * filled, then resume(owner) is called). verified: the identity
@@ -18,7 +23,7 @@
  * not verified again), or NULL. */
 struct mcp_wait *request_handle(struct worker_ctx *w, const struct http_request *req,
                                 const char *body, size_t body_len, const char *request_id,
-                                int peer_loopback, const struct auth_identity *verified,
+                                int peer, const struct auth_identity *verified,
                                 struct response *resp, mcp_resume_fn resume, void *owner);
 
 /* The response is sent (or its client gone): give back what admission
@@ -32,6 +37,6 @@ void request_done(struct worker_ctx *w, struct response *resp);
  * a body. Returns 0 when the body should be read, with *id the token's
  * verified identity (pass it to request_handle). */
 int request_precheck(struct worker_ctx *w, const struct http_request *req, const char *request_id,
-                     int peer_loopback, struct response *resp, struct auth_identity *id);
+                     int peer, struct response *resp, struct auth_identity *id);
 
 #endif

@@ -16,6 +16,8 @@ struct response {
 	size_t body_len;
 	int close;          /* close the connection after sending */
 	int admitted;       /* holds an in-flight slot until request_done */
+	int unmetered;      /* a health probe: not counted in the request metrics */
+	long long db_us;    /* time spent waiting for the database (0: none) */
 	/* For the access log: */
 	char rpc_method[40];
 	char tool[48];

@@ -3,6 +3,7 @@
  * Runs in workers; allocation failure is fatal (a broken invariant).
  */
 #include <stdio.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,6 +86,28 @@ void strbuf_json_string(struct strbuf *b, const char *s, size_t n)
 	}
 	strbuf_append(b, s + run, n - run);
 	strbuf_append(b, "\"", 1);
+}
+
+void strbuf_printf(struct strbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	char small[256];
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(small)) {
+		strbuf_append(b, small, (size_t)n);
+		return;
+	}
+	grow(b, (size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
 }
 
 char *strbuf_take(struct strbuf *b, size_t *len)

@@ -16,6 +16,8 @@ void strbuf_init(struct strbuf *b, size_t hint);
 void strbuf_free(struct strbuf *b);
 void strbuf_append(struct strbuf *b, const char *s, size_t n);
 void strbuf_puts(struct strbuf *b, const char *s);
+/* Appends printf-style formatted text. */
+void strbuf_printf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string literal, quotes included. */
 void strbuf_json_string(struct strbuf *b, const char *s, size_t n);
 /* Returns the data (caller frees) and empties b. */

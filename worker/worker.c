@@ -30,9 +30,11 @@
 
 #include "../server/ipc.h"
 #include "../server/log.h"
+#include "../server/sandbox.h"
 #include "../shm/limiter.h"
 #include "../shm/fnv.h"
 #include "http.h"
+#include "metrics.h"
 #include "peer_count.h"
 #include "request.h"
 #include "tls.h"
@@ -86,7 +88,7 @@ struct conn {
 	char rid[48];
 	long long t0;
 	size_t req_total;
-	int peer_loopback;
+	int peer;              /* REQUEST_PEER_* bits */
 	struct conn *prev, *next;
 };
 
@@ -248,7 +250,7 @@ static void reclaim_idle(struct worker_ctx *w)
 	}
 }
 
-static void conn_new(struct worker_ctx *w, int fd)
+static void conn_new(struct worker_ctx *w, int fd, int from_metrics)
 {
 	struct shm_slot *slot = &w->shm->slots[w->slot];
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -279,7 +281,7 @@ static void conn_new(struct worker_ctx *w, int fd)
 	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	SSL_set_fd(c->ssl, fd);
-	c->peer_loopback = loopback;
+	c->peer = (loopback ? REQUEST_PEER_LOOPBACK : 0) | (from_metrics ? REQUEST_PEER_METRICS : 0);
 	c->peer_key = key;
 	c->fd = fd;
 	c->state = C_HANDSHAKE;
@@ -299,7 +301,8 @@ static void conn_new(struct worker_ctx *w, int fd)
 static void access_log(struct worker_ctx *w, const struct http_request *req, const struct response *r,
                        const char *rid, long long dur_ns)
 {
-	char extra[900];
+	/* Room for every field escaped at its worst (six bytes a character). */
+	char extra[3072];
 	size_t n = 0;
 
 	n += (size_t)snprintf(extra + n, sizeof(extra) - n, "\"request_id\":");
@@ -316,9 +319,11 @@ static void access_log(struct worker_ctx *w, const struct http_request *req, con
 	log_escape(extra, sizeof(extra), &n, r->tenant);
 	n += (size_t)snprintf(extra + n, sizeof(extra) - n, ",\"sub\":");
 	log_escape(extra, sizeof(extra), &n, r->subject);
-	extra[n] = '\0';
+	n += (size_t)snprintf(extra + n, sizeof(extra) - n, ",\"db_us\":%lld", r->db_us);
+	extra[n < sizeof(extra) ? n : sizeof(extra) - 1] = '\0';
 	(void)w;
-	log_json(LOG_INFO, "access", extra, "request");
+	/* Health probes come every few seconds from each load balancer. */
+	log_json(r->unmetered ? LOG_DEBUG : LOG_INFO, "access", extra, "request");
 }
 
 /* Queues a response for writing; takes the serialized bytes. */
@@ -332,10 +337,14 @@ static void conn_send(struct worker_ctx *w, struct conn *c, struct response *r,
 	c->out = response_serialize(r, rid, c->keep_alive, &c->out_len);
 	c->out_pos = 0;
 	c->state = C_WRITE;
-	atomic_fetch_add(&slot->requests, 1);
-	shm_record_duration(slot, (limiter_now_ns() - t0) / 1000);
-	if (r->status >= 500 && r->status != 503)
-		atomic_fetch_add(&slot->errors, 1);
+	if (!r->unmetered) {
+		long long us = (limiter_now_ns() - t0) / 1000;
+		atomic_fetch_add(&slot->requests, 1);
+		shm_record_duration(slot, us);
+		metrics_observe(w, r, us);
+		if (r->status >= 500 && r->status != 503)
+			atomic_fetch_add(&slot->errors, 1);
+	}
 	access_log(w, req, r, rid, limiter_now_ns() - t0);
 }
 
@@ -482,7 +491,7 @@ static int conn_precheck(struct worker_ctx *w, struct conn *c, size_t total)
 		t0 = limiter_now_ns();
 		snprintf(rid, sizeof(rid), "%d-%llu", (int)getpid(), ++w->request_seq);
 		response_init(&r);
-		if (request_precheck(w, &c->req, rid, c->peer_loopback, &r, &c->id)) {
+		if (request_precheck(w, &c->req, rid, c->peer, &r, &c->id)) {
 			r.close = 1; /* the body was not read */
 			conn_send(w, c, &r, &c->req, rid, t0);
 			response_reset(&r);
@@ -585,7 +594,7 @@ static int conn_process(struct worker_ctx *w, struct conn *c)
 	response_init(&c->resp);
 	c->resp.close = !c->req.keep_alive;
 	c->req_total = total;
-	c->wait = request_handle(w, &c->req, c->in + c->head_len, body_len, c->rid, c->peer_loopback,
+	c->wait = request_handle(w, &c->req, c->in + c->head_len, body_len, c->rid, c->peer,
 	                         c->verified ? &c->id : NULL, &c->resp, conn_resume, c);
 	if (c->wait) {
 		/* Suspended until the database answers (conn_resume); nothing
@@ -779,6 +788,20 @@ static void publish_db_stats(struct worker_ctx *w)
 	atomic_store(&slot->db_round_trip_us, st->round_trip_us);
 }
 
+/* This worker's CPU time and RSS, for /metrics, about once a second. */
+static void publish_usage(struct worker_ctx *w)
+{
+	static long long next_ns;
+	long long now = limiter_now_ns(), cpu, rss;
+
+	if (now < next_ns)
+		return;
+	next_ns = now + 1000000000LL;
+	shm_self_usage(&cpu, &rss);
+	atomic_store(&w->shm->slots[w->slot].cpu_us, cpu);
+	atomic_store(&w->shm->slots[w->slot].rss_bytes, rss);
+}
+
 static void maintenance_done(struct db_job *job)
 {
 	if (job->ok && job->cols[0] && strcmp(job->cols[0], "0") != 0)
@@ -832,16 +855,16 @@ static void on_channel(struct worker_ctx *w)
 	int fd, r;
 
 	while ((r = ipc_recv(w->channel_fd, &msg, &fd)) == 1) {
-		if (msg.type == IPC_CONN && fd < 0) {
+		if ((msg.type == IPC_CONN || msg.type == IPC_METRICS_CONN) && fd < 0) {
 			atomic_fetch_sub(&w->shm->slots[w->slot].connections, 1);
 			log_warn("a connection was dropped: this worker is at its descriptor limit "
 			         "(RLIMIT_NOFILE); lower worker_connections or raise LimitNOFILE");
-		} else if (msg.type == IPC_CONN) {
+		} else if (msg.type == IPC_CONN || msg.type == IPC_METRICS_CONN) {
 			if (draining) {
 				close(fd);
 				atomic_fetch_sub(&w->shm->slots[w->slot].connections, 1);
 			} else {
-				conn_new(w, fd);
+				conn_new(w, fd, msg.type == IPC_METRICS_CONN);
 			}
 		} else if (msg.type == IPC_DRAIN) {
 			start_drain(w, "replaced by reload");
@@ -894,6 +917,7 @@ void worker_main(struct worker_ctx *w)
 	db_init(&w->db, w->cfg->database_url, w->cfg->request_timeout_ms);
 	w->db.unnamed = strcmp(w->cfg->database_statements, "unnamed") == 0;
 	w->db.up = &w->shm->slots[w->slot].database_up;
+	w->db.round_trip_hist = &w->shm->db_round_trip;
 	/* A database that refuses us (wrong database, role or password, schema
 	 * not migrated) is a configuration error: exit, and the master stops
 	 * the server after repeated failures. A database that is merely down
@@ -906,6 +930,13 @@ void worker_main(struct worker_ctx *w)
 	}
 	self = w;
 	db_attach(&w->db, epfd, TAG_DATABASE);
+	publish_usage(w); /* opens /proc/self/statm before the sandbox */
+	{
+		char err[256];
+		if (sandbox_enter(SANDBOX_WORKER, err, sizeof(err)) < 0)
+			fatal("worker: %s", err);
+	}
+	sandbox_test_hook(SANDBOX_WORKER);
 	atomic_store(&w->shm->slots[w->slot].pid, (int)getpid());
 	atomic_store(&w->shm->slots[w->slot].state, SLOT_READY);
 	if (ipc_send(w->channel_fd, IPC_READY, -1) < 0)
@@ -938,6 +969,7 @@ void worker_main(struct worker_ctx *w)
 		}
 		db_tick(&w->db, limiter_now_ns());
 		publish_db_stats(w);
+		publish_usage(w);
 		sweep(w);
 		bury();
 		if (!draining)

@@ -166,8 +166,6 @@ def main():
         cfg = open(os.path.join(ROOT, "systemd", "cluster", "haproxy.cfg")).read()
         cfg = (cfg.replace("10.0.0.2:443", f"{LB}:443").replace("10.0.0.11", f"{NET}.11")
                .replace("10.0.0.12", f"{NET}.12").replace("/run/haproxy/mcp-invoiced.sock", f"{d}/haproxy.sock"))
-        if b"/readyz" not in open(BIN, "rb").read():  # a build from before the health endpoints
-            cfg = cfg.replace("GET /readyz", "GET /.well-known/oauth-protected-resource")
         with open(os.path.join(d, "haproxy.cfg"), "w") as f:
             f.write(cfg)
         start("haproxy", in_ns("mcpi-lb", "haproxy", "-db", "-f", f"{d}/haproxy.cfg"), logs)

@@ -61,6 +61,16 @@ class Env:
              "-c", sql], check=True, capture_output=True, text=True, timeout=60)
         return out.stdout.strip()
 
+    def hold_lock(self, table, seconds):
+        """A psql session holding an ACCESS EXCLUSIVE lock on table for
+        seconds (wait() on the returned process)."""
+        pgbin = sorted(os.listdir("/usr/lib/postgresql"))[-1]
+        return subprocess.Popen(
+            [f"/usr/lib/postgresql/{pgbin}/bin/psql", "-X", "-q", "-h", os.path.join(self.dir, "sock"),
+             "-p", str(PGPORT), "-U", "postgres", "-d", "invoices", "-c",
+             f"BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep({seconds}); COMMIT;"],
+            stdout=subprocess.DEVNULL)
+
     def stop(self):
         if self.server:
             self.server.stop()
@@ -265,6 +275,16 @@ def tool_error(sc):
 
 class Skip(Exception):
     """A test that cannot run here (e.g. needs root); reported as skipped."""
+
+
+def wait_for(pred, timeout=15, what="condition"):
+    """Polls pred until it holds; AssertionError naming what otherwise."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def expect(cond, msg=""):
