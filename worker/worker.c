@@ -526,8 +526,8 @@ static void conn_answer(struct worker_ctx *w, struct conn *c)
 	memmove(c->in, c->in + c->req_total, c->in_len - c->req_total);
 	c->in_len -= c->req_total;
 	conn_request_done(c);
-	/* An idle keep-alive connection keeps no large buffer. */
-	if (c->in_len == 0 && c->in_cap > 16384)
+	/* An idle keep-alive connection keeps no buffer (conn_read). */
+	if (c->in_len == 0 && c->in)
 		buffer_release(w, c);
 	c->started_ns = limiter_now_ns();
 }
@@ -619,36 +619,69 @@ static enum step ssl_wait(struct worker_ctx *w, struct conn *c, int n)
 	return STEP_CLOSED;
 }
 
+/* A connection with no request bytes has no input buffer, so idle
+ * keep-alive and freshly handshaken connections hold none of
+ * worker_body_budget_bytes: a request's first bytes are read here (one
+ * TLS record at most) and copied into a buffer of its own. The worker is
+ * single-threaded, so one scratch area serves every connection. */
+#define FIRST_BUFFER 16384
+static char first_read[FIRST_BUFFER - 1];
+
+/* Grows c->in when less than 4 KiB is free (doubling, up to limit), or
+ * refuses the request when it is full. 0, or the step to return. */
+static int conn_make_room(struct worker_ctx *w, struct conn *c, size_t limit, enum step *step)
+{
+	if (c->in_cap - c->in_len < 4096 && c->in_cap < limit + 1) {
+		size_t want = c->in_cap * 2;
+		int rc = ensure_capacity(w, c, want < limit + 1 ? want : limit + 1);
+		if (rc == -2) {
+			budget_spent(w, c);
+			*step = STEP_NEXT;
+			return -1;
+		}
+		if (rc < 0) {
+			conn_close(w, c);
+			*step = STEP_CLOSED;
+			return -1;
+		}
+	}
+	if (c->in_len >= c->in_cap - 1) {
+		/* Buffer full and still no complete request. */
+		conn_refuse(w, c, c->head_done ? 413 : 431, "Request too large");
+		*step = STEP_NEXT;
+		return -1;
+	}
+	return 0;
+}
+
 static enum step conn_read(struct worker_ctx *w, struct conn *c)
 {
 	size_t limit = HTTP_MAX_HEAD_BYTES + (size_t)w->cfg->max_body_bytes + 1;
+	enum step step;
 
 	if (conn_process(w, c))
 		return STEP_NEXT;
 	for (;;) {
-		int n;
+		int n, rc;
 
-		if (c->in_cap - c->in_len < 4096 && c->in_cap < limit + 1) {
-			size_t want = c->in_cap ? c->in_cap * 2 : 16384;
-			int rc = ensure_capacity(w, c, want < limit + 1 ? want : limit + 1);
-			if (rc == -2) {
-				budget_spent(w, c);
-				return STEP_NEXT;
-			}
-			if (rc < 0) {
+		if (c->in && conn_make_room(w, c, limit, &step) < 0)
+			return step;
+		ERR_clear_error();
+		n = c->in ? SSL_read(c->ssl, c->in + c->in_len, (int)(c->in_cap - c->in_len - 1))
+		          : SSL_read(c->ssl, first_read, (int)sizeof(first_read));
+		if (n <= 0)
+			return ssl_wait(w, c, n);
+		if (!c->in) {
+			if ((rc = ensure_capacity(w, c, FIRST_BUFFER)) < 0) {
+				if (rc == -2) {
+					budget_spent(w, c);
+					return STEP_NEXT;
+				}
 				conn_close(w, c);
 				return STEP_CLOSED;
 			}
+			memcpy(c->in, first_read, (size_t)n);
 		}
-		if (c->in_len >= c->in_cap - 1) {
-			/* Buffer full and still no complete request. */
-			conn_refuse(w, c, c->head_done ? 413 : 431, "Request too large");
-			return STEP_NEXT;
-		}
-		ERR_clear_error();
-		n = SSL_read(c->ssl, c->in + c->in_len, (int)(c->in_cap - c->in_len - 1));
-		if (n <= 0)
-			return ssl_wait(w, c, n);
 		if (c->in_len == 0 && !c->head_done && c->served)
 			c->started_ns = limiter_now_ns();
 		reuse_remove(c);
