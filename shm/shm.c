@@ -2,9 +2,10 @@
  * shm.c - create the shared segment and manage scoreboard slots.
  * Runs in the master (create, claim, reap) and is read by workers.
  */
-#include <string.h>
+#include <stddef.h>
 #include <sys/mman.h>
 
+#include "peer_limit.h"
 #include "shm.h"
 
 #define SHM_MAGIC 0x4d4350494e564f31ULL /* "MCPINVO1" */
@@ -15,7 +16,8 @@ struct shm_segment *shm_create(void)
 	                               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (seg == MAP_FAILED)
 		return NULL;
-	memset(seg, 0, sizeof(*seg));
+	/* An anonymous mapping is zero-filled: not touching it keeps the
+	 * per-address rows of unused slots unbacked. */
 	seg->magic = SHM_MAGIC;
 	return seg;
 }
@@ -37,7 +39,9 @@ int shm_slot_claim(struct shm_segment *seg)
 			atomic_store(&s->database_up, 0);
 			atomic_store(&s->inflight, 0);
 			atomic_store(&s->connections, 0);
-	atomic_store(&s->buffered_bytes, 0);
+			atomic_store(&s->buffered_bytes, 0);
+			if (atomic_load(&seg->slots_high) < i + 1)
+				atomic_store(&seg->slots_high, i + 1);
 			return i;
 		}
 	}
@@ -53,6 +57,7 @@ void shm_slot_reap(struct shm_segment *seg, int slot)
 	atomic_store(&s->buffered_bytes, 0);
 	atomic_store(&s->database_up, 0);
 	atomic_store(&s->pid, 0);
+	peer_limit_reap(seg, slot);
 	atomic_store(&s->state, SLOT_FREE);
 }
 

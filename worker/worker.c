@@ -31,9 +31,9 @@
 #include "../server/ipc.h"
 #include "../server/log.h"
 #include "../shm/limiter.h"
+#include "../shm/peer_limit.h"
 #include "../shm/fnv.h"
 #include "http.h"
-#include "peer_count.h"
 #include "request.h"
 #include "tls.h"
 #include "tools.h"
@@ -94,7 +94,6 @@ static struct conn *conns;
 static long nconns;
 static struct conn *reuse_head, *reuse_tail;
 static struct conn *graveyard; /* closed, not yet freed */
-static struct peer_count peers;
 static int epfd = -1;
 static int draining;
 static long long drain_deadline_ns;
@@ -160,7 +159,7 @@ static void conn_close(struct worker_ctx *w, struct conn *c)
 	request_done(w, &c->resp);
 	response_reset(&c->resp);
 	reuse_remove(c);
-	peer_count_remove(&peers, c->peer_key);
+	peer_limit_leave(w->shm, w->slot, c->peer_key);
 	if (c->ssl) {
 		if (c->state != C_HANDSHAKE)
 			SSL_shutdown(c->ssl);
@@ -227,15 +226,6 @@ static uint64_t peer_identify(int fd, int *loopback)
 	return 1;
 }
 
-/* This worker's share of max_connections_per_ip: the master spreads a
- * client's connections over the workers, so each allows its part. */
-static long peer_share(const struct config *cfg)
-{
-	if (cfg->max_connections_per_ip <= 0)
-		return 0;
-	return (cfg->max_connections_per_ip + cfg->workers - 1) / cfg->workers;
-}
-
 /* Near worker_connections (90 %), close reusable connections, oldest
  * first, so that an idle flood cannot keep a client with a request out. */
 static void reclaim_idle(struct worker_ctx *w)
@@ -256,13 +246,14 @@ static void conn_new(struct worker_ctx *w, int fd)
 	int loopback;
 	uint64_t key = peer_identify(fd, &loopback);
 
-	if (peer_count_add(&peers, key, peer_share(w->cfg)) < 0) {
+	/* max_connections_per_ip counts over all workers (peer_limit.h). */
+	if (peer_limit_enter(w->shm, w->slot, key, w->cfg->max_connections_per_ip) < 0) {
 		static long long last_log_ns;
 		atomic_fetch_add(&slot->rejected_per_ip, 1);
 		if (limiter_now_ns() - last_log_ns > 1000000000LL) {
 			last_log_ns = limiter_now_ns();
 			log_warn("closing new connections from an address over max_connections_per_ip "
-			         "(%ld per worker)", peer_share(w->cfg));
+			         "(%ld over all workers)", w->cfg->max_connections_per_ip);
 		}
 		close(fd);
 		atomic_fetch_sub(&slot->connections, 1);
@@ -272,7 +263,7 @@ static void conn_new(struct worker_ctx *w, int fd)
 	c = calloc(1, sizeof(*c));
 	if (!c || !(c->ssl = SSL_new(w->tls))) {
 		free(c);
-		peer_count_remove(&peers, key);
+		peer_limit_leave(w->shm, w->slot, key);
 		close(fd);
 		atomic_fetch_sub(&slot->connections, 1);
 		return;
@@ -922,8 +913,6 @@ void worker_main(struct worker_ctx *w)
 	ev.data.ptr = TAG_SIGNAL;
 	epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
 
-	if (peer_count_init(&peers, (size_t)w->cfg->worker_connections + 16) < 0)
-		fatal("worker: out of memory");
 	db_init(&w->db, w->cfg->database_url, w->cfg->request_timeout_ms);
 	w->db.up = &w->shm->slots[w->slot].database_up;
 	/* A database that refuses us (wrong database, role or password, schema
@@ -980,7 +969,6 @@ void worker_main(struct worker_ctx *w)
 				conn_close(w, conns); /* also drops requests still waiting */
 			bury();
 			db_close(&w->db);
-			peer_count_free(&peers);
 			check_leaks();
 			_exit(0);
 		}
