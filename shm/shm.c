@@ -6,10 +6,12 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <stddef.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "peer_limit.h"
 #include "shm.h"
 
 #define SHM_MAGIC 0x4d4350494e564f31ULL /* "MCPINVO1" */
@@ -20,7 +22,8 @@ struct shm_segment *shm_create(void)
 	                               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (seg == MAP_FAILED)
 		return NULL;
-	memset(seg, 0, sizeof(*seg));
+	/* An anonymous mapping is zero-filled: not touching it keeps the
+	 * per-address rows of unused slots unbacked. */
 	seg->magic = SHM_MAGIC;
 	return seg;
 }
@@ -45,6 +48,8 @@ int shm_slot_claim(struct shm_segment *seg)
 			atomic_store(&s->buffered_bytes, 0);
 			atomic_store(&s->cpu_us, 0);
 			atomic_store(&s->rss_bytes, 0);
+			if (atomic_load(&seg->slots_high) < i + 1)
+				atomic_store(&seg->slots_high, i + 1);
 			return i;
 		}
 	}
@@ -63,6 +68,7 @@ void shm_slot_reap(struct shm_segment *seg, int slot)
 	atomic_store(&s->buffered_bytes, 0);
 	atomic_store(&s->database_up, 0);
 	atomic_store(&s->pid, 0);
+	peer_limit_reap(seg, slot);
 	atomic_store(&s->state, SLOT_FREE);
 }
 

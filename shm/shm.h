@@ -86,6 +86,17 @@ struct shm_tenant_bucket {
 	atomic_llong tat_ns;
 };
 
+/* Connections per client address, for max_connections_per_ip over all
+ * workers (see peer_limit.h): each worker counts its own connections per
+ * hashed address in its own row, and an address's total is the sum over
+ * the rows. A dead worker's row is zeroed by the master, like its in-flight
+ * count; nothing else needs repair. */
+#define SHM_PEER_BUCKETS 8192
+
+struct shm_peer_row {
+	atomic_int count[SHM_PEER_BUCKETS];
+};
+
 struct shm_segment {
 	uint64_t magic;
 	/* GCRA: theoretical arrival time, emission interval, burst tolerance. */
@@ -109,6 +120,10 @@ struct shm_segment {
 	struct shm_histogram db_round_trip;
 	alignas(64) atomic_llong requests[SHM_MAX_SERIES][SHM_MAX_OUTCOMES];
 	struct shm_histogram series_duration[SHM_MAX_SERIES];
+	atomic_int slots_high; /* 1 + the highest slot ever claimed: rows past it are zero */
+	/* Last and page-aligned: a row's pages are backed only once they are
+	 * touched, so the 16 MiB mapped cost at most 32 KiB per slot in use. */
+	alignas(4096) struct shm_peer_row peers[SHM_MAX_SLOTS];
 };
 
 /* Maps a zeroed segment; returns NULL with errno set. */
@@ -117,7 +132,8 @@ void shm_destroy(struct shm_segment *seg);
 
 /* Master: claims a free slot for a new worker; -1 if none. */
 int shm_slot_claim(struct shm_segment *seg);
-/* Master: a worker died or exited; forget its in-flight and connections. */
+/* Master: a worker died or exited; forget its in-flight and connections
+ * (also its per-address counts). */
 void shm_slot_reap(struct shm_segment *seg, int slot);
 
 /* Worker: count one answered request that took duration_us. */

@@ -8,7 +8,8 @@
  * at+jwt, in any case, "application/" optional) and no "crit", then the
  * signature (jws.c), then the claims: exp (required), nbf and iat with
  * leeway, all NumericDates in 0..AUTH_MAX_DATE so no arithmetic on them can
- * overflow, then iss, aud, the tenant claim and sub. Every refusal says which check failed.
+ * overflow, then iss, aud, the tenant claim and sub. Every refusal says which
+ * check failed.
  *
  * Every string in the header and claims is used by its full JSON length:
  * one holding a NUL (or an object key holding one, which json-c would cut

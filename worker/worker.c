@@ -32,10 +32,10 @@
 #include "../server/log.h"
 #include "../server/sandbox.h"
 #include "../shm/limiter.h"
+#include "../shm/peer_limit.h"
 #include "../shm/fnv.h"
 #include "http.h"
 #include "metrics.h"
-#include "peer_count.h"
 #include "request.h"
 #include "tls.h"
 #include "tools.h"
@@ -96,7 +96,6 @@ static struct conn *conns;
 static long nconns;
 static struct conn *reuse_head, *reuse_tail;
 static struct conn *graveyard; /* closed, not yet freed */
-static struct peer_count peers;
 static int epfd = -1;
 static int draining;
 static long long drain_deadline_ns;
@@ -162,7 +161,7 @@ static void conn_close(struct worker_ctx *w, struct conn *c)
 	request_done(w, &c->resp);
 	response_reset(&c->resp);
 	reuse_remove(c);
-	peer_count_remove(&peers, c->peer_key);
+	peer_limit_leave(w->shm, w->slot, c->peer_key);
 	if (c->ssl) {
 		if (c->state != C_HANDSHAKE)
 			SSL_shutdown(c->ssl);
@@ -229,15 +228,6 @@ static uint64_t peer_identify(int fd, int *loopback)
 	return 1;
 }
 
-/* This worker's share of max_connections_per_ip: the master spreads a
- * client's connections over the workers, so each allows its part. */
-static long peer_share(const struct config *cfg)
-{
-	if (cfg->max_connections_per_ip <= 0)
-		return 0;
-	return (cfg->max_connections_per_ip + cfg->workers - 1) / cfg->workers;
-}
-
 /* Near worker_connections (90 %), close reusable connections, oldest
  * first, so that an idle flood cannot keep a client with a request out. */
 static void reclaim_idle(struct worker_ctx *w)
@@ -258,13 +248,14 @@ static void conn_new(struct worker_ctx *w, int fd, int from_metrics)
 	int loopback;
 	uint64_t key = peer_identify(fd, &loopback);
 
-	if (peer_count_add(&peers, key, peer_share(w->cfg)) < 0) {
+	/* max_connections_per_ip counts over all workers (peer_limit.h). */
+	if (peer_limit_enter(w->shm, w->slot, key, w->cfg->max_connections_per_ip) < 0) {
 		static long long last_log_ns;
 		atomic_fetch_add(&slot->rejected_per_ip, 1);
 		if (limiter_now_ns() - last_log_ns > 1000000000LL) {
 			last_log_ns = limiter_now_ns();
 			log_warn("closing new connections from an address over max_connections_per_ip "
-			         "(%ld per worker)", peer_share(w->cfg));
+			         "(%ld over all workers)", w->cfg->max_connections_per_ip);
 		}
 		close(fd);
 		atomic_fetch_sub(&slot->connections, 1);
@@ -274,7 +265,7 @@ static void conn_new(struct worker_ctx *w, int fd, int from_metrics)
 	c = calloc(1, sizeof(*c));
 	if (!c || !(c->ssl = SSL_new(w->tls))) {
 		free(c);
-		peer_count_remove(&peers, key);
+		peer_limit_leave(w->shm, w->slot, key);
 		close(fd);
 		atomic_fetch_sub(&slot->connections, 1);
 		return;
@@ -535,8 +526,8 @@ static void conn_answer(struct worker_ctx *w, struct conn *c)
 	memmove(c->in, c->in + c->req_total, c->in_len - c->req_total);
 	c->in_len -= c->req_total;
 	conn_request_done(c);
-	/* An idle keep-alive connection keeps no large buffer. */
-	if (c->in_len == 0 && c->in_cap > 16384)
+	/* An idle keep-alive connection keeps no buffer (conn_read). */
+	if (c->in_len == 0 && c->in)
 		buffer_release(w, c);
 	c->started_ns = limiter_now_ns();
 }
@@ -628,36 +619,69 @@ static enum step ssl_wait(struct worker_ctx *w, struct conn *c, int n)
 	return STEP_CLOSED;
 }
 
+/* A connection with no request bytes has no input buffer, so idle
+ * keep-alive and freshly handshaken connections hold none of
+ * worker_body_budget_bytes: a request's first bytes are read here (one
+ * TLS record at most) and copied into a buffer of its own. The worker is
+ * single-threaded, so one scratch area serves every connection. */
+#define FIRST_BUFFER 16384
+static char first_read[FIRST_BUFFER - 1];
+
+/* Grows c->in when less than 4 KiB is free (doubling, up to limit), or
+ * refuses the request when it is full. 0, or the step to return. */
+static int conn_make_room(struct worker_ctx *w, struct conn *c, size_t limit, enum step *step)
+{
+	if (c->in_cap - c->in_len < 4096 && c->in_cap < limit + 1) {
+		size_t want = c->in_cap * 2;
+		int rc = ensure_capacity(w, c, want < limit + 1 ? want : limit + 1);
+		if (rc == -2) {
+			budget_spent(w, c);
+			*step = STEP_NEXT;
+			return -1;
+		}
+		if (rc < 0) {
+			conn_close(w, c);
+			*step = STEP_CLOSED;
+			return -1;
+		}
+	}
+	if (c->in_len >= c->in_cap - 1) {
+		/* Buffer full and still no complete request. */
+		conn_refuse(w, c, c->head_done ? 413 : 431, "Request too large");
+		*step = STEP_NEXT;
+		return -1;
+	}
+	return 0;
+}
+
 static enum step conn_read(struct worker_ctx *w, struct conn *c)
 {
 	size_t limit = HTTP_MAX_HEAD_BYTES + (size_t)w->cfg->max_body_bytes + 1;
+	enum step step;
 
 	if (conn_process(w, c))
 		return STEP_NEXT;
 	for (;;) {
-		int n;
+		int n, rc;
 
-		if (c->in_cap - c->in_len < 4096 && c->in_cap < limit + 1) {
-			size_t want = c->in_cap ? c->in_cap * 2 : 16384;
-			int rc = ensure_capacity(w, c, want < limit + 1 ? want : limit + 1);
-			if (rc == -2) {
-				budget_spent(w, c);
-				return STEP_NEXT;
-			}
-			if (rc < 0) {
+		if (c->in && conn_make_room(w, c, limit, &step) < 0)
+			return step;
+		ERR_clear_error();
+		n = c->in ? SSL_read(c->ssl, c->in + c->in_len, (int)(c->in_cap - c->in_len - 1))
+		          : SSL_read(c->ssl, first_read, (int)sizeof(first_read));
+		if (n <= 0)
+			return ssl_wait(w, c, n);
+		if (!c->in) {
+			if ((rc = ensure_capacity(w, c, FIRST_BUFFER)) < 0) {
+				if (rc == -2) {
+					budget_spent(w, c);
+					return STEP_NEXT;
+				}
 				conn_close(w, c);
 				return STEP_CLOSED;
 			}
+			memcpy(c->in, first_read, (size_t)n);
 		}
-		if (c->in_len >= c->in_cap - 1) {
-			/* Buffer full and still no complete request. */
-			conn_refuse(w, c, c->head_done ? 413 : 431, "Request too large");
-			return STEP_NEXT;
-		}
-		ERR_clear_error();
-		n = SSL_read(c->ssl, c->in + c->in_len, (int)(c->in_cap - c->in_len - 1));
-		if (n <= 0)
-			return ssl_wait(w, c, n);
 		if (c->in_len == 0 && !c->head_done && c->served)
 			c->started_ns = limiter_now_ns();
 		reuse_remove(c);
@@ -912,8 +936,6 @@ void worker_main(struct worker_ctx *w)
 	ev.data.ptr = TAG_SIGNAL;
 	epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
 
-	if (peer_count_init(&peers, (size_t)w->cfg->worker_connections + 16) < 0)
-		fatal("worker: out of memory");
 	db_init(&w->db, w->cfg->database_url, w->cfg->request_timeout_ms);
 	w->db.unnamed = strcmp(w->cfg->database_statements, "unnamed") == 0;
 	w->db.up = &w->shm->slots[w->slot].database_up;
@@ -980,7 +1002,6 @@ void worker_main(struct worker_ctx *w)
 				conn_close(w, conns); /* also drops requests still waiting */
 			bury();
 			db_close(&w->db);
-			peer_count_free(&peers);
 			check_leaks();
 			_exit(0);
 		}

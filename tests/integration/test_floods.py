@@ -137,6 +137,47 @@ def test_connections_per_address_are_capped(env):
         env.server = None
 
 
+def test_connections_per_address_are_capped_over_all_workers(env):
+    """max_connections_per_ip is one count in shared memory, not a share per
+    worker (with 2 workers and a cap of 3, each worker's ceil(3/2) = 2 let 4
+    in), and a worker killed holding connections gives them back."""
+    import signal
+    srv = env.start_server(workers=2, extra={"max_connections_per_ip": 3, "header_timeout_s": 60})
+    socks = []
+    try:
+        for _ in range(6):
+            socks.append(socket.create_connection(("127.0.0.1", PORT), timeout=5))
+            time.sleep(0.05)  # each lands before the next (the master picks the least loaded)
+        closed = [closed_within(s, 0.3) for s in socks]
+        expect(sum(closed) == 3, f"3 of 6 closed at once over 2 workers, got {sum(closed)}")
+        for s in socks:
+            s.close()
+        socks = []
+        wait_for(lambda: connections(srv) <= 1, what="connections released")
+        m = srv.metrics()
+        expect(sum(v for k, v in m.items() if 'reason="per_ip"' in k) == 3, m)
+        # Three TLS connections held, spread over both workers; one worker
+        # is killed: its connections die with it and stop counting.
+        socks = [tls_connect(env) for _ in range(3)]
+        victim = srv.worker_pids()[0]
+        os.kill(victim, signal.SIGKILL)
+        wait_for(lambda: len(srv.worker_pids()) == 2 and victim not in srv.worker_pids() and
+                 srv.metrics().get("mcpi_workers_ready", 0) >= 2, what="replacement worker")
+        alive = [s for s in socks if not closed_within(s, 0.3)]
+        expect(0 < len(alive) < 3, f"{len(alive)} of 3 survived the kill")
+        fresh = [tls_connect(env) for _ in range(3 - len(alive))]
+        socks += fresh
+        expect(not any(closed_within(s, 0.3) for s in fresh), "the dead worker's share is free again")
+        extra = socket.create_connection(("127.0.0.1", PORT), timeout=5)
+        socks.append(extra)
+        expect(closed_within(extra, 1), "the cap still holds after the repair")
+    finally:
+        for s in socks:
+            s.close()
+        expect(env.server.stop() == 0)
+        env.server = None
+
+
 def test_idle_flood_cannot_lock_out_a_client_with_a_request(env):
     srv = env.start_server(workers=1, extra={"worker_connections": 40, "max_connections_per_ip": 0})
     idle = []

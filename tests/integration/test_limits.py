@@ -272,3 +272,43 @@ def test_two_hosts_together_admit_the_global_rate(env):
         rc_a = env.server.stop()
         env.server = None
         expect(rc_a == 0 and rc_b == 0, f"both hosts exit cleanly: {rc_a} {rc_b}")
+
+
+def test_idle_connections_hold_no_body_budget(env):
+    """Idle keep-alive connections (served, or handshaken and silent) keep no
+    request buffer: a worker's budget is spent on requests, not on idlers."""
+    import socket
+    import ssl
+    from harness import PORT
+    srv = env.start_server(workers=1, extra={"max_connections_per_ip": 0})
+    tok = env.token().encode()
+    ctx = ssl.create_default_context(cafile=env.cafile)
+    body = b'{"jsonrpc":"2.0","id":1,"method":"ping"}'
+    socks = []
+    try:
+        for i in range(60):
+            s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", PORT), timeout=10),
+                                server_hostname="127.0.0.1")
+            socks.append(s)
+            if i % 2:
+                continue  # handshaken, then silent
+            s.sendall(b"POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      b"Authorization: Bearer " + tok + b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+            data = b""
+            while b'"result"' not in data:
+                chunk = s.recv(4096)
+                expect(chunk, data)
+                data += chunk
+            expect(data.startswith(b"HTTP/1.1 200"), data[:200])
+        time.sleep(0.3)  # the silent ones' handshakes are done server-side too
+        m = srv.metrics()
+        pid = srv.worker_pids()[0]
+        expect(m['mcpi_connections{pid="%d"}' % pid] >= 60, m)
+        # Only the connection scraping /metrics holds a buffer now.
+        held = m['mcpi_body_bytes_buffered{pid="%d"}' % pid]
+        expect(held <= 16384, f"{held:.0f} bytes buffered for 60 idle connections")
+    finally:
+        for s in socks:
+            s.close()
+        expect(env.server.stop() == 0)
+        env.server = None

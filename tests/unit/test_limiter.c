@@ -12,6 +12,7 @@
 
 #include "../../shm/fnv.h"
 #include "../../shm/limiter.h"
+#include "../../shm/peer_limit.h"
 
 static void test_gcra_burst_then_rate(void **state)
 {
@@ -276,6 +277,69 @@ static void test_racing_claims_leave_one_slot(void **state)
 	shm_destroy(seg);
 }
 
+/* max_connections_per_ip is one count over all workers, and a dead
+ * worker's connections are forgotten when the master reaps it. */
+static void test_connections_per_address_over_all_workers(void **state)
+{
+	struct shm_segment *seg = shm_create();
+	int a = shm_slot_claim(seg), b = shm_slot_claim(seg);
+	const uint64_t addr = 0x1234567890abcdefULL, other = addr + 1;
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(peer_limit_enter(seg, a, addr, 5), 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(peer_limit_enter(seg, b, addr, 5), 0);
+	assert_int_equal(peer_limit_count(seg, addr), 5);
+	/* The sixth is refused whichever worker it reaches. */
+	assert_int_equal(peer_limit_enter(seg, a, addr, 5), -1);
+	assert_int_equal(peer_limit_enter(seg, b, addr, 5), -1);
+	assert_int_equal(peer_limit_count(seg, addr), 5);
+	assert_int_equal(peer_limit_enter(seg, b, other, 5), 0);
+	assert_int_equal(peer_limit_enter(seg, b, addr, 0), 0); /* 0 = no limit */
+	peer_limit_leave(seg, b, addr);
+	peer_limit_leave(seg, b, addr);
+	assert_int_equal(peer_limit_enter(seg, b, addr, 5), 0);
+	/* Worker a dies holding three: the reap gives them back. */
+	shm_slot_reap(seg, a);
+	assert_int_equal(peer_limit_count(seg, addr), 2);
+	assert_int_equal(peer_limit_count(seg, other), 1);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(peer_limit_enter(seg, b, addr, 5), 0);
+	assert_int_equal(peer_limit_enter(seg, b, addr, 5), -1);
+	shm_destroy(seg);
+}
+
+static void test_connections_per_address_race(void **state)
+{
+	struct shm_segment *seg = shm_create();
+	const uint64_t addr = 77;
+	int total = 0, slots[4];
+	(void)state;
+	for (int p = 0; p < 4; p++)
+		slots[p] = shm_slot_claim(seg);
+	/* Four workers admit one address at the same moment: never more than
+	 * the limit in all. */
+	for (int p = 0; p < 4; p++) {
+		if (fork() == 0) {
+			int mine = 0;
+			atomic_fetch_add(&seg->gcra_tat_ns, 1);
+			while (atomic_load(&seg->gcra_tat_ns) < 4)
+				;
+			for (int i = 0; i < 200; i++)
+				mine += peer_limit_enter(seg, slots[p], addr, 100) == 0;
+			atomic_fetch_add(&seg->slots[slots[p]].requests, mine);
+			_exit(0);
+		}
+	}
+	for (int p = 0; p < 4; p++)
+		wait(NULL);
+	for (int p = 0; p < 4; p++)
+		total += (int)atomic_load(&seg->slots[slots[p]].requests);
+	assert_in_range(total, 90, 100);
+	assert_int_equal(peer_limit_count(seg, addr), total);
+	shm_destroy(seg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -287,6 +351,8 @@ int main(void)
 		cmocka_unit_test(test_tenant_collision_fails_closed),
 		cmocka_unit_test(test_tenant_never_gets_a_second_slot),
 		cmocka_unit_test(test_racing_claims_leave_one_slot),
+		cmocka_unit_test(test_connections_per_address_over_all_workers),
+		cmocka_unit_test(test_connections_per_address_race),
 	};
 	return cmocka_run_group_tests_name("limiter", tests, NULL, NULL);
 }
