@@ -42,6 +42,7 @@ struct config {
 	long shutdown_timeout_s;
 	char *user;
 	char *log_level;
+	long require_known_customer; /* 1: create_invoice refuses customer_ids never saved */
 	char *source_path; /* the file it was read from */
 };
 

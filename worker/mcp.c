@@ -300,7 +300,7 @@ static void start_tool(struct rpc *c, const struct tool_def *def, json_object *a
 	wt->id = *c->id;
 	snprintf(wt->request_id, sizeof(wt->request_id), "%s", c->request_id);
 	wt->call = (struct tool_call){ .id = &wt->id, .request_id = wt->request_id, .tool_name = def->name,
-	                               .cursor_key = c->w->cursor_key, .args = args };
+	                               .cursor_key = c->w->cursor_key, .cfg = c->w->cfg, .args = args };
 	wt->resume = c->resume;
 	wt->owner = c->owner;
 	if (def->prepare(&wt->call, &q, &err) < 0)
