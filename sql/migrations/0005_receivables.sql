@@ -225,9 +225,16 @@ CREATE INDEX invoices_by_tenant_due ON invoices (tenant_id, due_date, invoice_id
 CREATE INDEX invoices_by_tenant_issued ON invoices (tenant_id, issued_at);
 CREATE INDEX invoices_by_tenant_total ON invoices (tenant_id, total_cents);
 -- list_customers: case-insensitive prefix search on id, name and e-mail.
-CREATE INDEX customers_by_lower_id ON customers (tenant_id, lower(customer_id) text_pattern_ops);
-CREATE INDEX customers_by_lower_name ON customers (tenant_id, lower(name) text_pattern_ops);
-CREATE INDEX customers_by_lower_email ON customers (tenant_id, lower(email) text_pattern_ops);
+-- Row-level security lets only leakproof operators into index conditions:
+-- lower() is not, but the byte-wise text_pattern_ops comparisons are, so
+-- the lower-case forms are stored (generated columns) and compared as ranges.
+ALTER TABLE customers
+	ADD COLUMN search_id    text GENERATED ALWAYS AS (lower(customer_id)) STORED,
+	ADD COLUMN search_name  text GENERATED ALWAYS AS (lower(name)) STORED,
+	ADD COLUMN search_email text GENERATED ALWAYS AS (lower(email)) STORED;
+CREATE INDEX customers_by_search_id ON customers (tenant_id, search_id text_pattern_ops);
+CREATE INDEX customers_by_search_name ON customers (tenant_id, search_name text_pattern_ops);
+CREATE INDEX customers_by_search_email ON customers (tenant_id, search_email text_pattern_ops);
 
 DO $$
 DECLARE
@@ -404,8 +411,12 @@ END $$;
 
 -- ---- tools: invoices ----
 
+-- Replaced by the versions below (create_invoice gains require_known_customer;
+-- list_invoices and get_invoice by mcp_find_invoices and mcp_get_invoice_by).
 DROP FUNCTION mcp_try_create_invoice(text, text, text, text, text, text, text, text, text, text);
 DROP FUNCTION mcp_create_invoice(text, text, text, text, text, date, text, jsonb, text, jsonb);
+DROP FUNCTION mcp_list_invoices(text, text, text, int, bigint, uuid);
+DROP FUNCTION mcp_get_invoice(text, uuid);
 
 -- The closest saved customer ids to p_customer (by edit distance), for messages.
 CREATE FUNCTION mcp_closest_customers(p_tenant text, p_customer text) RETURNS text
@@ -473,16 +484,25 @@ BEGIN
 END $$;
 
 -- list_invoices over every filter. The WHERE clause holds only the filters
--- given, so each call is planned for its own filters (an index per sort and
--- filter; see README). p_filter is the validated arguments object.
+-- given, so each call is planned for its own values. A range filter on a
+-- column the sort does not follow (issue date or total; due date when
+-- sorting newest first) can make "walk the sort index until a page is
+-- found" read most of the table when the matches lie far down it, so then
+-- the next 2000 rows in sort order are tried first, and only if they hold no
+-- full page is the filter's own index read and the matches sorted.
+-- p_filter is the validated arguments object.
 CREATE FUNCTION mcp_find_invoices(p_tenant text, p_filter jsonb, p_limit int, p_after_key text,
                                   p_after_id uuid)
 RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	w text := 'i.tenant_id = $1';
+	keyset text := '';
 	by_due boolean := p_filter->>'sort' = 'due_date';
 	ord text;
+	unordered text;
 	keyexpr text;
+	ids uuid[];
+	scanned bigint;
 	result jsonb;
 BEGIN
 	PERFORM set_config('app.tenant_id', p_tenant, true);
@@ -515,28 +535,46 @@ BEGIN
 	END CASE;
 	IF by_due THEN
 		ord := 'i.due_date, i.invoice_id';
+		unordered := '(i.due_date + 0), i.invoice_id';
 		keyexpr := 'to_char(i.due_date, ''YYYYMMDD'')';
 		IF p_after_key IS NOT NULL THEN
-			w := w || ' AND (i.due_date, i.invoice_id) > (to_date($3, ''YYYYMMDD''), $4)';
+			keyset := ' AND (i.due_date, i.invoice_id) > (to_date($3, ''YYYYMMDD''), $4)';
 		END IF;
 	ELSE
 		ord := 'i.created_at DESC, i.invoice_id DESC';
+		unordered := '(i.created_at + interval ''0 s'') DESC, i.invoice_id DESC';
 		keyexpr := '(extract(epoch FROM i.created_at) * 1000000)::bigint::text';
 		IF p_after_key IS NOT NULL THEN
-			w := w || ' AND (i.created_at, i.invoice_id) < '
+			keyset := ' AND (i.created_at, i.invoice_id) < '
 			          '(timestamptz ''epoch'' + $3::bigint * interval ''1 microsecond'', $4)';
+		END IF;
+	END IF;
+	IF p_filter ?| ARRAY['issued_from', 'issued_to', 'min_total_cents', 'max_total_cents']
+	   OR (NOT by_due AND p_filter ?| ARRAY['due_from', 'due_to']) THEN
+		EXECUTE format($q$
+			SELECT array_agg(id ORDER BY rn) FILTER (WHERE ok AND hits <= $5 + 1), count(*) FROM (
+				SELECT id, ok, rn, count(*) FILTER (WHERE ok) OVER (ORDER BY rn) AS hits FROM (
+					SELECT i.invoice_id AS id, COALESCE(%1$s, false) AS ok,
+					       row_number() OVER (ORDER BY %2$s) AS rn
+					  FROM invoices i WHERE i.tenant_id = $1 %3$s ORDER BY %2$s LIMIT 2000) s) t $q$,
+			w, ord, keyset)
+		  INTO ids, scanned USING p_tenant, p_filter, p_after_key, p_after_id, p_limit;
+		IF scanned < 2000 OR COALESCE(cardinality(ids), 0) > p_limit THEN
+			w := 'i.tenant_id = $1 AND i.invoice_id = ANY($6)';  -- the page is exactly these
+		ELSE
+			ord := unordered;  -- through the filter's index, then sorted
 		END IF;
 	END IF;
 	EXECUTE format($q$
 		WITH page AS (
 			SELECT i AS inv, %2$s AS k, i.invoice_id AS id, row_number() OVER (ORDER BY %1$s) AS n
-			  FROM invoices i WHERE %3$s ORDER BY %1$s LIMIT $5 + 1)
+			  FROM invoices i WHERE %3$s %4$s ORDER BY %1$s LIMIT $5 + 1)
 		SELECT jsonb_build_object(
 			'invoices', COALESCE(jsonb_agg(mcp_invoice_json(inv) ORDER BY n) FILTER (WHERE n <= $5), '[]'),
 			'next', CASE WHEN count(*) > $5 THEN
 				(SELECT jsonb_build_object('key', p.k, 'id', p.id) FROM page p WHERE p.n = $5) END)
-		  FROM page $q$, ord, keyexpr, w)
-	  INTO result USING p_tenant, p_filter, p_after_key, p_after_id, p_limit;
+		  FROM page $q$, ord, keyexpr, w, keyset)
+	  INTO result USING p_tenant, p_filter, p_after_key, p_after_id, p_limit, ids;
 	RETURN result;
 END $$;
 
@@ -729,33 +767,39 @@ BEGIN
 END $$;
 
 -- Saved customers whose id, name or e-mail starts with p_query (any case),
--- by customer_id, keyset-paginated, each with balances per currency.
+-- by customer_id, keyset-paginated, each with balances per currency. With
+-- a query, the matches are gathered through the three search indexes and
+-- then sorted (walking customer_id order could pass most of the table).
+-- A prefix p is the byte range [p, p || U+10FFFF).
 CREATE FUNCTION mcp_list_customers(p_tenant text, p_query text, p_limit int, p_after text)
 RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	w text := 'c.tenant_id = $1';
-	pattern text;
+	lo text := lower(p_query);
+	hi text := lower(p_query) || chr(1114111);
 	result jsonb;
 BEGIN
 	PERFORM set_config('app.tenant_id', p_tenant, true);
 	IF p_query IS NOT NULL THEN
-		pattern := replace(replace(replace(lower(p_query), '\', '\\'), '%', '\%'), '_', '\_') || '%';
-		w := w || ' AND (lower(c.customer_id) LIKE $2 OR lower(c.name) LIKE $2 OR lower(c.email) LIKE $2)';
+		w := w || ' AND ((c.search_id ~>=~ $2 AND c.search_id ~<~ $5)'
+		          ' OR (c.search_name ~>=~ $2 AND c.search_name ~<~ $5)'
+		          ' OR (c.search_email ~>=~ $2 AND c.search_email ~<~ $5))';
 	END IF;
 	IF p_after IS NOT NULL THEN
 		w := w || ' AND c.customer_id > $4';
 	END IF;
 	EXECUTE format($q$
-		WITH page AS (
-			SELECT c.*, row_number() OVER (ORDER BY c.customer_id) AS n
-			  FROM customers c WHERE %s ORDER BY c.customer_id LIMIT $3 + 1)
+		WITH found AS %s (SELECT c.* FROM customers c WHERE %s),
+		page AS (
+			SELECT f.*, row_number() OVER (ORDER BY f.customer_id) AS n
+			  FROM found f ORDER BY f.customer_id LIMIT $3 + 1)
 		SELECT jsonb_build_object(
 			'customers', COALESCE(jsonb_agg(jsonb_build_object(
 				'customer_id', customer_id, 'name', name, 'email', email, 'address', address,
 				'balances', mcp_customer_balances($1, customer_id)) ORDER BY n) FILTER (WHERE n <= $3), '[]'),
 			'next', CASE WHEN count(*) > $3 THEN (SELECT p.customer_id FROM page p WHERE p.n = $3) END)
-		  FROM page $q$, w)
-	  INTO result USING p_tenant, pattern, p_limit, p_after;
+		  FROM page $q$, CASE WHEN p_query IS NULL THEN 'NOT MATERIALIZED' ELSE 'MATERIALIZED' END, w)
+	  INTO result USING p_tenant, lo, p_limit, p_after, hi;
 	RETURN result;
 END $$;
 

@@ -154,6 +154,35 @@ def test_list_invoices_every_filter_sort_and_cursor(env):
     expect(ok(other, "list_invoices", {"number": number})["invoices"] == [])
 
 
+def test_list_invoices_range_filters_far_down_the_sort_order(env):
+    # 2,500 invoices; the 30 oldest total 777. Newest first, the first 2,000
+    # rows hold none of them, so the server reads the total index and sorts.
+    tenant = new_tenant()
+    c = Client(env, env.token(tenant=tenant))
+    env.psql(f"""INSERT INTO invoices (tenant_id, customer_id, currency, total_cents, subtotal_cents,
+                 due_date, created_at, issued_at, status, invoice_number)
+                 SELECT '{tenant}', 'bulk', 'USD', CASE WHEN g <= 30 THEN 777 ELSE 1000 + g END,
+                        CASE WHEN g <= 30 THEN 777 ELSE 1000 + g END, date '2030-01-01' + g % 30,
+                        timestamptz '2026-01-01' + g * interval '1 minute',
+                        timestamptz '2026-01-01' + g * interval '1 minute' + interval '1 second',
+                        'sent', 'INV-' || lpad(g::text, 6, '0')
+                   FROM generate_series(1, 2500) g""")
+    newest, by_due = "created_at DESC, invoice_id DESC", "due_date, invoice_id"
+    for args, where, order in (({"min_total_cents": 777, "max_total_cents": 777}, "total_cents = 777", newest),
+                               ({"issued_to": "2026-01-01"}, "issued_at < '2026-01-02'", newest),
+                               ({"max_total_cents": 777, "sort": "due_date"}, "total_cents <= 777", by_due)):
+        want = env.psql(f"SELECT string_agg(invoice_id::text, ',' ORDER BY {order}) FROM invoices"
+                        f" WHERE tenant_id = '{tenant}' AND {where}").split(",")
+        got, cur = [], None
+        while True:
+            page = ok(c, "list_invoices", args | {"limit": 20} | ({"cursor": cur} if cur else {}))
+            got += [x["invoice_id"] for x in page["invoices"]]
+            cur = page["next_cursor"]
+            if not cur:
+                break
+        expect(len(want) > 20 and got == want, (args, len(got), len(want)))
+
+
 def test_update_invoice_only_while_draft(env):
     c = Client(env, env.token(tenant=new_tenant()))
     inv = ok(c, "create_invoice", {"customer_id": "acme", "line_items": [{"description": "a", "amount_cents": 100}]})
