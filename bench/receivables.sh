@@ -36,17 +36,21 @@ SQL
 echo "                 (generated in $(( $(date +%s) - t0 )) s)"
 export MCPI_TOKEN=$(bin/mcp-invoiced token --config "$CONF" --sub bench --tenant "$T")
 
+recv_line() { # label wrk-output [pgbench-output clients]: one result line
+	printf "  %-34s server %6.0f req/s p50 %-8s p99 %-8s %-25s" "$1" \
+		"$(awk '/Requests\/sec/ {print $2}' "$2")" "$(awk '$1 == "50%" {print $2}' "$2")" \
+		"$(awk '$1 == "99%" {print $2}' "$2")" "$(grep '^tool errors' "$2" | tr -d '\n')"
+	[ -n "${3:-}" ] && printf "| pgbench @%s: %6s tps, avg %s ms" "$4" \
+		"$(awk '/^tps/ {print int($3)}' "$3")" "$(awk '/^latency average/ {print $4}' "$3")"
+	echo
+}
 recv_read() { # label tool args-json sql
 	export MCPI_BODY="{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"$2\",\"arguments\":$3}}"
 	wrk -t2 -c"$RCONNS" -d"${RDUR}s" --latency -s bench/count.lua "https://$LISTEN/mcp" > "$DIR/wrk-recv.txt" 2>&1
 	printf "%s\n" "$4" > "$DIR/pgbench.sql"
 	"$PGBIN/pgbench" -n -h "$DIR/sock" -p "$PGPORT" -U mcp_invoiced_app -c "$WORKERS" -j 2 -T "$RDUR" \
 		-M prepared -f "$DIR/pgbench.sql" invoices > "$DIR/pgbench-recv.txt" 2>&1
-	printf "  %-34s server %6.0f req/s p50 %-8s p99 %-8s %-16s| pgbench @%s: %6s tps, avg %s ms\n" "$1" \
-		"$(awk '/Requests\/sec/ {print $2}' "$DIR/wrk-recv.txt")" "$(awk '$1 == "50%" {print $2}' "$DIR/wrk-recv.txt")" \
-		"$(awk '$1 == "99%" {print $2}' "$DIR/wrk-recv.txt")" "$(grep '^tool errors' "$DIR/wrk-recv.txt" | tr -d '\n')" \
-		"$WORKERS" "$(awk '/^tps/ {print int($3)}' "$DIR/pgbench-recv.txt")" \
-		"$(awk '/^latency average/ {print $4}' "$DIR/pgbench-recv.txt")"
+	recv_line "$1" "$DIR/wrk-recv.txt" "$DIR/pgbench-recv.txt" "$WORKERS"
 }
 # Each list_invoices case: label, the tool's arguments, and the filter object the
 # server passes to mcp_find_invoices (the arguments without limit/cursor, sort filled in).
@@ -87,17 +91,12 @@ SELECT mcp_create_credit_note('bench', 'bench', 'pgbench', (SELECT invoice_id FR
 	printf "%s\n" "$CN_SQL" > "$DIR/pgbench.sql"
 	"$PGBIN/pgbench" -n -h "$DIR/sock" -p "$PGPORT" -U mcp_invoiced_app -c "$CONNS" -j 2 -T "$DUR" \
 		-M prepared -f "$DIR/pgbench.sql" invoices > "$DIR/pgbench-cn.txt" 2>&1
-	printf "  %-34s server %6.0f req/s p50 %-8s p99 %-8s %-16s| pgbench @%s: %6s tps\n" "create_credit_note (1000 invoices)" \
-		"$(awk '/Requests\/sec/ {print $2}' "$DIR/wrk-cn.txt")" "$(awk '$1 == "50%" {print $2}' "$DIR/wrk-cn.txt")" \
-		"$(awk '$1 == "99%" {print $2}' "$DIR/wrk-cn.txt")" "$(grep '^tool errors' "$DIR/wrk-cn.txt" | tr -d '\n')" \
-		"$CONNS" "$(awk '/^tps/ {print int($3)}' "$DIR/pgbench-cn.txt")"
+	recv_line "create_credit_note (1000 invoices)" "$DIR/wrk-cn.txt" "$DIR/pgbench-cn.txt" "$CONNS"
 	$PSQL -c "SELECT payment_id FROM payments p WHERE tenant_id = 'bench' AND NOT EXISTS
 	          (SELECT 1 FROM payment_reversals r WHERE r.payment_id = p.payment_id) LIMIT 200000" > "$DIR/payments.txt"
 	MCPI_IDS="$DIR/payments.txt" MCPI_TOOL=reverse_payment wrk -t2 -c"$CONNS" -d"${DUR}s" --latency -s bench/credit.lua \
 		"https://$LISTEN/mcp" > "$DIR/wrk-rev.txt" 2>&1
-	printf "  %-34s server %6.0f req/s p50 %-8s p99 %-8s %s\n" "reverse_payment (each once)" \
-		"$(awk '/Requests\/sec/ {print $2}' "$DIR/wrk-rev.txt")" "$(awk '$1 == "50%" {print $2}' "$DIR/wrk-rev.txt")" \
-		"$(awk '$1 == "99%" {print $2}' "$DIR/wrk-rev.txt")" "$(grep '^tool errors' "$DIR/wrk-rev.txt" | tr -d '\n')"
+	recv_line "reverse_payment (each once)" "$DIR/wrk-rev.txt"
 	bad=$($PSQL -c "SELECT count(*) FROM invoices i WHERE tenant_id = 'bench' AND (
 	        credit_notes_cents <> (SELECT COALESCE(sum(amount_cents), 0) FROM credit_notes n WHERE n.invoice_id = i.invoice_id)
 	     OR amount_paid_cents <> (SELECT COALESCE(sum(amount_cents), 0) FROM payments p WHERE p.invoice_id = i.invoice_id)

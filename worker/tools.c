@@ -321,7 +321,8 @@ static const struct tool_def tool_table[] = {
 		.title = "Send invoice",
 		.description = "Mark a draft invoice as sent: assigns the tenant's next invoice number "
 		               "(INV-000001, no gaps) and issued_at. Sending an already sent invoice "
-		               "returns it unchanged. Payments can be applied only after sending.",
+		               "returns it unchanged; one totalling 0 is paid at once. Payments can be "
+		               "applied only after sending.",
 		.scope = "invoices:write",
 		.idempotent = 1,
 		.args = invoice_id_args,

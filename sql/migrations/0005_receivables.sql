@@ -48,6 +48,8 @@ ALTER TABLE invoices
 	ADD COLUMN credit_notes_cents bigint NOT NULL DEFAULT 0 CHECK (credit_notes_cents >= 0),
 	ADD COLUMN reversed_cents     bigint NOT NULL DEFAULT 0 CHECK (reversed_cents >= 0);
 UPDATE invoices SET subtotal_cents = total_cents;
+-- An invoice sent with nothing to pay (a total of 0) is paid: nothing is due.
+UPDATE invoices SET status = 'paid' WHERE status = 'sent' AND total_cents = amount_paid_cents;
 
 -- 0001's "paid means amount_paid_cents = total_cents" no longer holds once
 -- credit notes reduce what is due; the rules below replace it.
@@ -72,10 +74,11 @@ ALTER TABLE invoices
 		CHECK (total_cents - amount_paid_cents - credited_cents >= 0),
 	ADD CONSTRAINT invoices_credit_notes_within_total CHECK (credit_notes_cents <= total_cents),
 	ADD CONSTRAINT invoices_credited_within_total CHECK (credited_cents <= total_cents),
-	-- paid exactly when nothing is due (a sent invoice may total 0)
+	-- paid exactly when nothing is due (so sent means something is due, and
+	-- overdue is sent with a due date in the past: ranges an index can serve)
 	ADD CONSTRAINT invoices_paid_iff_nothing_due CHECK (
 		(status <> 'paid' OR total_cents - amount_paid_cents - credited_cents = 0) AND
-		(status <> 'sent' OR total_cents - amount_paid_cents - credited_cents > 0 OR total_cents = 0));
+		(status <> 'sent' OR total_cents - amount_paid_cents - credited_cents > 0));
 
 -- ---- line items: tax and discount, priced by a rule the database checks ----
 
@@ -224,6 +227,8 @@ CREATE INDEX invoices_by_tenant_created ON invoices (tenant_id, created_at DESC,
 CREATE INDEX invoices_by_tenant_due ON invoices (tenant_id, due_date, invoice_id);
 CREATE INDEX invoices_by_tenant_issued ON invoices (tenant_id, issued_at);
 CREATE INDEX invoices_by_tenant_total ON invoices (tenant_id, total_cents);
+-- status sent/overdue, by due date (overdue = sent and due before today).
+CREATE INDEX invoices_open_by_due ON invoices (tenant_id, due_date, invoice_id) WHERE status = 'sent';
 -- list_customers: case-insensitive prefix search on id, name and e-mail.
 -- Row-level security lets only leakproof operators into index conditions:
 -- lower() is not, but the byte-wise text_pattern_ops comparisons are, so
@@ -523,13 +528,12 @@ BEGIN
 	IF p_filter ? 'max_total_cents' THEN
 		w := w || ' AND i.total_cents <= ($2->>''max_total_cents'')::bigint';
 	END IF;
+	-- A sent invoice always has something due (invoices_paid_iff_nothing_due).
 	CASE p_filter->>'status'
 	WHEN 'overdue' THEN
-		w := w || ' AND i.status = ''sent'' AND i.due_date < current_date'
-		          ' AND i.total_cents - i.amount_paid_cents - i.credited_cents > 0';
+		w := w || ' AND i.status = ''sent'' AND i.due_date < current_date';
 	WHEN 'sent' THEN
-		w := w || ' AND i.status = ''sent'' AND NOT (i.due_date < current_date'
-		          ' AND i.total_cents - i.amount_paid_cents - i.credited_cents > 0)';
+		w := w || ' AND i.status = ''sent'' AND i.due_date >= current_date';
 	ELSE
 		IF p_filter ? 'status' THEN w := w || ' AND i.status = ($2->>''status'')'; END IF;
 	END CASE;
@@ -604,6 +608,34 @@ BEGIN
 		inv := mcp_write_lines(p_tenant, p_invoice, p_items);
 	END IF;
 	PERFORM mcp_audit(p_tenant, p_subject, 'update_invoice', p_invoice::text, p_request);
+	RETURN mcp_invoice_full(inv);
+END $$;
+
+-- Sending an invoice with nothing to pay (total 0) makes it paid at once.
+CREATE OR REPLACE FUNCTION mcp_send_invoice(p_tenant text, p_subject text, p_request text, p_invoice uuid)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	inv invoices;
+	num bigint;
+BEGIN
+	PERFORM set_config('app.tenant_id', p_tenant, true);
+	inv := mcp_invoice_or_404(p_tenant, p_invoice, true);
+	IF inv.status IN ('sent', 'paid') THEN
+		RETURN mcp_invoice_full(inv);  -- already sent: unchanged
+	END IF;
+	IF inv.status = 'void' THEN
+		RAISE EXCEPTION 'invoice % is void and cannot be sent', p_invoice
+			USING ERRCODE = 'MI422', DETAIL = 'invoice_id';
+	END IF;
+	-- The counter row lock serializes a tenant's sends; a rollback undoes the
+	-- increment, so numbers have no gaps.
+	INSERT INTO invoice_counters AS c (tenant_id, last_number) VALUES (p_tenant, 1)
+	ON CONFLICT (tenant_id) DO UPDATE SET last_number = c.last_number + 1
+	RETURNING last_number INTO num;
+	UPDATE invoices SET status = mcp_settled_status(inv), invoice_number = 'INV-' || lpad(num::text, 6, '0'),
+	                    issued_at = clock_timestamp()
+	 WHERE invoice_id = p_invoice RETURNING * INTO inv;
+	PERFORM mcp_audit(p_tenant, p_subject, 'send_invoice', p_invoice::text, p_request);
 	RETURN mcp_invoice_full(inv);
 END $$;
 
