@@ -816,8 +816,10 @@ static json_object *validate_value(const struct arg_spec *sp, json_object *v,
 				return NULL;
 			}
 			if (sp->charset && !charset_ok(sp->charset, s)) {
-				tool_error_set(err, "INVALID_INPUT", path, 0, "%s must be %s, got '%.*s'",
-				               path, charset_rule(sp->charset), utf8_clip(s, len, 70), s);
+				tool_error_set(err, "INVALID_INPUT", path, 0, "%s must be %s, got '%.*s'%s",
+				               path, charset_rule(sp->charset), utf8_clip(s, len, 70), s,
+				               sp->charset == CHARS_UUID && strncmp(s, "INV-", 4) == 0
+				               ? "; an invoice number goes in number (get_invoice, list_invoices)" : "");
 				return NULL;
 			}
 		}

@@ -224,11 +224,15 @@ CREATE INDEX invoices_open ON invoices (tenant_id, customer_id, currency)
 	INCLUDE (due_date, total_cents, amount_paid_cents, credited_cents) WHERE status = 'sent';
 -- list_invoices without customer_id: newest first, by due date, issue date, total.
 CREATE INDEX invoices_by_tenant_created ON invoices (tenant_id, created_at DESC, invoice_id DESC);
-CREATE INDEX invoices_by_tenant_due ON invoices (tenant_id, due_date, invoice_id);
-CREATE INDEX invoices_by_tenant_issued ON invoices (tenant_id, issued_at);
-CREATE INDEX invoices_by_tenant_total ON invoices (tenant_id, total_cents);
--- status sent/overdue, by due date (overdue = sent and due before today).
+-- The range indexes carry both sort keys, so the matches of a range can be
+-- sorted from the index alone (see mcp_find_invoices).
+CREATE INDEX invoices_by_tenant_due ON invoices (tenant_id, due_date, invoice_id) INCLUDE (created_at);
+CREATE INDEX invoices_by_tenant_issued ON invoices (tenant_id, issued_at) INCLUDE (created_at, invoice_id, due_date);
+CREATE INDEX invoices_by_tenant_total ON invoices (tenant_id, total_cents) INCLUDE (created_at, invoice_id, due_date);
+-- status sent/overdue (overdue = sent and due before today), by due date and newest first.
 CREATE INDEX invoices_open_by_due ON invoices (tenant_id, due_date, invoice_id) WHERE status = 'sent';
+CREATE INDEX invoices_open_by_created ON invoices (tenant_id, created_at DESC, invoice_id DESC)
+	INCLUDE (due_date) WHERE status = 'sent';
 -- list_customers: case-insensitive prefix search on id, name and e-mail.
 -- Row-level security lets only leakproof operators into index conditions:
 -- lower() is not, but the byte-wise text_pattern_ops comparisons are, so
@@ -493,8 +497,9 @@ END $$;
 -- column the sort does not follow (issue date or total; due date when
 -- sorting newest first) can make "walk the sort index until a page is
 -- found" read most of the table when the matches lie far down it, so then
--- the next 2000 rows in sort order are tried first, and only if they hold no
--- full page is the filter's own index read and the matches sorted.
+-- the next 1000 rows in sort order are tried first, and only if they hold no
+-- full page are the matches' ids read through the filter's own index and
+-- sorted (the range indexes include both sort keys), then the page fetched.
 -- p_filter is the validated arguments object.
 CREATE FUNCTION mcp_find_invoices(p_tenant text, p_filter jsonb, p_limit int, p_after_key text,
                                   p_after_id uuid)
@@ -560,14 +565,15 @@ BEGIN
 				SELECT id, ok, rn, count(*) FILTER (WHERE ok) OVER (ORDER BY rn) AS hits FROM (
 					SELECT i.invoice_id AS id, COALESCE(%1$s, false) AS ok,
 					       row_number() OVER (ORDER BY %2$s) AS rn
-					  FROM invoices i WHERE i.tenant_id = $1 %3$s ORDER BY %2$s LIMIT 2000) s) t $q$,
+					  FROM invoices i WHERE i.tenant_id = $1 %3$s ORDER BY %2$s LIMIT 1000) s) t $q$,
 			w, ord, keyset)
 		  INTO ids, scanned USING p_tenant, p_filter, p_after_key, p_after_id, p_limit;
-		IF scanned < 2000 OR COALESCE(cardinality(ids), 0) > p_limit THEN
-			w := 'i.tenant_id = $1 AND i.invoice_id = ANY($6)';  -- the page is exactly these
-		ELSE
-			ord := unordered;  -- through the filter's index, then sorted
+		IF scanned = 1000 AND COALESCE(cardinality(ids), 0) <= p_limit THEN
+			EXECUTE format('SELECT array(SELECT i.invoice_id FROM invoices i WHERE %s %s ORDER BY %s LIMIT $5 + 1)',
+			               w, keyset, unordered)
+			  INTO ids USING p_tenant, p_filter, p_after_key, p_after_id, p_limit;
 		END IF;
+		w := 'i.tenant_id = $1 AND i.invoice_id = ANY($6)';  -- the page is exactly these
 	END IF;
 	EXECUTE format($q$
 		WITH page AS (

@@ -117,6 +117,7 @@ def test_list_invoices_every_filter_sort_and_cursor(env):
     expect(ids({"number": number}) == [made[4]["invoice_id"]])
     # get_invoice by number, and exactly one of the two.
     expect(ok(c, "get_invoice", {"number": number})["invoice_id"] == made[4]["invoice_id"])
+    fails(c, "get_invoice", {"invoice_id": number}, "INVALID_INPUT", "invoice_id", "goes in number")
     fails(c, "get_invoice", {"number": "INV-999999"}, "NOT_FOUND", "number")
     fails(c, "get_invoice", {}, "INVALID_INPUT", "invoice_id", "exactly one")
     fails(c, "get_invoice", {"number": number, "invoice_id": made[4]["invoice_id"]}, "INVALID_INPUT",
