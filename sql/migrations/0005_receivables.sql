@@ -353,10 +353,11 @@ $$;
 
 -- ---- pricing ----
 
--- Writes a draft's lines from validated items (description, amount_cents,
--- quantity, discount_bps?, tax_code?) and its totals; returns the invoice.
-CREATE FUNCTION mcp_write_lines(p_tenant text, p_invoice uuid, p_items jsonb) RETURNS invoices
-LANGUAGE plpgsql AS $$
+-- Prices validated items (description, amount_cents, quantity,
+-- discount_bps?, tax_code?) by the rule above, as line rows without an
+-- invoice_id (the caller sets it). An unknown tax_code is INVALID_INPUT.
+CREATE FUNCTION mcp_price_lines(p_tenant text, p_items jsonb) RETURNS SETOF invoice_line_items
+LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	item record;
 	rate tax_rates;
@@ -366,7 +367,7 @@ DECLARE
 	v_net numeric;
 	v_tax numeric;
 	v_bps int;
-	inv invoices;
+	line invoice_line_items;
 BEGIN
 	FOR item IN SELECT e, (n - 1)::int AS pos FROM jsonb_array_elements(p_items) WITH ORDINALITY AS o(e, n)
 	            ORDER BY n LOOP
@@ -388,35 +389,41 @@ BEGIN
 		v_tax := CASE WHEN rate.code IS NULL THEN 0
 		              WHEN rate.inclusive THEN round(v_net * rate.rate_bps / (10000 + rate.rate_bps))
 		              ELSE round(v_net * rate.rate_bps / 10000) END;
-		INSERT INTO invoice_line_items (invoice_id, position, tenant_id, description, amount_cents,
-		                                quantity, discount_bps, discount_cents, tax_code, tax_rate_bps,
-		                                tax_inclusive, tax_cents, line_total_cents)
-		VALUES (p_invoice, item.pos, p_tenant, item.e->>'description', (item.e->>'amount_cents')::bigint,
-		        (item.e->>'quantity')::int, v_bps, v_disc::bigint, rate.code, rate.rate_bps,
-		        COALESCE(rate.inclusive, false), v_tax::bigint,
-		        (v_net + CASE WHEN rate.inclusive THEN 0 ELSE v_tax END)::bigint);
+		line := ROW(NULL, item.pos, p_tenant, item.e->>'description', (item.e->>'amount_cents')::bigint,
+		            (item.e->>'quantity')::int, 0, v_bps, v_disc::bigint, rate.code, rate.rate_bps,
+		            COALESCE(rate.inclusive, false), v_tax::bigint);
+		line.line_total_cents := (v_net + CASE WHEN rate.inclusive THEN 0 ELSE v_tax END)::bigint;
+		RETURN NEXT line;
 	END LOOP;
-	UPDATE invoices SET
-		subtotal_cents = s.subtotal, discount_cents = s.discount, tax_cents = s.tax, total_cents = s.total,
-		tax_breakdown = s.breakdown
-	  FROM (SELECT COALESCE(sum(amount_cents::numeric * quantity), 0) AS subtotal,
-	               COALESCE(sum(discount_cents), 0) AS discount, COALESCE(sum(tax_cents), 0) AS tax,
-	               COALESCE(sum(line_total_cents), 0) AS total,
-	               COALESCE((SELECT jsonb_agg(jsonb_build_object('tax_code', b.tax_code,
-	                           'rate_bps', b.tax_rate_bps, 'inclusive', b.tax_inclusive,
-	                           'taxable_cents', b.taxable, 'tax_cents', b.tax)
-	                         ORDER BY b.tax_code, b.tax_rate_bps)
-	                  FROM (SELECT tax_code, tax_rate_bps, tax_inclusive, sum(tax_cents) AS tax,
-	                               sum(amount_cents::numeric * quantity - discount_cents
-	                                   - CASE WHEN tax_inclusive THEN tax_cents ELSE 0 END) AS taxable
-	                          FROM invoice_line_items
-	                         WHERE invoice_id = p_invoice AND tax_code IS NOT NULL
-	                         GROUP BY tax_code, tax_rate_bps, tax_inclusive) b), '[]') AS breakdown
-	          FROM invoice_line_items WHERE invoice_id = p_invoice) s
-	 WHERE invoice_id = p_invoice
-	RETURNING invoices.* INTO inv;
-	RETURN inv;
 END $$;
+
+-- An invoice's totals from its priced lines: subtotal, discount, tax, total
+-- and the breakdown by tax code and rate.
+CREATE FUNCTION mcp_line_totals(p_lines invoice_line_items[], OUT subtotal bigint, OUT discount bigint,
+                                OUT tax bigint, OUT total bigint, OUT breakdown jsonb)
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT COALESCE(sum(amount_cents::numeric * quantity), 0), COALESCE(sum(discount_cents), 0),
+	       COALESCE(sum(tax_cents), 0), COALESCE(sum(line_total_cents), 0),
+	       COALESCE((SELECT jsonb_agg(jsonb_build_object('tax_code', b.tax_code, 'rate_bps', b.tax_rate_bps,
+	                                                     'inclusive', b.tax_inclusive,
+	                                                     'taxable_cents', b.taxable, 'tax_cents', b.tax)
+	                          ORDER BY b.tax_code, b.tax_rate_bps)
+	                   FROM (SELECT tax_code, tax_rate_bps, tax_inclusive, sum(tax_cents) AS tax,
+	                                sum(amount_cents::numeric * quantity - discount_cents
+	                                    - CASE WHEN tax_inclusive THEN tax_cents ELSE 0 END) AS taxable
+	                           FROM unnest(p_lines) WHERE tax_code IS NOT NULL
+	                          GROUP BY tax_code, tax_rate_bps, tax_inclusive) b), '[]')
+	  FROM unnest(p_lines)
+$$;
+
+CREATE FUNCTION mcp_insert_lines(p_invoice uuid, p_lines invoice_line_items[]) RETURNS void
+LANGUAGE sql AS $$
+	INSERT INTO invoice_line_items
+	SELECT p_invoice, l.position, l.tenant_id, l.description, l.amount_cents, l.quantity,
+	       l.line_total_cents, l.discount_bps, l.discount_cents, l.tax_code, l.tax_rate_bps,
+	       l.tax_inclusive, l.tax_cents
+	  FROM unnest(p_lines) l
+$$;
 
 -- ---- tools: invoices ----
 
@@ -443,6 +450,7 @@ CREATE FUNCTION mcp_create_invoice(p_tenant text, p_subject text, p_request text
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
 	inv invoices;
+	lines invoice_line_items[];
 	known boolean;
 	result jsonb;
 BEGIN
@@ -457,13 +465,18 @@ BEGIN
 			p_customer, mcp_closest_customers(p_tenant, p_customer)
 			USING ERRCODE = 'MI400', DETAIL = 'customer_id';
 	END IF;
-	INSERT INTO invoices (tenant_id, customer_id, currency, total_cents, due_date, memo)
-	VALUES (p_tenant, p_customer, p_currency, 0, COALESCE(p_due_date, current_date + 30), p_memo)
+	-- Priced first, so the invoice row is written once, with its totals.
+	lines := ARRAY(SELECT l FROM mcp_price_lines(p_tenant, p_items) l);
+	INSERT INTO invoices (tenant_id, customer_id, currency, subtotal_cents, discount_cents, tax_cents,
+	                      total_cents, tax_breakdown, due_date, memo)
+	SELECT p_tenant, p_customer, p_currency, t.subtotal, t.discount, t.tax, t.total, t.breakdown,
+	       COALESCE(p_due_date, current_date + 30), p_memo
+	  FROM mcp_line_totals(lines) t
 	RETURNING * INTO inv;
-	inv := mcp_write_lines(p_tenant, inv.invoice_id, p_items);
+	PERFORM mcp_insert_lines(inv.invoice_id, lines);
 	result := mcp_invoice_json(inv) || jsonb_build_object('line_items',
-		(SELECT jsonb_agg(mcp_line_json(l) ORDER BY l.position) FROM invoice_line_items l
-		  WHERE l.invoice_id = inv.invoice_id), 'customer_known', known);
+		(SELECT jsonb_agg(mcp_line_json(l) ORDER BY l.position) FROM unnest(lines) l),
+		'customer_known', known);
 	IF NOT known THEN
 		result := result || jsonb_build_object('hint', format(
 			'no customer "%s" has been saved; if this is a new customer call upsert_customer, '
@@ -594,6 +607,7 @@ CREATE FUNCTION mcp_update_invoice(p_tenant text, p_subject text, p_request text
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
 	inv invoices;
+	lines invoice_line_items[];
 BEGIN
 	PERFORM set_config('app.tenant_id', p_tenant, true);
 	inv := mcp_invoice_or_404(p_tenant, p_invoice, true);
@@ -610,8 +624,12 @@ BEGIN
 	                    memo = COALESCE(p_memo, memo)
 	 WHERE invoice_id = p_invoice RETURNING * INTO inv;
 	IF p_items IS NOT NULL THEN
+		lines := ARRAY(SELECT l FROM mcp_price_lines(p_tenant, p_items) l);
 		DELETE FROM invoice_line_items WHERE invoice_id = p_invoice;
-		inv := mcp_write_lines(p_tenant, p_invoice, p_items);
+		PERFORM mcp_insert_lines(p_invoice, lines);
+		UPDATE invoices SET (subtotal_cents, discount_cents, tax_cents, total_cents, tax_breakdown) =
+		       (SELECT subtotal, discount, tax, total, breakdown FROM mcp_line_totals(lines))
+		 WHERE invoice_id = p_invoice RETURNING * INTO inv;
 	END IF;
 	PERFORM mcp_audit(p_tenant, p_subject, 'update_invoice', p_invoice::text, p_request);
 	RETURN mcp_invoice_full(inv);
