@@ -8,7 +8,6 @@
 
 #include "auth.h"
 #include "cursor.h"
-#include "strbuf.h"
 #include "tool_handlers.h"
 
 int tool_upsert_customer(struct tool_call *call, struct tool_query *q, struct tool_error *err)
@@ -57,15 +56,8 @@ int tool_list_customers(struct tool_call *call, struct tool_query *q, struct too
 int tool_list_customers_finish(struct tool_call *call, char *const *cols, char **result,
                                struct tool_error *err)
 {
-	struct strbuf out;
-
 	(void)err;
-	strbuf_init(&out, (cols[0] ? strlen(cols[0]) : 2) + 400);
-	strbuf_puts(&out, "{\"customers\":");
-	strbuf_puts(&out, cols[0] ? cols[0] : "[]");
-	tool_put_next_cursor(&out, call->cursor_key, call->scope, cols[1] ? "c" : NULL, cols[1]);
-	strbuf_puts(&out, "}");
-	*result = strbuf_take(&out, NULL);
+	*result = tool_page_result(call, "customers", cols[0], cols[1] ? "c" : NULL, cols[1]);
 	return 0;
 }
 

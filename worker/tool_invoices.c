@@ -13,7 +13,6 @@
 #include "../server/config.h"
 #include "auth.h"
 #include "cursor.h"
-#include "strbuf.h"
 #include "tool_handlers.h"
 
 /* The lines' gross total (unit price times quantity) must stay within one
@@ -154,14 +153,7 @@ int tool_list_invoices(struct tool_call *call, struct tool_query *q, struct tool
 int tool_list_invoices_finish(struct tool_call *call, char *const *cols, char **result,
                               struct tool_error *err)
 {
-	struct strbuf out;
-
 	(void)err;
-	strbuf_init(&out, (cols[0] ? strlen(cols[0]) : 2) + 400);
-	strbuf_puts(&out, "{\"invoices\":");
-	strbuf_puts(&out, cols[0] ? cols[0] : "[]");
-	tool_put_next_cursor(&out, call->cursor_key, call->scope, cols[1], cols[2]);
-	strbuf_puts(&out, "}");
-	*result = strbuf_take(&out, NULL);
+	*result = tool_page_result(call, "invoices", cols[0], cols[1], cols[2]);
 	return 0;
 }

@@ -604,6 +604,21 @@ int tool_finish(const struct tool_def *def, struct tool_call *call, char *const 
 	return 0;
 }
 
+char *tool_page_result(struct tool_call *call, const char *key, const char *items,
+                       const char *a, const char *b)
+{
+	struct strbuf out;
+
+	strbuf_init(&out, (items ? strlen(items) : 2) + 400);
+	strbuf_puts(&out, "{\"");
+	strbuf_puts(&out, key);
+	strbuf_puts(&out, "\":");
+	strbuf_puts(&out, items ? items : "[]");
+	tool_put_next_cursor(&out, call->cursor_key, call->scope, a, b);
+	strbuf_puts(&out, "}");
+	return strbuf_take(&out, NULL);
+}
+
 void tool_put_next_cursor(struct strbuf *out, const struct cursor_key *ck, const char *scope,
                           const char *a, const char *b)
 {

@@ -122,6 +122,12 @@ struct strbuf;
 void tool_put_next_cursor(struct strbuf *out, const struct cursor_key *ck, const char *scope,
                           const char *a, const char *b);
 
+/* {"<key>": items (JSON array text, NULL = []), "next_cursor": ...} for a
+ * list page whose last row is at position a:b (NULL: no further page).
+ * Caller frees. */
+char *tool_page_result(struct tool_call *call, const char *key, const char *items,
+                       const char *a, const char *b);
+
 /* The result of a query's row for def (its finish, or column 0); 0 with
  * *result malloc'd, or -1 with err filled. */
 int tool_finish(const struct tool_def *def, struct tool_call *call, char *const *cols,

@@ -31,6 +31,17 @@ def sent_invoice(c, cust="acme", amount=10000, currency="USD", **kw):
     return ok(c, "send_invoice", {"invoice_id": inv["invoice_id"]})
 
 
+def every_page(c, tool, args, key, id_field, limit):
+    """Follows next_cursor from the first page to the last; the ids in order."""
+    out, cur = [], None
+    while True:
+        page = ok(c, tool, args | {"limit": limit} | ({"cursor": cur} if cur else {}))
+        out += [x[id_field] for x in page[key]]
+        cur = page["next_cursor"]
+        if not cur:
+            return out
+
+
 def half_up(a, b):
     """a / b rounded half away from zero, for a, b >= 0 (exact integers)."""
     return (2 * a + b) // (2 * b)
@@ -50,14 +61,7 @@ def test_list_customers_search_pages_and_balances(env):
     expect(ok(c, "list_customers", {"query": "_"})["customers"] == [], "a _ is not a wildcard")
     expect(len(ok(c, "list_customers", {"query": "initech 100%"})["customers"]) == 1)
     # Pages of one, following next_cursor, visit everyone once.
-    seen, cur = [], None
-    while True:
-        args = {"limit": 1} | ({"cursor": cur} if cur else {})
-        page = ok(c, "list_customers", args)
-        seen += [x["customer_id"] for x in page["customers"]]
-        cur = page["next_cursor"]
-        if not cur:
-            break
+    seen = every_page(c, "list_customers", {}, "customers", "customer_id", 1)
     expect(seen == ["acme-1", "b-2", "globex", "initech"], seen)
     first = ok(c, "list_customers", {"limit": 1})
     fails(c, "list_customers", {"limit": 1, "query": "a", "cursor": first["next_cursor"]},
@@ -90,13 +94,7 @@ def test_list_invoices_every_filter_sort_and_cursor(env):
         made.append(inv)
 
     def ids(args):
-        out, cur = [], None
-        while True:
-            page = ok(c, "list_invoices", args | {"limit": 5} | ({"cursor": cur} if cur else {}))
-            out += [x["invoice_id"] for x in page["invoices"]]
-            cur = page["next_cursor"]
-            if not cur:
-                return out
+        return every_page(c, "list_invoices", args, "invoices", "invoice_id", 5)
 
     newest = [m["invoice_id"] for m in reversed(made)]
     expect(ids({}) == newest, "every invoice, newest first, across pages")
@@ -153,13 +151,7 @@ def test_list_invoices_range_filters_far_down_the_sort_order(env):
                                ({"max_total_cents": 777, "sort": "due_date"}, "total_cents <= 777", by_due)):
         want = env.psql(f"SELECT string_agg(invoice_id::text, ',' ORDER BY {order}) FROM invoices"
                         f" WHERE tenant_id = '{tenant}' AND {where}").split(",")
-        got, cur = [], None
-        while True:
-            page = ok(c, "list_invoices", args | {"limit": 20} | ({"cursor": cur} if cur else {}))
-            got += [x["invoice_id"] for x in page["invoices"]]
-            cur = page["next_cursor"]
-            if not cur:
-                break
+        got = every_page(c, "list_invoices", args, "invoices", "invoice_id", 20)
         expect(len(want) > 20 and got == want, (args, len(got), len(want)))
 
 
