@@ -6,8 +6,8 @@ set -eu
 DUR=${BENCH_SECONDS:-10}
 CONNS=${BENCH_CONNECTIONS:-64}
 WORKERS=${BENCH_WORKERS:-$(nproc)}
-PGPORT=55434
-LISTEN=127.0.0.1:18444
+PGPORT=${BENCH_PGPORT:-55434}
+LISTEN=127.0.0.1:${BENCH_PORT:-18444}
 mkdir -p var/bench
 DIR=$(cd var/bench && pwd)
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
@@ -22,7 +22,7 @@ rate_limit_burst = 10000000
 max_inflight = 1024
 C
 PSQL="$PGBIN/psql -X -q -At -h $DIR/sock -p $PGPORT -U postgres -d invoices"
-$PSQL -c "TRUNCATE invoices, invoice_line_items, payments, idempotency_keys, audit_log, invoice_counters, customers"
+$PSQL -c "TRUNCATE invoices, invoice_line_items, payments, idempotency_keys, audit_log, invoice_counters, customers, credit_notes, credit_note_counters, credit_applications, customer_credits, payment_reversals, tax_rates"
 bin/mcp-invoiced serve --config "$CONF" 2>"$DIR/server.log" &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; sh tests/devenv.sh stop "$DIR"' EXIT
@@ -55,8 +55,8 @@ cpu_per_request() { # ticks-before requests -> microseconds of server CPU per re
 ITEMS='[{"description":"Widget","amount_cents":1000,"quantity":2}]'
 CREATE_ARGS="{\"customer_id\":\"bench_c\",\"line_items\":$ITEMS}"
 LIST_ARGS='{"customer_id":"bench_c","limit":20}'
-CREATE_SQL="SELECT mcp_create_invoice('bench', 'bench', 'pgbench', 'bench_c', 'USD', NULL, NULL, '$ITEMS'::jsonb, NULL, '{}')::text;"
-LIST_SQL="SELECT mcp_list_invoices('bench', 'bench_c', NULL, 20, NULL, NULL)::text;"
+CREATE_SQL="SELECT mcp_create_invoice('bench', 'bench', 'pgbench', 'bench_c', 'USD', NULL, NULL, '$ITEMS'::jsonb, NULL, '{}', false)::text;"
+LIST_SQL="SELECT mcp_find_invoices('bench', '{\"customer_id\":\"bench_c\",\"sort\":\"newest\"}', 20, NULL, NULL)::text;"
 
 wrk_run() { # tool args-json -> prints "rps p50 p99"
 	export MCPI_BODY="{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"$1\",\"arguments\":$2}}"
@@ -88,6 +88,9 @@ report() { # name wrk-result pg-same pg-conns
 		"$1" "$2" "$3" "$4" "$5" "$WORKERS" "$ratio" "$6" "$CONNS" "$(pg_latency "$CONNS")" "$ratio64"
 }
 
+# BENCH_RECV_ONLY=1: only the receivables part (bench/receivables.sh).
+[ "${BENCH_RECV_ONLY:-0}" = 1 ] && { . bench/receivables.sh; exit 0; }
+
 echo "mcp-invoiced bench: $WORKERS workers, wrk $CONNS connections for ${DUR}s per tool, $(nproc) CPUs shared by client, server and PostgreSQL"
 before=$($PSQL -c "SELECT count(*) FROM invoices WHERE tenant_id = 'bench'")
 ticks=$(server_ticks)
@@ -110,7 +113,7 @@ CREATE TABLE bench_invoices (n int PRIMARY KEY, invoice_id uuid NOT NULL);
 SELECT set_config('app.tenant_id', 'bench', false);
 INSERT INTO bench_invoices
 SELECT g, (mcp_create_invoice('bench', 'bench', 'setup', 'bench_pay', 'USD', NULL, NULL,
-       '[{"description":"Retainer","amount_cents":1000000000000,"quantity":1}]', NULL, '{}')->>'invoice_id')::uuid
+       '[{"description":"Retainer","amount_cents":1000000000000,"quantity":1}]', NULL, '{}', false)->>'invoice_id')::uuid
   FROM generate_series(1, 1000) g;
 SELECT count(mcp_send_invoice('bench', 'bench', 'setup', invoice_id)) FROM bench_invoices;
 GRANT SELECT ON bench_invoices TO mcp_invoiced_app;
@@ -157,6 +160,7 @@ echo "                 ($same_reqs answers, $(grep '^tool errors' "$DIR/wrk-same
 # date and amounts) keeps paid, void and draft invoices out of the scan.
 outstanding_case() { # label open-fraction-sql
 	$PSQL <<SQL
+SET session_replication_role = replica; -- bench set-up only: invoices are never deleted otherwise
 DELETE FROM invoices WHERE tenant_id = 'bench-aging';
 INSERT INTO invoices (tenant_id, customer_id, status, currency, total_cents, amount_paid_cents,
                       due_date, invoice_number, issued_at)
@@ -216,3 +220,5 @@ for n in outstanding tools_list create; do
 		"$(awk '$1 == "50%" {print $2}' "$DIR/mix-$n.txt")" "$(awk '$1 == "99%" {print $2}' "$DIR/mix-$n.txt")" \
 		"$(grep '^tool errors' "$DIR/mix-$n.txt")"
 done
+
+. bench/receivables.sh

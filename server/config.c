@@ -61,6 +61,7 @@ static const struct config_key config_keys[] = {
 	L(idle_timeout_s, 1, 86400),
 	S(allowed_origins),
 	L(shutdown_timeout_s, 1, 3600),
+	L(require_known_customer, 0, 1),
 	S(user),
 	E(log_level, "debug info warn error"),
 	S(metrics_listen),

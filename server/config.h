@@ -47,6 +47,7 @@ struct config {
 	char *user;
 	char *log_level;
 	char *metrics_listen; /* "" = /metrics on the main listener, loopback clients only */
+	long require_known_customer; /* 1: create_invoice refuses customer_ids never saved */
 	char *source_path; /* the file it was read from */
 };
 

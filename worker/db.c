@@ -54,9 +54,12 @@ struct statement {
 /* Reads, and the mcp_try_* form of every write (4 columns: result, sqlstate,
  * message, detail). */
 static const struct statement statements[] = {
-	{ "list_invoices", "SELECT (r->'invoices')::text, r->'next'->>'ts', r->'next'->>'id'"
-	                   " FROM mcp_list_invoices($1, $2, $3, $4::int, $5::bigint, $6::uuid) AS r" },
-	{ "get_invoice", "SELECT mcp_get_invoice($1, $2::uuid)::text" },
+	{ "list_invoices", "SELECT (r->'invoices')::text, r->'next'->>'key', r->'next'->>'id'"
+	                   " FROM mcp_find_invoices($1, $2::jsonb, $3::int, $4, $5::uuid) AS r" },
+	{ "get_invoice", "SELECT mcp_get_invoice_by($1, $2::uuid, $3)::text" },
+	{ "list_customers", "SELECT (r->'customers')::text, r->>'next'"
+	                    " FROM mcp_list_customers($1, $2, $3::int, $4) AS r" },
+	{ "list_tax_rates", "SELECT mcp_list_tax_rates($1)::text" },
 	{ "list_outstanding_balances", "SELECT (r - 'next')::text, r->'next'->>'currency', r->'next'->>'customer_id'"
 	                               " FROM mcp_list_outstanding($1, $2, $3, $4::date, $5::int, $6, $7) AS r" },
 	{ "get_customer", "SELECT mcp_get_customer($1, $2)::text" },
@@ -68,7 +71,17 @@ static const struct statement statements[] = {
 	{ "complete", "SELECT mcp_complete($1, $2, $3, $4, $5::int)::text" },
 	{ "expire_idempotency_keys", "SELECT mcp_expire_idempotency_keys()::text" },
 	{ "create_invoice", "SELECT result::text, err_state, err_message, err_detail"
-	                    " FROM mcp_try_create_invoice($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)" },
+	                    " FROM mcp_try_create_invoice($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)" },
+	{ "update_invoice", "SELECT result::text, err_state, err_message, err_detail"
+	                    " FROM mcp_try_update_invoice($1, $2, $3, $4, $5, $6, $7, $8, $9)" },
+	{ "create_credit_note", "SELECT result::text, err_state, err_message, err_detail"
+	                        " FROM mcp_try_create_credit_note($1, $2, $3, $4, $5, $6, $7, $8, $9)" },
+	{ "apply_credit", "SELECT result::text, err_state, err_message, err_detail"
+	                  " FROM mcp_try_apply_credit($1, $2, $3, $4, $5, $6, $7, $8)" },
+	{ "reverse_payment", "SELECT result::text, err_state, err_message, err_detail"
+	                     " FROM mcp_try_reverse_payment($1, $2, $3, $4, $5, $6, $7)" },
+	{ "upsert_tax_rate", "SELECT result::text, err_state, err_message, err_detail"
+	                     " FROM mcp_try_upsert_tax_rate($1, $2, $3, $4, $5, $6, $7)" },
 	{ "send_invoice", "SELECT result::text, err_state, err_message, err_detail"
 	                  " FROM mcp_try_send_invoice($1, $2, $3, $4)" },
 	{ "void_invoice", "SELECT result::text, err_state, err_message, err_detail"
@@ -633,13 +646,16 @@ static void take_jobs(struct db *db, struct db_job **head, struct db_job **tail,
 	}
 }
 
-/* The row a write locks first: the invoice, for the tools that lock one. */
+/* The row a write locks first: the invoice, for the tools that name one
+ * (reverse_payment names a payment, so its invoice is not known here). */
 static const char *lock_key(const struct db_job *job)
 {
-	if (job->nparams > 3 && job->params[3] &&
-	    (strcmp(job->stmt, "apply_payment") == 0 || strcmp(job->stmt, "send_invoice") == 0 ||
-	     strcmp(job->stmt, "void_invoice") == 0))
-		return job->params[3];
+	static const char *const by_invoice[] = { "apply_payment", "send_invoice", "void_invoice",
+	                                          "update_invoice", "create_credit_note", "apply_credit" };
+
+	for (size_t i = 0; i < sizeof(by_invoice) / sizeof(by_invoice[0]); i++)
+		if (job->nparams > 3 && job->params[3] && strcmp(job->stmt, by_invoice[i]) == 0)
+			return job->params[3];
 	return "";
 }
 

@@ -441,7 +441,7 @@ static void start_tool(struct rpc *c, const struct tool_def *def, json_object *a
 	memset(&err, 0, sizeof(err));
 	wt->def = def;
 	wt->call = (struct tool_call){ .id = &wt->id, .request_id = wt->request_id, .tool_name = def->name,
-	                               .cursor_key = c->w->cursor_key, .args = args };
+	                               .cursor_key = c->w->cursor_key, .cfg = c->w->cfg, .args = args };
 	if (def->prepare(&wt->call, &q, &err) < 0 || wait_submit(c, wt, &q, &err) < 0) {
 		tool_error_result(c, &err);
 		wait_free(wt);

@@ -23,5 +23,14 @@ int tool_list_outstanding_balances_finish(struct tool_call *call, char *const *c
                                           struct tool_error *err);
 int tool_upsert_customer(struct tool_call *call, struct tool_query *q, struct tool_error *err);
 int tool_get_customer(struct tool_call *call, struct tool_query *q, struct tool_error *err);
+int tool_list_customers(struct tool_call *call, struct tool_query *q, struct tool_error *err);
+int tool_list_customers_finish(struct tool_call *call, char *const *cols, char **result,
+                               struct tool_error *err);
+int tool_update_invoice(struct tool_call *call, struct tool_query *q, struct tool_error *err);
+int tool_create_credit_note(struct tool_call *call, struct tool_query *q, struct tool_error *err);
+int tool_apply_credit(struct tool_call *call, struct tool_query *q, struct tool_error *err);
+int tool_reverse_payment(struct tool_call *call, struct tool_query *q, struct tool_error *err);
+int tool_upsert_tax_rate(struct tool_call *call, struct tool_query *q, struct tool_error *err);
+int tool_list_tax_rates(struct tool_call *call, struct tool_query *q, struct tool_error *err);
 
 #endif

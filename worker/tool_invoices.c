@@ -1,28 +1,27 @@
 /*
- * tool_invoices.c - queries for the invoice tools (create, get, list, send,
- * void). Runs in workers: each prepare reads validated arguments, checks
- * what only code can check (64-bit totals, cursors) and names one SQL
- * function call (one round trip, one transaction); list_invoices' finish
- * adds the next page's cursor.
+ * tool_invoices.c - queries for the invoice tools (create, get, list, update,
+ * send, void). Runs in workers: each prepare reads validated arguments,
+ * checks what only code can check (64-bit totals, one of two arguments,
+ * cursors) and names one SQL function call (one round trip, one
+ * transaction); list_invoices' finish adds the next page's cursor.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../server/config.h"
 #include "auth.h"
 #include "cursor.h"
-#include "strbuf.h"
 #include "tool_handlers.h"
 
-int tool_create_invoice(struct tool_call *call, struct tool_query *q, struct tool_error *err)
+/* The lines' gross total (unit price times quantity) must stay within one
+ * invoice's limit; tax and discounts are checked by the database. */
+static int check_line_totals(json_object *items, struct tool_error *err)
 {
-	json_object *items = NULL;
 	int64_t total = 0;
-	size_t n;
+	size_t n = json_object_array_length(items);
 
-	json_object_object_get_ex(call->args, "line_items", &items);
-	n = json_object_array_length(items);
 	for (size_t i = 0; i < n; i++) {
 		json_object *it = json_object_array_get_idx(items, i);
 		int64_t line;
@@ -37,20 +36,64 @@ int tool_create_invoice(struct tool_call *call, struct tool_query *q, struct too
 			return -1;
 		}
 	}
-	*q = (struct tool_query){ .stmt = "create_invoice", .nparams = 10, .ncols = 1, .params = {
+	return 0;
+}
+
+static const char *items_text(struct tool_call *call, json_object **items)
+{
+	*items = NULL;
+	if (!json_object_object_get_ex(call->args, "line_items", items))
+		return NULL;
+	return json_object_to_json_string_ext(*items, JSON_C_TO_STRING_PLAIN);
+}
+
+int tool_create_invoice(struct tool_call *call, struct tool_query *q, struct tool_error *err)
+{
+	json_object *items;
+	const char *lines = items_text(call, &items);
+
+	if (check_line_totals(items, err) < 0)
+		return -1;
+	*q = (struct tool_query){ .stmt = "create_invoice", .nparams = 11, .ncols = 1, .params = {
 		call->id->tenant, call->id->sub, call->request_id,
 		json_get_string(call->args, "customer_id"), json_get_string(call->args, "currency"),
-		json_get_string(call->args, "due_date"), json_get_string(call->args, "memo"),
-		json_object_to_json_string_ext(items, JSON_C_TO_STRING_PLAIN),
-		json_get_string(call->args, "idempotency_key"), tool_args_fingerprint(call) } };
+		json_get_string(call->args, "due_date"), json_get_string(call->args, "memo"), lines,
+		json_get_string(call->args, "idempotency_key"), tool_args_fingerprint(call),
+		call->cfg && call->cfg->require_known_customer ? "true" : "false" } };
+	return 0;
+}
+
+int tool_update_invoice(struct tool_call *call, struct tool_query *q, struct tool_error *err)
+{
+	json_object *items;
+	const char *lines = items_text(call, &items);
+
+	if (json_object_object_length(call->args) < 2) {
+		tool_error_set(err, "INVALID_INPUT", NULL, 0,
+		               "nothing to change: give line_items, due_date, memo, currency or customer_id");
+		return -1;
+	}
+	if (items && check_line_totals(items, err) < 0)
+		return -1;
+	*q = (struct tool_query){ .stmt = "update_invoice", .nparams = 9, .ncols = 1, .params = {
+		call->id->tenant, call->id->sub, call->request_id, json_get_string(call->args, "invoice_id"),
+		json_get_string(call->args, "customer_id"), json_get_string(call->args, "currency"),
+		json_get_string(call->args, "due_date"), json_get_string(call->args, "memo"), lines } };
 	return 0;
 }
 
 int tool_get_invoice(struct tool_call *call, struct tool_query *q, struct tool_error *err)
 {
-	(void)err;
-	*q = (struct tool_query){ .stmt = "get_invoice", .nparams = 2, .read_only = 1, .ncols = 1,
-	                          .params = { call->id->tenant, json_get_string(call->args, "invoice_id") } };
+	const char *id = json_get_string(call->args, "invoice_id");
+	const char *number = json_get_string(call->args, "number");
+
+	if (!id == !number) {
+		tool_error_set(err, "INVALID_INPUT", id ? "number" : "invoice_id", 0,
+		               "give exactly one of invoice_id (a UUID) or number (e.g. INV-000005)");
+		return -1;
+	}
+	*q = (struct tool_query){ .stmt = "get_invoice", .nparams = 3, .read_only = 1, .ncols = 1,
+	                          .params = { call->id->tenant, id, number } };
 	return 0;
 }
 
@@ -89,20 +132,18 @@ static int split_position(char *position, const char **ts, const char **id)
 
 int tool_list_invoices(struct tool_call *call, struct tool_query *q, struct tool_error *err)
 {
-	const char *customer = json_get_string(call->args, "customer_id");
-	const char *status = json_get_string(call->args, "status");
 	const char *cursor = json_get_string(call->args, "cursor");
+	const char *filters = tool_args_except(call, "limit cursor");
 
-	snprintf(call->scope, sizeof(call->scope), "list_invoices|%s|%s|%s", call->id->tenant, customer,
-	         status ? status : "");
+	snprintf(call->scope, sizeof(call->scope), "list_invoices|%s|%s", call->id->tenant, filters);
 	snprintf(call->num[0], sizeof(call->num[0]), "%lld", json_get_int(call->args, "limit"));
-	*q = (struct tool_query){ .stmt = "list_invoices", .nparams = 6, .read_only = 1, .ncols = 3,
-	                          .params = { call->id->tenant, customer, status, call->num[0] } };
+	*q = (struct tool_query){ .stmt = "list_invoices", .nparams = 5, .read_only = 1, .ncols = 3,
+	                          .params = { call->id->tenant, filters, call->num[0] } };
 	if (cursor && (cursor_decode(call->cursor_key, call->scope, cursor, call->position) < 0 ||
-	               split_position(call->position, &q->params[4], &q->params[5]) < 0)) {
+	               split_position(call->position, &q->params[3], &q->params[4]) < 0)) {
 		tool_error_set(err, "INVALID_INPUT", "cursor", 0,
 		               "cursor is not a next_cursor from list_invoices with these same "
-		               "customer_id and status arguments; omit it to start from the first page");
+		               "filters and sort; omit it to start from the first page");
 		return -1;
 	}
 	return 0;
@@ -112,14 +153,7 @@ int tool_list_invoices(struct tool_call *call, struct tool_query *q, struct tool
 int tool_list_invoices_finish(struct tool_call *call, char *const *cols, char **result,
                               struct tool_error *err)
 {
-	struct strbuf out;
-
 	(void)err;
-	strbuf_init(&out, (cols[0] ? strlen(cols[0]) : 2) + 400);
-	strbuf_puts(&out, "{\"invoices\":");
-	strbuf_puts(&out, cols[0] ? cols[0] : "[]");
-	tool_put_next_cursor(&out, call->cursor_key, call->scope, cols[1], cols[2]);
-	strbuf_puts(&out, "}");
-	*result = strbuf_take(&out, NULL);
+	*result = tool_page_result(call, "invoices", cols[0], cols[1], cols[2]);
 	return 0;
 }

@@ -1,12 +1,15 @@
 /*
  * tool_payments.c - queries for money received and money owed:
- * apply_payment (row-locked, idempotent) and list_outstanding_balances
+ * apply_payment (row-locked, idempotent; paid_at not in the future beyond
+ * the clock leeway) and list_outstanding_balances
  * (aging per customer and currency). Runs in workers.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "../server/config.h"
 #include "auth.h"
 #include "cursor.h"
 #include "strbuf.h"
@@ -14,7 +17,15 @@
 
 int tool_apply_payment(struct tool_call *call, struct tool_query *q, struct tool_error *err)
 {
-	(void)err;
+	const char *paid_at = json_get_string(call->args, "paid_at");
+	long long leeway = call->cfg ? call->cfg->jwt_leeway_s : 30;
+
+	if (paid_at && tool_timestamp_epoch(paid_at) > (long long)time(NULL) + leeway) {
+		tool_error_set(err, "INVALID_INPUT", "paid_at", 0,
+		               "paid_at must not be in the future (beyond %llds of clock leeway), got '%s'; "
+		               "record a payment when the money has arrived", leeway, paid_at);
+		return -1;
+	}
 	snprintf(call->num[0], sizeof(call->num[0]), "%lld", json_get_int(call->args, "amount_cents"));
 	*q = (struct tool_query){ .stmt = "apply_payment", .nparams = 10, .ncols = 1, .params = {
 		call->id->tenant, call->id->sub, call->request_id, json_get_string(call->args, "invoice_id"),

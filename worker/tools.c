@@ -18,15 +18,28 @@
 #include "tools.h"
 
 
+#define LINE_DESCRIPTION \
+	{ .name = "description", .type = ARG_STRING, .required = 1, .min = 1, .max = 500, \
+	  .description = "What is billed, 1-500 characters." }
+#define LINE_AMOUNT \
+	{ .name = "amount_cents", .type = ARG_INTEGER, .required = 1, .min = 0, .max = TOOL_MAX_INVOICE_CENTS, \
+	  .description = "Unit price in minor units of the currency (cents for USD, yen for JPY)." }
+#define LINE_QUANTITY \
+	{ .name = "quantity", .type = ARG_INTEGER, .min = 1, .max = 1000000, .has_default = 1, \
+	  .default_int = 1, .description = "How many units; default 1." }
+
 static const struct arg_spec line_item_fields[] = {
-	{ .name = "description", .type = ARG_STRING, .required = 1, .min = 1, .max = 500,
-	  .description = "What is billed, 1-500 characters." },
-	{ .name = "amount_cents", .type = ARG_INTEGER, .required = 1, .min = 0, .max = TOOL_MAX_INVOICE_CENTS,
-	  .description = "Unit price in minor units of the currency (cents for USD, yen for JPY)." },
-	{ .name = "quantity", .type = ARG_INTEGER, .min = 1, .max = 1000000, .has_default = 1,
-	  .default_int = 1, .description = "How many units; default 1." },
+	LINE_DESCRIPTION,
+	LINE_AMOUNT,
+	LINE_QUANTITY,
+	{ .name = "discount_bps", .type = ARG_INTEGER, .min = 0, .max = 10000,
+	  .description = "Discount on this line in basis points (1000 = 10%), 0-10000; default none." },
+	{ .name = "tax_code", .type = ARG_STRING, .min = 1, .max = 32, .charset = CHARS_ID,
+	  .description = "A tax rate's code from upsert_tax_rate/list_tax_rates; default untaxed." },
 	{ 0 }
 };
+
+static const struct arg_spec credit_line_fields[] = { LINE_DESCRIPTION, LINE_AMOUNT, LINE_QUANTITY, { 0 } };
 
 #define IDEMPOTENCY_KEY \
 	{ .name = "idempotency_key", .type = ARG_STRING, .min = 1, .max = 255, \
@@ -54,15 +67,104 @@ static const struct arg_spec create_invoice_args[] = {
 	{ 0 }
 };
 
+#define LIST_LIMIT(what) \
+	{ .name = "limit", .type = ARG_INTEGER, .min = 1, .max = 100, .has_default = 1, \
+	  .default_int = 20, .description = what " per page 1-100, default 20." }
+#define LIST_CURSOR \
+	{ .name = "cursor", .type = ARG_STRING, .min = 1, .max = 512, \
+	  .description = "next_cursor from the previous page; omit for the first page." }
+#define INVOICE_NUMBER(what) \
+	{ .name = "number", .type = ARG_STRING, .min = 1, .max = 32, .charset = CHARS_ID, \
+	  .description = what }
+
 static const struct arg_spec list_invoices_args[] = {
-	{ .name = "customer_id", .type = ARG_STRING, .required = 1, .min = 1, .max = 64,
-	  .charset = CHARS_ID, .description = "The customer whose invoices to list." },
+	CUSTOMER_ID(0, "Only this customer's invoices."),
 	{ .name = "status", .type = ARG_ENUM, .enum_values = "draft sent paid overdue void",
 	  .description = "Only invoices in this status; overdue = sent, past due, amount due." },
-	{ .name = "limit", .type = ARG_INTEGER, .min = 1, .max = 100, .has_default = 1,
-	  .default_int = 20, .description = "Page size 1-100, default 20." },
-	{ .name = "cursor", .type = ARG_STRING, .min = 1, .max = 512,
-	  .description = "next_cursor from the previous page; omit for the first page." },
+	INVOICE_NUMBER("Only the invoice with this number, e.g. INV-000005."),
+	{ .name = "currency", .type = ARG_CURRENCY, .description = "Only this ISO 4217 currency." },
+	{ .name = "issued_from", .type = ARG_DATE, .description = "Issued (sent) on or after this date (UTC)." },
+	{ .name = "issued_to", .type = ARG_DATE, .description = "Issued (sent) on or before this date (UTC)." },
+	{ .name = "due_from", .type = ARG_DATE, .description = "Due on or after this date." },
+	{ .name = "due_to", .type = ARG_DATE, .description = "Due on or before this date." },
+	{ .name = "min_total_cents", .type = ARG_INTEGER, .min = 0, .max = TOOL_MAX_INVOICE_CENTS,
+	  .description = "Only invoices totalling at least this, in minor units." },
+	{ .name = "max_total_cents", .type = ARG_INTEGER, .min = 0, .max = TOOL_MAX_INVOICE_CENTS,
+	  .description = "Only invoices totalling at most this, in minor units." },
+	{ .name = "sort", .type = ARG_ENUM, .enum_values = "newest due_date", .default_str = "newest",
+	  .description = "newest (created, newest first; default) or due_date (earliest due first)." },
+	LIST_LIMIT("Invoices"),
+	LIST_CURSOR,
+	{ 0 }
+};
+
+static const struct arg_spec get_invoice_args[] = {
+	{ .name = "invoice_id", .type = ARG_STRING, .min = 1, .max = 64, .charset = CHARS_UUID,
+	  .description = "The invoice_id returned by create_invoice or list_invoices (or give number)." },
+	INVOICE_NUMBER("The invoice number shown to customers, e.g. INV-000005 (instead of invoice_id)."),
+	{ 0 }
+};
+
+static const struct arg_spec update_invoice_args[] = {
+	INVOICE_ID,
+	CUSTOMER_ID(0, "Move the draft to this customer."),
+	{ .name = "line_items", .type = ARG_OBJECT_ARRAY, .min = 1, .max = 100,
+	  .items = line_item_fields, .description = "Replaces all lines (1-100)." },
+	{ .name = "due_date", .type = ARG_DATE, .description = "New due date YYYY-MM-DD." },
+	{ .name = "currency", .type = ARG_CURRENCY, .description = "New ISO 4217 currency." },
+	{ .name = "memo", .type = ARG_STRING, .min = 0, .max = 2000, .description = "New memo (\"\" clears it)." },
+	{ 0 }
+};
+
+static const struct arg_spec list_customers_args[] = {
+	{ .name = "query", .type = ARG_STRING, .min = 1, .max = 200,
+	  .description = "Only customers whose id, name or e-mail starts with this (any case)." },
+	LIST_LIMIT("Customers"),
+	LIST_CURSOR,
+	{ 0 }
+};
+
+static const struct arg_spec upsert_tax_rate_args[] = {
+	{ .name = "code", .type = ARG_STRING, .required = 1, .min = 1, .max = 32, .charset = CHARS_ID,
+	  .description = "Your code for the rate, e.g. VAT20; lines name it as tax_code." },
+	{ .name = "name", .type = ARG_STRING, .required = 1, .min = 1, .max = 200,
+	  .description = "Name shown on invoices, e.g. \"VAT 20%\"." },
+	{ .name = "rate_bps", .type = ARG_INTEGER, .required = 1, .min = 0, .max = 10000,
+	  .description = "Rate in basis points: 2000 = 20%, 0-10000." },
+	{ .name = "inclusive", .type = ARG_BOOLEAN,
+	  .description = "true: line prices already contain the tax; false (default): tax is added." },
+	{ 0 }
+};
+
+static const struct arg_spec no_args[] = { { 0 } };
+
+static const struct arg_spec create_credit_note_args[] = {
+	INVOICE_ID,
+	{ .name = "amount_cents", .type = ARG_INTEGER, .min = 1, .max = TOOL_MAX_INVOICE_CENTS,
+	  .description = "Amount to credit in minor units (or give line_items); at most the total less earlier credit notes." },
+	{ .name = "line_items", .type = ARG_OBJECT_ARRAY, .min = 1, .max = 100, .items = credit_line_fields,
+	  .description = "What is credited, line by line (instead of amount_cents)." },
+	{ .name = "reason", .type = ARG_STRING, .required = 1, .min = 1, .max = 500,
+	  .description = "Why, kept on the credit note, 1-500 characters." },
+	IDEMPOTENCY_KEY,
+	{ 0 }
+};
+
+static const struct arg_spec apply_credit_args[] = {
+	CUSTOMER_ID(1, "The customer whose credit is spent."),
+	INVOICE_ID,
+	{ .name = "amount_cents", .type = ARG_INTEGER, .required = 1, .min = 1, .max = TOOL_MAX_INVOICE_CENTS,
+	  .description = "Credit to spend, in minor units; at most the credit held and the amount due." },
+	IDEMPOTENCY_KEY,
+	{ 0 }
+};
+
+static const struct arg_spec reverse_payment_args[] = {
+	{ .name = "payment_id", .type = ARG_STRING, .required = 1, .min = 1, .max = 64,
+	  .charset = CHARS_UUID, .description = "The payment_id from apply_payment or get_invoice." },
+	{ .name = "reason", .type = ARG_STRING, .required = 1, .min = 1, .max = 500,
+	  .description = "Why (recorded in error, bounced, ...), 1-500 characters." },
+	IDEMPOTENCY_KEY,
 	{ 0 }
 };
 
@@ -96,8 +198,7 @@ static const struct arg_spec list_outstanding_args[] = {
 	  .description = "Age balances as of this date YYYY-MM-DD; default today." },
 	{ .name = "limit", .type = ARG_INTEGER, .min = 1, .max = 100, .has_default = 1,
 	  .default_int = 50, .description = "Customer/currency rows per page 1-100, default 50." },
-	{ .name = "cursor", .type = ARG_STRING, .min = 1, .max = 512,
-	  .description = "next_cursor from the previous page; omit for the first page." },
+	LIST_CURSOR,
 	{ 0 }
 };
 
@@ -125,22 +226,43 @@ static const struct arg_spec get_customer_args[] = {
 	"\"invoice_number\":" NTS "," \
 	"\"status\":{\"type\":\"string\",\"enum\":[\"draft\",\"sent\",\"paid\",\"overdue\",\"void\"]}," \
 	"\"customer_id\":" TS ",\"currency\":" TS "," \
-	"\"total_cents\":" INT ",\"amount_paid_cents\":" INT ",\"amount_due_cents\":" INT "," \
+	"\"subtotal_cents\":" INT ",\"discount_cents\":" INT ",\"tax_cents\":" INT "," \
+	"\"tax_breakdown\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{" \
+	"\"tax_code\":" TS ",\"rate_bps\":" INT ",\"inclusive\":{\"type\":\"boolean\"}," \
+	"\"taxable_cents\":" INT ",\"tax_cents\":" INT "}}}," \
+	"\"total_cents\":" INT ",\"amount_paid_cents\":" INT ",\"amount_reversed_cents\":" INT "," \
+	"\"credited_cents\":" INT ",\"credit_notes_cents\":" INT ",\"amount_due_cents\":" INT "," \
 	"\"due_date\":" TS ",\"memo\":" NTS ",\"issued_at\":" NTS ",\"created_at\":" TS
 #define INVOICE_REQUIRED \
 	"\"invoice_id\",\"status\",\"customer_id\",\"currency\",\"total_cents\",\"due_date\",\"created_at\""
 #define INVOICE_SCHEMA "{\"type\":\"object\",\"properties\":{" INVOICE_PROPS "},\"required\":[" INVOICE_REQUIRED "]}"
 #define LINE_ITEMS_SCHEMA "{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{" \
 	"\"description\":" TS ",\"amount_cents\":" INT ",\"quantity\":" INT "," \
+	"\"subtotal_cents\":" INT ",\"discount_bps\":" INT ",\"discount_cents\":" INT "," \
+	"\"tax_code\":" NTS ",\"tax_rate_bps\":{\"type\":[\"integer\",\"null\"]}," \
+	"\"tax_inclusive\":{\"type\":\"boolean\"},\"tax_cents\":" INT "," \
 	"\"line_total_cents\":" INT "},\"required\":[\"description\",\"amount_cents\"," \
 	"\"quantity\",\"line_total_cents\"]}}"
 #define PAYMENT_PROPS \
 	"\"payment_id\":{\"type\":\"string\",\"format\":\"uuid\"},\"amount_cents\":" INT "," \
 	"\"paid_at\":" TS ",\"method\":" NTS ",\"reference\":" NTS
+#define CREDIT_NOTE_SCHEMA "{\"type\":\"object\",\"properties\":{" \
+	"\"credit_note_id\":{\"type\":\"string\",\"format\":\"uuid\"},\"credit_note_number\":" TS "," \
+	"\"invoice_id\":" TS ",\"customer_id\":" TS ",\"currency\":" TS ",\"amount_cents\":" INT "," \
+	"\"applied_to_invoice_cents\":" INT ",\"customer_credit_cents\":" INT ",\"reason\":" TS "," \
+	"\"created_at\":" TS "}}"
+#define ARRAY_OF(items) "{\"type\":\"array\",\"items\":" items "}"
 #define FULL_INVOICE_SCHEMA "{\"type\":\"object\",\"properties\":{" INVOICE_PROPS "," \
 	"\"void_reason\":" NTS ",\"voided_at\":" NTS ",\"line_items\":" LINE_ITEMS_SCHEMA "," \
 	"\"payments\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{" \
-	PAYMENT_PROPS "}}}},\"required\":[" INVOICE_REQUIRED ",\"line_items\",\"payments\"]}"
+	PAYMENT_PROPS ",\"reversed\":{\"type\":\"boolean\"}}}}," \
+	"\"credit_notes\":" ARRAY_OF(CREDIT_NOTE_SCHEMA) "," \
+	"\"credits_applied\":" ARRAY_OF("{\"type\":\"object\"}") "}," \
+	"\"required\":[" INVOICE_REQUIRED ",\"line_items\",\"payments\"]}"
+#define BALANCES_SCHEMA ARRAY_OF("{\"type\":\"object\",\"properties\":{\"currency\":" TS "," \
+	"\"outstanding_cents\":" INT ",\"open_invoice_count\":" INT ",\"credit_cents\":" INT "}}")
+#define TAX_RATE_PROPS "\"code\":" TS ",\"name\":" TS ",\"rate_bps\":" INT "," \
+	"\"inclusive\":{\"type\":\"boolean\"}"
 /* Aging buckets: amounts by days past due as of as_of. */
 #define AGING_PROPS "\"current\":" INT ",\"days_1_30\":" INT ",\"days_31_60\":" INT "," \
 	"\"days_61_90\":" INT ",\"days_over_90\":" INT
@@ -152,21 +274,24 @@ static const struct tool_def tool_table[] = {
 		.name = "create_invoice",
 		.title = "Create invoice",
 		.description = "Create a draft invoice for a customer from line items (unit price in "
-		               "minor units times quantity). Returns invoice_id and totals; pass "
-		               "invoice_id to the other invoice tools. Use list_invoices to find "
+		               "minor units times quantity, optional discount_bps and tax_code). Returns "
+		               "invoice_id and totals (subtotal, discount, tax, total); customer_known false "
+		               "means the customer_id was never saved (see hint). Use list_invoices to find "
 		               "existing invoices before creating a duplicate.",
 		.scope = "invoices:write",
 		.args = create_invoice_args,
 		.output_schema = "{\"type\":\"object\",\"properties\":{" INVOICE_PROPS ","
-			"\"line_items\":" LINE_ITEMS_SCHEMA "},\"required\":[" INVOICE_REQUIRED ",\"line_items\"]}",
+			"\"line_items\":" LINE_ITEMS_SCHEMA ",\"customer_known\":{\"type\":\"boolean\"},"
+			"\"hint\":" TS "},\"required\":[" INVOICE_REQUIRED ",\"line_items\",\"customer_known\"]}",
 		.prepare = tool_create_invoice,
 	},
 	{
 		.name = "list_invoices",
 		.title = "List invoices",
-		.description = "List a customer's invoices, newest first, optionally by status "
-		               "(overdue = sent and past due with an amount due). Pages of up to 100; "
-		               "pass next_cursor back as cursor for the next page (null at the end).",
+		.description = "Find invoices, newest first (or by due date), filtered by any of "
+		               "customer_id, status (overdue = sent and past due with an amount due), "
+		               "number, currency, issue and due date ranges and total. Pages of up to 100; "
+		               "pass next_cursor back as cursor with the same filters (null at the end).",
 		.scope = "invoices:read",
 		.read_only = 1,
 		.idempotent = 1,
@@ -180,13 +305,14 @@ static const struct tool_def tool_table[] = {
 	{
 		.name = "get_invoice",
 		.title = "Get invoice",
-		.description = "Everything about one invoice: number, status, line items, payments, "
-		               "total_cents, amount_paid_cents, amount_due_cents and dates. Use "
-		               "list_invoices to find an invoice_id.",
+		.description = "Everything about one invoice, by invoice_id or by number (INV-000005): "
+		               "status, line items with tax and discount, tax breakdown, payments (and "
+		               "reversals), credit notes, credit applied, total_cents, amount_due_cents and "
+		               "dates. Use list_invoices to find one.",
 		.scope = "invoices:read",
 		.read_only = 1,
 		.idempotent = 1,
-		.args = invoice_id_args,
+		.args = get_invoice_args,
 		.output_schema = FULL_INVOICE_SCHEMA,
 		.prepare = tool_get_invoice,
 	},
@@ -195,7 +321,8 @@ static const struct tool_def tool_table[] = {
 		.title = "Send invoice",
 		.description = "Mark a draft invoice as sent: assigns the tenant's next invoice number "
 		               "(INV-000001, no gaps) and issued_at. Sending an already sent invoice "
-		               "returns it unchanged. Payments can be applied only after sending.",
+		               "returns it unchanged; one totalling 0 is paid at once. Payments can be "
+		               "applied only after sending.",
 		.scope = "invoices:write",
 		.idempotent = 1,
 		.args = invoice_id_args,
@@ -268,17 +395,114 @@ static const struct tool_def tool_table[] = {
 	{
 		.name = "get_customer",
 		.title = "Get customer",
-		.description = "A customer's details and invoice counts. A customer_id used on invoices "
-		               "but never saved with upsert_customer answers with has_details false.",
+		.description = "A customer's details, invoice counts and balances per currency "
+		               "(outstanding and credit held). A customer_id used on invoices but never "
+		               "saved with upsert_customer answers with has_details false.",
 		.scope = "invoices:read",
 		.read_only = 1,
 		.idempotent = 1,
 		.args = get_customer_args,
 		.output_schema = "{\"type\":\"object\",\"properties\":{" CUSTOMER_PROPS
 			"\"has_details\":{\"type\":\"boolean\"},\"invoice_count\":" INT ","
-			"\"open_invoice_count\":" INT "},\"required\":[\"customer_id\",\"has_details\","
+			"\"open_invoice_count\":" INT ",\"balances\":" BALANCES_SCHEMA "},"
+			"\"required\":[\"customer_id\",\"has_details\","
 			"\"invoice_count\"]}",
 		.prepare = tool_get_customer,
+	},
+	{
+		.name = "list_customers",
+		.title = "List customers",
+		.description = "Saved customers by customer_id, optionally only those whose id, name or "
+		               "e-mail starts with query (any case), each with outstanding balance and "
+		               "credit per currency. Pages of up to 100; pass next_cursor back as cursor.",
+		.scope = "invoices:read",
+		.read_only = 1,
+		.idempotent = 1,
+		.args = list_customers_args,
+		.output_schema = "{\"type\":\"object\",\"properties\":{\"customers\":{\"type\":\"array\","
+			"\"items\":{\"type\":\"object\",\"properties\":{" CUSTOMER_PROPS "\"balances\":" BALANCES_SCHEMA "}}},"
+			"\"next_cursor\":" NTS "},\"required\":[\"customers\",\"next_cursor\"]}",
+		.prepare = tool_list_customers,
+		.finish = tool_list_customers_finish,
+	},
+	{
+		.name = "update_invoice",
+		.title = "Update draft invoice",
+		.description = "Change a draft invoice: replace its line items, or set due_date, memo, "
+		               "currency or customer_id (only what is given changes). Sent invoices never "
+		               "change: correct them with create_credit_note.",
+		.scope = "invoices:write",
+		.idempotent = 1,
+		.args = update_invoice_args,
+		.output_schema = FULL_INVOICE_SCHEMA,
+		.prepare = tool_update_invoice,
+	},
+	{
+		.name = "create_credit_note",
+		.title = "Create credit note",
+		.description = "Credit a sent, overdue or paid invoice by amount_cents or line_items, with "
+		               "a reason; numbered CN-000001 per tenant, immutable. At most the invoice "
+		               "total less earlier credit notes. The part up to the amount due reduces it; "
+		               "the rest (money already paid) becomes the customer's credit in that currency, "
+		               "spendable with apply_credit.",
+		.scope = "invoices:write",
+		.args = create_credit_note_args,
+		.output_schema = "{\"type\":\"object\",\"properties\":{\"credit_note\":" CREDIT_NOTE_SCHEMA ","
+			"\"invoice\":" INVOICE_SCHEMA ",\"customer_credit_cents\":" INT "},"
+			"\"required\":[\"credit_note\",\"invoice\",\"customer_credit_cents\"]}",
+		.prepare = tool_create_credit_note,
+	},
+	{
+		.name = "apply_credit",
+		.title = "Apply customer credit",
+		.description = "Spend a customer's credit (from credit notes on paid invoices) on one of "
+		               "their open invoices in the same currency; at most the credit held and the "
+		               "amount due. See get_customer or list_customers for credit_cents.",
+		.scope = "payments:write",
+		.args = apply_credit_args,
+		.output_schema = "{\"type\":\"object\",\"properties\":{\"application\":{\"type\":\"object\"},"
+			"\"invoice\":" INVOICE_SCHEMA ",\"customer_credit_cents\":" INT "},"
+			"\"required\":[\"application\",\"invoice\",\"customer_credit_cents\"]}",
+		.prepare = tool_apply_credit,
+	},
+	{
+		.name = "reverse_payment",
+		.title = "Reverse payment",
+		.description = "Undo a payment recorded in error or bounced: adds a reversal row (the "
+		               "payment stays on record), the amount is due again and a paid invoice "
+		               "reopens (sent or overdue). A payment is reversed at most once.",
+		.scope = "payments:write",
+		.destructive = 1,
+		.args = reverse_payment_args,
+		.output_schema = "{\"type\":\"object\",\"properties\":{\"reversal\":{\"type\":\"object\"},"
+			"\"invoice\":" INVOICE_SCHEMA "},\"required\":[\"reversal\",\"invoice\"]}",
+		.prepare = tool_reverse_payment,
+	},
+	{
+		.name = "upsert_tax_rate",
+		.title = "Save tax rate",
+		.description = "Create or change a tax rate (code, name, rate_bps, inclusive) that "
+		               "invoice lines name as tax_code. Changing a rate affects invoices created "
+		               "or updated afterwards only; sent invoices keep the rate they were priced with.",
+		.scope = "invoices:write",
+		.idempotent = 1,
+		.args = upsert_tax_rate_args,
+		.output_schema = "{\"type\":\"object\",\"properties\":{" TAX_RATE_PROPS ","
+			"\"created\":{\"type\":\"boolean\"}},\"required\":[\"code\",\"rate_bps\",\"created\"]}",
+		.prepare = tool_upsert_tax_rate,
+	},
+	{
+		.name = "list_tax_rates",
+		.title = "List tax rates",
+		.description = "The tenant's tax rates by code.",
+		.scope = "invoices:read",
+		.read_only = 1,
+		.idempotent = 1,
+		.args = no_args,
+		.output_schema = "{\"type\":\"object\",\"properties\":{\"tax_rates\":{\"type\":\"array\","
+			"\"items\":{\"type\":\"object\",\"properties\":{" TAX_RATE_PROPS "}}}},"
+			"\"required\":[\"tax_rates\"]}",
+		.prepare = tool_list_tax_rates,
 	},
 };
 #define NTOOLS (sizeof(tool_table) / sizeof(tool_table[0]))
@@ -303,15 +527,61 @@ const struct tool_def *tools_find(const char *name)
 
 /* ---- helpers for handlers ---- */
 
-const char *tool_args_fingerprint(struct tool_call *call)
+/* Is name one of the space-separated words in list? */
+static int word_in(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = list; (p = strstr(p, name)) != NULL; p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+const char *tool_args_except(struct tool_call *call, const char *skip)
 {
 	json_object_put(call->holder);
 	call->holder = json_object_new_object();
 	json_object_object_foreach(call->args, key, val) {
-		if (strcmp(key, "idempotency_key") != 0)
+		if (!word_in(skip, key))
 			json_object_object_add(call->holder, key, json_object_get(val));
 	}
 	return json_object_to_json_string_ext(call->holder, JSON_C_TO_STRING_PLAIN);
+}
+
+const char *tool_args_fingerprint(struct tool_call *call)
+{
+	return tool_args_except(call, "idempotency_key");
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+ * days_from_civil). */
+static long long days_from_civil(long long y, long long m, long long d)
+{
+	long long era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+long long tool_timestamp_epoch(const char *s)
+{
+	long long t = days_from_civil(atoi(s), atoi(s + 5), atoi(s + 8)) * 86400 +
+	              atoi(s + 11) * 3600 + atoi(s + 14) * 60 + atoi(s + 17);
+	const char *zone = s + 19;
+
+	if (*zone == '.')
+		while (*++zone >= '0' && *zone <= '9')
+			;
+	if (*zone == '+' || *zone == '-') {
+		long long off = atoi(zone + 1) * 3600 + atoi(zone + 4) * 60;
+		t += *zone == '+' ? -off : off;
+	}
+	return t;
 }
 
 void tool_call_cleanup(struct tool_call *call)
@@ -332,6 +602,21 @@ int tool_finish(const struct tool_def *def, struct tool_call *call, char *const 
 	if (!(*result = strdup(cols[0])))
 		fatal("out of memory");
 	return 0;
+}
+
+char *tool_page_result(struct tool_call *call, const char *key, const char *items,
+                       const char *a, const char *b)
+{
+	struct strbuf out;
+
+	strbuf_init(&out, (items ? strlen(items) : 2) + 400);
+	strbuf_puts(&out, "{\"");
+	strbuf_puts(&out, key);
+	strbuf_puts(&out, "\":");
+	strbuf_puts(&out, items ? items : "[]");
+	tool_put_next_cursor(&out, call->cursor_key, call->scope, a, b);
+	strbuf_puts(&out, "}");
+	return strbuf_take(&out, NULL);
 }
 
 void tool_put_next_cursor(struct strbuf *out, const struct cursor_key *ck, const char *scope,
@@ -367,17 +652,7 @@ static const char *json_type_word(json_object *v)
 
 static int enum_has(const char *vals, const char *v)
 {
-	size_t n = strlen(v);
-	const char *p = vals;
-
-	if (n == 0)
-		return 0;
-	while ((p = strstr(p, v)) != NULL) {
-		if ((p == vals || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
-			return 1;
-		p += n;
-	}
-	return 0;
+	return *v && word_in(vals, v);
 }
 
 static int is_leap(int y)
@@ -556,8 +831,10 @@ static json_object *validate_value(const struct arg_spec *sp, json_object *v,
 				return NULL;
 			}
 			if (sp->charset && !charset_ok(sp->charset, s)) {
-				tool_error_set(err, "INVALID_INPUT", path, 0, "%s must be %s, got '%.*s'",
-				               path, charset_rule(sp->charset), utf8_clip(s, len, 70), s);
+				tool_error_set(err, "INVALID_INPUT", path, 0, "%s must be %s, got '%.*s'%s",
+				               path, charset_rule(sp->charset), utf8_clip(s, len, 70), s,
+				               sp->charset == CHARS_UUID && strncmp(s, "INV-", 4) == 0
+				               ? "; an invoice number goes in number (get_invoice, list_invoices)" : "");
 				return NULL;
 			}
 		}
@@ -596,6 +873,13 @@ static json_object *validate_value(const struct arg_spec *sp, json_object *v,
 		}
 		return json_object_new_int64(x);
 	}
+	case ARG_BOOLEAN:
+		if (!json_object_is_type(v, json_type_boolean)) {
+			tool_error_set(err, "INVALID_INPUT", path, 0, "%s must be true or false, got %s",
+			               path, json_type_word(v));
+			return NULL;
+		}
+		return json_object_get(v);
 	case ARG_OBJECT_ARRAY: {
 		json_object *out;
 		size_t n;
@@ -746,6 +1030,9 @@ static json_object *schema_of(const struct arg_spec *sp)
 		json_object_object_add(s, "maximum", json_object_new_int64(sp->max));
 		if (sp->has_default)
 			json_object_object_add(s, "default", json_object_new_int64(sp->default_int));
+		break;
+	case ARG_BOOLEAN:
+		json_object_object_add(s, "type", json_object_new_string("boolean"));
 		break;
 	case ARG_OBJECT_ARRAY:
 		json_object_object_add(s, "type", json_object_new_string("array"));

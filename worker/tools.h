@@ -15,6 +15,7 @@
 #include "tool_error.h"
 
 struct auth_identity;
+struct config;
 
 /* The largest amount one invoice may total, in minor units (10^15 - 1): far
  * below 2^63, so no sum of a few thousand invoices can wrap even in 64-bit
@@ -22,7 +23,7 @@ struct auth_identity;
 #define TOOL_MAX_INVOICE_CENTS 999999999999999LL
 
 enum arg_type { ARG_STRING, ARG_INTEGER, ARG_ENUM, ARG_DATE, ARG_TIMESTAMP, ARG_CURRENCY,
-                ARG_OBJECT_ARRAY };
+                ARG_OBJECT_ARRAY, ARG_BOOLEAN };
 enum arg_charset { CHARS_ANY = 0, CHARS_ID, CHARS_UUID, CHARS_EMAIL };
 
 struct arg_spec {
@@ -47,6 +48,7 @@ struct tool_call {
 	const char *request_id;
 	const char *tool_name;
 	const struct cursor_key *cursor_key;
+	const struct config *cfg; /* require_known_customer, jwt_leeway_s */
 	json_object *args;   /* validated, defaults filled; owned by the caller */
 	char scope[512];     /* the query a cursor is bound to (list tools) */
 	char num[2][24];     /* integers rendered as statement parameters */
@@ -108,12 +110,25 @@ char *tools_markdown(void);
  * JSON text without idempotency_key (the idempotency fingerprint; the text
  * is owned by call->holder until tool_call_cleanup). */
 const char *tool_args_fingerprint(struct tool_call *call);
+/* The arguments as JSON text without the space-separated names in skip
+ * (owned by call->holder, like the fingerprint). */
+const char *tool_args_except(struct tool_call *call, const char *skip);
+
+/* Seconds since the epoch of a timestamp that passed ARG_TIMESTAMP
+ * validation (RFC 3339 with Z or an offset). */
+long long tool_timestamp_epoch(const char *s);
 
 /* Appends `,"next_cursor":` and a cursor sealing position "a:b" for scope,
  * or null when a or b is NULL (no further page). */
 struct strbuf;
 void tool_put_next_cursor(struct strbuf *out, const struct cursor_key *ck, const char *scope,
                           const char *a, const char *b);
+
+/* {"<key>": items (JSON array text, NULL = []), "next_cursor": ...} for a
+ * list page whose last row is at position a:b (NULL: no further page).
+ * Caller frees. */
+char *tool_page_result(struct tool_call *call, const char *key, const char *items,
+                       const char *a, const char *b);
 
 /* The result of a query's row for def (its finish, or column 0); 0 with
  * *result malloc'd, or -1 with err filled. */

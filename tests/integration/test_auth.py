@@ -220,6 +220,6 @@ def test_tools_list_shows_only_what_the_token_may_call(env):
     expect(read_only and all(read_only.values()), read_only)
     expect(set(read_only) == {n for n, ro in everything.items() if ro}, (read_only, everything))
     payments = names("payments:write")
-    expect(set(payments) == {"apply_payment"}, payments)
+    expect(set(payments) == {"apply_payment", "apply_credit", "reverse_payment"}, payments)
     expect(names("") == {}, "no scope, no tools")
 

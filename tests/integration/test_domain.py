@@ -372,16 +372,20 @@ def test_tool_declarations_guide_agents(env):
     tools = {t["name"]: t for t in c.rpc("tools/list", {})[2]["result"]["tools"]}
     expect(set(tools) == {"create_invoice", "get_invoice", "list_invoices", "send_invoice",
                           "apply_payment", "void_invoice", "list_outstanding_balances",
-                          "upsert_customer", "get_customer"}, tools.keys())
-    readers = {"get_invoice", "list_invoices", "list_outstanding_balances", "get_customer"}
+                          "upsert_customer", "get_customer", "list_customers", "update_invoice",
+                          "create_credit_note", "apply_credit", "reverse_payment",
+                          "upsert_tax_rate", "list_tax_rates"}, tools.keys())
+    readers = {"get_invoice", "list_invoices", "list_outstanding_balances", "get_customer",
+               "list_customers", "list_tax_rates"}
     for name, t in tools.items():
         a = t["annotations"]
         expect(t["title"] and t["description"] and "outputSchema" in t, name)
         expect(a["readOnlyHint"] == (name in readers), (name, a))
-        expect(a["destructiveHint"] == (name == "void_invoice"), (name, a))
-    for name in ("send_invoice", "void_invoice", "get_invoice", "upsert_customer"):
+        expect(a["destructiveHint"] == (name in ("void_invoice", "reverse_payment")), (name, a))
+    for name in ("send_invoice", "void_invoice", "get_invoice", "upsert_customer", "update_invoice",
+                 "upsert_tax_rate"):
         expect(tools[name]["annotations"]["idempotentHint"] is True, name)
-    for name in ("create_invoice", "apply_payment"):
+    for name in ("create_invoice", "apply_payment", "create_credit_note", "apply_credit", "reverse_payment"):
         expect(tools[name]["annotations"]["idempotentHint"] is False, name)
         expect("idempotency_key" in tools[name]["inputSchema"]["properties"], name)
     expect("list_invoices" in tools["get_invoice"]["description"], "descriptions chain tools")
@@ -407,7 +411,9 @@ def test_dates_and_amounts_have_documented_ranges(env):
                 "2026-03-01T12:00:00-14:30", "2026-03-01T12:00:00+15:59", "1999-12-31T23:59:59Z"):
         fails(c, "apply_payment", dict(pay, paid_at=bad), "INVALID_INPUT", field="paid_at",
               fragment="years 2000 to 9998")
-    ok(c, "apply_payment", dict(pay, paid_at="9998-12-31T23:59:59-14:00"))
+    # The latest valid timestamp passes validation but is refused as being in the future.
+    fails(c, "apply_payment", dict(pay, paid_at="9998-12-31T23:59:59-14:00"), "INVALID_INPUT",
+          field="paid_at", fragment="future")
     ok(c, "apply_payment", dict(pay, paid_at="2026-03-01T12:00:00+14:00"))
     fails(c, "create_invoice", {"customer_id": "x", "line_items": [{"description": "a", "amount_cents": 1}],
                                 "due_date": "9999-01-01"}, "INVALID_INPUT", field="due_date")
@@ -418,10 +424,10 @@ def test_dates_and_amounts_have_documented_ranges(env):
         {"description": "a", "amount_cents": top}, {"description": "b", "amount_cents": 1}]},
         "INVALID_INPUT", field="line_items[1]", fragment="999999999999999")
     fails(c, "apply_payment", dict(pay, amount_cents=top + 1), "INVALID_INPUT", field="amount_cents")
-    ok(c, "create_invoice", {"customer_id": "x", "line_items": [{"description": "a", "amount_cents": top}]})
-    try:
+    draft = ok(c, "create_invoice", {"customer_id": "x", "line_items": [{"description": "a", "amount_cents": top}]})
+    try:  # (a draft: a sent invoice's total cannot change at all)
         env.psql("UPDATE invoices SET total_cents = 1000000000000000 WHERE invoice_id = '%s'"
-                 % inv["invoice_id"])
+                 % draft["invoice_id"])
         raise AssertionError("the database accepted a total over the limit")
     except Exception as e:  # noqa: BLE001 - psql's error names the constraint
         expect("invoices_total_limit" in str(getattr(e, "stderr", e)), e)

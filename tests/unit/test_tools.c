@@ -151,6 +151,25 @@ static void test_currency(void **state)
 	assert_int_equal(currency_exponent("US"), -1);
 }
 
+static void test_timestamps_and_booleans(void **state)
+{
+	struct tool_error err;
+	json_object *out;
+
+	(void)state;
+	assert_int_equal(tool_timestamp_epoch("1970-01-01T00:00:00Z"), 0);
+	assert_int_equal(tool_timestamp_epoch("2000-03-01T00:00:00.999Z"), 951868800);
+	assert_int_equal(tool_timestamp_epoch("2026-03-01T12:00:00+14:00"), 1772366400 - 14 * 3600);
+	assert_int_equal(tool_timestamp_epoch("2026-03-01T12:00:00-01:30"), 1772366400 + 5400);
+	assert_int_equal(tool_timestamp_epoch("9998-12-31T23:59:59Z"), 253370764799LL);
+	out = validate("upsert_tax_rate", "{\"code\":\"V\",\"name\":\"v\",\"rate_bps\":1,\"inclusive\":true}", &err);
+	assert_non_null(out);
+	json_object_put(out);
+	expect_invalid("upsert_tax_rate", "{\"code\":\"V\",\"name\":\"v\",\"rate_bps\":1,\"inclusive\":1}",
+	               "inclusive", "inclusive must be true or false, got an integer");
+	expect_invalid("list_invoices", "{\"min_total_cents\":-1}", "min_total_cents", ">= 0");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -160,6 +179,7 @@ int main(void)
 		cmocka_unit_test(test_cursor_roundtrip_and_tamper),
 		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_currency),
+		cmocka_unit_test(test_timestamps_and_booleans),
 	};
 	return cmocka_run_group_tests_name("tools", tests, NULL, NULL);
 }
