@@ -1,7 +1,9 @@
 /*
  * currency.c - the ISO 4217 table (active codes with a minor unit; precious
- * metals and testing codes excluded). Pure data; runs in workers.
+ * metals and testing codes excluded). Pure data; runs in workers and in the
+ * renderer (amounts printed with their exponent).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "currency.h"
@@ -36,4 +38,28 @@ int currency_exponent(const char *code)
 			lo = mid + 1;
 	}
 	return -1;
+}
+
+void currency_format(long long minor, int exponent, char *buf, size_t cap)
+{
+	unsigned long long v = minor < 0 ? 0ULL - (unsigned long long)minor : (unsigned long long)minor;
+	char digits[32], out[64];
+	int n, o = 0, whole;
+
+	n = snprintf(digits, sizeof(digits), "%0*llu", exponent + 1, v);
+	whole = n - exponent;
+	if (minor < 0)
+		out[o++] = '-';
+	for (int i = 0; i < whole; i++) {
+		if (i > 0 && (whole - i) % 3 == 0)
+			out[o++] = ',';
+		out[o++] = digits[i];
+	}
+	if (exponent > 0) {
+		out[o++] = '.';
+		memcpy(out + o, digits + whole, (size_t)exponent);
+		o += exponent;
+	}
+	out[o] = '\0';
+	snprintf(buf, cap, "%s", out);
 }

@@ -59,6 +59,11 @@ static const struct statement statements[] = {
 	{ "list_outstanding_balances", "SELECT (r - 'next')::text, r->'next'->>'currency', r->'next'->>'customer_id'"
 	                               " FROM mcp_list_outstanding($1, $2, $3, $4::date, $5::int, $6, $7) AS r" },
 	{ "get_customer", "SELECT mcp_get_customer($1, $2)::text" },
+	{ "get_business_profile", "SELECT mcp_get_business_profile($1)::text" },
+	{ "get_statement", "SELECT r::text, r->>'currency', r->>'period_end', r->>'period_start'"
+	                   " FROM mcp_statement($1, $2, $3, $4::date, $5::date, $6) AS r" },
+	{ "get_invoice_document", "SELECT r::text, r->>'currency', r->>'invoice_id'"
+	                          " FROM mcp_invoice_document($1, $2::uuid) AS r" },
 	{ "expire_idempotency_keys", "SELECT mcp_expire_idempotency_keys()::text" },
 	{ "create_invoice", "SELECT result::text, err_state, err_message, err_detail"
 	                    " FROM mcp_try_create_invoice($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)" },
@@ -70,6 +75,8 @@ static const struct statement statements[] = {
 	                   " FROM mcp_try_apply_payment($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)" },
 	{ "upsert_customer", "SELECT result::text, err_state, err_message, err_detail"
 	                     " FROM mcp_try_upsert_customer($1, $2, $3, $4, $5, $6, $7)" },
+	{ "upsert_business_profile", "SELECT result::text, err_state, err_message, err_detail"
+	                             " FROM mcp_try_upsert_business_profile($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)" },
 	/* Every batch: a member stuck on a row lock gives up quickly and is
 	 * tried again alone, so one lock wait never holds the others back. */
 	{ "batch_lock_timeout", "SELECT set_config('lock_timeout', '200ms', true)" },

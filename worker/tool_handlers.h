@@ -23,5 +23,13 @@ int tool_list_outstanding_balances_finish(struct tool_call *call, char *const *c
                                           struct tool_error *err);
 int tool_upsert_customer(struct tool_call *call, struct tool_query *q, struct tool_error *err);
 int tool_get_customer(struct tool_call *call, struct tool_query *q, struct tool_error *err);
+int tool_upsert_business_profile(struct tool_call *call, struct tool_query *q, struct tool_error *err);
+int tool_get_business_profile(struct tool_call *call, struct tool_query *q, struct tool_error *err);
+int tool_get_statement(struct tool_call *call, struct tool_query *q, struct tool_error *err);
+int tool_get_statement_finish(struct tool_call *call, char *const *cols, char **result,
+                              struct tool_error *err);
+int tool_get_invoice_pdf(struct tool_call *call, struct tool_query *q, struct tool_error *err);
+int tool_get_invoice_pdf_finish(struct tool_call *call, char *const *cols, char **result,
+                                struct tool_error *err);
 
 #endif

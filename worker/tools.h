@@ -22,7 +22,7 @@ struct auth_identity;
 #define TOOL_MAX_INVOICE_CENTS 999999999999999LL
 
 enum arg_type { ARG_STRING, ARG_INTEGER, ARG_ENUM, ARG_DATE, ARG_TIMESTAMP, ARG_CURRENCY,
-                ARG_OBJECT_ARRAY };
+                ARG_OBJECT_ARRAY, ARG_BOOLEAN };
 enum arg_charset { CHARS_ANY = 0, CHARS_ID, CHARS_UUID, CHARS_EMAIL };
 
 struct arg_spec {
@@ -84,6 +84,7 @@ struct tool_def {
 	const char *output_schema;   /* JSON text */
 	tool_prepare_fn prepare;
 	tool_finish_fn finish;       /* NULL: column 0 of the row is the result */
+	int document;                /* a DOC_* kind: the result is rendered to PDF (document.h) */
 };
 
 const struct tool_def *tools_find(const char *name);
