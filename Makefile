@@ -28,6 +28,14 @@ LIB_SRCS := $(filter-out server/main.c,$(SRCS))
 MIGRATIONS := $(sort $(wildcard sql/migrations/*.sql))
 
 OBJS     := $(SRCS:%.c=build/rel/%.o) build/rel/migrations.o
+# The renderer is its own binary (exec'd by the master): only it links
+# cairo and pango, so no other process maps them.
+RENDER_PKGS := pangocairo pangofc fontconfig json-c
+RENDER_SRCS := $(wildcard render/*.c) server/log.c server/ipc.c server/privsep.c server/render_proto.c \
+               worker/currency.c worker/json_get.c
+RENDER_CFLAGS = $(ALL_CFLAGS) $(shell pkg-config --cflags $(RENDER_PKGS) 2>/dev/null)
+RENDER_LIBS = $(shell pkg-config --libs $(RENDER_PKGS) 2>/dev/null)
+RENDER_OBJS := $(RENDER_SRCS:%.c=build/render/%.o)
 LIB_OBJS := $(LIB_SRCS:%.c=build/rel/%.o) build/rel/migrations.o
 SAN_OBJS := $(LIB_SRCS:%.c=build/san/%.o) build/san/migrations.o
 
@@ -35,11 +43,20 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,build/tests/%,$(wildcard tests/unit/test
 FUZZERS    := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 .PHONY: all run test unit fuzz integration bench install clean deps check-readme
-all: bin/mcp-invoiced
+all: bin/mcp-invoiced bin/mcp-invoiced-render
 
 bin/mcp-invoiced: $(OBJS)
 	@mkdir -p bin
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
+
+bin/mcp-invoiced-render: $(RENDER_OBJS)
+	@mkdir -p bin
+	$(CC) $(RENDER_CFLAGS) $(LDFLAGS) -o $@ $(RENDER_OBJS) $(RENDER_LIBS)
+
+build/render/%.o: %.c $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	@echo CC-RENDER $<
+	@$(CC) $(RENDER_CFLAGS) -c -o $@ $<
 
 bin/mcp-invoiced-san: $(SAN_OBJS) build/san/server/main.o
 	@mkdir -p bin
@@ -120,10 +137,11 @@ run: deps all
 bench: deps all
 	sh bench/bench.sh
 
-install: bin/mcp-invoiced
+install: bin/mcp-invoiced bin/mcp-invoiced-render
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/lib/systemd/system $(DESTDIR)/usr/lib/sysusers.d \
 	  $(DESTDIR)/usr/lib/tmpfiles.d $(DESTDIR)/etc/mcp-invoiced
 	install -m 0755 bin/mcp-invoiced $(DESTDIR)$(PREFIX)/bin/mcp-invoiced
+	install -m 0755 bin/mcp-invoiced-render $(DESTDIR)$(PREFIX)/bin/mcp-invoiced-render
 	sed 's|@PREFIX@|$(PREFIX)|g' systemd/mcp-invoiced.service > $(DESTDIR)/lib/systemd/system/mcp-invoiced.service
 	install -m 0644 systemd/mcp-invoiced.sysusers $(DESTDIR)/usr/lib/sysusers.d/mcp-invoiced.conf
 	install -m 0644 systemd/mcp-invoiced.tmpfiles $(DESTDIR)/usr/lib/tmpfiles.d/mcp-invoiced.conf

@@ -60,6 +60,10 @@ static const struct config_key config_keys[] = {
 	L(shutdown_timeout_s, 1, 3600),
 	S(user),
 	E(log_level, "debug info warn error"),
+	L(renderers, 1, 16),
+	L(render_timeout_ms, 100, 600000),
+	L(render_queue, 1, 10000),
+	L(inline_pdf_max_bytes, 1024, 268435456),
 };
 #define NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -106,6 +110,10 @@ void config_defaults(struct config *cfg)
 	cfg->idle_timeout_s = 75;
 	cfg->shutdown_timeout_s = 10;
 	set_str(&cfg->log_level, "info");
+	cfg->renderers = 1;
+	cfg->render_timeout_ms = 10000;
+	cfg->render_queue = 32;
+	cfg->inline_pdf_max_bytes = 1048576;
 }
 
 void config_free(struct config *cfg)

@@ -42,6 +42,10 @@ struct config {
 	long shutdown_timeout_s;
 	char *user;
 	char *log_level;
+	long renderers;            /* PDF renderer processes */
+	long render_timeout_ms;    /* one document's time budget in a renderer */
+	long render_queue;         /* documents one worker may have waiting or rendering */
+	long inline_pdf_max_bytes; /* largest PDF embedded in a tool result */
 	char *source_path; /* the file it was read from */
 };
 

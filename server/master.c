@@ -8,7 +8,10 @@
  * serving; with growing back-off if they die during start-up, and after five
  * such failures in a row it stops the server with a clear message). Each
  * generation of workers has its own key manager (keymgr.c), the only holder
- * of the TLS private key; the master itself never reads that key.
+ * of the TLS private key; the master itself never reads that key. It also
+ * starts the PDF renderers (render/renderer.c, a binary of their own) and
+ * gives every worker a channel to each; a renderer that dies is replaced
+ * and the workers get channels to the new one.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +47,9 @@
 #define TICK_MS 100
 #define TAG_LISTEN 0xfffffff0u
 #define TAG_SIGNAL 0xfffffff1u
+#define TAG_RENDER_BASE 0xffff0000u /* + renderer index */
+#define MAX_RENDERERS 16
+#define RENDERER_BINARY "mcp-invoiced-render"
 
 struct worker_rec {
 	pid_t pid;
@@ -52,6 +58,14 @@ struct worker_rec {
 	int ready;
 	int draining;
 	unsigned generation;
+};
+
+/* A renderer process (render/renderer.c): its own binary, executed with
+ * an empty environment, so it inherits nothing of the master's memory. */
+struct renderer_rec {
+	pid_t pid;
+	int chan;
+	int ready;
 };
 
 struct master {
@@ -69,6 +83,9 @@ struct master {
 	struct auth_keys keys;
 	struct cursor_key cursor_key;
 	struct worker_rec workers[SHM_MAX_SLOTS];
+	struct renderer_rec renderers[MAX_RENDERERS];
+	int render_failures;     /* renderers that died before they were ready, in a row */
+	long long render_respawn_at_ns;
 	unsigned generation;
 	int reloading;
 	int ready_notified;
@@ -181,6 +198,162 @@ static void close_master_fds(struct master *m)
 	for (int i = 0; i < SHM_MAX_SLOTS; i++)
 		if (m->workers[i].pid > 0)
 			close(m->workers[i].chan);
+	for (int i = 0; i < MAX_RENDERERS; i++)
+		if (m->renderers[i].pid > 0)
+			close(m->renderers[i].chan);
+}
+
+/* ---- renderers ---- */
+
+/* Gives worker slot w and renderer r the two ends of a new channel. */
+static void connect_renderer(struct master *m, int w, int r)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_error("socketpair: %s", strerror(errno));
+		return;
+	}
+	if (ipc_send(m->renderers[r].chan, IPC_RENDERCHAN, sv[0]) < 0 ||
+	    ipc_send(m->workers[w].chan, IPC_RENDERCHAN, sv[1]) < 0)
+		log_warn("cannot connect worker %d to renderer %d: %s", (int)m->workers[w].pid,
+		         (int)m->renderers[r].pid, strerror(errno));
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* The renderer binary next to our own. */
+static int renderer_path(char *buf, size_t cap)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, cap - sizeof(RENDERER_BINARY) - 1);
+	char *slash;
+
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	slash = strrchr(buf, '/');
+	if (!slash)
+		return -1;
+	strcpy(slash + 1, RENDERER_BINARY);
+	return 0;
+}
+
+/* Forks and executes renderer r; with wait, until it reports ready (start-up). */
+static int spawn_renderer(struct master *m, int r, int wait)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = TAG_RENDER_BASE + (uint32_t)r };
+	char path[4096], budget[32];
+	int sv[2];
+	pid_t pid;
+
+	if (renderer_path(path, sizeof(path)) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_error("cannot start a renderer: %s", strerror(errno));
+		return -1;
+	}
+	snprintf(budget, sizeof(budget), "%ld", m->cfg.render_timeout_ms);
+	pid = fork();
+	if (pid < 0) {
+		log_error("fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		char *const argv[] = { RENDERER_BINARY, budget, m->cfg.log_level,
+		                       m->cfg.user && *m->cfg.user ? m->cfg.user : NULL, NULL };
+		char *const envp[] = { NULL };
+		sigset_t none;
+		close_master_fds(m);
+		close(sv[0]);
+		if (dup2(sv[1], 3) != 3)
+			_exit(127);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execve(path, argv, envp);
+		log_error("cannot execute the renderer %s: %s", path, strerror(errno));
+		_exit(127);
+	}
+	close(sv[1]);
+	if (wait) {
+		struct pollfd pfd = { .fd = sv[0], .events = POLLIN };
+		struct ipc_msg msg;
+		int fd, status;
+		if (poll(&pfd, 1, 20000) != 1 || ipc_recv(sv[0], &msg, &fd) != 1 || msg.type != IPC_READY) {
+			log_error("renderer %d did not start (see its error above; %s must be installed "
+			          "next to mcp-invoiced)", (int)pid, path);
+			close(sv[0]);
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return -1;
+		}
+	}
+	fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+	m->renderers[r] = (struct renderer_rec){ .pid = pid, .chan = sv[0], .ready = wait };
+	epoll_ctl(m->epfd, EPOLL_CTL_ADD, sv[0], &ev);
+	for (int i = 0; i < SHM_MAX_SLOTS; i++)
+		if (m->workers[i].pid > 0)
+			connect_renderer(m, i, r);
+	log_info("renderer %d started", (int)pid);
+	return 0;
+}
+
+static void on_renderer_channel(struct master *m, int r)
+{
+	struct renderer_rec *rr = &m->renderers[r];
+	struct ipc_msg msg;
+	int fd, rc;
+
+	while ((rc = ipc_recv(rr->chan, &msg, &fd)) == 1) {
+		if (msg.type == IPC_READY && !rr->ready) {
+			rr->ready = 1;
+			m->render_failures = 0;
+		}
+	}
+	if (rc == 0 || (rc < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+		epoll_ctl(m->epfd, EPOLL_CTL_DEL, rr->chan, NULL);
+}
+
+/* Reaps renderer pid if it is one: 1 if it was. */
+static int reap_renderer(struct master *m, pid_t pid, const char *how)
+{
+	for (int r = 0; r < MAX_RENDERERS; r++) {
+		struct renderer_rec *rr = &m->renderers[r];
+		if (rr->pid != pid)
+			continue;
+		epoll_ctl(m->epfd, EPOLL_CTL_DEL, rr->chan, NULL);
+		close(rr->chan);
+		if (m->stopping) {
+			log_info("renderer %d finished (%s)", (int)pid, how);
+		} else if (!rr->ready) {
+			m->render_failures++;
+			log_error("renderer %d failed during start-up (%s), %d in a row", (int)pid, how,
+			          m->render_failures);
+			m->render_respawn_at_ns = limiter_now_ns() +
+			                          (100000000LL << (m->render_failures < 6 ? m->render_failures : 6));
+		} else {
+			log_error("renderer %d died (%s); replacing it", (int)pid, how);
+			m->render_respawn_at_ns = limiter_now_ns();
+		}
+		memset(rr, 0, sizeof(*rr));
+		return 1;
+	}
+	return 0;
+}
+
+static int live_renderers(struct master *m)
+{
+	int n = 0;
+	for (int r = 0; r < MAX_RENDERERS; r++)
+		n += m->renderers[r].pid > 0;
+	return n;
+}
+
+static void respawn_renderers(struct master *m)
+{
+	for (int r = 0; r < m->cfg.renderers && r < MAX_RENDERERS; r++)
+		if (m->renderers[r].pid <= 0 && spawn_renderer(m, r, 0) < 0)
+			m->render_respawn_at_ns = limiter_now_ns() + 1000000000LL;
 }
 
 /* Forks a key manager for the current configuration and waits until it
@@ -313,6 +486,9 @@ static void spawn_worker(struct master *m)
 	atomic_store(&m->shm->slots[slot].pid, pid);
 	ev.data.u32 = (uint32_t)slot;
 	epoll_ctl(m->epfd, EPOLL_CTL_ADD, sv[0], &ev);
+	for (int r = 0; r < MAX_RENDERERS; r++)
+		if (m->renderers[r].pid > 0)
+			connect_renderer(m, slot, r);
 	log_info("worker %d started in slot %d (generation %u)", (int)pid, slot, m->generation);
 }
 
@@ -396,6 +572,9 @@ static void begin_stop(struct master *m, int status, const char *why)
 	for (int i = 0; i < SHM_MAX_SLOTS; i++)
 		if (m->workers[i].pid > 0)
 			kill(m->workers[i].pid, SIGTERM);
+	for (int r = 0; r < MAX_RENDERERS; r++)
+		if (m->renderers[r].pid > 0)
+			kill(m->renderers[r].pid, SIGTERM);
 	retire_keymgr(m, m->keymgr_pid, m->keymgr_chan);
 	m->keymgr_pid = 0;
 	m->keymgr_chan = -1;
@@ -474,6 +653,8 @@ static void reap(struct master *m)
 			snprintf(how, sizeof(how), "killed by signal %d", WTERMSIG(status));
 		else
 			snprintf(how, sizeof(how), "exit status %d", WEXITSTATUS(status));
+		if (reap_renderer(m, pid, how))
+			continue;
 		for (size_t i = 0; i < sizeof(m->old_keymgrs) / sizeof(pid_t); i++) {
 			if (m->old_keymgrs[i] == pid) {
 				m->old_keymgrs[i] = 0;
@@ -646,7 +827,7 @@ static void tick(struct master *m)
 		m->next_watchdog_ns = now + m->watchdog_ms * 1000000LL;
 	}
 	if (m->stopping) {
-		if (live_workers(m, 1) == 0 && live_keymgrs(m) == 0)
+		if (live_workers(m, 1) == 0 && live_keymgrs(m) == 0 && live_renderers(m) == 0)
 			return;
 		if (now > m->stop_deadline_ns) {
 			for (int i = 0; i < SHM_MAX_SLOTS; i++)
@@ -657,9 +838,16 @@ static void tick(struct master *m)
 			for (size_t i = 0; i < sizeof(m->old_keymgrs) / sizeof(pid_t); i++)
 				if (m->old_keymgrs[i] > 0)
 					kill(m->old_keymgrs[i], SIGKILL);
+			for (int r = 0; r < MAX_RENDERERS; r++)
+				if (m->renderers[r].pid > 0)
+					kill(m->renderers[r].pid, SIGKILL);
 			m->stop_deadline_ns = now + 1000000000LL;
 		}
 		return;
+	}
+	if (m->render_respawn_at_ns && now >= m->render_respawn_at_ns) {
+		m->render_respawn_at_ns = 0;
+		respawn_renderers(m);
 	}
 	if (m->respawn_at_ns && now >= m->respawn_at_ns) {
 		m->respawn_at_ns = 0;
@@ -723,6 +911,9 @@ int master_run(struct config *cfg, const char *cfg_path)
 	epoll_ctl(m.epfd, EPOLL_CTL_ADD, m.sfd, &ev);
 	m.watchdog_ms = sd_watchdog_interval_ms();
 
+	for (int r = 0; r < m.cfg.renderers && r < MAX_RENDERERS; r++)
+		if (spawn_renderer(&m, r, 1) < 0)
+			fatal("cannot start the PDF renderer (see the error above)");
 	log_info("mcp-invoiced listening on https://%s%s with %ld workers", m.cfg.listen,
 	         m.cfg.mcp_path, m.cfg.workers);
 	for (long i = 0; i < m.cfg.workers; i++)
@@ -741,9 +932,12 @@ int master_run(struct config *cfg, const char *cfg_path)
 				on_signal(&m);
 			else if (tag < SHM_MAX_SLOTS && m.workers[tag].pid > 0)
 				on_channel(&m, (int)tag);
+			else if (tag >= TAG_RENDER_BASE && tag < TAG_RENDER_BASE + MAX_RENDERERS &&
+			         m.renderers[tag - TAG_RENDER_BASE].pid > 0)
+				on_renderer_channel(&m, (int)(tag - TAG_RENDER_BASE));
 		}
 		tick(&m);
-		if (m.stopping && live_workers(&m, 1) == 0 && live_keymgrs(&m) == 0) {
+		if (m.stopping && live_workers(&m, 1) == 0 && live_keymgrs(&m) == 0 && live_renderers(&m) == 0) {
 			log_info("stopped; in flight at exit: %lld", shm_inflight_total(m.shm));
 			SSL_CTX_free(m.tls);
 			auth_keys_free(&m.keys);

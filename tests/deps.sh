@@ -3,7 +3,8 @@
 # run. As root it runs apt-get; otherwise it prints the exact command.
 set -eu
 PKGS="build-essential pkg-config libpq-dev libjson-c-dev libssl-dev libjwt-dev libcmocka-dev procps \
-postgresql postgresql-contrib openssl curl wrk clang libclang-rt-14-dev python3"
+postgresql postgresql-contrib openssl curl wrk clang libclang-rt-14-dev python3 \
+libcairo2-dev libpango1.0-dev fonts-noto-core fonts-noto-cjk fonts-dejavu-core poppler-utils qpdf"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -224,7 +224,7 @@ char *document_read_contents(const char *uri, const unsigned char *pdf, size_t p
 	struct strbuf b;
 
 	strbuf_init(&b, pdf_len * 4 / 3 + 512);
-	strbuf_puts(&b, "[{\"uri\":");
+	strbuf_puts(&b, "\"contents\":[{\"uri\":");
 	strbuf_json_string(&b, uri, strlen(uri));
 	strbuf_puts(&b, ",\"mimeType\":\"" DOC_MIME "\",");
 	put_blob(&b, pdf, pdf_len);

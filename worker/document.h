@@ -33,7 +33,8 @@ char *document_tool_result(int kind, const char *structured, const char *uri,
                            const unsigned char *pdf, size_t pdf_len, int pages, int want_inline,
                            long cap, struct tool_error *err);
 
-/* The contents array of resources/read for uri (malloc'd JSON text). */
+/* The members of a resources/read result for uri: "contents":[...]
+ * (malloc'd JSON text). */
 char *document_read_contents(const char *uri, const unsigned char *pdf, size_t pdf_len);
 
 #endif

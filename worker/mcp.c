@@ -16,6 +16,7 @@
 #include "../server/log.h"
 #include "../shm/limiter.h"
 #include "base64.h"
+#include "document.h"
 #include "mcp.h"
 #include "strbuf.h"
 #include "json_text.h"
@@ -138,6 +139,7 @@ static void do_initialize(struct rpc *c)
 		version = json_object_get_string(v);
 	json_object_object_add(tools, "listChanged", json_object_new_boolean(0));
 	json_object_object_add(caps, "tools", tools);
+	json_object_object_add(caps, "resources", json_object_new_object());
 	json_object_object_add(result, "protocolVersion", json_object_new_string(version));
 	json_object_object_add(result, "capabilities", caps);
 	json_object_object_add(result, "serverInfo", server_info());
@@ -150,6 +152,7 @@ static void do_discover(struct rpc *c)
 	json_object *result = json_object_new_object(), *caps = json_object_new_object();
 
 	json_object_object_add(caps, "tools", json_object_new_object());
+	json_object_object_add(caps, "resources", json_object_new_object());
 	json_object_object_add(result, "supportedVersions", versions_array());
 	json_object_object_add(result, "capabilities", caps);
 	json_object_object_add(result, "instructions", json_object_new_string(instructions));
@@ -208,31 +211,47 @@ static void tool_error_result(struct rpc *c, const struct tool_error *err)
 
 #define SERVER_INFO_JSON "{\"name\":\"" MCP_SERVER_NAME "\",\"title\":\"Invoices\",\"version\":\"" MCPI_VERSION "\"}"
 
+/* Sends a result whose members (JSON text without the braces) are already
+ * made, adding what a 2026-07-28 result carries. Takes ownership of members. */
+static void send_members(struct rpc *c, char *members, int private_cache)
+{
+	size_t n = strlen(members), len;
+	struct strbuf b;
+	char *body;
+
+	strbuf_init(&b, n + 400);
+	strbuf_puts(&b, "{\"jsonrpc\":\"2.0\",\"id\":");
+	strbuf_puts(&b, c->id_json);
+	strbuf_puts(&b, ",\"result\":{");
+	strbuf_append(&b, members, n);
+	if (c->modern && private_cache)
+		strbuf_puts(&b, ",\"ttlMs\":0,\"cacheScope\":\"private\"");
+	if (c->modern)
+		strbuf_puts(&b, ",\"resultType\":\"complete\",\"_meta\":{"
+		                "\"io.modelcontextprotocol/serverInfo\":" SERVER_INFO_JSON "}");
+	strbuf_puts(&b, "}}");
+	free(members);
+	body = strbuf_take(&b, &len);
+	response_set_body(c->resp, 200, body, len);
+	snprintf(c->resp->outcome, sizeof(c->resp->outcome), "ok");
+}
+
 /* A successful tool result, spliced from the JSON text the database made
  * (no object tree): the text block carries the same JSON, escaped, for
  * clients that do not read structuredContent. Takes ownership of structured. */
 static void send_tool_result(struct rpc *c, char *structured)
 {
-	size_t n = strlen(structured), len;
+	size_t n = strlen(structured);
 	struct strbuf b;
-	char *body;
 
-	strbuf_init(&b, 2 * n + 400);
-	strbuf_puts(&b, "{\"jsonrpc\":\"2.0\",\"id\":");
-	strbuf_puts(&b, c->id_json);
-	strbuf_puts(&b, ",\"result\":{\"content\":[{\"type\":\"text\",\"text\":");
+	strbuf_init(&b, 2 * n + 200);
+	strbuf_puts(&b, "\"content\":[{\"type\":\"text\",\"text\":");
 	strbuf_json_string(&b, structured, n);
 	strbuf_puts(&b, "}],\"structuredContent\":");
 	strbuf_append(&b, structured, n);
 	strbuf_puts(&b, ",\"isError\":false");
-	if (c->modern)
-		strbuf_puts(&b, ",\"resultType\":\"complete\",\"_meta\":{"
-		                "\"io.modelcontextprotocol/serverInfo\":" SERVER_INFO_JSON "}");
-	strbuf_puts(&b, "}}");
 	free(structured);
-	body = strbuf_take(&b, &len);
-	response_set_body(c->resp, 200, body, len);
-	snprintf(c->resp->outcome, sizeof(c->resp->outcome), "ok");
+	send_members(c, strbuf_take(&b, NULL), 0);
 }
 
 /* A tools/call waiting for the database (see mcp.h). It owns the
@@ -243,16 +262,99 @@ struct mcp_wait {
 	struct tool_call call;
 	struct auth_identity id;
 	char request_id[64];
-	struct db_job *job;
+	struct db_job *job;          /* until the database answers */
+	struct render_job *rjob;     /* then, for a document, until its PDF comes */
+	char *structured;            /* the document's data, while it renders */
+	const char *read_uri;        /* resources/read: the URI asked for (in uri) */
+	char uri[DOC_URI_MAX + 1];
 	mcp_resume_fn resume;
 	void *owner;
 };
 
 static void wait_free(struct mcp_wait *wt)
 {
+	free(wt->structured);
 	tool_call_cleanup(&wt->call);
 	json_object_put(wt->call.args);
 	free(wt);
+}
+
+/* A failed tool call: a tool error result, or for resources/read a
+ * JSON-RPC error carrying the URI (not found: -32602 in 2026-07-28,
+ * -32002 before; retryable failures: -32603 with the code). */
+static void answer_error(struct mcp_wait *wt, const struct tool_error *err)
+{
+	json_object *data;
+
+	if (!wt->read_uri) {
+		tool_error_result(&wt->rpc, err);
+		return;
+	}
+	data = json_object_new_object();
+	json_object_object_add(data, "uri", json_object_new_string(wt->read_uri));
+	json_object_object_add(data, "code", json_object_new_string(err->code));
+	json_object_object_add(data, "retryable", json_object_new_boolean(err->retryable));
+	snprintf(wt->rpc.resp->outcome, sizeof(wt->rpc.resp->outcome), "%s", err->code);
+	if (strcmp(err->code, "NOT_FOUND") == 0 || strcmp(err->code, "INVALID_INPUT") == 0)
+		rpc_error(&wt->rpc, 200, wt->rpc.modern || strcmp(err->code, "INVALID_INPUT") == 0 ? -32602 : -32002,
+		          strcmp(err->code, "NOT_FOUND") == 0 ? "Resource not found" : err->message,
+		          json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN));
+	else
+		rpc_error(&wt->rpc, 200, -32603, err->message,
+		          json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN));
+	json_object_put(data);
+}
+
+/* The renderer answered (or the time budget passed): the tool result with
+ * the PDF, or the resource contents; then hand the connection back. */
+static void render_answered(struct render_job *job)
+{
+	struct mcp_wait *wt = job->ctx;
+	mcp_resume_fn resume = wt->resume;
+	void *owner = wt->owner;
+	struct tool_error err;
+	char *members;
+
+	memset(&err, 0, sizeof(err));
+	wt->rjob = NULL;
+	if (!job->ok) {
+		answer_error(wt, &job->err);
+	} else if (wt->read_uri) {
+		members = document_read_contents(wt->read_uri, job->pdf, job->pdf_len);
+		send_members(&wt->rpc, members, 1);
+	} else {
+		json_object *want = NULL;
+		json_object_object_get_ex(wt->call.args, "inline", &want);
+		members = document_tool_result(wt->def->document, wt->structured, wt->call.scope, job->pdf,
+		                               job->pdf_len, job->pages, json_object_get_boolean(want),
+		                               wt->rpc.w->cfg->inline_pdf_max_bytes, &err);
+		if (members)
+			send_members(&wt->rpc, members, 0);
+		else
+			answer_error(wt, &err);
+	}
+	wait_free(wt);
+	resume(owner);
+}
+
+/* The document's data is in; its PDF comes from a renderer. Takes
+ * structured. 0: render_answered will run; -1: answered already. */
+static int start_render(struct mcp_wait *wt, char *structured)
+{
+	struct tool_error err;
+	char *copy = strdup(structured);
+
+	memset(&err, 0, sizeof(err));
+	if (!copy)
+		fatal("out of memory");
+	wt->structured = structured;
+	wt->rjob = render_job_new(wt->def->document, copy, strlen(copy), render_answered, wt);
+	if (render_submit(&wt->rpc.w->render, wt->rjob, &err) < 0) {
+		wt->rjob = NULL;
+		answer_error(wt, &err);
+		return -1;
+	}
+	return 0;
 }
 
 /* The database answered (or the deadline passed): build the tool result,
@@ -266,11 +368,14 @@ static void tool_answered(struct db_job *job)
 	char *out = NULL;
 
 	memset(&err, 0, sizeof(err));
+	wt->job = NULL; /* freed by the engine when this returns */
 	if (!job->ok)
-		tool_error_result(&wt->rpc, &job->err);
+		answer_error(wt, &job->err);
 	else if (tool_finish(wt->def, &wt->call, job->cols, &out, &err) < 0)
-		tool_error_result(&wt->rpc, &err);
-	else
+		answer_error(wt, &err);
+	else if (wt->def->document && start_render(wt, out) == 0)
+		return; /* render_answered resumes the connection */
+	else if (!wt->def->document)
 		send_tool_result(&wt->rpc, out);
 	wait_free(wt);
 	resume(owner);
@@ -278,14 +383,17 @@ static void tool_answered(struct db_job *job)
 
 void mcp_wait_cancel(struct worker_ctx *w, struct mcp_wait *wt)
 {
-	db_abandon(&w->db, wt->job);
+	if (wt->rjob)
+		render_abandon(&w->render, wt->rjob);
+	else
+		db_abandon(&w->db, wt->job);
 	wait_free(wt);
 }
 
 /* Runs the tool: prepare, then one query on the worker's connection. The
  * answer comes in tool_answered unless the query is refused at once. Takes
  * args. */
-static void start_tool(struct rpc *c, const struct tool_def *def, json_object *args)
+static void start_tool(struct rpc *c, const struct tool_def *def, json_object *args, const char *read_uri)
 {
 	struct mcp_wait *wt = calloc(1, sizeof(*wt));
 	struct tool_query q = { .ncols = 1 };
@@ -303,6 +411,10 @@ static void start_tool(struct rpc *c, const struct tool_def *def, json_object *a
 	                               .cursor_key = c->w->cursor_key, .args = args };
 	wt->resume = c->resume;
 	wt->owner = c->owner;
+	if (read_uri) {
+		snprintf(wt->uri, sizeof(wt->uri), "%s", read_uri);
+		wt->read_uri = wt->uri;
+	}
 	if (def->prepare(&wt->call, &q, &err) < 0)
 		goto refused;
 	wt->job = db_job_new(q.stmt, q.nparams, q.params, !q.read_only, q.ncols,
@@ -313,7 +425,7 @@ static void start_tool(struct rpc *c, const struct tool_def *def, json_object *a
 	c->wait = wt;
 	return;
 refused:
-	tool_error_result(c, &err);
+	answer_error(wt, &err);
 	wait_free(wt);
 }
 
@@ -371,7 +483,90 @@ static void do_tools_call(struct rpc *c)
 		tool_error_result(c, &err);
 		return;
 	}
-	start_tool(c, def, args);
+	start_tool(c, def, args, NULL);
+}
+
+/* ---- resources: the rendered documents ---- */
+
+static json_object *resource_template(const char *uri_template, const char *name, const char *title,
+                                      const char *description)
+{
+	json_object *t = json_object_new_object();
+
+	json_object_object_add(t, "uriTemplate", json_object_new_string(uri_template));
+	json_object_object_add(t, "name", json_object_new_string(name));
+	json_object_object_add(t, "title", json_object_new_string(title));
+	json_object_object_add(t, "description", json_object_new_string(description));
+	json_object_object_add(t, "mimeType", json_object_new_string(DOC_MIME));
+	return t;
+}
+
+static void private_cache(struct rpc *c, json_object *result)
+{
+	if (c->modern) {
+		json_object_object_add(result, "ttlMs", json_object_new_int(0));
+		json_object_object_add(result, "cacheScope", json_object_new_string("private"));
+	}
+}
+
+/* Documents are rendered on demand from URIs the tools return: nothing is
+ * listed, both templates are published. */
+static void do_resources_list(struct rpc *c, int templates)
+{
+	json_object *result = json_object_new_object(), *list = json_object_new_array();
+
+	if (templates) {
+		json_object_array_add(list, resource_template(DOC_STATEMENT_TEMPLATE, "statement",
+			"Customer statement (PDF)", "A customer's statement in one currency as of period_end "
+			"(the figures are get_statement's); period_start defaults to the first of the month, "
+			"type to activity (or open_item)."));
+		json_object_array_add(list, resource_template(DOC_INVOICE_TEMPLATE, "invoice",
+			"Invoice (PDF)", "One invoice as a PDF document (get_invoice_pdf)."));
+	}
+	json_object_object_add(result, templates ? "resourceTemplates" : "resources", list);
+	private_cache(c, result);
+	send_result(c, result);
+}
+
+static void do_resources_read(struct rpc *c)
+{
+	json_object *uri = NULL, *raw = NULL, *args, *data;
+	const struct tool_def *def = NULL;
+	struct tool_error err;
+	const char *u = "";
+	size_t ulen = 0;
+
+	if (c->params && json_object_object_get_ex(c->params, "uri", &uri) &&
+	    json_object_is_type(uri, json_type_string)) {
+		u = json_object_get_string(uri);
+		ulen = (size_t)json_object_get_string_len(uri);
+		def = document_parse_uri(u, ulen, &raw);
+	}
+	if (def && !auth_has_scope(c->id, def->scope)) {
+		char msg[160], d[128];
+		json_object_put(raw);
+		response_header(c->resp, "WWW-Authenticate: Bearer error=\"insufficient_scope\", "
+		                "scope=\"%s\"", def->scope);
+		snprintf(msg, sizeof(msg), "the token lacks scope %s needed to read documents", def->scope);
+		snprintf(d, sizeof(d), "{\"code\":\"INSUFFICIENT_SCOPE\",\"scope\":\"%s\"}", def->scope);
+		rpc_error(c, 403, -32003, msg, d);
+		return;
+	}
+	memset(&err, 0, sizeof(err));
+	args = def ? tools_validate(def, raw, &err) : NULL;
+	json_object_put(raw);
+	if (!args) {
+		char msg[800];
+		data = json_object_new_object();
+		json_object_object_add(data, "uri", json_object_new_string_len(u, utf8_clip(u, ulen, 300)));
+		snprintf(msg, sizeof(msg), "%s%s", def ? "Invalid resource URI: " :
+		         "Unknown resource: params.uri must match " DOC_STATEMENT_TEMPLATE " or "
+		         DOC_INVOICE_TEMPLATE, def ? err.message : "");
+		rpc_error(c, 200, -32602, msg, json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN));
+		json_object_put(data);
+		return;
+	}
+	start_tool(c, def, args, u);
 }
 
 /* ---- request checks ---- */
@@ -606,6 +801,10 @@ struct mcp_wait *mcp_handle(struct worker_ctx *w, const struct http_request *req
 		do_tools_call(&c);
 	else if (method_is(&c, "tools/list"))
 		do_tools_list(&c);
+	else if (method_is(&c, "resources/read"))
+		do_resources_read(&c);
+	else if (method_is(&c, "resources/list") || method_is(&c, "resources/templates/list"))
+		do_resources_list(&c, method_is(&c, "resources/templates/list"));
 	else if (method_is(&c, "server/discover"))
 		do_discover(&c);
 	else if (!c.modern && method_is(&c, "initialize"))

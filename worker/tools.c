@@ -919,7 +919,8 @@ static json_object *output_schema_of(const struct tool_def *t)
 	json_object_object_add(props, "error", json_tokener_parse(
 		"{\"type\":\"object\",\"description\":\"Present only when isError is true.\","
 		"\"properties\":{\"code\":{\"type\":\"string\",\"enum\":[\"INVALID_INPUT\",\"NOT_FOUND\","
-		"\"INVALID_STATE\",\"CONFLICT\",\"DATABASE_UNAVAILABLE\",\"TIMEOUT\",\"INTERNAL\"]},"
+		"\"INVALID_STATE\",\"CONFLICT\",\"DATABASE_UNAVAILABLE\",\"TIMEOUT\",\"RENDERER_UNAVAILABLE\","
+		"\"INTERNAL\"]},"
 		"\"message\":{\"type\":\"string\"},\"field\":{\"type\":\"string\"},"
 		"\"retryable\":{\"type\":\"boolean\"}},\"required\":[\"code\",\"message\",\"retryable\"]}"));
 	if (json_object_object_get_ex(schema, "required", &req)) {

@@ -10,7 +10,8 @@
  * accept, request_timeout_ms more for a body, idle_timeout_s between
  * keep-alive requests). A request that needs the database is suspended in
  * WAIT, its connection parked, until db.c calls back with the answer (or
- * the deadline passes); the loop never blocks on the database. Near
+ * the deadline passes); the loop never blocks on the database. A tool
+ * that returns a PDF then waits, the same way, for a renderer (render.c). Near
  * worker_connections the oldest idle connections are closed first.
  */
 #include <errno.h>
@@ -843,6 +844,8 @@ static void on_channel(struct worker_ctx *w)
 			} else {
 				conn_new(w, fd);
 			}
+		} else if (msg.type == IPC_RENDERCHAN) {
+			render_add_channel(&w->render, fd);
 		} else if (msg.type == IPC_DRAIN) {
 			start_drain(w, "replaced by reload");
 		}
@@ -892,6 +895,7 @@ void worker_main(struct worker_ctx *w)
 	if (peer_count_init(&peers, (size_t)w->cfg->worker_connections + 16) < 0)
 		fatal("worker: out of memory");
 	db_init(&w->db, w->cfg->database_url, w->cfg->request_timeout_ms);
+	render_init(&w->render, epfd, w->cfg->render_queue, w->cfg->render_timeout_ms);
 	w->db.up = &w->shm->slots[w->slot].database_up;
 	/* A database that refuses us (wrong database, role or password, schema
 	 * not migrated) is a configuration error: exit, and the master stops
@@ -925,6 +929,9 @@ void worker_main(struct worker_ctx *w)
 						start_drain(w, "signal");
 			} else if (tag == TAG_DATABASE) {
 				db_on_io(&w->db, events[i].events);
+			} else if ((intptr_t)tag >= RENDER_TAG_BASE &&
+			           (intptr_t)tag < RENDER_TAG_BASE + RENDER_MAX_CHANNELS) {
+				render_on_io(&w->render, (int)((intptr_t)tag - RENDER_TAG_BASE), events[i].events);
 			} else if (((struct conn *)tag)->closed) {
 				continue;
 			} else if (((struct conn *)tag)->state == C_WAIT) {
@@ -936,6 +943,7 @@ void worker_main(struct worker_ctx *w)
 			}
 		}
 		db_tick(&w->db, limiter_now_ns());
+		render_tick(&w->render, limiter_now_ns());
 		publish_db_stats(w);
 		sweep(w);
 		bury();
@@ -947,6 +955,7 @@ void worker_main(struct worker_ctx *w)
 				conn_close(w, conns); /* also drops requests still waiting */
 			bury();
 			db_close(&w->db);
+			render_close(&w->render);
 			peer_count_free(&peers);
 			check_leaks();
 			_exit(0);
