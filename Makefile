@@ -41,6 +41,7 @@ SAN_OBJS := $(LIB_SRCS:%.c=build/san/%.o) build/san/migrations.o
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,build/tests/%,$(wildcard tests/unit/test_*.c))
 FUZZERS    := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+RENDER_FUZZ_SRCS := $(filter-out render/renderer.c,$(RENDER_SRCS))
 
 .PHONY: all run test unit fuzz integration bench install clean deps check-readme
 all: bin/mcp-invoiced bin/mcp-invoiced-render
@@ -101,6 +102,16 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
 	@mkdir -p build/fuzz
 	@echo LINK-FUZZ $@
 	@clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJS) $(LIBS)
+
+# The renderer's driver links the renderer's modules (and cairo/pango).
+build/fuzzrender/%.o: %.c $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	@echo CC-FUZZ-RENDER $<
+	@clang $(FUZZ_BASE) $(shell pkg-config --cflags $(RENDER_PKGS) 2>/dev/null) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+build/fuzz/fuzz_render: tests/fuzz/fuzz_render.c $(RENDER_FUZZ_SRCS:%.c=build/fuzzrender/%.o)
+	@mkdir -p build/fuzz
+	@echo LINK-FUZZ $@
+	@clang $(FUZZ_BASE) $(shell pkg-config --cflags $(RENDER_PKGS) 2>/dev/null) -fsanitize=fuzzer,address,undefined -o $@ $^ $(RENDER_LIBS)
 
 deps:
 	@sh tests/deps.sh

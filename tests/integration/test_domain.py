@@ -372,14 +372,17 @@ def test_tool_declarations_guide_agents(env):
     tools = {t["name"]: t for t in c.rpc("tools/list", {})[2]["result"]["tools"]}
     expect(set(tools) == {"create_invoice", "get_invoice", "list_invoices", "send_invoice",
                           "apply_payment", "void_invoice", "list_outstanding_balances",
-                          "upsert_customer", "get_customer"}, tools.keys())
-    readers = {"get_invoice", "list_invoices", "list_outstanding_balances", "get_customer"}
+                          "upsert_customer", "get_customer", "upsert_business_profile",
+                          "get_business_profile", "get_statement", "get_invoice_pdf"}, tools.keys())
+    readers = {"get_invoice", "list_invoices", "list_outstanding_balances", "get_customer",
+               "get_business_profile", "get_statement", "get_invoice_pdf"}
     for name, t in tools.items():
         a = t["annotations"]
         expect(t["title"] and t["description"] and "outputSchema" in t, name)
         expect(a["readOnlyHint"] == (name in readers), (name, a))
         expect(a["destructiveHint"] == (name == "void_invoice"), (name, a))
-    for name in ("send_invoice", "void_invoice", "get_invoice", "upsert_customer"):
+    for name in ("send_invoice", "void_invoice", "get_invoice", "upsert_customer", "upsert_business_profile",
+                 "get_statement", "get_invoice_pdf"):
         expect(tools[name]["annotations"]["idempotentHint"] is True, name)
     for name in ("create_invoice", "apply_payment"):
         expect(tools[name]["annotations"]["idempotentHint"] is False, name)
