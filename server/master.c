@@ -203,6 +203,33 @@ static void close_master_fds(struct master *m)
 			close(m->renderers[i].chan);
 }
 
+/* A channel and a fork for a child process: in the child returns 0 with
+ * sv[1] its end (the master's descriptors closed), in the master the
+ * child's pid with sv[0] its end; -1 on failure (logged). */
+static pid_t fork_child(struct master *m, int sv[2])
+{
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_error("socketpair: %s", strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		log_error("fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		close_master_fds(m);
+	} else {
+		close(sv[1]);
+	}
+	return pid;
+}
+
 /* ---- renderers ---- */
 
 /* Gives worker slot w and renderer r the two ends of a new channel. */
@@ -246,26 +273,19 @@ static int spawn_renderer(struct master *m, int r, int wait)
 	int sv[2];
 	pid_t pid;
 
-	if (renderer_path(path, sizeof(path)) < 0 ||
-	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		log_error("cannot start a renderer: %s", strerror(errno));
+	if (renderer_path(path, sizeof(path)) < 0) {
+		log_error("cannot find the renderer binary: %s", strerror(errno));
 		return -1;
 	}
 	snprintf(budget, sizeof(budget), "%ld", m->cfg.render_timeout_ms);
-	pid = fork();
-	if (pid < 0) {
-		log_error("fork: %s", strerror(errno));
-		close(sv[0]);
-		close(sv[1]);
+	pid = fork_child(m, sv);
+	if (pid < 0)
 		return -1;
-	}
 	if (pid == 0) {
 		char *const argv[] = { RENDERER_BINARY, budget, m->cfg.log_level,
 		                       m->cfg.user && *m->cfg.user ? m->cfg.user : NULL, NULL };
 		char *const envp[] = { NULL };
 		sigset_t none;
-		close_master_fds(m);
-		close(sv[0]);
 		if (dup2(sv[1], 3) != 3)
 			_exit(127);
 		sigemptyset(&none);
@@ -274,7 +294,6 @@ static int spawn_renderer(struct master *m, int r, int wait)
 		log_error("cannot execute the renderer %s: %s", path, strerror(errno));
 		_exit(127);
 	}
-	close(sv[1]);
 	if (wait) {
 		struct pollfd pfd = { .fd = sv[0], .events = POLLIN };
 		struct ipc_msg msg;
@@ -298,20 +317,29 @@ static int spawn_renderer(struct master *m, int r, int wait)
 	return 0;
 }
 
+/* Reads what a child sent on chan (only IPC_READY is expected): 1 if
+ * that came. A channel whose peer is gone leaves epoll (the child is
+ * reaped on SIGCHLD). */
+static int child_ready(struct master *m, int chan)
+{
+	struct ipc_msg msg;
+	int fd, rc, ready = 0;
+
+	while ((rc = ipc_recv(chan, &msg, &fd)) == 1)
+		ready |= msg.type == IPC_READY;
+	if (rc == 0 || (rc < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+		epoll_ctl(m->epfd, EPOLL_CTL_DEL, chan, NULL);
+	return ready;
+}
+
 static void on_renderer_channel(struct master *m, int r)
 {
 	struct renderer_rec *rr = &m->renderers[r];
-	struct ipc_msg msg;
-	int fd, rc;
 
-	while ((rc = ipc_recv(rr->chan, &msg, &fd)) == 1) {
-		if (msg.type == IPC_READY && !rr->ready) {
-			rr->ready = 1;
-			m->render_failures = 0;
-		}
+	if (child_ready(m, rr->chan) && !rr->ready) {
+		rr->ready = 1;
+		m->render_failures = 0;
 	}
-	if (rc == 0 || (rc < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
-		epoll_ctl(m->epfd, EPOLL_CTL_DEL, rr->chan, NULL);
 }
 
 /* Reaps renderer pid if it is one: 1 if it was. */
@@ -365,20 +393,10 @@ static int spawn_keymgr(struct master *m)
 	int sv[2], fd, status;
 	pid_t pid;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		log_error("socketpair: %s", strerror(errno));
+	pid = fork_child(m, sv);
+	if (pid < 0)
 		return -1;
-	}
-	pid = fork();
-	if (pid < 0) {
-		log_error("fork: %s", strerror(errno));
-		close(sv[0]);
-		close(sv[1]);
-		return -1;
-	}
 	if (pid == 0) {
-		close(sv[0]);
-		close_master_fds(m);
 		/* The key manager needs the TLS key only: wipe the copies of the
 		 * other secrets that fork gave it. */
 		auth_keys_free(&m->keys);
@@ -389,7 +407,6 @@ static int spawn_keymgr(struct master *m)
 		keymgr_main(m->cfg.tls_key, X509_get0_pubkey(SSL_CTX_get0_certificate(m->tls)),
 		            m->cfg.user, sv[1]);
 	}
-	close(sv[1]);
 	pfd = (struct pollfd){ .fd = sv[0], .events = POLLIN };
 	if (poll(&pfd, 1, 10000) != 1 || ipc_recv(sv[0], &msg, &fd) != 1 || msg.type != IPC_READY) {
 		log_error("key manager %d did not start (see its error above)", (int)pid);
@@ -611,18 +628,12 @@ static void check_generation_ready(struct master *m)
 static void on_channel(struct master *m, int slot)
 {
 	struct worker_rec *r = &m->workers[slot];
-	struct ipc_msg msg;
-	int fd, rc;
 
-	while ((rc = ipc_recv(r->chan, &msg, &fd)) == 1) {
-		if (msg.type == IPC_READY && !r->ready) {
-			r->ready = 1;
-			m->startup_failures = 0;
-			check_generation_ready(m);
-		}
+	if (child_ready(m, r->chan) && !r->ready) {
+		r->ready = 1;
+		m->startup_failures = 0;
+		check_generation_ready(m);
 	}
-	if (rc == 0 || (rc < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
-		epoll_ctl(m->epfd, EPOLL_CTL_DEL, r->chan, NULL);
 }
 
 static int start_generation(struct master *m, const char *why);
