@@ -73,6 +73,8 @@ static void fail(struct render_pool *rp, struct render_job *job, int in_channel,
 	finish(rp, job, in_channel);
 }
 
+static void drop_channel(struct render_pool *rp, int i);
+
 /* Sends queued jobs to idle channels. */
 static void dispatch(struct render_pool *rp)
 {
@@ -91,6 +93,16 @@ static void dispatch(struct render_pool *rp)
 		m.id = job->id;
 		m.kind = (uint32_t)job->kind;
 		if (render_msg_send(rp->fds[i], &m, job->data, job->len) < 0) {
+			if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN) {
+				/* That renderer is gone (its hang-up not yet seen):
+				 * the document waits for another channel. */
+				job->next = rp->queue;
+				rp->queue = job;
+				if (!rp->queue_tail)
+					rp->queue_tail = job;
+				drop_channel(rp, i);
+				continue;
+			}
 			log_warn("cannot send a document to the renderer: %s", strerror(errno));
 			fail(rp, job, 0, "RENDERER_UNAVAILABLE", 1, "the PDF renderer could not take the "
 			     "document; retry shortly");

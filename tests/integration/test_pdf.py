@@ -373,3 +373,33 @@ def test_time_budget_bounded_queue_and_memory(env):
         expect(srv.stop() == 0)
         env.server = None
         env.start_server(**SERVER)
+
+
+def test_replaced_worker_and_a_pool_of_two_renderers(env):
+    _, c = tenant_client(env)
+    history(c, "pool-1", "Pool Co", currency="USD")
+    # A worker started after the renderer still gets a channel to it.
+    victim = env.server.worker_pids()[0]
+    os.kill(victim, signal.SIGKILL)
+    wait_for(lambda: len([p for p in env.server.worker_pids() if p != victim]) == 2)
+    for _ in range(6):
+        r = result_of(Client(env, c.token), "get_statement", {"customer_id": "pool-1"})
+        expect(not r.get("isError"), r)
+    saved = env.server
+    saved.stop()
+    env.server = None
+    srv = env.start_server(workers=1, extra={"renderers": 2})
+    try:
+        pids = srv.renderer_pids()
+        expect(len(pids) == 2, pids)
+        os.kill(pids[0], signal.SIGKILL)
+        # The worker's other channel serves at once (a document sent to
+        # the dead one before its hang-up is seen moves over); the pool refills.
+        for _ in range(4):
+            r = result_of(Client(env, c.token), "get_statement", {"customer_id": "pool-1"})
+            expect(not r.get("isError"), r)
+        wait_for(lambda: len(srv.renderer_pids()) == 2 and pids[0] not in srv.renderer_pids())
+    finally:
+        expect(srv.stop() == 0)
+        env.server = None
+        env.start_server(**SERVER)
