@@ -60,7 +60,8 @@ LIST_SQL="SELECT mcp_list_invoices('bench', 'bench_c', NULL, 20, NULL, NULL)::te
 
 wrk_run() { # tool args-json -> prints "rps p50 p99"
 	export MCPI_BODY="{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"$1\",\"arguments\":$2}}"
-	wrk -t2 -c"$CONNS" -d"${DUR}s" --latency -s bench/tool.lua "https://$LISTEN/mcp" > "$DIR/wrk-$1.txt" 2>&1
+	wrk -t"$([ "$CONNS" -ge 2 ] && echo 2 || echo 1)" -c"$CONNS" -d"${DUR}s" --latency -s bench/tool.lua \
+		"https://$LISTEN/mcp" > "$DIR/wrk-$1.txt" 2>&1
 	if grep -q "Non-2xx" "$DIR/wrk-$1.txt"; then
 		echo "wrk saw non-2xx responses:" >&2; cat "$DIR/wrk-$1.txt" >&2; exit 1
 	fi
@@ -245,11 +246,13 @@ call() { # tool args -> response body on stdout
 		-d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"$1\",\"arguments\":$2}}" \
 		"https://$LISTEN/mcp"
 }
-call get_statement "$ST1_ARGS" | grep -q '"application/pdf"' || { echo "get_statement gave no PDF" >&2; exit 1; }
-s=$(wrk_run get_statement "$ST1_ARGS")
-set -- $s
-printf "%-16s server %6.0f req/s p50 %-8s p99 %-8s (one-page statement, 12 lines, rendered per call)\n" \
-	get_statement "$1" "$2" "$3"
+call get_statement "$ST1_ARGS" > "$DIR/statement.json"
+grep -q '"application/pdf"' "$DIR/statement.json" || { echo "get_statement gave no PDF:" >&2; cat "$DIR/statement.json" >&2; exit 1; }
+for n in 1 4 $CONNS; do
+	set -- $(CONNS=$n wrk_run get_statement "$ST1_ARGS")
+	printf "%-16s server %6.0f req/s p50 %-8s p99 %-8s (one-page statement, 12 lines, rendered per call; %d connections)\n" \
+		get_statement "$1" "$2" "$3" "$n"
+done
 times=""
 for i in 1 2 3 4 5; do
 	t0=$(date +%s%N)

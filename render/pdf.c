@@ -19,10 +19,14 @@
 #define FOOTER_H 18.0
 #define GAP 12.0
 
+#define FONT_CACHE 12
+
 struct pdf {
 	cairo_t *cr;
 	PangoContext *ctx;
 	PangoLayout *layout;
+	struct { int key; PangoFontDescription *fd; } fonts[FONT_CACHE]; /* by size and weight */
+	int nfonts;
 	double w, h;
 	int measure;
 	int page, pages;
@@ -67,14 +71,29 @@ double pdf_width(const struct pdf *p)
 	return p->w - 2 * MARGIN;
 }
 
+/* Descriptions are made once per size and weight: parsing one per cell
+ * was a tenth of a page's time. */
 static void set_font(struct pdf *p, double size, int bold)
 {
-	PangoFontDescription *fd = pango_font_description_from_string(FONTS_FAMILIES);
+	int key = (int)(size * 10) * 2 + (bold != 0), i;
+	PangoFontDescription *fd;
 
-	pango_font_description_set_size(fd, (int)(size * PANGO_SCALE));
-	pango_font_description_set_weight(fd, bold ? PANGO_WEIGHT_BOLD : PANGO_WEIGHT_NORMAL);
-	pango_layout_set_font_description(p->layout, fd);
-	pango_font_description_free(fd);
+	for (i = 0; i < p->nfonts; i++)
+		if (p->fonts[i].key == key)
+			break;
+	if (i == p->nfonts) {
+		fd = pango_font_description_from_string(FONTS_FAMILIES);
+		pango_font_description_set_size(fd, (int)(size * PANGO_SCALE));
+		pango_font_description_set_weight(fd, bold ? PANGO_WEIGHT_BOLD : PANGO_WEIGHT_NORMAL);
+		if (p->nfonts == FONT_CACHE) {
+			pango_layout_set_font_description(p->layout, fd);
+			pango_font_description_free(fd);
+			return;
+		}
+		p->fonts[p->nfonts].key = key;
+		p->fonts[p->nfonts++].fd = fd;
+	}
+	pango_layout_set_font_description(p->layout, p->fonts[i].fd);
 }
 
 static PangoAlignment pango_align(enum pdf_align a)
@@ -286,6 +305,8 @@ int pdf_render_doc(PangoFontMap *fonts, const struct pdf_doc *d, unsigned char *
 	sink.data = NULL;
 	rc = 0;
 out:
+	for (int i = 0; i < p.nfonts; i++)
+		pango_font_description_free(p.fonts[i].fd);
 	g_object_unref(p.layout);
 	g_object_unref(p.ctx);
 	cairo_destroy(p.cr);

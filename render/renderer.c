@@ -47,7 +47,7 @@ static int serve(PangoFontMap *fonts, int fd, long budget_ms)
 	struct render_msg req, rep;
 	unsigned char *data = NULL, *pdf = NULL;
 	size_t len = 0, pdf_len = 0;
-	int r = render_msg_recv(fd, RENDER_REQUEST, RENDER_MAX_INPUT, &req, &data, &len), pages = 0;
+	int r = render_msg_recv(fd, RENDER_REQUEST, RENDER_MAX_INPUT, 0, &req, &data, &len), pages = 0;
 
 	if (r == 0 || (r < 0 && errno != EAGAIN && errno != EPROTO))
 		return -1;

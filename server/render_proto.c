@@ -57,8 +57,8 @@ int render_msg_send(int chan, struct render_msg *m, const void *data, size_t len
 	return rc;
 }
 
-/* Copies the payload out of fd after checking its size and seals. */
-static int read_payload(int fd, size_t size, unsigned char **data)
+/* Copies (or maps) the payload out of fd after checking its size and seals. */
+static int read_payload(int fd, size_t size, int map, unsigned char **data)
 {
 	struct stat st;
 	unsigned char *buf;
@@ -67,6 +67,15 @@ static int read_payload(int fd, size_t size, unsigned char **data)
 	if (fstat(fd, &st) < 0 || st.st_size < 0 || (size_t)st.st_size != size ||
 	    (fcntl(fd, F_GET_SEALS) & SEALS) != SEALS)
 		return -1;
+	if (map) {
+		/* Sealed: the pages can no longer change, and they are given
+		 * back at munmap (a copy would stay in the allocator's heap). */
+		void *p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED)
+			return -1;
+		*data = p;
+		return 0;
+	}
 	if (!(buf = malloc(size + 1)))
 		return -1;
 	while (done < size) {
@@ -84,8 +93,8 @@ static int read_payload(int fd, size_t size, unsigned char **data)
 	return 0;
 }
 
-int render_msg_recv(int chan, uint32_t want, size_t max, struct render_msg *m, unsigned char **data,
-                    size_t *len)
+int render_msg_recv(int chan, uint32_t want, size_t max, int map, struct render_msg *m,
+                    unsigned char **data, size_t *len)
 {
 	int fd = -1, flags = 0, rc = -1;
 	ssize_t n = ipc_recvmsg(chan, m, sizeof(*m), &fd, &flags);
@@ -100,7 +109,7 @@ int render_msg_recv(int chan, uint32_t want, size_t max, struct render_msg *m, u
 	    m->type != want || m->size > max || (m->size > 0) != (fd >= 0))
 		goto out;
 	m->error[RENDER_ERROR_MAX - 1] = '\0';
-	if (fd >= 0 && read_payload(fd, (size_t)m->size, data) < 0)
+	if (fd >= 0 && read_payload(fd, (size_t)m->size, map, data) < 0)
 		goto out;
 	*len = (size_t)m->size;
 	rc = 1;
@@ -110,4 +119,12 @@ out:
 	if (rc < 0)
 		errno = EPROTO;
 	return rc;
+}
+
+void render_payload_free(unsigned char *data, size_t len, int mapped)
+{
+	if (mapped && data)
+		munmap(data, len);
+	else
+		free(data);
 }

@@ -37,11 +37,13 @@ struct render_msg {
 int render_msg_send(int chan, struct render_msg *m, const void *data, size_t len);
 
 /* Receives one message of type want. Returns 1 with *m and, when it
- * carries a payload, *data (malloc'd, NUL-terminated, *len bytes; caller
- * frees), 0 on EOF, -1 with errno: EAGAIN (nothing yet) or EPROTO (a
+ * carries a payload, *data (*len bytes: with map a read-only mapping of
+ * the memfd, else a malloc'd NUL-terminated copy; the caller frees it with
+ * render_payload_free), 0 on EOF, -1 with errno: EAGAIN (nothing yet) or EPROTO (a
  * malformed message, a payload over max or whose memfd is unsealed or of
  * another size; it is dropped). */
-int render_msg_recv(int chan, uint32_t want, size_t max, struct render_msg *m, unsigned char **data,
-                    size_t *len);
+int render_msg_recv(int chan, uint32_t want, size_t max, int map, struct render_msg *m,
+                    unsigned char **data, size_t *len);
+void render_payload_free(unsigned char *data, size_t len, int mapped);
 
 #endif

@@ -8,6 +8,7 @@
  * is a 2025-era request (initialize handshake, ping). No session is kept:
  * any worker can serve any request.
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,12 +272,20 @@ struct mcp_wait {
 	void *owner;
 };
 
+/* A document this large leaves megabytes of freed heap (its JSON text,
+ * copies, the parse for the summary) that glibc keeps unless asked. */
+#define DOC_TRIM_BYTES (256 * 1024)
+
 static void wait_free(struct mcp_wait *wt)
 {
+	int trim = wt->structured && strlen(wt->structured) > DOC_TRIM_BYTES;
+
 	free(wt->structured);
 	tool_call_cleanup(&wt->call);
 	json_object_put(wt->call.args);
 	free(wt);
+	if (trim)
+		malloc_trim(0);
 }
 
 /* A failed tool call: a tool error result, or for resources/read a

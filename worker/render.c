@@ -28,7 +28,7 @@ void render_init(struct render_pool *rp, int epfd, long max_jobs, long timeout_m
 static void job_free(struct render_job *job)
 {
 	free(job->data);
-	free(job->pdf);
+	render_payload_free(job->pdf, job->pdf_len, 1);
 	free(job);
 }
 
@@ -205,11 +205,11 @@ void render_on_io(struct render_pool *rp, int i, unsigned events)
 
 	if (i < 0 || i >= RENDER_MAX_CHANNELS || rp->fds[i] < 0)
 		return;
-	while ((r = render_msg_recv(rp->fds[i], RENDER_REPLY, RENDER_MAX_OUTPUT, &m, &pdf, &len)) == 1) {
+	while ((r = render_msg_recv(rp->fds[i], RENDER_REPLY, RENDER_MAX_OUTPUT, 1, &m, &pdf, &len)) == 1) {
 		struct render_job *job = rp->busy[i];
 		if (!job || m.id != job->id) {
 			log_warn("a renderer reply for no waiting document was dropped");
-			free(pdf);
+			render_payload_free(pdf, len, 1);
 			continue;
 		}
 		rp->busy[i] = NULL;
@@ -221,7 +221,7 @@ void render_on_io(struct render_pool *rp, int i, unsigned events)
 			job->pages = (int)m.pages;
 			finish(rp, job, 0);
 		} else {
-			free(pdf);
+			render_payload_free(pdf, len, 1);
 			log_error("the renderer refused a document: %s", m.error);
 			fail(rp, job, 0, "INTERNAL", 0, "the PDF renderer refused the document");
 		}

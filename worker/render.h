@@ -21,8 +21,7 @@
 
 struct render_job;
 /* Called exactly once per job not abandoned, never from inside
- * render_submit; the job is freed when done returns (done may take pdf by
- * setting it to NULL). */
+ * render_submit; the job (and its pdf) is freed when done returns. */
 typedef void (*render_done_fn)(struct render_job *job);
 
 struct render_job {
@@ -34,7 +33,7 @@ struct render_job {
 	void *ctx;
 	/* The outcome, valid in done(): */
 	int ok;
-	unsigned char *pdf;
+	unsigned char *pdf;          /* a read-only mapping of the renderer's memfd */
 	size_t pdf_len;
 	int pages;
 	struct tool_error err;
