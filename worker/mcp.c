@@ -625,15 +625,16 @@ static int check_modern_headers(struct rpc *c, const char *body_version)
 		rpc_error(c, 400, -32020, msg, NULL);
 		return -1;
 	}
-	if (method_is(c, "tools/call")) {
+	if (method_is(c, "tools/call") || method_is(c, "resources/read")) {
+		const char *member = method_is(c, "tools/call") ? "name" : "uri";
 		json_object *name = NULL;
-		if (c->params && json_object_object_get_ex(c->params, "name", &name) &&
+		if (c->params && json_object_object_get_ex(c->params, member, &name) &&
 		    json_object_is_type(name, json_type_string) &&
 		    !mcp_name_matches(http_find_header(c->http, "Mcp-Name"), json_object_get_string(name),
 		                      (size_t)json_object_get_string_len(name))) {
 			const char *n = json_object_get_string(name);
 			snprintf(msg, sizeof(msg), "Header mismatch: Mcp-Name header is missing or does not "
-			         "match params.name '%.*s'", utf8_clip(n, strlen(n), 60), n);
+			         "match params.%s '%.*s'", member, utf8_clip(n, strlen(n), 60), n);
 			rpc_error(c, 400, -32020, msg, NULL);
 			return -1;
 		}

@@ -11,6 +11,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 const char *__lsan_default_suppressions(void);
+const char *__lsan_default_options(void);
 
 /* fontconfig, cairo and pango keep per-process caches (fonts, patterns,
  * glyphs) that they never free: not ours to report. */
@@ -18,6 +19,11 @@ const char *__lsan_default_suppressions(void)
 {
 	return "leak:libfontconfig.so\nleak:libcairo.so\nleak:libpango\nleak:libharfbuzz.so\n"
 	       "leak:libglib-2.0.so\nleak:libgobject-2.0.so\nleak:libfreetype.so\n";
+}
+
+const char *__lsan_default_options(void)
+{
+	return "print_suppressions=0";
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -105,8 +105,10 @@ def check_pdf(path, pages=None):
 def read_resource(c, uri, modern=False):
     if modern:
         params = dict(META, uri=uri)
+        name = uri if uri.isascii() and uri.isprintable() else \
+            "=?base64?" + base64.b64encode(uri.encode()).decode() + "?="
         return c.rpc("resources/read", params, headers={"MCP-Protocol-Version": MODERN,
-                                                        "Mcp-Method": "resources/read"})
+                                                        "Mcp-Method": "resources/read", "Mcp-Name": name})
     return c.rpc("resources/read", {"uri": uri})
 
 
@@ -256,6 +258,10 @@ def test_resources_methods_both_eras(env):
             expect(body["error"]["code"] == -32602 and body["error"]["data"]["uri"] == bad, (bad, body))
             caps.append({"rev": MODERN if modern else legacy, "def": "JSONRPCErrorResponse",
                          "label": "unknown uri", "value": body})
+    # 2026-07-28: Mcp-Name must carry params.uri.
+    st, _, body = c.rpc("resources/read", dict(META, uri=uri), headers={"MCP-Protocol-Version": MODERN,
+                                                                       "Mcp-Method": "resources/read"})
+    expect(st == 400 and body["error"]["code"] == -32020 and "params.uri" in body["error"]["message"], body)
     # Another tenant's URI: not found (-32002 in 2025, -32602 in 2026-07-28).
     _, other = tenant_client(env)
     st, _, body = read_resource(other, uri)
@@ -281,6 +287,13 @@ def test_resources_methods_both_eras(env):
                          timeout=60, env=dict(os.environ, MCPI_SPEC_DIR=os.environ.get("MCPI_SPEC_DIR", spec)))
     expect(out.returncode == 0, out.stderr[-3000:] + out.stdout[-300:])
     print("    " + out.stdout.strip())
+
+
+def gone(pid):
+    try:
+        return "State:\tZ" in open(f"/proc/{pid}/status").read()
+    except OSError:
+        return True
 
 
 def wait_for(pred, timeout=10):
@@ -393,8 +406,10 @@ def test_replaced_worker_and_a_pool_of_two_renderers(env):
         pids = srv.renderer_pids()
         expect(len(pids) == 2, pids)
         os.kill(pids[0], signal.SIGKILL)
-        # The worker's other channel serves at once (a document sent to
-        # the dead one before its hang-up is seen moves over); the pool refills.
+        wait_for(lambda: gone(pids[0]))
+        # Once it is dead (its sockets closed), the worker's other channel
+        # serves at once (a document sent to the dead one before its
+        # hang-up is seen moves over); the pool refills.
         for _ in range(4):
             r = result_of(Client(env, c.token), "get_statement", {"customer_id": "pool-1"})
             expect(not r.get("isError"), r)
