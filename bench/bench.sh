@@ -237,6 +237,7 @@ SELECT 'bench', CASE WHEN g <= 12 THEN 'bench_pdf1' ELSE 'bench_pdf100' END, 'se
        current_date + 30, 'PDF-' || lpad(g::text, 6, '0'), date_trunc('month', now()) + g * interval '1 second'
   FROM generate_series(1, 12 + 4850) g;
 SQL
+export MCPI_TOKEN=$(bin/mcp-invoiced token --config "$CONF" --sub bench --tenant bench)
 rss_before=$(worker_rss)
 ST1_ARGS='{"customer_id":"bench_pdf1","currency":"USD"}'
 ST100_ARGS='{"customer_id":"bench_pdf100","currency":"USD"}'
@@ -264,4 +265,11 @@ pages=$(printf "%s" "$body" | sed -n 's/.*"pages":\([0-9]*\).*/\1/p' | head -n 1
 size=$(printf "%s" "$body" | sed -n 's/.*"resource_link"[^}]*"size":\([0-9]*\).*/\1/p' | head -n 1)
 med=$(echo $times | tr ' ' '\n' | sort -n | sed -n 3p)
 echo "100-page statement: $pages pages, $size bytes; end to end (ms, 5 calls):$times; median $med ms -> $(awk -v p="$pages" -v t="$med" 'BEGIN { printf "%.0f", p * 1000 / t }') pages/s"
+# The renderer alone on the same document (its --file mode; includes loading the fonts once).
+printf "%s" "$body" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["result"]["structuredContent"]))' \
+	> "$DIR/statement100.json"
+t0=$(date +%s%N)
+bin/mcp-invoiced-render --file statement "$DIR/statement100.json" "$DIR/statement100.pdf" >/dev/null
+t1=$(date +%s%N)
+echo "renderer alone, same 100 pages (fonts loaded once included): $(( (t1 - t0) / 1000000 )) ms -> $(awk -v p="$pages" -v t="$(( (t1 - t0) / 1000000 ))" 'BEGIN { printf "%.0f", p * 1000 / t }') pages/s"
 echo "renderer RSS: $(renderer_rss); worker RSS before the PDF runs: $rss_before; after: $(worker_rss)"
