@@ -272,4 +272,10 @@ t0=$(date +%s%N)
 bin/mcp-invoiced-render --file statement "$DIR/statement100.json" "$DIR/statement100.pdf" >/dev/null
 t1=$(date +%s%N)
 echo "renderer alone, same 100 pages (fonts loaded once included): $(( (t1 - t0) / 1000000 )) ms -> $(awk -v p="$pages" -v t="$(( (t1 - t0) / 1000000 ))" 'BEGIN { printf "%.0f", p * 1000 / t }') pages/s"
-echo "renderer RSS: $(renderer_rss); worker RSS before the PDF runs: $rss_before; after: $(worker_rss)"
+libs=0
+for p in $(pgrep -P $SERVER); do
+	[ "$(cat /proc/$p/comm 2>/dev/null)" = mcpi-worker ] &&
+		libs=$((libs + $(grep -c -E 'cairo|pango|harfbuzz|fontconfig|freetype' /proc/$p/maps)))
+done
+echo "renderer RSS: $(renderer_rss); worker RSS before the PDF runs: $rss_before; after: $(worker_rss);" \
+	"cairo/pango/harfbuzz/fontconfig/freetype mappings in workers: $libs"
