@@ -274,8 +274,9 @@ t1=$(date +%s%N)
 echo "renderer alone, same 100 pages (fonts loaded once included): $(( (t1 - t0) / 1000000 )) ms -> $(awk -v p="$pages" -v t="$(( (t1 - t0) / 1000000 ))" 'BEGIN { printf "%.0f", p * 1000 / t }') pages/s"
 libs=0
 for p in $(pgrep -P $SERVER); do
-	[ "$(cat /proc/$p/comm 2>/dev/null)" = mcpi-worker ] &&
-		libs=$((libs + $(grep -c -E 'cairo|pango|harfbuzz|fontconfig|freetype' /proc/$p/maps)))
+	if [ "$(cat /proc/$p/comm 2>/dev/null)" = mcpi-worker ]; then
+		libs=$((libs + $(grep -c -E 'cairo|pango|harfbuzz|fontconfig|freetype' /proc/$p/maps || true)))
+	fi
 done
 echo "renderer RSS: $(renderer_rss); worker RSS before the PDF runs: $rss_before; after: $(worker_rss);" \
 	"cairo/pango/harfbuzz/fontconfig/freetype mappings in workers: $libs"
