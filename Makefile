@@ -32,18 +32,36 @@ LIB_SRCS := $(filter-out server/main.c,$(SRCS))
 MIGRATIONS := $(sort $(wildcard sql/migrations/*.sql))
 
 OBJS     := $(SRCS:%.c=build/rel/%.o) build/rel/migrations.o
+# The renderer is its own binary (exec'd by the master): only it links
+# cairo and pango, so no other process maps them.
+RENDER_PKGS := pangocairo pangofc fontconfig json-c libseccomp
+RENDER_SRCS := $(wildcard render/*.c) server/log.c server/ipc.c server/privsep.c server/render_proto.c server/sandbox.c \
+               worker/currency.c worker/json_get.c
+RENDER_CFLAGS = $(ALL_CFLAGS) $(shell pkg-config --cflags $(RENDER_PKGS) 2>/dev/null)
+RENDER_LIBS = $(shell pkg-config --libs $(RENDER_PKGS) 2>/dev/null)
+RENDER_OBJS := $(RENDER_SRCS:%.c=build/render/%.o)
 LIB_OBJS := $(LIB_SRCS:%.c=build/rel/%.o) build/rel/migrations.o
 SAN_OBJS := $(LIB_SRCS:%.c=build/san/%.o) build/san/migrations.o
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,build/tests/%,$(wildcard tests/unit/test_*.c))
 FUZZERS    := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+RENDER_FUZZ_SRCS := $(filter-out render/renderer.c,$(RENDER_SRCS))
 
 .PHONY: all run test unit fuzz integration test-cluster bench bench-cluster install clean deps check-readme
-all: bin/mcp-invoiced
+all: bin/mcp-invoiced bin/mcp-invoiced-render
 
 bin/mcp-invoiced: $(OBJS)
 	@mkdir -p bin
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
+
+bin/mcp-invoiced-render: $(RENDER_OBJS)
+	@mkdir -p bin
+	$(CC) $(RENDER_CFLAGS) $(LDFLAGS) -o $@ $(RENDER_OBJS) $(RENDER_LIBS)
+
+build/render/%.o: %.c $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	@echo CC-RENDER $<
+	@$(CC) $(RENDER_CFLAGS) -c -o $@ $<
 
 bin/mcp-invoiced-san: $(SAN_OBJS) build/san/server/main.o
 	@mkdir -p bin
@@ -88,6 +106,16 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
 	@mkdir -p build/fuzz
 	@echo LINK-FUZZ $@
 	@clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJS) $(LIBS)
+
+# The renderer's driver links the renderer's modules (and cairo/pango).
+build/fuzzrender/%.o: %.c $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	@echo CC-FUZZ-RENDER $<
+	@clang $(FUZZ_BASE) $(shell pkg-config --cflags $(RENDER_PKGS) 2>/dev/null) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+build/fuzz/fuzz_render: tests/fuzz/fuzz_render.c $(RENDER_FUZZ_SRCS:%.c=build/fuzzrender/%.o)
+	@mkdir -p build/fuzz
+	@echo LINK-FUZZ $@
+	@clang $(FUZZ_BASE) $(shell pkg-config --cflags $(RENDER_PKGS) 2>/dev/null) -fsanitize=fuzzer,address,undefined -o $@ $^ $(RENDER_LIBS)
 
 deps:
 	@sh tests/deps.sh
@@ -134,13 +162,14 @@ bench: deps all
 bench-cluster: deps all
 	sh bench/cluster.sh
 
-install: bin/mcp-invoiced
+install: bin/mcp-invoiced bin/mcp-invoiced-render
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/lib/systemd/system $(DESTDIR)/usr/lib/sysusers.d \
 	  $(DESTDIR)/usr/lib/tmpfiles.d $(DESTDIR)/etc/mcp-invoiced \
 	  $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 0644 man/mcp-invoiced.8 $(DESTDIR)$(PREFIX)/share/man/man8/mcp-invoiced.8
 	install -m 0644 man/mcp-invoiced.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/mcp-invoiced.conf.5
 	install -m 0755 bin/mcp-invoiced $(DESTDIR)$(PREFIX)/bin/mcp-invoiced
+	install -m 0755 bin/mcp-invoiced-render $(DESTDIR)$(PREFIX)/bin/mcp-invoiced-render
 	sed 's|@PREFIX@|$(PREFIX)|g' systemd/mcp-invoiced.service > $(DESTDIR)/lib/systemd/system/mcp-invoiced.service
 	install -m 0644 systemd/mcp-invoiced.sysusers $(DESTDIR)/usr/lib/sysusers.d/mcp-invoiced.conf
 	install -m 0644 systemd/mcp-invoiced.tmpfiles $(DESTDIR)/usr/lib/tmpfiles.d/mcp-invoiced.conf

@@ -60,7 +60,8 @@ LIST_SQL="SELECT mcp_find_invoices('bench', '{\"customer_id\":\"bench_c\",\"sort
 
 wrk_run() { # tool args-json -> prints "rps p50 p99"
 	export MCPI_BODY="{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"$1\",\"arguments\":$2}}"
-	wrk -t2 -c"$CONNS" -d"${DUR}s" --latency -s bench/tool.lua "https://$LISTEN/mcp" > "$DIR/wrk-$1.txt" 2>&1
+	wrk -t"$([ "$CONNS" -ge 2 ] && echo 2 || echo 1)" -c"$CONNS" -d"${DUR}s" --latency -s bench/tool.lua \
+		"https://$LISTEN/mcp" > "$DIR/wrk-$1.txt" 2>&1
 	if grep -q "Non-2xx" "$DIR/wrk-$1.txt"; then
 		echo "wrk saw non-2xx responses:" >&2; cat "$DIR/wrk-$1.txt" >&2; exit 1
 	fi
@@ -220,5 +221,68 @@ for n in outstanding tools_list create; do
 		"$(awk '$1 == "50%" {print $2}' "$DIR/mix-$n.txt")" "$(awk '$1 == "99%" {print $2}' "$DIR/mix-$n.txt")" \
 		"$(grep '^tool errors' "$DIR/mix-$n.txt")"
 done
+
+# PDF statements: a one-page statement end to end over HTTPS (database,
+# renderer process, base64-free resource_link result), a 100-page one,
+# and the RSS of the renderer and the workers (which must not grow: only
+# the renderer binary links cairo and pango).
+renderer_rss() {
+	for p in $(pgrep -P $SERVER); do
+		[ "$(cat /proc/$p/comm 2>/dev/null)" = mcpi-render ] && awk '/^VmRSS/ {printf "%d MiB ", $2 / 1024}' /proc/$p/status
+	done
+}
+$PSQL <<'SQL'
+SELECT set_config('app.tenant_id', 'bench', false);
+INSERT INTO customers (tenant_id, customer_id, name, address) VALUES
+  ('bench', 'bench_pdf1', 'Bench One GmbH', 'Hauptstr. 1, Berlin'),
+  ('bench', 'bench_pdf100', '株式会社ベンチ', '東京都千代田区1-1') ON CONFLICT DO NOTHING;
+INSERT INTO invoices (tenant_id, customer_id, status, currency, total_cents, due_date, invoice_number, issued_at)
+SELECT 'bench', CASE WHEN g <= 12 THEN 'bench_pdf1' ELSE 'bench_pdf100' END, 'sent', 'USD', 1000 + g,
+       current_date + 30, 'PDF-' || lpad(g::text, 6, '0'), date_trunc('month', now()) + g * interval '1 second'
+  FROM generate_series(1, 12 + 4850) g;
+SQL
+export MCPI_TOKEN=$(bin/mcp-invoiced token --config "$CONF" --sub bench --tenant bench)
+rss_before=$(worker_rss)
+ST1_ARGS='{"customer_id":"bench_pdf1","currency":"USD"}'
+ST100_ARGS='{"customer_id":"bench_pdf100","currency":"USD"}'
+call() { # tool args -> response body on stdout
+	curl -sk -H "Authorization: Bearer $MCPI_TOKEN" -H 'Content-Type: application/json' \
+		-H 'Accept: application/json, text/event-stream' \
+		-d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"$1\",\"arguments\":$2}}" \
+		"https://$LISTEN/mcp"
+}
+call get_statement "$ST1_ARGS" > "$DIR/statement.json"
+grep -q '"application/pdf"' "$DIR/statement.json" || { echo "get_statement gave no PDF:" >&2; cat "$DIR/statement.json" >&2; exit 1; }
+for n in 1 4 $CONNS; do
+	set -- $(CONNS=$n wrk_run get_statement "$ST1_ARGS")
+	printf "%-16s server %6.0f req/s p50 %-8s p99 %-8s (one-page statement, 12 lines, rendered per call; %d connections)\n" \
+		get_statement "$1" "$2" "$3" "$n"
+done
+times=""
+for i in 1 2 3 4 5; do
+	t0=$(date +%s%N)
+	body=$(call get_statement "$ST100_ARGS")
+	t1=$(date +%s%N)
+	times="$times $(( (t1 - t0) / 1000000 ))"
+done
+pages=$(printf "%s" "$body" | sed -n 's/.*"pages":\([0-9]*\).*/\1/p' | head -n 1)
+size=$(printf "%s" "$body" | sed -n 's/.*"resource_link"[^}]*"size":\([0-9]*\).*/\1/p' | head -n 1)
+med=$(echo $times | tr ' ' '\n' | sort -n | sed -n 3p)
+echo "100-page statement: $pages pages, $size bytes; end to end (ms, 5 calls):$times; median $med ms -> $(awk -v p="$pages" -v t="$med" 'BEGIN { printf "%.0f", p * 1000 / t }') pages/s"
+# The renderer alone on the same document (its --file mode; includes loading the fonts once).
+printf "%s" "$body" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["result"]["structuredContent"]))' \
+	> "$DIR/statement100.json"
+t0=$(date +%s%N)
+bin/mcp-invoiced-render --file statement "$DIR/statement100.json" "$DIR/statement100.pdf" >/dev/null
+t1=$(date +%s%N)
+echo "renderer alone, same 100 pages (fonts loaded once included): $(( (t1 - t0) / 1000000 )) ms -> $(awk -v p="$pages" -v t="$(( (t1 - t0) / 1000000 ))" 'BEGIN { printf "%.0f", p * 1000 / t }') pages/s"
+libs=0
+for p in $(pgrep -P $SERVER); do
+	if [ "$(cat /proc/$p/comm 2>/dev/null)" = mcpi-worker ]; then
+		libs=$((libs + $(grep -c -E 'cairo|pango|harfbuzz|fontconfig|freetype' /proc/$p/maps || true)))
+	fi
+done
+echo "renderer RSS: $(renderer_rss); worker RSS before the PDF runs: $rss_before; after: $(worker_rss);" \
+	"cairo/pango/harfbuzz/fontconfig/freetype mappings in workers: $libs"
 
 . bench/receivables.sh

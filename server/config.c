@@ -65,6 +65,10 @@ static const struct config_key config_keys[] = {
 	S(user),
 	E(log_level, "debug info warn error"),
 	S(metrics_listen),
+	L(renderers, 1, 16),
+	L(render_timeout_ms, 100, 600000),
+	L(render_queue, 1, 10000),
+	L(inline_pdf_max_bytes, 1024, 268435456),
 };
 #define NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -113,6 +117,10 @@ void config_defaults(struct config *cfg)
 	cfg->idle_timeout_s = 75;
 	cfg->shutdown_timeout_s = 10;
 	set_str(&cfg->log_level, "info");
+	cfg->renderers = 1;
+	cfg->render_timeout_ms = 10000;
+	cfg->render_queue = 32;
+	cfg->inline_pdf_max_bytes = 1048576;
 }
 
 void config_free(struct config *cfg)

@@ -48,6 +48,10 @@ struct config {
 	char *log_level;
 	char *metrics_listen; /* "" = /metrics on the main listener, loopback clients only */
 	long require_known_customer; /* 1: create_invoice refuses customer_ids never saved */
+	long renderers;            /* PDF renderer processes */
+	long render_timeout_ms;    /* one document's time budget in a renderer */
+	long render_queue;         /* documents one worker may have waiting or rendering */
+	long inline_pdf_max_bytes; /* largest PDF embedded in a tool result */
 	char *source_path; /* the file it was read from */
 };
 

@@ -1,13 +1,15 @@
 /*
  * ipc.h - messages between the master and a worker over their
  * SOCK_SEQPACKET socketpair. Every message is one fixed-size typed header;
- * IPC_CONN and IPC_KEYCHAN carry a descriptor as SCM_RIGHTS ancillary data.
+ * IPC_CONN, IPC_KEYCHAN and IPC_RENDERCHAN carry a descriptor as SCM_RIGHTS ancillary data.
  * Used by both the master and workers.
  */
 #ifndef MCPI_IPC_H
 #define MCPI_IPC_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 enum ipc_type {
 	IPC_READY = 1, /* worker -> master: initialized, send connections */
@@ -15,6 +17,7 @@ enum ipc_type {
 	IPC_DRAIN = 3, /* master -> worker: finish your connections and exit */
 	IPC_KEYCHAN = 4, /* master -> key manager: a new worker's signing channel (fd) */
 	IPC_METRICS_CONN = 5, /* master -> worker: a client socket from metrics_listen (fd) */
+	IPC_RENDERCHAN = 6, /* master -> worker and renderer: the two ends of a render channel (fd) */
 };
 
 struct ipc_msg {
@@ -32,5 +35,12 @@ int ipc_send(int chan, enum ipc_type type, int pass_fd);
  * receiver was at its descriptor limit, the kernel dropped the socket
  * (MSG_CTRUNC), and the receiver must still account for the connection. */
 int ipc_recv(int chan, struct ipc_msg *msg, int *fd_out);
+
+/* The primitives under both (also used by the render channel): one
+ * datagram of len bytes with an optional descriptor, non-blocking.
+ * ipc_recvmsg returns the byte count (0 on EOF, -1 on error), the first
+ * descriptor received (or -1) and the message flags (MSG_TRUNC, MSG_CTRUNC). */
+int ipc_sendmsg(int chan, const void *buf, size_t len, int pass_fd);
+ssize_t ipc_recvmsg(int chan, void *buf, size_t len, int *fd_out, int *flags);
 
 #endif

@@ -8,7 +8,10 @@
  * serving; with growing back-off if they die during start-up, and after five
  * such failures in a row it stops the server with a clear message). Each
  * generation of workers has its own key manager (keymgr.c), the only holder
- * of the TLS private key; the master itself never reads that key.
+ * of the TLS private key; the master itself never reads that key. It also
+ * starts the PDF renderers (render/renderer.c, a binary of their own) and
+ * gives every worker a channel to each; a renderer that dies is replaced
+ * and the workers get channels to the new one.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,6 +49,9 @@
 #define TAG_LISTEN 0xfffffff0u
 #define TAG_SIGNAL 0xfffffff1u
 #define TAG_METRICS_LISTEN 0xfffffff2u
+#define TAG_RENDER_BASE 0xffff0000u /* + renderer index */
+#define MAX_RENDERERS 16
+#define RENDERER_BINARY "mcp-invoiced-render"
 
 struct worker_rec {
 	pid_t pid;
@@ -54,6 +60,14 @@ struct worker_rec {
 	int ready;
 	int draining;
 	unsigned generation;
+};
+
+/* A renderer process (render/renderer.c): its own binary, executed with
+ * an empty environment, so it inherits nothing of the master's memory. */
+struct renderer_rec {
+	pid_t pid;
+	int chan;
+	int ready;
 };
 
 struct master {
@@ -72,6 +86,11 @@ struct master {
 	struct auth_keys keys;
 	struct cursor_key cursor_key;
 	struct worker_rec workers[SHM_MAX_SLOTS];
+	struct renderer_rec renderers[MAX_RENDERERS];
+	int render_exe;          /* the renderer binary, opened O_PATH at start-up (fexecve) */
+	char render_path[4096];
+	int render_failures;     /* renderers that died before they were ready, in a row */
+	long long render_respawn_at_ns;
 	unsigned generation;
 	int reloading;
 	int ready_notified;
@@ -186,15 +205,16 @@ static void close_master_fds(struct master *m)
 	for (int i = 0; i < SHM_MAX_SLOTS; i++)
 		if (m->workers[i].pid > 0)
 			close(m->workers[i].chan);
+	for (int i = 0; i < MAX_RENDERERS; i++)
+		if (m->renderers[i].pid > 0)
+			close(m->renderers[i].chan);
 }
 
-/* Forks a key manager for the current configuration and waits until it
- * has loaded the private key and checked it against the certificate. */
-static int spawn_keymgr(struct master *m)
+/* A channel and a fork for a child process: in the child returns 0 with
+ * sv[1] its end (the master's descriptors closed), in the master the
+ * child's pid with sv[0] its end; -1 on failure (logged). */
+static pid_t fork_child(struct master *m, int sv[2])
 {
-	struct pollfd pfd;
-	struct ipc_msg msg;
-	int sv[2], fd, status;
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -211,6 +231,193 @@ static int spawn_keymgr(struct master *m)
 	if (pid == 0) {
 		close(sv[0]);
 		close_master_fds(m);
+	} else {
+		close(sv[1]);
+	}
+	return pid;
+}
+
+/* ---- renderers ---- */
+
+/* Gives worker slot w and renderer r the two ends of a new channel. */
+static void connect_renderer(struct master *m, int w, int r)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_error("socketpair: %s", strerror(errno));
+		return;
+	}
+	if (ipc_send(m->renderers[r].chan, IPC_RENDERCHAN, sv[0]) < 0 ||
+	    ipc_send(m->workers[w].chan, IPC_RENDERCHAN, sv[1]) < 0)
+		log_warn("cannot connect worker %d to renderer %d: %s", (int)m->workers[w].pid,
+		         (int)m->renderers[r].pid, strerror(errno));
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* The renderer binary next to our own. */
+static int renderer_path(char *buf, size_t cap)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, cap - sizeof(RENDERER_BINARY) - 1);
+	char *slash;
+
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	slash = strrchr(buf, '/');
+	if (!slash)
+		return -1;
+	strcpy(slash + 1, RENDERER_BINARY);
+	return 0;
+}
+
+/* Opens the renderer binary once, before the master's sandbox: from then
+ * on it is the one program the master may execute (sandbox_allow_exec_fd). */
+static int open_renderer(struct master *m)
+{
+	if (renderer_path(m->render_path, sizeof(m->render_path)) < 0) {
+		log_error("cannot find the renderer binary: %s", strerror(errno));
+		return -1;
+	}
+	m->render_exe = open(m->render_path, O_PATH | O_CLOEXEC);
+	if (m->render_exe < 0) {
+		log_error("cannot open the renderer %s: %s (it must be installed next to mcp-invoiced)",
+		          m->render_path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Forks and executes renderer r; with wait, until it reports ready (start-up). */
+static int spawn_renderer(struct master *m, int r, int wait)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = TAG_RENDER_BASE + (uint32_t)r };
+	const char *path = m->render_path;
+	char budget[32];
+	int sv[2];
+	pid_t pid;
+
+	snprintf(budget, sizeof(budget), "%ld", m->cfg.render_timeout_ms);
+	pid = fork_child(m, sv);
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		char *const argv[] = { RENDERER_BINARY, budget, m->cfg.log_level,
+		                       m->cfg.user && *m->cfg.user ? m->cfg.user : NULL, NULL };
+		char *const envp[] = { NULL };
+		sigset_t none;
+		if (dup2(sv[1], 3) != 3)
+			_exit(127);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		fexecve(m->render_exe, argv, envp);
+		log_error("cannot execute the renderer %s: %s", path, strerror(errno));
+		_exit(127);
+	}
+	if (wait) {
+		struct pollfd pfd = { .fd = sv[0], .events = POLLIN };
+		struct ipc_msg msg;
+		int fd, status;
+		if (poll(&pfd, 1, 20000) != 1 || ipc_recv(sv[0], &msg, &fd) != 1 || msg.type != IPC_READY) {
+			log_error("renderer %d did not start (see its error above; %s must be installed "
+			          "next to mcp-invoiced)", (int)pid, path);
+			close(sv[0]);
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return -1;
+		}
+	}
+	fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+	m->renderers[r] = (struct renderer_rec){ .pid = pid, .chan = sv[0], .ready = wait };
+	epoll_ctl(m->epfd, EPOLL_CTL_ADD, sv[0], &ev);
+	for (int i = 0; i < SHM_MAX_SLOTS; i++)
+		if (m->workers[i].pid > 0)
+			connect_renderer(m, i, r);
+	log_info("renderer %d started", (int)pid);
+	return 0;
+}
+
+/* Reads what a child sent on chan (only IPC_READY is expected): 1 if
+ * that came. A channel whose peer is gone leaves epoll (the child is
+ * reaped on SIGCHLD). */
+static int child_ready(struct master *m, int chan)
+{
+	struct ipc_msg msg;
+	int fd, rc, ready = 0;
+
+	while ((rc = ipc_recv(chan, &msg, &fd)) == 1)
+		ready |= msg.type == IPC_READY;
+	if (rc == 0 || (rc < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+		epoll_ctl(m->epfd, EPOLL_CTL_DEL, chan, NULL);
+	return ready;
+}
+
+static void on_renderer_channel(struct master *m, int r)
+{
+	struct renderer_rec *rr = &m->renderers[r];
+
+	if (child_ready(m, rr->chan) && !rr->ready) {
+		rr->ready = 1;
+		m->render_failures = 0;
+	}
+}
+
+/* Reaps renderer pid if it is one: 1 if it was. */
+static int reap_renderer(struct master *m, pid_t pid, const char *how)
+{
+	for (int r = 0; r < MAX_RENDERERS; r++) {
+		struct renderer_rec *rr = &m->renderers[r];
+		if (rr->pid != pid)
+			continue;
+		epoll_ctl(m->epfd, EPOLL_CTL_DEL, rr->chan, NULL);
+		close(rr->chan);
+		if (m->stopping) {
+			log_info("renderer %d finished (%s)", (int)pid, how);
+		} else if (!rr->ready) {
+			m->render_failures++;
+			log_error("renderer %d failed during start-up (%s), %d in a row", (int)pid, how,
+			          m->render_failures);
+			m->render_respawn_at_ns = limiter_now_ns() +
+			                          (100000000LL << (m->render_failures < 6 ? m->render_failures : 6));
+		} else {
+			log_error("renderer %d died (%s); replacing it", (int)pid, how);
+			m->render_respawn_at_ns = limiter_now_ns();
+		}
+		memset(rr, 0, sizeof(*rr));
+		return 1;
+	}
+	return 0;
+}
+
+static int live_renderers(struct master *m)
+{
+	int n = 0;
+	for (int r = 0; r < MAX_RENDERERS; r++)
+		n += m->renderers[r].pid > 0;
+	return n;
+}
+
+static void respawn_renderers(struct master *m)
+{
+	for (int r = 0; r < m->cfg.renderers && r < MAX_RENDERERS; r++)
+		if (m->renderers[r].pid <= 0 && spawn_renderer(m, r, 0) < 0)
+			m->render_respawn_at_ns = limiter_now_ns() + 1000000000LL;
+}
+
+/* Forks a key manager for the current configuration and waits until it
+ * has loaded the private key and checked it against the certificate. */
+static int spawn_keymgr(struct master *m)
+{
+	struct pollfd pfd;
+	struct ipc_msg msg;
+	int sv[2], fd, status;
+	pid_t pid;
+
+	pid = fork_child(m, sv);
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
 		/* The key manager needs the TLS key only: wipe the copies of the
 		 * other secrets that fork gave it. */
 		auth_keys_free(&m->keys);
@@ -221,7 +428,6 @@ static int spawn_keymgr(struct master *m)
 		keymgr_main(m->cfg.tls_key, X509_get0_pubkey(SSL_CTX_get0_certificate(m->tls)),
 		            m->cfg.user, sv[1], &m->shm->keymgr);
 	}
-	close(sv[1]);
 	pfd = (struct pollfd){ .fd = sv[0], .events = POLLIN };
 	if (poll(&pfd, 1, 10000) != 1 || ipc_recv(sv[0], &msg, &fd) != 1 || msg.type != IPC_READY) {
 		log_error("key manager %d did not start (see its error above)", (int)pid);
@@ -318,6 +524,9 @@ static void spawn_worker(struct master *m)
 	atomic_store(&m->shm->slots[slot].pid, pid);
 	ev.data.u32 = (uint32_t)slot;
 	epoll_ctl(m->epfd, EPOLL_CTL_ADD, sv[0], &ev);
+	for (int r = 0; r < MAX_RENDERERS; r++)
+		if (m->renderers[r].pid > 0)
+			connect_renderer(m, slot, r);
 	log_info("worker %d started in slot %d (generation %u)", (int)pid, slot, m->generation);
 }
 
@@ -414,6 +623,9 @@ static void begin_stop(struct master *m, int status, const char *why)
 	for (int i = 0; i < SHM_MAX_SLOTS; i++)
 		if (m->workers[i].pid > 0)
 			kill(m->workers[i].pid, SIGTERM);
+	for (int r = 0; r < MAX_RENDERERS; r++)
+		if (m->renderers[r].pid > 0)
+			kill(m->renderers[r].pid, SIGTERM);
 	retire_keymgr(m, m->keymgr_pid, m->keymgr_chan);
 	m->keymgr_pid = 0;
 	m->keymgr_chan = -1;
@@ -450,18 +662,12 @@ static void check_generation_ready(struct master *m)
 static void on_channel(struct master *m, int slot)
 {
 	struct worker_rec *r = &m->workers[slot];
-	struct ipc_msg msg;
-	int fd, rc;
 
-	while ((rc = ipc_recv(r->chan, &msg, &fd)) == 1) {
-		if (msg.type == IPC_READY && !r->ready) {
-			r->ready = 1;
-			m->startup_failures = 0;
-			check_generation_ready(m);
-		}
+	if (child_ready(m, r->chan) && !r->ready) {
+		r->ready = 1;
+		m->startup_failures = 0;
+		check_generation_ready(m);
 	}
-	if (rc == 0 || (rc < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
-		epoll_ctl(m->epfd, EPOLL_CTL_DEL, r->chan, NULL);
 }
 
 static int start_generation(struct master *m, const char *why);
@@ -494,6 +700,8 @@ static void reap(struct master *m)
 			snprintf(how, sizeof(how), "killed by signal %d", WTERMSIG(status));
 		else
 			snprintf(how, sizeof(how), "exit status %d", WEXITSTATUS(status));
+		if (reap_renderer(m, pid, how))
+			continue;
 		for (size_t i = 0; i < sizeof(m->old_keymgrs) / sizeof(pid_t); i++) {
 			if (m->old_keymgrs[i] == pid) {
 				m->old_keymgrs[i] = 0;
@@ -705,7 +913,7 @@ static void tick(struct master *m)
 		m->next_watchdog_ns = now + m->watchdog_ms * 1000000LL;
 	}
 	if (m->stopping) {
-		if (live_workers(m, 1) == 0 && live_keymgrs(m) == 0)
+		if (live_workers(m, 1) == 0 && live_keymgrs(m) == 0 && live_renderers(m) == 0)
 			return;
 		if (now > m->stop_deadline_ns) {
 			for (int i = 0; i < SHM_MAX_SLOTS; i++)
@@ -716,9 +924,16 @@ static void tick(struct master *m)
 			for (size_t i = 0; i < sizeof(m->old_keymgrs) / sizeof(pid_t); i++)
 				if (m->old_keymgrs[i] > 0)
 					kill(m->old_keymgrs[i], SIGKILL);
+			for (int r = 0; r < MAX_RENDERERS; r++)
+				if (m->renderers[r].pid > 0)
+					kill(m->renderers[r].pid, SIGKILL);
 			m->stop_deadline_ns = now + 1000000000LL;
 		}
 		return;
+	}
+	if (m->render_respawn_at_ns && now >= m->render_respawn_at_ns) {
+		m->render_respawn_at_ns = 0;
+		respawn_renderers(m);
 	}
 	if (m->respawn_at_ns && now >= m->respawn_at_ns) {
 		m->respawn_at_ns = 0;
@@ -741,6 +956,7 @@ int master_run(struct config *cfg, const char *cfg_path)
 	m.cfg_path = cfg_path;
 	m.listen_fd = -1;
 	m.metrics_fd = -1;
+	m.render_exe = -1;
 	m.epfd = -1;
 	m.sfd = -1;
 	m.keymgr_chan = -1;
@@ -785,6 +1001,11 @@ int master_run(struct config *cfg, const char *cfg_path)
 	epoll_ctl(m.epfd, EPOLL_CTL_ADD, m.sfd, &ev);
 	m.watchdog_ms = sd_watchdog_interval_ms();
 
+	if (open_renderer(&m) < 0)
+		fatal("cannot start the PDF renderer (see the error above)");
+	for (int r = 0; r < m.cfg.renderers && r < MAX_RENDERERS; r++)
+		if (spawn_renderer(&m, r, 1) < 0)
+			fatal("cannot start the PDF renderer (see the error above)");
 	log_info("mcp-invoiced listening on https://%s%s with %ld workers", m.cfg.listen,
 	         m.cfg.mcp_path, m.cfg.workers);
 	if (m.metrics_fd >= 0)
@@ -792,6 +1013,7 @@ int master_run(struct config *cfg, const char *cfg_path)
 	/* Last of the privilege drops (privsep.h): the listener is bound, the
 	 * first key manager holds the key, root is gone. Workers forked from
 	 * here on inherit this filter and narrow it. */
+	sandbox_allow_exec_fd(m.render_exe);
 	if (sandbox_enter(SANDBOX_MASTER, err, sizeof(err)) < 0)
 		fatal("%s", err);
 	sandbox_test_hook(SANDBOX_MASTER);
@@ -813,9 +1035,12 @@ int master_run(struct config *cfg, const char *cfg_path)
 				on_signal(&m);
 			else if (tag < SHM_MAX_SLOTS && m.workers[tag].pid > 0)
 				on_channel(&m, (int)tag);
+			else if (tag >= TAG_RENDER_BASE && tag < TAG_RENDER_BASE + MAX_RENDERERS &&
+			         m.renderers[tag - TAG_RENDER_BASE].pid > 0)
+				on_renderer_channel(&m, (int)(tag - TAG_RENDER_BASE));
 		}
 		tick(&m);
-		if (m.stopping && live_workers(&m, 1) == 0 && live_keymgrs(&m) == 0) {
+		if (m.stopping && live_workers(&m, 1) == 0 && live_keymgrs(&m) == 0 && live_renderers(&m) == 0) {
 			log_info("stopped; in flight at exit: %lld", shm_inflight_total(m.shm));
 			SSL_CTX_free(m.tls);
 			auth_keys_free(&m.keys);

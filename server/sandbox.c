@@ -1,8 +1,8 @@
 /*
  * sandbox.c - seccomp filters per process role (see sandbox.h), built
  * with libseccomp from the policy table below. Runs in the master (once,
- * before it forks the first worker), in each key manager and in each
- * worker (at the end of their start-up).
+ * before it forks the first worker), in each key manager, in each worker
+ * and in each PDF renderer (at the end of their start-up).
  *
  * A filter is inherited across fork and filters stack, so a child can
  * only narrow what its parent allows: the master's list therefore covers
@@ -10,7 +10,10 @@
  * are forked from the confined master). Every role:
  *   - is killed (SIGSYS, reported by the master) by the calls no role may
  *     make: execve, ptrace, process_vm_*, listen, bind, mount, setuid and
- *     the other identity, module, namespace and kernel calls below;
+ *     the other identity, module, namespace and kernel calls below (the
+ *     master alone keeps execveat of the renderer binary it opened at
+ *     start-up, see sandbox_allow_exec_fd; a renderer it restarts runs
+ *     under the master's filter until it narrows it to its own);
  *   - gets EPERM for any other call not on its list (a library taking a
  *     path we did not foresee fails softly instead of taking the server
  *     down; the kernel's audit log names the call).
@@ -21,6 +24,7 @@
  * decided at compile time: release builds never contain that list.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,7 +73,7 @@ static const char *const worker_calls[] = {
 	"epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "signalfd4", "socket", "connect",
 	"getsockopt", "setsockopt", "getsockname", "getpeername", "openat", "access", "faccessat",
 	"faccessat2", "readlink", "getdents64", "dup", "dup2", "dup3", "ioctl", "clone", "wait4",
-	"sendmmsg", "recvmmsg", "pipe2", "sched_getaffinity", "getcwd",
+	"sendmmsg", "recvmmsg", "pipe2", "sched_getaffinity", "getcwd", "memfd_create", "ftruncate",
 };
 
 /* The key manager: poll over its channels, receive requests, sign,
@@ -85,6 +89,22 @@ static const char *const keymgr_calls[] = {
 static const char *const master_calls[] = {
 	"accept4", "socketpair", "kill", "setrlimit", "sched_getaffinity", "getdents64",
 	"umask",
+};
+
+/* The PDF renderer (its own binary): poll its channels, receive a
+ * document in a sealed memfd, lay it out with cairo and pango (memory,
+ * font files already pinned and opened read-only, glib's wake-up eventfd),
+ * answer with a sealed memfd, and its own time budget (setitimer). No
+ * sockets, no children. */
+static const char *const renderer_calls[] = {
+	"memfd_create", "ftruncate", "setitimer", "getitimer", "openat", "access", "faccessat",
+	"faccessat2", "readlink", "statfs", "fstatfs", "getdents64", "eventfd2", "sched_getaffinity",
+	"set_tid_address", "dup", "dup2", "dup3", "getcwd", "ioctl", "getpeername", "getsockname",
+	/* glib's worker thread (pango/fontconfig start one) */
+	"clone", "clone3",
+	/* the dynamic loader, when a restarted renderer executes under the
+	 * master's filter before it installs this one */
+	"arch_prctl",
 };
 
 /* Sanitizer builds: LeakSanitizer's stop-the-world (a tracer thread that
@@ -111,6 +131,7 @@ static const struct sandbox_policy policies[SANDBOX_ROLES] = {
 	[SANDBOX_MASTER] = { "master", LIST(master_calls), 1, 1 },
 	[SANDBOX_KEYMGR] = { "keymgr", LIST(keymgr_calls), 0, 0 },
 	[SANDBOX_WORKER] = { "worker", LIST(worker_calls), 1, 0 },
+	[SANDBOX_RENDERER] = { "renderer", LIST(renderer_calls), 0, 0 },
 };
 #undef LIST
 
@@ -201,18 +222,46 @@ static int allow_prctl(scmp_filter_ctx ctx, char *err, size_t errlen)
 #endif
 }
 
+static int exec_fd = -1;
+
+void sandbox_allow_exec_fd(int fd)
+{
+	exec_fd = fd;
+}
+
+/* execveat of exec_fd itself (AT_EMPTY_PATH): the renderer binary only.
+ * Any other execveat matches no rule: EPERM (execve still kills). */
+static int allow_exec_fd(scmp_filter_ctx ctx, char *err, size_t errlen)
+{
+	int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(execveat), 2,
+	                          SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)exec_fd),
+	                          SCMP_A4(SCMP_CMP_EQ, (scmp_datum_t)AT_EMPTY_PATH));
+	if (rc < 0) {
+		snprintf(err, errlen, "seccomp rule for execveat: %s", strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
 int sandbox_enter(enum sandbox_role role, char *err, size_t errlen)
 {
 	const struct sandbox_policy *p = &policies[role];
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
+	int may_exec = role == SANDBOX_MASTER && exec_fd >= 0;
 	int rc = -1;
 
 	if (!ctx) {
 		snprintf(err, errlen, "seccomp_init failed");
 		return -1;
 	}
-	if (add_calls(ctx, SCMP_ACT_KILL_PROCESS, forbidden, sizeof(forbidden) / sizeof(forbidden[0]),
-	              err, errlen) < 0 ||
+	/* The master that starts renderers keeps execveat of their binary
+	 * (its children that exec inherit this filter and the renderer then
+	 * narrows it); the kill rule for execveat is left out for it alone. */
+	for (size_t i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++)
+		if (!(may_exec && strcmp(forbidden[i], "execveat") == 0) &&
+		    add_calls(ctx, SCMP_ACT_KILL_PROCESS, &forbidden[i], 1, err, errlen) < 0)
+			goto out;
+	if ((may_exec && allow_exec_fd(ctx, err, errlen) < 0) ||
 	    add_calls(ctx, SCMP_ACT_ALLOW, common, sizeof(common) / sizeof(common[0]), err, errlen) < 0 ||
 	    allow_role(ctx, p, err, errlen) < 0 || allow_prctl(ctx, err, errlen) < 0)
 		goto out;

@@ -5,7 +5,7 @@
 set -eu
 dest=$(mktemp -d)
 make -s install DESTDIR="$dest" PREFIX=/opt/mcpi >/dev/null
-for f in opt/mcpi/bin/mcp-invoiced lib/systemd/system/mcp-invoiced.service \
+for f in opt/mcpi/bin/mcp-invoiced opt/mcpi/bin/mcp-invoiced-render lib/systemd/system/mcp-invoiced.service \
 	usr/lib/sysusers.d/mcp-invoiced.conf usr/lib/tmpfiles.d/mcp-invoiced.conf \
 	etc/mcp-invoiced/mcp-invoiced.conf opt/mcpi/share/man/man8/mcp-invoiced.8 \
 	opt/mcpi/share/man/man5/mcp-invoiced.conf.5; do

@@ -7,29 +7,48 @@
 static const char url_alphabet[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-size_t base64url_encode(const unsigned char *in, size_t len, char *out)
+static const char std_alphabet[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static size_t encode(const unsigned char *in, size_t len, char *out, const char *alphabet, int pad)
 {
 	size_t o = 0, i = 0;
 
 	for (; i + 2 < len; i += 3) {
 		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
-		out[o++] = url_alphabet[v >> 18 & 63];
-		out[o++] = url_alphabet[v >> 12 & 63];
-		out[o++] = url_alphabet[v >> 6 & 63];
-		out[o++] = url_alphabet[v & 63];
+		out[o++] = alphabet[v >> 18 & 63];
+		out[o++] = alphabet[v >> 12 & 63];
+		out[o++] = alphabet[v >> 6 & 63];
+		out[o++] = alphabet[v & 63];
 	}
 	if (len - i == 1) {
 		unsigned v = (unsigned)in[i] << 16;
-		out[o++] = url_alphabet[v >> 18 & 63];
-		out[o++] = url_alphabet[v >> 12 & 63];
+		out[o++] = alphabet[v >> 18 & 63];
+		out[o++] = alphabet[v >> 12 & 63];
+		if (pad) {
+			out[o++] = '=';
+			out[o++] = '=';
+		}
 	} else if (len - i == 2) {
 		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8;
-		out[o++] = url_alphabet[v >> 18 & 63];
-		out[o++] = url_alphabet[v >> 12 & 63];
-		out[o++] = url_alphabet[v >> 6 & 63];
+		out[o++] = alphabet[v >> 18 & 63];
+		out[o++] = alphabet[v >> 12 & 63];
+		out[o++] = alphabet[v >> 6 & 63];
+		if (pad)
+			out[o++] = '=';
 	}
 	out[o] = '\0';
 	return o;
+}
+
+size_t base64url_encode(const unsigned char *in, size_t len, char *out)
+{
+	return encode(in, len, out, url_alphabet, 0);
+}
+
+size_t base64_encode(const unsigned char *in, size_t len, char *out)
+{
+	return encode(in, len, out, std_alphabet, 1);
 }
 
 static int sextet(char c, int url)

@@ -10,6 +10,8 @@
 
 /* out needs 4*ceil(len/3)+1 bytes; returns the encoded length. */
 size_t base64url_encode(const unsigned char *in, size_t len, char *out);
+/* Standard alphabet with padding (MCP blobs); same capacity rule. */
+size_t base64_encode(const unsigned char *in, size_t len, char *out);
 
 /* Decodes into out (capacity cap); returns decoded length or -1. url=1
  * takes the URL alphabet without padding, url=0 the standard one with

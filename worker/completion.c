@@ -10,14 +10,12 @@
 
 #include "completion.h"
 #include "currency.h"
+#include "document.h"
 #include "prompts.h"
 #include "utf8.h"
 
 /* The URI templates served under resources/templates/list (RFC 6570). */
-static const char *const templates[] = {
-	"invoiced://statements/{customer_id}/{currency}/{period_end}.pdf{?period_start,type}",
-	"invoiced://invoices/{invoice_id}.pdf",
-};
+static const char *const templates[] = { DOC_STATEMENT_TEMPLATE, DOC_INVOICE_TEMPLATE };
 
 /* 1 if the template has a variable called name ({a}, {?a,b}, {/a} ...). */
 static int template_has_var(const char *tpl, const char *name, size_t name_len)

@@ -1,6 +1,7 @@
 /*
  * currency.c - the ISO 4217 table (active codes with a minor unit; precious
- * metals and testing codes excluded). Pure data; runs in workers.
+ * metals and testing codes excluded). Pure data; runs in workers and in the
+ * renderer (amounts printed with their exponent).
  */
 #include <stdio.h>
 #include <string.h>
@@ -48,17 +49,14 @@ const char *currency_code_at(size_t i, char out[4])
 	return out;
 }
 
-void currency_format(char *buf, size_t cap, long long minor, const char *code)
+void currency_format(long long minor, int exponent, char *buf, size_t cap)
 {
-	int exp = currency_exponent(code);
 	unsigned long long v = minor < 0 ? 0ULL - (unsigned long long)minor : (unsigned long long)minor;
 	char digits[32], out[64];
 	int n, o = 0, whole;
 
-	if (exp < 0)
-		exp = 2;
-	n = snprintf(digits, sizeof(digits), "%0*llu", exp + 1, v);
-	whole = n - exp;
+	n = snprintf(digits, sizeof(digits), "%0*llu", exponent + 1, v);
+	whole = n - exponent;
 	if (minor < 0)
 		out[o++] = '-';
 	for (int i = 0; i < whole; i++) {
@@ -66,11 +64,11 @@ void currency_format(char *buf, size_t cap, long long minor, const char *code)
 			out[o++] = ',';
 		out[o++] = digits[i];
 	}
-	if (exp > 0) {
+	if (exponent > 0) {
 		out[o++] = '.';
-		memcpy(out + o, digits + whole, (size_t)exp);
-		o += exp;
+		memcpy(out + o, digits + whole, (size_t)exponent);
+		o += exponent;
 	}
 	out[o] = '\0';
-	snprintf(buf, cap, "%s %s", out, code);
+	snprintf(buf, cap, "%s", out);
 }

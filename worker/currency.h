@@ -11,11 +11,9 @@
  * -1 when the code is unknown. */
 int currency_exponent(const char *code);
 
-/* Minor units as a decimal amount in the currency's exponent, digits
- * grouped in threes, then the code: 123456 USD -> "1,234.56 USD", 500 JPY ->
- * "500 JPY", -5 USD -> "-0.05 USD" (an unknown code is shown with 2
- * decimals). Always NUL-terminates buf. */
-void currency_format(char *buf, size_t cap, long long minor, const char *code);
+/* minor units shown with the exponent and thousands separators:
+ * (123456, 2) -> "1,234.56"; (-5, 3) -> "-0.005"; (1000, 0) -> "1,000". */
+void currency_format(long long minor, int exponent, char *buf, size_t cap);
 
 /* The i-th active code (alphabetical), or NULL past the end. */
 const char *currency_code_at(size_t i, char out[4]);

@@ -69,6 +69,11 @@ static const struct statement statements[] = {
 	                     " NULL, NULL)::text" },
 	{ "prompt_candidates", "SELECT mcp_prompt_candidates($1, $2, $3::bigint, $4, $5, $6::int)::text" },
 	{ "complete", "SELECT mcp_complete($1, $2, $3, $4, $5::int)::text" },
+	{ "get_business_profile", "SELECT mcp_get_business_profile($1)::text" },
+	{ "get_statement", "SELECT r::text, r->>'currency', r->>'period_end', r->>'period_start'"
+	                   " FROM mcp_statement($1, $2, $3, $4::date, $5::date, $6) AS r" },
+	{ "get_invoice_document", "SELECT r::text, r->>'currency', r->>'invoice_id'"
+	                          " FROM mcp_invoice_document($1, $2::uuid) AS r" },
 	{ "expire_idempotency_keys", "SELECT mcp_expire_idempotency_keys()::text" },
 	{ "create_invoice", "SELECT result::text, err_state, err_message, err_detail"
 	                    " FROM mcp_try_create_invoice($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)" },
@@ -90,6 +95,8 @@ static const struct statement statements[] = {
 	                   " FROM mcp_try_apply_payment($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)" },
 	{ "upsert_customer", "SELECT result::text, err_state, err_message, err_detail"
 	                     " FROM mcp_try_upsert_customer($1, $2, $3, $4, $5, $6, $7)" },
+	{ "upsert_business_profile", "SELECT result::text, err_state, err_message, err_detail"
+	                             " FROM mcp_try_upsert_business_profile($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)" },
 	/* Every batch: a member stuck on a row lock gives up quickly and is
 	 * tried again alone, so one lock wait never holds the others back. */
 	{ "batch_lock_timeout", "SELECT set_config('lock_timeout', '200ms', true)" },

@@ -8,6 +8,7 @@
  * is a 2025-era request (initialize handshake, ping). No session is kept:
  * any worker can serve any request.
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "../shm/limiter.h"
 #include "base64.h"
 #include "completion.h"
+#include "document.h"
 #include "mcp.h"
 #include "strbuf.h"
 #include "json_text.h"
@@ -199,32 +201,46 @@ static void do_tools_list(struct rpc *c)
 	send_list_result(c, result);
 }
 
-/* No resource is listed or templated yet: both lists are empty, and every
- * URI is unknown (-32602 with the uri in data, as 2026-07-28 asks). */
-static void do_resources_list(struct rpc *c, const char *member)
-{
-	json_object *result = json_object_new_object();
+/* ---- resources: the rendered documents ---- */
 
-	json_object_object_add(result, member, json_object_new_array());
-	send_list_result(c, result);
+static json_object *resource_template(const char *uri_template, const char *name, const char *title,
+                                      const char *description)
+{
+	json_object *t = json_object_new_object();
+
+	json_object_object_add(t, "uriTemplate", json_object_new_string(uri_template));
+	json_object_object_add(t, "name", json_object_new_string(name));
+	json_object_object_add(t, "title", json_object_new_string(title));
+	json_object_object_add(t, "description", json_object_new_string(description));
+	json_object_object_add(t, "mimeType", json_object_new_string(DOC_MIME));
+	return t;
 }
 
-static void do_resources_read(struct rpc *c)
+static void private_cache(struct rpc *c, json_object *result)
 {
-	json_object *uri = NULL, *data = json_object_new_object();
-	const char *u = "";
-	size_t len = 0;
-	char msg[200];
-
-	if (c->params && json_object_object_get_ex(c->params, "uri", &uri) &&
-	    json_object_is_type(uri, json_type_string)) {
-		u = json_object_get_string(uri);
-		len = (size_t)json_object_get_string_len(uri);
+	if (c->modern) {
+		json_object_object_add(result, "ttlMs", json_object_new_int(0));
+		json_object_object_add(result, "cacheScope", json_object_new_string("private"));
 	}
-	json_object_object_add(data, "uri", json_object_new_string_len(u, utf8_clip(u, len, 200)));
-	snprintf(msg, sizeof(msg), "Resource not found: '%.*s'", utf8_clip(u, len, 100), u);
-	rpc_error(c, 200, -32602, msg, json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN));
-	json_object_put(data);
+}
+
+/* Documents are rendered on demand from URIs the tools return: nothing is
+ * listed, both templates are published. */
+static void do_resources_list(struct rpc *c, int templates)
+{
+	json_object *result = json_object_new_object(), *list = json_object_new_array();
+
+	if (templates) {
+		json_object_array_add(list, resource_template(DOC_STATEMENT_TEMPLATE, "statement",
+			"Customer statement (PDF)", "A customer's statement in one currency as of period_end "
+			"(the figures are get_statement's); period_start defaults to the first of the month, "
+			"type to activity (or open_item)."));
+		json_object_array_add(list, resource_template(DOC_INVOICE_TEMPLATE, "invoice",
+			"Invoice (PDF)", "One invoice as a PDF document (get_invoice_pdf)."));
+	}
+	json_object_object_add(result, templates ? "resourceTemplates" : "resources", list);
+	private_cache(c, result);
+	send_result(c, result);
 }
 
 static void do_prompts_list(struct rpc *c)
@@ -266,31 +282,47 @@ static void tool_error_result(struct rpc *c, const struct tool_error *err)
 
 #define SERVER_INFO_JSON "{\"name\":\"" MCP_SERVER_NAME "\",\"title\":\"Invoices\",\"version\":\"" MCPI_VERSION "\"}"
 
+/* Sends a result whose members (JSON text without the braces) are already
+ * made, adding what a 2026-07-28 result carries. Takes ownership of members. */
+static void send_members(struct rpc *c, char *members, int private_cache)
+{
+	size_t n = strlen(members), len;
+	struct strbuf b;
+	char *body;
+
+	strbuf_init(&b, n + 400);
+	strbuf_puts(&b, "{\"jsonrpc\":\"2.0\",\"id\":");
+	strbuf_puts(&b, c->id_json);
+	strbuf_puts(&b, ",\"result\":{");
+	strbuf_append(&b, members, n);
+	if (c->modern && private_cache)
+		strbuf_puts(&b, ",\"ttlMs\":0,\"cacheScope\":\"private\"");
+	if (c->modern)
+		strbuf_puts(&b, ",\"resultType\":\"complete\",\"_meta\":{"
+		                "\"io.modelcontextprotocol/serverInfo\":" SERVER_INFO_JSON "}");
+	strbuf_puts(&b, "}}");
+	free(members);
+	body = strbuf_take(&b, &len);
+	response_set_body(c->resp, 200, body, len);
+	snprintf(c->resp->outcome, sizeof(c->resp->outcome), "ok");
+}
+
 /* A successful tool result, spliced from the JSON text the database made
  * (no object tree): the text block carries the same JSON, escaped, for
  * clients that do not read structuredContent. Takes ownership of structured. */
 static void send_tool_result(struct rpc *c, char *structured)
 {
-	size_t n = strlen(structured), len;
+	size_t n = strlen(structured);
 	struct strbuf b;
-	char *body;
 
-	strbuf_init(&b, 2 * n + 400);
-	strbuf_puts(&b, "{\"jsonrpc\":\"2.0\",\"id\":");
-	strbuf_puts(&b, c->id_json);
-	strbuf_puts(&b, ",\"result\":{\"content\":[{\"type\":\"text\",\"text\":");
+	strbuf_init(&b, 2 * n + 200);
+	strbuf_puts(&b, "\"content\":[{\"type\":\"text\",\"text\":");
 	strbuf_json_string(&b, structured, n);
 	strbuf_puts(&b, "}],\"structuredContent\":");
 	strbuf_append(&b, structured, n);
 	strbuf_puts(&b, ",\"isError\":false");
-	if (c->modern)
-		strbuf_puts(&b, ",\"resultType\":\"complete\",\"_meta\":{"
-		                "\"io.modelcontextprotocol/serverInfo\":" SERVER_INFO_JSON "}");
-	strbuf_puts(&b, "}}");
 	free(structured);
-	body = strbuf_take(&b, &len);
-	response_set_body(c->resp, 200, body, len);
-	snprintf(c->resp->outcome, sizeof(c->resp->outcome), "ok");
+	send_members(c, strbuf_take(&b, NULL), 0);
 }
 
 /* A method waiting for the database (see mcp.h): a tools/call, a
@@ -307,8 +339,12 @@ struct mcp_wait {
 	struct completion_call ccall;    /* WAIT_COMPLETION */
 	struct auth_identity id;
 	char request_id[64];
-	struct db_job *job;
+	struct db_job *job;          /* until the database answers */
 	long long submitted_ns;
+	struct render_job *rjob;     /* then, for a document, until its PDF comes */
+	char *structured;            /* the document's data, while it renders */
+	const char *read_uri;        /* resources/read: the URI asked for (in uri) */
+	char uri[DOC_URI_MAX + 1];
 	mcp_resume_fn resume;
 	void *owner;
 };
@@ -329,13 +365,100 @@ static struct mcp_wait *wait_new(struct rpc *c, enum wait_kind kind)
 	return wt;
 }
 
+/* A document this large leaves megabytes of freed heap (its JSON text,
+ * copies, the parse for the summary) that glibc keeps unless asked. */
+#define DOC_TRIM_BYTES (256 * 1024)
+
 static void wait_free(struct mcp_wait *wt)
 {
+	int trim = wt->structured && strlen(wt->structured) > DOC_TRIM_BYTES;
+
+	free(wt->structured);
 	tool_call_cleanup(&wt->call);
 	json_object_put(wt->call.args);
 	json_object_put(wt->pcall.args);
 	completion_cleanup(&wt->ccall);
 	free(wt);
+	if (trim)
+		malloc_trim(0);
+}
+
+/* A failed tool call: a tool error result, or for resources/read a
+ * JSON-RPC error carrying the URI (not found: -32602 in 2026-07-28,
+ * -32002 before; retryable failures: -32603 with the code). */
+static void answer_error(struct mcp_wait *wt, const struct tool_error *err)
+{
+	json_object *data;
+
+	if (!wt->read_uri) {
+		tool_error_result(&wt->rpc, err);
+		return;
+	}
+	data = json_object_new_object();
+	json_object_object_add(data, "uri", json_object_new_string(wt->read_uri));
+	json_object_object_add(data, "code", json_object_new_string(err->code));
+	json_object_object_add(data, "retryable", json_object_new_boolean(err->retryable));
+	snprintf(wt->rpc.resp->outcome, sizeof(wt->rpc.resp->outcome), "%s", err->code);
+	if (strcmp(err->code, "NOT_FOUND") == 0 || strcmp(err->code, "INVALID_INPUT") == 0)
+		rpc_error(&wt->rpc, 200, wt->rpc.modern || strcmp(err->code, "INVALID_INPUT") == 0 ? -32602 : -32002,
+		          strcmp(err->code, "NOT_FOUND") == 0 ? "Resource not found" : err->message,
+		          json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN));
+	else
+		rpc_error(&wt->rpc, 200, -32603, err->message,
+		          json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN));
+	json_object_put(data);
+}
+
+/* The renderer answered (or the time budget passed): the tool result with
+ * the PDF, or the resource contents; then hand the connection back. */
+static void render_answered(struct render_job *job)
+{
+	struct mcp_wait *wt = job->ctx;
+	mcp_resume_fn resume = wt->resume;
+	void *owner = wt->owner;
+	struct tool_error err;
+	char *members;
+
+	memset(&err, 0, sizeof(err));
+	wt->rjob = NULL;
+	if (!job->ok) {
+		answer_error(wt, &job->err);
+	} else if (wt->read_uri) {
+		members = document_read_contents(wt->read_uri, job->pdf, job->pdf_len);
+		send_members(&wt->rpc, members, 1);
+	} else {
+		json_object *want = NULL;
+		json_object_object_get_ex(wt->call.args, "inline", &want);
+		members = document_tool_result(wt->def->document, wt->structured, wt->call.scope, job->pdf,
+		                               job->pdf_len, job->pages, json_object_get_boolean(want),
+		                               wt->rpc.w->cfg->inline_pdf_max_bytes, &err);
+		if (members)
+			send_members(&wt->rpc, members, 0);
+		else
+			answer_error(wt, &err);
+	}
+	wait_free(wt);
+	resume(owner);
+}
+
+/* The document's data is in; its PDF comes from a renderer. Takes
+ * structured. 0: render_answered will run; -1: answered already. */
+static int start_render(struct mcp_wait *wt, char *structured)
+{
+	struct tool_error err;
+	char *copy = strdup(structured);
+
+	memset(&err, 0, sizeof(err));
+	if (!copy)
+		fatal("out of memory");
+	wt->structured = structured;
+	wt->rjob = render_job_new(wt->def->document, copy, strlen(copy), render_answered, wt);
+	if (render_submit(&wt->rpc.w->render, wt->rjob, &err) < 0) {
+		wt->rjob = NULL;
+		answer_error(wt, &err);
+		return -1;
+	}
+	return 0;
 }
 
 /* The database could not answer a prompts/get or completion/complete:
@@ -358,19 +481,22 @@ static json_object *row_json(struct db_job *job)
 	return job->cols[0] ? json_tokener_parse(job->cols[0]) : NULL;
 }
 
-static void answer_tool(struct mcp_wait *wt, struct db_job *job)
+/* 1 when a document went on to the renderer (render_answered finishes). */
+static int answer_tool(struct mcp_wait *wt, struct db_job *job)
 {
 	struct tool_error err;
 	char *out = NULL;
 
 	memset(&err, 0, sizeof(err));
-	wt->rpc.resp->db_us = (limiter_now_ns() - wt->submitted_ns) / 1000;
 	if (!job->ok)
-		tool_error_result(&wt->rpc, &job->err);
+		answer_error(wt, &job->err);
 	else if (tool_finish(wt->def, &wt->call, job->cols, &out, &err) < 0)
-		tool_error_result(&wt->rpc, &err);
+		answer_error(wt, &err);
+	else if (wt->def->document)
+		return start_render(wt, out) == 0;
 	else
 		send_tool_result(&wt->rpc, out);
+	return 0;
 }
 
 static void answer_from_row(struct mcp_wait *wt, struct db_job *job)
@@ -400,17 +526,23 @@ static void answered(struct db_job *job)
 	void *owner = wt->owner;
 
 	wt->rpc.resp->db_us = (limiter_now_ns() - wt->submitted_ns) / 1000;
-	if (wt->kind == WAIT_TOOL)
-		answer_tool(wt, job);
-	else
+	wt->job = NULL; /* freed by the engine when this returns */
+	if (wt->kind == WAIT_TOOL) {
+		if (answer_tool(wt, job))
+			return; /* render_answered resumes the connection */
+	} else {
 		answer_from_row(wt, job);
+	}
 	wait_free(wt);
 	resume(owner);
 }
 
 void mcp_wait_cancel(struct worker_ctx *w, struct mcp_wait *wt)
 {
-	db_abandon(&w->db, wt->job);
+	if (wt->rjob)
+		render_abandon(&w->render, wt->rjob);
+	else
+		db_abandon(&w->db, wt->job);
 	wait_free(wt);
 }
 
@@ -432,7 +564,7 @@ static int wait_submit(struct rpc *c, struct mcp_wait *wt, const struct tool_que
 /* Runs the tool: prepare, then one query on the worker's connection. The
  * answer comes in answered() unless the query is refused at once. Takes
  * args. */
-static void start_tool(struct rpc *c, const struct tool_def *def, json_object *args)
+static void start_tool(struct rpc *c, const struct tool_def *def, json_object *args, const char *read_uri)
 {
 	struct mcp_wait *wt = wait_new(c, WAIT_TOOL);
 	struct tool_query q = { .ncols = 1 };
@@ -442,8 +574,12 @@ static void start_tool(struct rpc *c, const struct tool_def *def, json_object *a
 	wt->def = def;
 	wt->call = (struct tool_call){ .id = &wt->id, .request_id = wt->request_id, .tool_name = def->name,
 	                               .cursor_key = c->w->cursor_key, .cfg = c->w->cfg, .args = args };
+	if (read_uri) {
+		snprintf(wt->uri, sizeof(wt->uri), "%s", read_uri);
+		wt->read_uri = wt->uri;
+	}
 	if (def->prepare(&wt->call, &q, &err) < 0 || wait_submit(c, wt, &q, &err) < 0) {
-		tool_error_result(c, &err);
+		answer_error(wt, &err);
 		wait_free(wt);
 	}
 }
@@ -586,7 +722,43 @@ static void do_tools_call(struct rpc *c)
 		tool_error_result(c, &err);
 		return;
 	}
-	start_tool(c, def, args);
+	start_tool(c, def, args, NULL);
+}
+
+static void do_resources_read(struct rpc *c)
+{
+	json_object *uri = NULL, *raw = NULL, *args, *data;
+	const struct tool_def *def = NULL;
+	struct tool_error err;
+	const char *u = "";
+	size_t ulen = 0;
+
+	if (c->params && json_object_object_get_ex(c->params, "uri", &uri) &&
+	    json_object_is_type(uri, json_type_string)) {
+		u = json_object_get_string(uri);
+		ulen = (size_t)json_object_get_string_len(uri);
+		def = document_parse_uri(u, ulen, &raw);
+	}
+	if (def && !auth_has_scope(c->id, def->scope)) {
+		json_object_put(raw);
+		insufficient_scope(c, def->scope, "resources/read");
+		return;
+	}
+	memset(&err, 0, sizeof(err));
+	args = def ? tools_validate(def, raw, &err) : NULL;
+	json_object_put(raw);
+	if (!args) {
+		char msg[800];
+		data = json_object_new_object();
+		json_object_object_add(data, "uri", json_object_new_string_len(u, utf8_clip(u, ulen, 300)));
+		snprintf(msg, sizeof(msg), "%s%s", def ? "Invalid resource URI: " :
+		         "Unknown resource: params.uri must match " DOC_STATEMENT_TEMPLATE " or "
+		         DOC_INVOICE_TEMPLATE, def ? err.message : "");
+		rpc_error(c, 200, -32602, msg, json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN));
+		json_object_put(data);
+		return;
+	}
+	start_tool(c, def, args, u);
 }
 
 /* ---- request checks ---- */
@@ -636,15 +808,16 @@ static int check_modern_headers(struct rpc *c, const char *body_version)
 		rpc_error(c, 400, -32020, msg, NULL);
 		return -1;
 	}
-	if (method_is(c, "tools/call")) {
+	if (method_is(c, "tools/call") || method_is(c, "resources/read")) {
+		const char *member = method_is(c, "tools/call") ? "name" : "uri";
 		json_object *name = NULL;
-		if (c->params && json_object_object_get_ex(c->params, "name", &name) &&
+		if (c->params && json_object_object_get_ex(c->params, member, &name) &&
 		    json_object_is_type(name, json_type_string) &&
 		    !mcp_name_matches(http_find_header(c->http, "Mcp-Name"), json_object_get_string(name),
 		                      (size_t)json_object_get_string_len(name))) {
 			const char *n = json_object_get_string(name);
 			snprintf(msg, sizeof(msg), "Header mismatch: Mcp-Name header is missing or does not "
-			         "match params.name '%.*s'", utf8_clip(n, strlen(n), 60), n);
+			         "match params.%s '%.*s'", member, utf8_clip(n, strlen(n), 60), n);
 			rpc_error(c, 400, -32020, msg, NULL);
 			return -1;
 		}
@@ -820,12 +993,10 @@ struct mcp_wait *mcp_handle(struct worker_ctx *w, const struct http_request *req
 		do_prompts_get(&c);
 	else if (method_is(&c, "completion/complete"))
 		do_completion(&c);
-	else if (method_is(&c, "resources/list"))
-		do_resources_list(&c, "resources");
-	else if (method_is(&c, "resources/templates/list"))
-		do_resources_list(&c, "resourceTemplates");
 	else if (method_is(&c, "resources/read"))
 		do_resources_read(&c);
+	else if (method_is(&c, "resources/list") || method_is(&c, "resources/templates/list"))
+		do_resources_list(&c, method_is(&c, "resources/templates/list"));
 	else if (method_is(&c, "server/discover"))
 		do_discover(&c);
 	else if (!c.modern && method_is(&c, "initialize"))

@@ -63,11 +63,17 @@ static const char *member_str(json_object *o, const char *name, const char *fall
 	return json_object_get_string(v);
 }
 
+/* "1,234.56 USD": the amount in the currency's exponent (2 for a code
+ * the table does not know), then the code. */
 static void put_amount(struct strbuf *b, long long minor, const char *code)
 {
 	char buf[64];
-	currency_format(buf, sizeof(buf), minor, code);
+	int exp = currency_exponent(code);
+
+	currency_format(minor, exp < 0 ? 2 : exp, buf, sizeof(buf));
 	strbuf_puts(b, buf);
+	strbuf_puts(b, " ");
+	strbuf_puts(b, code);
 }
 
 static void putf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -32,5 +32,13 @@ int tool_apply_credit(struct tool_call *call, struct tool_query *q, struct tool_
 int tool_reverse_payment(struct tool_call *call, struct tool_query *q, struct tool_error *err);
 int tool_upsert_tax_rate(struct tool_call *call, struct tool_query *q, struct tool_error *err);
 int tool_list_tax_rates(struct tool_call *call, struct tool_query *q, struct tool_error *err);
+int tool_upsert_business_profile(struct tool_call *call, struct tool_query *q, struct tool_error *err);
+int tool_get_business_profile(struct tool_call *call, struct tool_query *q, struct tool_error *err);
+int tool_get_statement(struct tool_call *call, struct tool_query *q, struct tool_error *err);
+int tool_get_statement_finish(struct tool_call *call, char *const *cols, char **result,
+                              struct tool_error *err);
+int tool_get_invoice_pdf(struct tool_call *call, struct tool_query *q, struct tool_error *err);
+int tool_get_invoice_pdf_finish(struct tool_call *call, char *const *cols, char **result,
+                                struct tool_error *err);
 
 #endif

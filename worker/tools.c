@@ -16,6 +16,7 @@
 #include "tool_handlers.h"
 #include "utf8.h"
 #include "tools.h"
+#include "document.h"
 
 
 #define LINE_DESCRIPTION \
@@ -218,6 +219,45 @@ static const struct arg_spec get_customer_args[] = {
 	{ 0 }
 };
 
+static const struct arg_spec upsert_business_profile_args[] = {
+	{ .name = "legal_name", .type = ARG_STRING, .required = 1, .min = 1, .max = 200,
+	  .description = "The seller's legal name, printed on statements and invoices (the PDF's author)." },
+	{ .name = "address", .type = ARG_STRING, .min = 1, .max = 1000,
+	  .description = "Postal address, up to 1000 characters (newlines allowed)." },
+	{ .name = "tax_id", .type = ARG_STRING, .min = 1, .max = 64,
+	  .description = "VAT number or other tax identifier." },
+	{ .name = "email", .type = ARG_STRING, .min = 3, .max = 254, .charset = CHARS_EMAIL,
+	  .description = "Contact e-mail address for billing questions." },
+	{ .name = "phone", .type = ARG_STRING, .min = 1, .max = 64, .description = "Contact telephone." },
+	{ .name = "payment_instructions", .type = ARG_STRING, .min = 1, .max = 1000,
+	  .description = "How to pay (bank account, IBAN, reference to quote), printed on the remittance slip." },
+	{ .name = "paper_size", .type = ARG_ENUM, .enum_values = "A4 Letter", .default_str = "A4",
+	  .description = "Paper size of the PDFs: A4 (default) or Letter." },
+	{ 0 }
+};
+
+#define INLINE_ARG \
+	{ .name = "inline", .type = ARG_BOOLEAN, \
+	  .description = "Also return the PDF itself as an embedded resource (base64), when it is under " \
+	                 "the server's inline cap; default false (a resource_link to read instead)." }
+
+static const struct arg_spec get_statement_args[] = {
+	CUSTOMER_ID(1, "The customer the statement is for."),
+	{ .name = "currency", .type = ARG_CURRENCY,
+	  .description = "ISO 4217 code; may be omitted when the customer has invoices in one currency only." },
+	{ .name = "period_start", .type = ARG_DATE,
+	  .description = "First day of the period YYYY-MM-DD; default the first day of period_end's month." },
+	{ .name = "period_end", .type = ARG_DATE,
+	  .description = "Statement date YYYY-MM-DD (everything is as of this day); default today (UTC)." },
+	{ .name = "type", .type = ARG_ENUM, .enum_values = "activity open_item", .default_str = "activity",
+	  .description = "activity: every document of the period with the balance brought forward; "
+	                 "open_item: only invoices still open at the statement date." },
+	INLINE_ARG,
+	{ 0 }
+};
+
+static const struct arg_spec get_invoice_pdf_args[] = { INVOICE_ID, INLINE_ARG, { 0 } };
+
 #define TS "{\"type\":\"string\"}"
 #define NTS "{\"type\":[\"string\",\"null\"]}"
 #define INT "{\"type\":\"integer\"}"
@@ -266,6 +306,29 @@ static const struct arg_spec get_customer_args[] = {
 /* Aging buckets: amounts by days past due as of as_of. */
 #define AGING_PROPS "\"current\":" INT ",\"days_1_30\":" INT ",\"days_31_60\":" INT "," \
 	"\"days_61_90\":" INT ",\"days_over_90\":" INT
+#define PROFILE_PROPS \
+	"\"legal_name\":" TS ",\"address\":" NTS ",\"tax_id\":" NTS ",\"email\":" NTS "," \
+	"\"phone\":" NTS ",\"payment_instructions\":" NTS "," \
+	"\"paper_size\":{\"type\":\"string\",\"enum\":[\"A4\",\"Letter\"]},\"updated_at\":" TS
+#define NINT "{\"type\":[\"integer\",\"null\"]}"
+#define STATEMENT_SCHEMA "{\"type\":\"object\",\"properties\":{" \
+	"\"statement_id\":" TS ",\"type\":{\"type\":\"string\",\"enum\":[\"activity\",\"open_item\"]}," \
+	"\"currency\":" TS ",\"currency_exponent\":" INT ",\"statement_date\":" TS "," \
+	"\"period_start\":" TS ",\"period_end\":" TS "," \
+	"\"seller\":{\"type\":[\"object\",\"null\"]},\"customer\":{\"type\":\"object\"}," \
+	"\"summary\":{\"type\":\"object\",\"properties\":{\"opening_balance_cents\":" INT "," \
+	"\"invoiced_cents\":" INT ",\"payments_cents\":" INT ",\"closing_balance_cents\":" INT "," \
+	"\"overdue_cents\":" INT ",\"amount_due_cents\":" INT "}}," \
+	"\"aging\":{\"type\":\"object\",\"properties\":{" AGING_PROPS ",\"total\":" INT "}}," \
+	"\"lines\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{" \
+	"\"date\":" TS ",\"type\":{\"type\":\"string\",\"enum\":[\"invoice\",\"payment\",\"void\"]}," \
+	"\"document\":" NTS ",\"due_date\":" NTS ",\"reference\":" NTS ",\"debit_cents\":" INT "," \
+	"\"credit_cents\":" INT ",\"balance_cents\":" INT ",\"original_cents\":" INT "," \
+	"\"paid_cents\":" INT ",\"open_cents\":" INT ",\"days_past_due\":" INT "}}}," \
+	"\"pdf\":{\"type\":\"object\",\"properties\":{\"uri\":" TS ",\"mimeType\":" TS "," \
+	"\"size\":" INT ",\"pages\":" NINT "}}}," \
+	"\"required\":[\"statement_id\",\"type\",\"currency\",\"statement_date\",\"period_start\"," \
+	"\"summary\",\"aging\",\"lines\"]}"
 #define CUSTOMER_PROPS \
 	"\"customer_id\":" TS ",\"name\":" NTS ",\"email\":" NTS ",\"address\":" NTS ","
 
@@ -503,6 +566,65 @@ static const struct tool_def tool_table[] = {
 			"\"items\":{\"type\":\"object\",\"properties\":{" TAX_RATE_PROPS "}}}},"
 			"\"required\":[\"tax_rates\"]}",
 		.prepare = tool_list_tax_rates,
+	},
+	{
+		.name = "upsert_business_profile",
+		.title = "Save business profile",
+		.description = "Create or replace the seller details printed on statements and invoice "
+		               "PDFs: legal name, address, tax id, contact, payment instructions, paper "
+		               "size (A4 or Letter). One profile per tenant.",
+		.scope = "invoices:write",
+		.idempotent = 1,
+		.args = upsert_business_profile_args,
+		.output_schema = "{\"type\":\"object\",\"properties\":{" PROFILE_PROPS ","
+			"\"created\":{\"type\":\"boolean\"}},\"required\":[\"legal_name\",\"paper_size\",\"created\"]}",
+		.prepare = tool_upsert_business_profile,
+	},
+	{
+		.name = "get_business_profile",
+		.title = "Get business profile",
+		.description = "The seller details printed on statements and invoice PDFs (see "
+		               "upsert_business_profile); NOT_FOUND until one is saved.",
+		.scope = "invoices:read",
+		.read_only = 1,
+		.idempotent = 1,
+		.args = no_args,
+		.output_schema = "{\"type\":\"object\",\"properties\":{" PROFILE_PROPS "},"
+			"\"required\":[\"legal_name\",\"paper_size\"]}",
+		.prepare = tool_get_business_profile,
+	},
+	{
+		.name = "get_statement",
+		.title = "Customer statement",
+		.description = "A customer's statement in one currency as of period_end: opening balance, "
+		               "invoiced, payments, closing balance, overdue, lines (activity: with running "
+		               "balance; open_item: open invoices) and aging buckets (current, 1-30, 31-60, "
+		               "61-90, over 90 days past due at the statement date), all in "
+		               "structuredContent, plus the statement as a PDF (a resource_link; with "
+		               "inline true also embedded). Payments dated after period_end do not count.",
+		.scope = "invoices:read",
+		.read_only = 1,
+		.idempotent = 1,
+		.args = get_statement_args,
+		.output_schema = STATEMENT_SCHEMA,
+		.prepare = tool_get_statement,
+		.finish = tool_get_statement_finish,
+		.document = DOC_STATEMENT,
+	},
+	{
+		.name = "get_invoice_pdf",
+		.title = "Invoice PDF",
+		.description = "One invoice as a PDF document (seller, customer, number, dates, lines, "
+		               "totals, payments, amount due): structuredContent as get_invoice plus a "
+		               "resource_link to the PDF; with inline true the PDF is also embedded.",
+		.scope = "invoices:read",
+		.read_only = 1,
+		.idempotent = 1,
+		.args = get_invoice_pdf_args,
+		.output_schema = FULL_INVOICE_SCHEMA,
+		.prepare = tool_get_invoice_pdf,
+		.finish = tool_get_invoice_pdf_finish,
+		.document = DOC_INVOICE,
 	},
 };
 #define NTOOLS (sizeof(tool_table) / sizeof(tool_table[0]))
@@ -1077,7 +1199,8 @@ static json_object *output_schema_of(const struct tool_def *t)
 	json_object_object_add(props, "error", json_tokener_parse(
 		"{\"type\":\"object\",\"description\":\"Present only when isError is true.\","
 		"\"properties\":{\"code\":{\"type\":\"string\",\"enum\":[\"INVALID_INPUT\",\"NOT_FOUND\","
-		"\"INVALID_STATE\",\"CONFLICT\",\"DATABASE_UNAVAILABLE\",\"TIMEOUT\",\"INTERNAL\"]},"
+		"\"INVALID_STATE\",\"CONFLICT\",\"DATABASE_UNAVAILABLE\",\"TIMEOUT\",\"RENDERER_UNAVAILABLE\","
+		"\"INTERNAL\"]},"
 		"\"message\":{\"type\":\"string\"},\"field\":{\"type\":\"string\"},"
 		"\"retryable\":{\"type\":\"boolean\"}},\"required\":[\"code\",\"message\",\"retryable\"]}"));
 	if (json_object_object_get_ex(schema, "required", &req)) {

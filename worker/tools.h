@@ -86,6 +86,7 @@ struct tool_def {
 	const char *output_schema;   /* JSON text */
 	tool_prepare_fn prepare;
 	tool_finish_fn finish;       /* NULL: column 0 of the row is the result */
+	int document;                /* a DOC_* kind: the result is rendered to PDF (document.h) */
 };
 
 const struct tool_def *tools_find(const char *name);

@@ -10,7 +10,8 @@
  * accept, request_timeout_ms more for a body, idle_timeout_s between
  * keep-alive requests). A request that needs the database is suspended in
  * WAIT, its connection parked, until db.c calls back with the answer (or
- * the deadline passes); the loop never blocks on the database. Near
+ * the deadline passes); the loop never blocks on the database. A tool
+ * that returns a PDF then waits, the same way, for a renderer (render.c). Near
  * worker_connections the oldest idle connections are closed first.
  */
 #include <errno.h>
@@ -890,6 +891,8 @@ static void on_channel(struct worker_ctx *w)
 			} else {
 				conn_new(w, fd, msg.type == IPC_METRICS_CONN);
 			}
+		} else if (msg.type == IPC_RENDERCHAN) {
+			render_add_channel(&w->render, fd);
 		} else if (msg.type == IPC_DRAIN) {
 			start_drain(w, "replaced by reload");
 		}
@@ -938,6 +941,7 @@ void worker_main(struct worker_ctx *w)
 
 	db_init(&w->db, w->cfg->database_url, w->cfg->request_timeout_ms);
 	w->db.unnamed = strcmp(w->cfg->database_statements, "unnamed") == 0;
+	render_init(&w->render, epfd, w->cfg->render_queue, w->cfg->render_timeout_ms);
 	w->db.up = &w->shm->slots[w->slot].database_up;
 	w->db.round_trip_hist = &w->shm->db_round_trip;
 	/* A database that refuses us (wrong database, role or password, schema
@@ -979,6 +983,9 @@ void worker_main(struct worker_ctx *w)
 						start_drain(w, "signal");
 			} else if (tag == TAG_DATABASE) {
 				db_on_io(&w->db, events[i].events);
+			} else if ((intptr_t)tag >= RENDER_TAG_BASE &&
+			           (intptr_t)tag < RENDER_TAG_BASE + RENDER_MAX_CHANNELS) {
+				render_on_io(&w->render, (int)((intptr_t)tag - RENDER_TAG_BASE), events[i].events);
 			} else if (((struct conn *)tag)->closed) {
 				continue;
 			} else if (((struct conn *)tag)->state == C_WAIT) {
@@ -990,6 +997,7 @@ void worker_main(struct worker_ctx *w)
 			}
 		}
 		db_tick(&w->db, limiter_now_ns());
+		render_tick(&w->render, limiter_now_ns());
 		publish_db_stats(w);
 		publish_usage(w);
 		sweep(w);
@@ -1002,6 +1010,7 @@ void worker_main(struct worker_ctx *w)
 				conn_close(w, conns); /* also drops requests still waiting */
 			bury();
 			db_close(&w->db);
+			render_close(&w->render);
 			check_leaks();
 			_exit(0);
 		}

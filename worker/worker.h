@@ -13,6 +13,7 @@
 #include "auth.h"
 #include "cursor.h"
 #include "db.h"
+#include "render.h"
 
 struct worker_ctx {
 	const struct config *cfg;
@@ -24,6 +25,7 @@ struct worker_ctx {
 	const struct auth_keys *keys;
 	const struct cursor_key *cursor_key;
 	struct db db;
+	struct render_pool render; /* channels to the PDF renderers */
 	unsigned long long request_seq;
 };
 

@@ -177,6 +177,9 @@ class Server:
     def keymgr_pids(self):
         return self.children("mcpi-keymgr")
 
+    def renderer_pids(self):
+        return self.children("mcpi-render")
+
     def metrics(self):
         c = Client(self.env)
         st, _, body = c.raw("GET", "/metrics", b"", {})

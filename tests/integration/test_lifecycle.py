@@ -318,12 +318,18 @@ def test_privileges_dropped_and_processes_not_dumpable(env):
     try:
         import pwd
         nobody = pwd.getpwnam("nobody").pw_uid
-        for pid in [srv.proc.pid] + srv.worker_pids():
+        expect(len(srv.renderer_pids()) == 1, srv.renderer_pids())
+        for pid in [srv.proc.pid] + srv.worker_pids() + srv.renderer_pids():
             status = open(f"/proc/{pid}/status").read()
             uids = [int(x) for x in status.split("Uid:")[1].split("\n")[0].split()]
             expect(uids == [nobody] * 4, (pid, uids))
             # A non-dumpable process's /proc files belong to root, not to its user.
             expect(os.stat(f"/proc/{pid}/environ").st_uid == 0, pid)
+        # The renderer (its own binary) also forbids itself new privileges
+        # and started with an empty environment.
+        rstatus = open(f"/proc/{srv.renderer_pids()[0]}/status").read()
+        expect("NoNewPrivs:\t1" in rstatus, rstatus)
+        expect(open(f"/proc/{srv.renderer_pids()[0]}/environ", "rb").read() == b"", "renderer environment")
         err, sc = Client(env, env.token()).tool("list_invoices", {"customer_id": "x"})
         expect(not err, sc)
     finally:

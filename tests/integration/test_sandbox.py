@@ -5,7 +5,9 @@ with EPERM, and the release build (no sanitizer allowances) serves tool
 calls and cancels a statement past its deadline (the worker's fork)
 while confined. The forbidden calls are made by the test-only hook
 (MCPI_TEST_FORBIDDEN), compiled into the sanitizer build alone."""
+import os
 import re
+import signal
 import time
 
 from harness import BIN, RELEASE_BIN, Client, expect, wait_for
@@ -28,9 +30,23 @@ def test_every_process_role_is_confined(env):
         expect(seccomp_status(keymgrs[0]) == (2, 1), seccomp_status(keymgrs[0]))
         for pid in workers:
             expect(seccomp_status(pid) == (2, 2), seccomp_status(pid))
+        # The first renderer was started before the master confined itself:
+        # its own filter only. One the confined master restarts (fexecve of
+        # the binary it opened, the one program its filter lets it run)
+        # keeps the master's filter and adds its own.
+        renderers = srv.children("mcpi-render")
+        expect(len(renderers) == 1 and seccomp_status(renderers[0]) == (2, 1),
+               (renderers, renderers and seccomp_status(renderers[0])))
         c = Client(env, env.token())
         expect(not c.tool("upsert_customer", {"customer_id": "sandboxed", "name": "S"})[0])
         expect(c.rpc("tools/list")[0] == 200)
+        os.kill(renderers[0], signal.SIGKILL)
+        wait_for(lambda: len(srv.children("mcpi-render")) == 1 and srv.children("mcpi-render") != renderers,
+                 timeout=15)
+        again = srv.children("mcpi-render")[0]
+        wait_for(lambda: seccomp_status(again) == (2, 2), timeout=10)
+        err, st = c.tool("get_statement", {"customer_id": "sandboxed"})
+        expect(not err and st["summary"]["closing_balance_cents"] == 0, st)
     finally:
         expect(env.server.stop() == 0)
         env.server = None

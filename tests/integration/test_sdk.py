@@ -1,6 +1,7 @@
 """The official MCP TypeScript SDK client (npm @modelcontextprotocol/sdk,
 pinned in tests/sdk/package.json) against the real server: handshake,
-tools/list, tools/call with its output-schema validation, tool errors."""
+tools/list, tools/call with its output-schema validation, tool errors, and
+a statement's resource_link read back with resources/read (same bytes)."""
 import json
 import os
 import subprocess
@@ -30,3 +31,8 @@ def test_official_typescript_sdk_client(env):
     expect(seen["listed"] == 1, seen)
     expect(seen["error"]["isError"] is True and seen["error"]["code"] == "INVALID_INPUT", seen)
     expect("amount_cents must be an integer >= 0, got -5" in seen["error"]["text"], seen)
+    st = seen["statement"]
+    expect(st["closing"] == 8400 and st["mimeType"] == "application/pdf", st)
+    expect(st["uri"].startswith("invoiced://statements/sdk-customer/USD/"), st)
+    expect(st["sameBytes"] and st["readSize"] == st["size"] > 1000, st)
+    expect(len(st["templates"]) == 2, st)

@@ -1,0 +1,181 @@
+/*
+ * renderer.c - the renderer process: lays out PDFs from document data sent
+ * by workers. The master forks it and executes this separate binary, so it
+ * starts from a clean address space: no database connection, no JWT key,
+ * no TLS material, no configuration but what its arguments say, and an
+ * empty environment. It drops privileges (when started as root with a
+ * user), becomes non-dumpable, forbids new privileges, loads its pinned
+ * fonts once, then serves one request at a time from each worker channel
+ * the master hands it (IPC_RENDERCHAN on fd 3), round-robin. A request
+ * that takes longer than its time budget ends the process (SIGALRM): the
+ * workers fail their requests with a retryable error and the master
+ * starts a new renderer.
+ *
+ *   mcp-invoiced-render BUDGET_MS LOG_LEVEL [USER]    (fd 3: the master channel)
+ *   mcp-invoiced-render --file statement|invoice IN.json OUT.pdf
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "../server/ipc.h"
+#include "../server/log.h"
+#include "../server/privsep.h"
+#include "../server/sandbox.h"
+#include "../server/render_proto.h"
+#include "../worker/document.h"
+#include "documents.h"
+#include "fonts.h"
+
+#define MASTER_FD 3
+#define MAX_CHANNELS 512
+
+static void budget(long ms)
+{
+	struct itimerval it = { .it_value = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 } };
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+/* Answers one request on fd; -1 when the worker has gone. */
+static int serve(PangoFontMap *fonts, int fd, long budget_ms)
+{
+	struct render_msg req, rep;
+	unsigned char *data = NULL, *pdf = NULL;
+	size_t len = 0, pdf_len = 0;
+	int r = render_msg_recv(fd, RENDER_REQUEST, RENDER_MAX_INPUT, 0, &req, &data, &len), pages = 0;
+
+	if (r == 0 || (r < 0 && errno != EAGAIN && errno != EPROTO))
+		return -1;
+	if (r < 0 && errno == EAGAIN)
+		return 0;
+	memset(&rep, 0, sizeof(rep));
+	rep.type = RENDER_REPLY;
+	rep.id = r == 1 ? req.id : 0;
+	rep.kind = r == 1 ? req.kind : 0;
+	rep.status = -1;
+	if (r < 0) {
+		log_warn("malformed render request refused");
+		snprintf(rep.error, sizeof(rep.error), "malformed render request");
+	} else {
+		budget(budget_ms);
+		if (documents_render(fonts, (int)req.kind, (const char *)data, len, &pdf, &pdf_len, &pages,
+		                     rep.error, sizeof(rep.error)) == 0 && pdf_len <= RENDER_MAX_OUTPUT) {
+			rep.status = 0;
+			rep.pages = (uint32_t)pages;
+		} else if (pdf) {
+			snprintf(rep.error, sizeof(rep.error), "the PDF is larger than %u bytes", RENDER_MAX_OUTPUT);
+		}
+		budget(0);
+	}
+	if (render_msg_send(fd, &rep, rep.status == 0 ? pdf : NULL, rep.status == 0 ? pdf_len : 0) < 0)
+		log_warn("cannot send a rendered document: %s", strerror(errno));
+	free(data);
+	free(pdf);
+	return 0;
+}
+
+static int render_file(const char *kind, const char *in, const char *out)
+{
+	char err[256], *json;
+	unsigned char *pdf;
+	size_t pdf_len;
+	long n;
+	int pages;
+	FILE *f = fopen(in, "rb");
+	PangoFontMap *fonts = fonts_init(err, sizeof(err));
+
+	if (!fonts || !f || fseek(f, 0, SEEK_END) < 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) < 0 ||
+	    !(json = malloc((size_t)n + 1)) || fread(json, 1, (size_t)n, f) != (size_t)n) {
+		fprintf(stderr, "%s: %s\n", in, fonts ? strerror(errno) : err);
+		return 1;
+	}
+	fclose(f);
+	if (documents_render(fonts, strcmp(kind, "invoice") == 0 ? DOC_INVOICE : DOC_STATEMENT, json,
+	                     (size_t)n, &pdf, &pdf_len, &pages, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	f = fopen(out, "wb");
+	if (!f || fwrite(pdf, 1, pdf_len, f) != pdf_len || fclose(f) != 0) {
+		fprintf(stderr, "%s: %s\n", out, strerror(errno));
+		return 1;
+	}
+	printf("%s: %d pages, %zu bytes\n", out, pages, pdf_len);
+	free(json);
+	free(pdf);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct pollfd fds[MAX_CHANNELS + 1];
+	int nfds = 1;
+	long budget_ms;
+	enum log_level lvl = LOG_INFO;
+	PangoFontMap *fonts;
+	char err[256];
+
+	if (argc == 5 && strcmp(argv[1], "--file") == 0)
+		return render_file(argv[2], argv[3], argv[4]);
+	if (argc < 3 || argc > 4 || (budget_ms = atol(argv[1])) <= 0) {
+		fprintf(stderr, "usage: mcp-invoiced-render BUDGET_MS LOG_LEVEL [USER] (started by mcp-invoiced)\n");
+		return 2;
+	}
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	prctl(PR_SET_NAME, "mcpi-render");
+	log_level_parse(argv[2], &lvl);
+	log_init("renderer", lvl);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	if (privsep_drop(argc == 4 ? argv[3] : NULL, err, sizeof(err)) < 0 ||
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		log_error("%s", err);
+		return 2;
+	}
+	fonts = fonts_init(err, sizeof(err));
+	if (!fonts) {
+		log_error("%s", err);
+		return 2;
+	}
+	/* Last of the drops: the fonts are open, nothing more is needed. */
+	if (sandbox_enter(SANDBOX_RENDERER, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return 2;
+	}
+	if (ipc_send(MASTER_FD, IPC_READY, -1) < 0)
+		return 2;
+	fds[0] = (struct pollfd){ .fd = MASTER_FD, .events = POLLIN };
+	for (;;) {
+		if (poll(fds, (nfds_t)nfds, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			fatal("renderer: poll: %s", strerror(errno));
+		}
+		if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			struct ipc_msg msg;
+			int fd, r;
+			while ((r = ipc_recv(MASTER_FD, &msg, &fd)) == 1) {
+				if (msg.type == IPC_RENDERCHAN && nfds < MAX_CHANNELS + 1)
+					fds[nfds++] = (struct pollfd){ .fd = fd, .events = POLLIN };
+				else if (fd >= 0)
+					close(fd);
+			}
+			if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+				return 0; /* the master is gone */
+		}
+		for (int i = 1; i < nfds; i++) {
+			if (((fds[i].revents & POLLIN) && serve(fonts, fds[i].fd, budget_ms) < 0) ||
+			    (!(fds[i].revents & POLLIN) && (fds[i].revents & (POLLHUP | POLLERR)))) {
+				close(fds[i].fd);
+				fds[i--] = fds[--nfds];
+			}
+		}
+	}
+}

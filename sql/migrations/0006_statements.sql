@@ -1,0 +1,241 @@
+-- 0006_statements.sql - the seller's business profile and customer
+-- statements computed as of a period end (plus the data of one invoice
+-- document). Read by the PDF tools; the renderer process never touches the
+-- database: the worker sends it what these functions return.
+--
+-- Dates: an invoice counts from the UTC date it was sent (issued_at), a
+-- payment from the UTC date of paid_at, but never before its invoice's
+-- date (a back-dated payment cannot precede the debt it settles). Void
+-- invoices count nowhere: voiding is allowed only without payments, so a
+-- void invoice never changed what the customer owes; it is listed as a
+-- zero line on the date it was voided. Drafts are not on statements.
+
+CREATE TABLE business_profiles (
+	tenant_id            text        PRIMARY KEY,
+	legal_name           text        NOT NULL CHECK (char_length(legal_name) BETWEEN 1 AND 200),
+	address              text        CHECK (char_length(address) <= 1000),
+	tax_id               text        CHECK (char_length(tax_id) <= 64),
+	email                text        CHECK (char_length(email) <= 254),
+	phone                text        CHECK (char_length(phone) <= 64),
+	payment_instructions text        CHECK (char_length(payment_instructions) <= 1000),
+	paper_size           text        NOT NULL DEFAULT 'A4' CHECK (paper_size IN ('A4', 'Letter')),
+	created_at           timestamptz NOT NULL DEFAULT clock_timestamp(),
+	updated_at           timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+ALTER TABLE business_profiles ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON business_profiles
+	USING (tenant_id = current_setting('app.tenant_id', true))
+	WITH CHECK (tenant_id = current_setting('app.tenant_id', true));
+GRANT SELECT, INSERT, UPDATE ON business_profiles TO mcp_invoiced_app;
+
+CREATE FUNCTION mcp_business_profile_json(b business_profiles) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+	SELECT CASE WHEN b.tenant_id IS NULL THEN NULL ELSE jsonb_build_object(
+		'legal_name', b.legal_name, 'address', b.address, 'tax_id', b.tax_id, 'email', b.email,
+		'phone', b.phone, 'payment_instructions', b.payment_instructions,
+		'paper_size', b.paper_size, 'updated_at', mcp_ts(b.updated_at)) END
+$$;
+
+CREATE FUNCTION mcp_upsert_business_profile(p_tenant text, p_subject text, p_request text,
+                                            p_legal_name text, p_address text, p_tax_id text,
+                                            p_email text, p_phone text, p_instructions text,
+                                            p_paper text)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	b business_profiles;
+	created boolean;
+BEGIN
+	PERFORM set_config('app.tenant_id', p_tenant, true);
+	INSERT INTO business_profiles AS t (tenant_id, legal_name, address, tax_id, email, phone,
+	                                    payment_instructions, paper_size)
+	VALUES (p_tenant, p_legal_name, p_address, p_tax_id, p_email, p_phone, p_instructions,
+	        COALESCE(p_paper, 'A4'))
+	ON CONFLICT (tenant_id) DO UPDATE
+	   SET legal_name = EXCLUDED.legal_name, address = EXCLUDED.address, tax_id = EXCLUDED.tax_id,
+	       email = EXCLUDED.email, phone = EXCLUDED.phone,
+	       payment_instructions = EXCLUDED.payment_instructions, paper_size = EXCLUDED.paper_size,
+	       updated_at = clock_timestamp()
+	RETURNING (xmax = 0) INTO created;
+	SELECT * INTO b FROM business_profiles WHERE tenant_id = p_tenant;
+	PERFORM mcp_audit(p_tenant, p_subject, 'upsert_business_profile', p_tenant, p_request);
+	RETURN mcp_business_profile_json(b) || jsonb_build_object('created', created);
+END $$;
+
+CREATE FUNCTION mcp_try_upsert_business_profile(p_tenant text, p_subject text, p_request text,
+                                                p_legal_name text, p_address text, p_tax_id text,
+                                                p_email text, p_phone text, p_instructions text,
+                                                p_paper text,
+                                                OUT result jsonb, OUT err_state text,
+                                                OUT err_message text, OUT err_detail text)
+LANGUAGE plpgsql AS $$
+DECLARE
+	v_state text; v_message text; v_detail text;
+BEGIN
+	result := mcp_upsert_business_profile(p_tenant, p_subject, p_request, p_legal_name, p_address,
+	                                      p_tax_id, p_email, p_phone, p_instructions, p_paper);
+EXCEPTION WHEN OTHERS THEN
+	GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
+	                        v_detail = PG_EXCEPTION_DETAIL;
+	SELECT * INTO result, err_state, err_message, err_detail FROM mcp_member_error(v_state, v_message, v_detail);
+END $$;
+
+CREATE FUNCTION mcp_get_business_profile(p_tenant text)
+RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	b business_profiles;
+BEGIN
+	PERFORM set_config('app.tenant_id', p_tenant, true);
+	SELECT * INTO b FROM business_profiles WHERE tenant_id = p_tenant;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'this tenant has no business profile yet; save one with upsert_business_profile'
+			USING ERRCODE = 'MI404';
+	END IF;
+	RETURN mcp_business_profile_json(b);
+END $$;
+
+CREATE FUNCTION mcp_customer_json(p_tenant text, p_customer text) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object('customer_id', p_customer, 'name', c.name, 'email', c.email,
+	                          'address', c.address)
+	  FROM (SELECT 1) one
+	  LEFT JOIN customers c ON c.tenant_id = p_tenant AND c.customer_id = p_customer
+$$;
+
+-- One customer's statement in one currency for [p_start, p_end], as of
+-- p_end. p_type: 'activity' (every document of the period, balance brought
+-- forward, running balance) or 'open_item' (documents open at p_end).
+-- Invariants (tests/integration/test_statements.py): opening + invoiced -
+-- payments = closing; the aging buckets add up to closing; nothing dated
+-- after p_end counts; void invoices change no figure.
+CREATE FUNCTION mcp_statement(p_tenant text, p_customer text, p_currency text, p_start date,
+                              p_end date, p_type text)
+RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	currencies text[];
+	cur text := p_currency;
+	result jsonb;
+BEGIN
+	PERFORM set_config('app.tenant_id', p_tenant, true);
+	p_end := COALESCE(p_end, current_date);
+	p_start := COALESCE(p_start, date_trunc('month', p_end)::date);
+	p_type := COALESCE(p_type, 'activity');
+	IF p_start > p_end THEN
+		RAISE EXCEPTION 'period_start % is after period_end %', p_start, p_end
+			USING ERRCODE = 'MI400', DETAIL = 'period_start';
+	END IF;
+	SELECT array_agg(DISTINCT i.currency::text ORDER BY i.currency::text) INTO currencies
+	  FROM invoices i
+	 WHERE i.tenant_id = p_tenant AND i.customer_id = p_customer AND i.issued_at IS NOT NULL;
+	IF currencies IS NULL AND NOT EXISTS (SELECT 1 FROM customers c
+	                                       WHERE c.tenant_id = p_tenant AND c.customer_id = p_customer) THEN
+		RAISE EXCEPTION 'no customer % for this tenant (no details saved, no invoice sent); see upsert_customer',
+			p_customer USING ERRCODE = 'MI404', DETAIL = 'customer_id';
+	END IF;
+	IF cur IS NULL THEN
+		IF cardinality(currencies) > 1 THEN
+			RAISE EXCEPTION 'customer % has invoices in %; pass currency (a statement covers one currency)',
+				p_customer, array_to_string(currencies, ', ') USING ERRCODE = 'MI400', DETAIL = 'currency';
+		END IF;
+		cur := COALESCE(currencies[1], 'USD');
+	END IF;
+
+	WITH inv AS (
+		SELECT i.invoice_id, i.invoice_number, i.total_cents, i.due_date, i.status, i.created_at,
+		       (i.issued_at AT TIME ZONE 'UTC')::date AS issued,
+		       (i.voided_at AT TIME ZONE 'UTC')::date AS voided
+		  FROM invoices i
+		 WHERE i.tenant_id = p_tenant AND i.customer_id = p_customer AND i.currency = cur
+		   AND i.issued_at IS NOT NULL),
+	live AS (SELECT * FROM inv WHERE status <> 'void' AND issued <= p_end),
+	pay AS (
+		SELECT p.payment_id, p.amount_cents, p.method, p.reference, p.created_at, l.invoice_id,
+		       l.invoice_number, GREATEST((p.paid_at AT TIME ZONE 'UTC')::date, l.issued) AS d
+		  FROM payments p JOIN live l ON l.invoice_id = p.invoice_id
+		 WHERE p.tenant_id = p_tenant),
+	counted AS (SELECT * FROM pay WHERE d <= p_end),
+	open_at AS (
+		SELECT l.*, COALESCE(s.paid, 0) AS paid, l.total_cents - COALESCE(s.paid, 0) AS open,
+		       p_end - l.due_date AS days
+		  FROM live l
+		  LEFT JOIN (SELECT invoice_id, sum(amount_cents) AS paid FROM counted GROUP BY invoice_id) s
+		    ON s.invoice_id = l.invoice_id),
+	sums AS (
+		SELECT (SELECT COALESCE(sum(total_cents), 0) FROM live WHERE issued < p_start)
+		     - (SELECT COALESCE(sum(amount_cents), 0) FROM counted WHERE d < p_start) AS opening,
+		       (SELECT COALESCE(sum(total_cents), 0) FROM live WHERE issued >= p_start) AS invoiced,
+		       (SELECT COALESCE(sum(amount_cents), 0) FROM counted WHERE d >= p_start) AS paid),
+	aging AS (
+		SELECT COALESCE(sum(open) FILTER (WHERE days <= 0), 0) AS b0,
+		       COALESCE(sum(open) FILTER (WHERE days BETWEEN 1 AND 30), 0) AS b1,
+		       COALESCE(sum(open) FILTER (WHERE days BETWEEN 31 AND 60), 0) AS b2,
+		       COALESCE(sum(open) FILTER (WHERE days BETWEEN 61 AND 90), 0) AS b3,
+		       COALESCE(sum(open) FILTER (WHERE days > 90), 0) AS b4,
+		       COALESCE(sum(open) FILTER (WHERE days > 0), 0) AS overdue,
+		       COALESCE(sum(open), 0) AS total
+		  FROM open_at),
+	activity AS (
+		SELECT issued AS d, 0 AS k, created_at AS t, invoice_id::text AS tb, 'invoice' AS type,
+		       invoice_number AS doc, due_date, total_cents AS debit, 0::bigint AS credit, NULL::text AS ref
+		  FROM live WHERE issued >= p_start
+		UNION ALL
+		SELECT d, 1, created_at, payment_id::text, 'payment', invoice_number, NULL, 0, amount_cents,
+		       NULLIF(concat_ws(' ', method, reference), '')
+		  FROM counted WHERE d >= p_start
+		UNION ALL
+		SELECT voided, 2, created_at, invoice_id::text, 'void', invoice_number, due_date, 0, 0, NULL
+		  FROM inv WHERE status = 'void' AND voided BETWEEN p_start AND p_end),
+	running AS (
+		SELECT a.*, (SELECT opening FROM sums)
+		          + sum(debit - credit) OVER (ORDER BY d, k, t, tb ROWS UNBOUNDED PRECEDING) AS bal,
+		       row_number() OVER (ORDER BY d, k, t, tb) AS n
+		  FROM activity a)
+	SELECT jsonb_build_object(
+		'statement_id', 'ST-' || p_customer || '-' || cur || '-' || to_char(p_end, 'YYYYMMDD'),
+		'type', p_type,
+		'currency', cur,
+		'statement_date', to_char(p_end, 'YYYY-MM-DD'),
+		'period_start', to_char(p_start, 'YYYY-MM-DD'),
+		'period_end', to_char(p_end, 'YYYY-MM-DD'),
+		'seller', (SELECT mcp_business_profile_json(b) FROM business_profiles b WHERE b.tenant_id = p_tenant),
+		'customer', mcp_customer_json(p_tenant, p_customer),
+		'summary', (SELECT jsonb_build_object(
+			'opening_balance_cents', s.opening, 'invoiced_cents', s.invoiced,
+			'payments_cents', s.paid, 'closing_balance_cents', s.opening + s.invoiced - s.paid,
+			'overdue_cents', a.overdue, 'amount_due_cents', a.total)
+			FROM sums s, aging a),
+		'aging', (SELECT jsonb_build_object('current', b0, 'days_1_30', b1, 'days_31_60', b2,
+		                                    'days_61_90', b3, 'days_over_90', b4, 'total', total)
+		            FROM aging),
+		'lines', CASE WHEN p_type = 'open_item' THEN
+			COALESCE((SELECT jsonb_agg(jsonb_build_object(
+				'date', to_char(issued, 'YYYY-MM-DD'), 'type', 'invoice', 'document', invoice_number,
+				'due_date', to_char(due_date, 'YYYY-MM-DD'), 'original_cents', total_cents,
+				'paid_cents', paid, 'open_cents', open, 'days_past_due', GREATEST(days, 0))
+				ORDER BY issued, created_at, invoice_id) FROM open_at WHERE open > 0), '[]')
+		ELSE
+			COALESCE((SELECT jsonb_agg(jsonb_build_object(
+				'date', to_char(d, 'YYYY-MM-DD'), 'type', type, 'document', doc,
+				'due_date', to_char(due_date, 'YYYY-MM-DD'), 'reference', ref,
+				'debit_cents', debit, 'credit_cents', credit, 'balance_cents', bal) ORDER BY n)
+				FROM running), '[]')
+		END)
+	  INTO result;
+	RETURN result;
+END $$;
+
+-- One invoice as a document: everything get_invoice shows plus the seller
+-- and the customer.
+CREATE FUNCTION mcp_invoice_document(p_tenant text, p_invoice uuid)
+RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	inv invoices;
+BEGIN
+	PERFORM set_config('app.tenant_id', p_tenant, true);
+	inv := mcp_invoice_or_404(p_tenant, p_invoice, false);
+	RETURN mcp_invoice_full(inv) || jsonb_build_object(
+		'document_date', to_char(COALESCE(inv.issued_at, inv.created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
+		'seller', (SELECT mcp_business_profile_json(b) FROM business_profiles b WHERE b.tenant_id = p_tenant),
+		'customer', mcp_customer_json(p_tenant, inv.customer_id));
+END $$;
+
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO mcp_invoiced_app;

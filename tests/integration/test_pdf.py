@@ -1,0 +1,420 @@
+"""PDF documents end to end: get_statement and get_invoice_pdf render
+through the renderer process; the PDFs pass qpdf --check, embed every font
+(pdffonts), have the page counts pdfinfo shows, carry the names and figures
+(pdftotext, Japanese included; Arabic by its embedded font and a PNG under
+build/test-output for a person), are byte-identical when rendered twice,
+and read back through resources/read with the same bytes. Also: inline
+blobs and their cap, the resources methods of both eras against the
+specification's schema, tenant scoping, a renderer killed with kill -9
+mid-render (retryable, then the next succeeds), the time budget, the
+bounded queue, and a memory scan of the renderer."""
+import base64
+import json
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+import uuid
+
+from harness import RELEASE_BIN, ROOT, Client, Skip, expect
+from test_keymgr import memory_contains, private_scalar
+
+SERVER = dict(workers=2, extra={"rate_limit_rps": 100000, "rate_limit_burst": 100000,
+                                "max_inflight": 256, "inline_pdf_max_bytes": 200000})
+OUT = os.path.join(ROOT, "build", "test-output")
+MODERN = "2026-07-28"
+META = {"_meta": {"io.modelcontextprotocol/protocolVersion": MODERN,
+                  "io.modelcontextprotocol/clientCapabilities": {}}}
+
+
+def ok(c, tool, args):
+    err, sc = c.tool(tool, args)
+    expect(not err, (tool, args, sc))
+    return sc
+
+
+def tenant_client(env, **kw):
+    t = "pdf-" + uuid.uuid4().hex[:10]
+    return t, Client(env, env.token(tenant=t, **kw))
+
+
+def history(c, cust, name, n=3, currency="JPY", address=None):
+    ok(c, "upsert_customer", {"customer_id": cust, "name": name, "email": "ap@example.jp",
+                              **({"address": address} if address else {})})
+    ids = []
+    for i in range(n):
+        inv = ok(c, "create_invoice", {"customer_id": cust, "currency": currency,
+                                       "line_items": [{"description": f"作業 {i}", "amount_cents": 10000 + i}]})
+        ok(c, "send_invoice", {"invoice_id": inv["invoice_id"]})
+        ids.append(inv["invoice_id"])
+    ok(c, "apply_payment", {"invoice_id": ids[0], "amount_cents": 2500})
+    return ids
+
+
+def result_of(c, name, args):
+    st, _, body = c.call(name, args)
+    expect(st == 200 and "result" in body, (st, body))
+    return body["result"]
+
+
+def pdf_tool(c, name, args):
+    """Calls a PDF tool with inline true; returns (result, pdf bytes)."""
+    r = result_of(c, name, dict(args, inline=True))
+    expect(not r.get("isError"), r)
+    kinds = [b["type"] for b in r["content"]]
+    expect(kinds == ["text", "resource_link", "resource"], kinds)
+    link, emb = r["content"][1], r["content"][2]["resource"]
+    expect(link["mimeType"] == "application/pdf" and emb["mimeType"] == "application/pdf", link)
+    expect(emb["uri"] == link["uri"] == r["structuredContent"]["pdf"]["uri"], (emb["uri"], link["uri"]))
+    pdf = base64.b64decode(emb["blob"], validate=True)
+    expect(len(pdf) == link["size"] == r["structuredContent"]["pdf"]["size"], (len(pdf), link))
+    expect(pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF"), pdf[:10])
+    return r, pdf
+
+
+def save(pdf, name):
+    os.makedirs(OUT, exist_ok=True)
+    path = os.path.join(OUT, name)
+    with open(path, "wb") as f:
+        f.write(pdf)
+    return path
+
+
+def tool_out(*cmd):
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    expect(out.returncode == 0, (cmd, out.stderr[-800:]))
+    return out.stdout
+
+
+def check_pdf(path, pages=None):
+    tool_out("qpdf", "--check", path)
+    info = tool_out("pdfinfo", path)
+    fonts = tool_out("pdffonts", path).splitlines()[2:]
+    expect(fonts, "no fonts")
+    for line in fonts:
+        cols = line.split()
+        expect(cols[-5:-2] == ["yes", "yes", "yes"], f"font not embedded/subset/unicode: {line}")
+    n = int(re.search(r"Pages:\s+(\d+)", info).group(1))
+    if pages is not None:
+        expect(n == pages, (n, pages))
+    return info, "\n".join(fonts), n
+
+
+def read_resource(c, uri, modern=False):
+    if modern:
+        params = dict(META, uri=uri)
+        name = uri if uri.isascii() and uri.isprintable() else \
+            "=?base64?" + base64.b64encode(uri.encode()).decode() + "?="
+        return c.rpc("resources/read", params, headers={"MCP-Protocol-Version": MODERN,
+                                                        "Mcp-Method": "resources/read", "Mcp-Name": name})
+    return c.rpc("resources/read", {"uri": uri})
+
+
+def test_statement_pdf_japanese(env):
+    _, c = tenant_client(env)
+    ok(c, "upsert_business_profile", {"legal_name": "Acme 株式会社", "address": "1-1 Chiyoda\nTokyo",
+                                      "tax_id": "T1234567890123", "payment_instructions": "Bank: MUFG 123-4567"})
+    history(c, "jp-1", "株式会社テスト", address="東京都千代田区1-1")
+    r, pdf = pdf_tool(c, "get_statement", {"customer_id": "jp-1"})
+    text = r["content"][0]["text"]
+    expect("株式会社テスト" in text and "closing balance 27,503 JPY" in text, text)
+    sc = r["structuredContent"]
+    expect(sc["currency_exponent"] == 0 and sc["summary"]["closing_balance_cents"] == 27503, sc["summary"])
+    expect(sc["pdf"]["pages"] == 1, sc["pdf"])
+    path = save(pdf, "statement-ja.pdf")
+    info, fonts, _ = check_pdf(path, pages=1)
+    expect("Title:           Statement ST-jp-1-JPY-" in info and "Author:          Acme 株式会社" in info, info)
+    expect("NotoSansCJK" in fonts, fonts)
+    txt = tool_out("pdftotext", "-layout", path, "-")
+    for needle in ("株式会社テスト", "東京都千代田区1-1", "STATEMENT", "27,503", "JPY 27,503", "REMITTANCE",
+                   "Bank: MUFG 123-4567", "Page 1 of 1", "INV-", "Aging as of"):
+        expect(needle in txt, (needle, txt[:1500]))
+    tool_out("pdftoppm", "-png", "-r", "70", "-singlefile", path, os.path.join(OUT, "statement-ja"))
+    expect(os.path.getsize(os.path.join(OUT, "statement-ja.png")) > 1000)
+    # Rendered again from the same data: the same bytes; and readable by URI.
+    _, again = pdf_tool(c, "get_statement", {"customer_id": "jp-1"})
+    expect(again == pdf, "two renderings of the same statement differ")
+    st, _, body = read_resource(c, r["content"][1]["uri"])
+    expect(st == 200 and body["result"]["contents"][0]["mimeType"] == "application/pdf", body)
+    expect(base64.b64decode(body["result"]["contents"][0]["blob"]) == pdf, "resources/read gave other bytes")
+    print(f"    {len(pdf)} bytes, fonts: {', '.join(ln.split()[0] for ln in fonts.splitlines())}; "
+          f"PNG in build/test-output/statement-ja.png")
+
+
+def test_arabic_name_letter_paper_open_items(env):
+    _, c = tenant_client(env)
+    ok(c, "upsert_business_profile", {"legal_name": "Gulf Trading", "paper_size": "Letter"})
+    history(c, "ar-1", "شركة الاختبار", currency="KWD")
+    r, pdf = pdf_tool(c, "get_statement", {"customer_id": "ar-1", "type": "open_item"})
+    expect(r["content"][1]["uri"].endswith("?period_start=" + r["structuredContent"]["period_start"] +
+                                           "&type=open_item"), r["content"][1]["uri"])
+    path = save(pdf, "statement-ar.pdf")
+    info, fonts, _ = check_pdf(path, pages=1)
+    expect("612 x 792" in info, info)
+    expect("NotoSansArabic" in fonts, fonts)
+    txt = tool_out("pdftotext", "-layout", path, "-")
+    expect("Open items at the statement date" in txt and "Days past due" in txt, txt[:1200])
+    expect("7.503" in txt or "27.503" in txt or "20.001" in txt, txt[:1500])  # KWD: three decimals
+    tool_out("pdftoppm", "-png", "-r", "70", "-singlefile", path, os.path.join(OUT, "statement-ar"))
+
+
+def test_invoice_pdf_and_inline_cap(env):
+    _, c = tenant_client(env)
+    ids = history(c, "inv-1", "Müller & Söhne GmbH", currency="EUR")
+    r, pdf = pdf_tool(c, "get_invoice_pdf", {"invoice_id": ids[0]})
+    expect(r["content"][1]["uri"] == f"invoiced://invoices/{ids[0]}.pdf", r["content"][1])
+    expect(r["structuredContent"]["amount_due_cents"] == 7500, r["structuredContent"])
+    path = save(pdf, "invoice.pdf")
+    check_pdf(path, pages=1)
+    txt = tool_out("pdftotext", "-layout", path, "-")
+    for needle in ("INVOICE", "Müller & Söhne GmbH", "100.00", "EUR 75.00", "Payments received"):
+        expect(needle in txt, (needle, txt[:1500]))
+    # Without inline: the link only.
+    plain = result_of(c, "get_invoice_pdf", {"invoice_id": ids[0]})
+    expect([b["type"] for b in plain["content"]] == ["text", "resource_link"], plain["content"])
+    # Over the cap (200000 here): a clear error naming the cap and the URI.
+    big = "big-1"
+    make_long_statement(env, c, big, 4000)
+    err = result_of(c, "get_statement", {"customer_id": big, "currency": "USD", "inline": True})
+    msg = err["structuredContent"].get("error", {}).get("message", "")
+    expect(err.get("isError") and "200000" in msg and "invoiced://statements/big-1/USD/" in msg, err)
+    ok_plain = result_of(c, "get_statement", {"customer_id": big, "currency": "USD"})
+    expect(ok_plain["content"][1]["size"] > 200000, ok_plain["content"][1])
+
+
+def make_long_statement(env, c, cust, n):
+    """n sent invoices for cust in this month, inserted in one SQL statement."""
+    tenant = json.loads(base64.urlsafe_b64decode(c.token.split(".")[1] + "=="))["tenant_id"]
+    env.psql(f"INSERT INTO invoices (tenant_id, customer_id, status, currency, total_cents, due_date, "
+             f"invoice_number, issued_at) SELECT '{tenant}', '{cust}', 'sent', 'USD', 1000 + g, "
+             f"current_date + 30, 'BULK-' || lpad(g::text, 6, '0'), date_trunc('month', now()) + "
+             f"(g % 20) * interval '1 minute' FROM generate_series(1, {n}) g")
+
+
+def test_long_statement_repeats_the_table_header(env):
+    _, c = tenant_client(env)
+    make_long_statement(env, c, "long-1", 4000)
+    t0 = time.time()
+    r = result_of(c, "get_statement", {"customer_id": "long-1", "currency": "USD"})
+    took = time.time() - t0
+    pages = r["structuredContent"]["pdf"]["pages"]
+    st, _, body = read_resource(c, r["content"][1]["uri"])
+    pdf = base64.b64decode(body["result"]["contents"][0]["blob"])
+    path = save(pdf, "statement-long.pdf")
+    _, _, n = check_pdf(path, pages=pages)
+    expect(n >= 60, n)
+    for page in (1, n // 2, n):
+        txt = tool_out("pdftotext", "-layout", "-f", str(page), "-l", str(page), path, "-")
+        expect(f"Page {page} of {n}" in txt, (page, txt[-300:]))
+        if page < n:
+            expect("Debit" in txt and "Balance" in txt, (page, txt[:400]))
+    expect("REMITTANCE" in tool_out("pdftotext", "-f", str(n), "-l", str(n), path, "-"))
+    print(f"    4000 lines: {n} pages, {len(pdf)} bytes, {took * 1000:.0f} ms end to end (sanitizer build)")
+
+
+def test_resources_methods_both_eras(env):
+    t, c = tenant_client(env)
+    history(c, "res-1", "Resource Co", currency="USD")
+    uri = result_of(c, "get_statement", {"customer_id": "res-1"})["content"][1]["uri"]
+    caps = []
+    legacy = "2025-11-25"
+    st, _, init = c.rpc("initialize", {"protocolVersion": legacy, "capabilities": {},
+                                       "clientInfo": {"name": "t", "version": "1"}})
+    expect("resources" in init["result"]["capabilities"], init)
+    caps.append({"rev": legacy, "def": "InitializeResult", "label": "initialize", "value": init["result"]})
+    for method, d in (("resources/list", "ListResourcesResult"),
+                      ("resources/templates/list", "ListResourceTemplatesResult")):
+        st, _, body = c.rpc(method, {})
+        caps.append({"rev": legacy, "def": d, "label": method, "value": body["result"]})
+        st, _, body = c.rpc(method, META, headers={"MCP-Protocol-Version": MODERN, "Mcp-Method": method})
+        expect(st == 200 and body["result"]["cacheScope"] == "private" and "ttlMs" in body["result"], body)
+        caps.append({"rev": MODERN, "def": d, "label": method, "value": body["result"]})
+        if d == "ListResourceTemplatesResult":
+            tpls = [x["uriTemplate"] for x in body["result"]["resourceTemplates"]]
+            expect(tpls == ["invoiced://statements/{customer_id}/{currency}/{period_end}.pdf{?period_start,type}",
+                            "invoiced://invoices/{invoice_id}.pdf"], tpls)
+    st, _, body = c.rpc("server/discover", META, headers={"MCP-Protocol-Version": MODERN,
+                                                          "Mcp-Method": "server/discover"})
+    expect("resources" in body["result"]["capabilities"], body)
+    st, _, body = read_resource(c, uri)
+    caps.append({"rev": legacy, "def": "ReadResourceResult", "label": "read", "value": body["result"]})
+    st, _, body = read_resource(c, uri, modern=True)
+    expect(body["result"]["cacheScope"] == "private" and "ttlMs" in body["result"], body)
+    caps.append({"rev": MODERN, "def": "ReadResourceResult", "label": "read", "value": body["result"]})
+    r = result_of(c, "get_statement", {"customer_id": "res-1", "inline": True})
+    caps.append({"rev": legacy, "def": "CallToolResult", "label": "get_statement", "value": r})
+    st, _, body = c.rpc("tools/call", dict(META, name="get_statement", arguments={"customer_id": "res-1",
+                                                                                  "inline": True}),
+                        headers={"MCP-Protocol-Version": MODERN, "Mcp-Method": "tools/call",
+                                 "Mcp-Name": "get_statement"})
+    caps.append({"rev": MODERN, "def": "CallToolResult", "label": "get_statement", "value": body["result"]})
+    # Unknown URIs: -32602 with the uri in data, both eras.
+    for bad in ("file:///etc/passwd", "invoiced://statements/res-1/USD/2026-13-01.pdf",
+                "invoiced://statements/res-1/USD/2026-01-01.pdf?x=1", "invoiced://invoices/nope.pdf"):
+        for modern in (False, True):
+            st, _, body = read_resource(c, bad, modern)
+            expect(body["error"]["code"] == -32602 and body["error"]["data"]["uri"] == bad, (bad, body))
+            caps.append({"rev": MODERN if modern else legacy, "def": "JSONRPCErrorResponse",
+                         "label": "unknown uri", "value": body})
+    # 2026-07-28: Mcp-Name must carry params.uri.
+    st, _, body = c.rpc("resources/read", dict(META, uri=uri), headers={"MCP-Protocol-Version": MODERN,
+                                                                       "Mcp-Method": "resources/read"})
+    expect(st == 400 and body["error"]["code"] == -32020 and "params.uri" in body["error"]["message"], body)
+    # Another tenant's URI: not found (-32002 in 2025, -32602 in 2026-07-28).
+    _, other = tenant_client(env)
+    st, _, body = read_resource(other, uri)
+    expect(body["error"]["code"] == -32002 and body["error"]["data"]["uri"] == uri, body)
+    st, _, body = read_resource(other, uri, modern=True)
+    expect(body["error"]["code"] == -32602 and body["error"]["message"] == "Resource not found", body)
+    missing = f"invoiced://invoices/{uuid.uuid4()}.pdf"
+    st, _, body = read_resource(c, missing)
+    expect(body["error"]["code"] == -32002, body)
+    # Scope: reading needs invoices:read.
+    wo = Client(env, env.token(tenant=t, scope="payments:write"))
+    st, _, body = read_resource(wo, uri)
+    expect(st == 403, (st, body))
+    path = os.path.join(env.dir, "pdf-captures.json")
+    with open(path, "w") as f:
+        json.dump(caps, f)
+    spec = os.path.join(os.path.dirname(ROOT), "shared", "mcp-spec")
+    sdk = os.path.join(ROOT, "tests", "sdk")
+    if not os.path.isdir(os.path.join(sdk, "node_modules", "ajv")):
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=sdk,
+                       check=True, timeout=300)
+    out = subprocess.run(["node", "validate_schema.mjs", path], cwd=sdk, capture_output=True, text=True,
+                         timeout=60, env=dict(os.environ, MCPI_SPEC_DIR=os.environ.get("MCPI_SPEC_DIR", spec)))
+    expect(out.returncode == 0, out.stderr[-3000:] + out.stdout[-300:])
+    print("    " + out.stdout.strip())
+
+
+def gone(pid):
+    try:
+        return "State:\tZ" in open(f"/proc/{pid}/status").read()
+    except OSError:
+        return True
+
+
+def wait_for(pred, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+def test_renderer_killed_mid_render(env):
+    _, c = tenant_client(env)
+    history(c, "kill-1", "Kill Co", currency="USD")
+    old = env.server.renderer_pids()
+    expect(len(old) == 1, old)
+    # Stopped, the renderer holds the request it was sent: killing it then
+    # is a kill in the middle of rendering that document.
+    os.kill(old[0], signal.SIGSTOP)
+    box = {}
+    t = threading.Thread(target=lambda: box.update(r=result_of(c, "get_statement", {"customer_id": "kill-1"})))
+    t.start()
+    time.sleep(0.5)
+    os.kill(old[0], signal.SIGKILL)
+    t.join(10)
+    e = box["r"]["structuredContent"]["error"]
+    expect(box["r"]["isError"] and e["code"] == "RENDERER_UNAVAILABLE" and e["retryable"] is True, box)
+    new = wait_for(lambda: [p for p in env.server.renderer_pids() if p not in old])
+    c2 = Client(env, c.token)
+
+    def succeeds():
+        r = result_of(c2, "get_statement", {"customer_id": "kill-1"})
+        return not r.get("isError") and r
+    r = wait_for(succeeds)
+    expect(r["structuredContent"]["pdf"]["size"] > 1000, r)
+    print(f"    renderer {old[0]} killed mid-render: RENDERER_UNAVAILABLE (retryable); "
+          f"renderer {new[0]} answers the next call")
+
+
+def test_time_budget_bounded_queue_and_memory(env):
+    if os.geteuid() != 0:
+        raise Skip("needs root to read the renderer's memory (CI runs as root)")
+    saved = env.server
+    saved.stop()
+    env.server = None
+    srv = env.start_server(workers=1, binary=RELEASE_BIN, extra={"render_timeout_ms": 100, "render_queue": 2,
+                                                                  "rate_limit_rps": 100000,
+                                                                  "rate_limit_burst": 100000})
+    try:
+        _, c = tenant_client(env)
+        make_long_statement(env, c, "slow-1", 12000)
+        history(c, "fast-1", "Fast Co", currency="USD")
+        pid = srv.renderer_pids()[0]
+        # Memory: no JWT secret, no TLS private key in the renderer.
+        secret = private_scalar(os.path.join(env.dir, "tls.key"))
+        expect(not memory_contains(pid, env.secret), "the renderer holds the JWT secret")
+        expect(not memory_contains(pid, secret), "the renderer holds the TLS private key")
+        conninfo = re.search(r"^database_url = (.*)$", env.base_conf, re.M).group(1).encode()
+        expect(not memory_contains(pid, conninfo), "the renderer holds the database conninfo")
+        expect(memory_contains(srv.worker_pids()[0], env.secret), "control: the worker holds the secret")
+        # The bounded queue: with the renderer stopped, two documents wait,
+        # the third is refused at once.
+        os.kill(pid, signal.SIGSTOP)
+        results = []
+        ts = [threading.Thread(target=lambda: results.append(result_of(Client(env, c.token), "get_statement",
+                                                                      {"customer_id": "fast-1"})))
+              for _ in range(2)]
+        for th in ts:
+            th.start()
+        time.sleep(0.5)
+        t0 = time.time()
+        third = result_of(c, "get_statement", {"customer_id": "fast-1"})
+        expect(time.time() - t0 < 2 and third["structuredContent"]["error"]["code"] == "RENDERER_UNAVAILABLE"
+               and "render_queue" in third["structuredContent"]["error"]["message"], third)
+        os.kill(pid, signal.SIGCONT)
+        for th in ts:
+            th.join(10)
+        expect(all(not r.get("isError") for r in results), results)
+        # Over its time budget (12,000 lines in 100 ms): the renderer ends
+        # itself, the request gets a retryable error, a new renderer serves.
+        r = result_of(c, "get_statement", {"customer_id": "slow-1", "currency": "USD"})
+        e = r["structuredContent"]["error"]
+        expect(r["isError"] and e["retryable"] and e["code"] in ("RENDERER_UNAVAILABLE", "TIMEOUT"), r)
+        wait_for(lambda: [p for p in srv.renderer_pids() if p != pid])
+        r = wait_for(lambda: (lambda x: not x.get("isError") and x)(
+            result_of(Client(env, c.token), "get_statement", {"customer_id": "fast-1"})))
+        expect("signal 14" in srv.logs(), srv.logs()[-2000:])
+    finally:
+        expect(srv.stop() == 0)
+        env.server = None
+        env.start_server(**SERVER)
+
+
+def test_replaced_worker_and_a_pool_of_two_renderers(env):
+    _, c = tenant_client(env)
+    history(c, "pool-1", "Pool Co", currency="USD")
+    # A worker started after the renderer still gets a channel to it.
+    victim = env.server.worker_pids()[0]
+    os.kill(victim, signal.SIGKILL)
+    wait_for(lambda: len([p for p in env.server.worker_pids() if p != victim]) == 2)
+    for _ in range(6):
+        r = result_of(Client(env, c.token), "get_statement", {"customer_id": "pool-1"})
+        expect(not r.get("isError"), r)
+    saved = env.server
+    saved.stop()
+    env.server = None
+    srv = env.start_server(workers=1, extra={"renderers": 2})
+    try:
+        pids = srv.renderer_pids()
+        expect(len(pids) == 2, pids)
+        os.kill(pids[0], signal.SIGKILL)
+        wait_for(lambda: gone(pids[0]))
+        # Once it is dead (its sockets closed), the worker's other channel
+        # serves at once (a document sent to the dead one before its
+        # hang-up is seen moves over); the pool refills.
+        for _ in range(4):
+            r = result_of(Client(env, c.token), "get_statement", {"customer_id": "pool-1"})
+            expect(not r.get("isError"), r)
+        wait_for(lambda: len(srv.renderer_pids()) == 2 and pids[0] not in srv.renderer_pids())
+    finally:
+        expect(srv.stop() == 0)
+        env.server = None
+        env.start_server(**SERVER)
