@@ -3,7 +3,6 @@
  * Runs in workers. Every amount shown comes from the database's JSON as an
  * integer in minor units and is written with the currency's exponent.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,31 +75,6 @@ static void put_amount(struct strbuf *b, long long minor, const char *code)
 	strbuf_puts(b, code);
 }
 
-static void putf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void putf(struct strbuf *b, const char *fmt, ...)
-{
-	char small[256], *buf = small;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof(small)) {
-		buf = malloc((size_t)n + 1);
-		if (!buf)
-			abort();
-		va_start(ap, fmt);
-		vsnprintf(buf, (size_t)n + 1, fmt, ap);
-		va_end(ap);
-	}
-	strbuf_append(b, buf, (size_t)n);
-	if (buf != small)
-		free(buf);
-}
-
 /* Per-currency sums of one member over an array, written "a USD, b EUR". */
 static void put_totals(struct strbuf *b, json_object *rows, const char *member)
 {
@@ -133,10 +107,10 @@ static void put_invoice(struct strbuf *b, json_object *inv)
 {
 	const char *code = member_str(inv, "currency", "");
 
-	putf(b, "- %s (invoice_id %s), due %s", member_str(inv, "invoice_number", "(draft)"),
+	strbuf_printf(b, "- %s (invoice_id %s), due %s", member_str(inv, "invoice_number", "(draft)"),
 	     member_str(inv, "invoice_id", "?"), member_str(inv, "due_date", "?"));
 	if (json_object_object_get_ex(inv, "days_overdue", NULL))
-		putf(b, ", %lld days overdue", member_int(inv, "days_overdue"));
+		strbuf_printf(b, ", %lld days overdue", member_int(inv, "days_overdue"));
 	strbuf_puts(b, ": ");
 	put_amount(b, member_int(inv, "amount_due_cents"), code);
 	strbuf_puts(b, " due of ");
@@ -198,16 +172,16 @@ static json_object *overdue_finish(struct prompt_call *pc, json_object *data)
 	n = invoices ? json_object_array_length(invoices) : 0;
 	strbuf_init(&b, 1024);
 	if (n == 0) {
-		putf(&b, "Customer %s has no overdue invoices today, so there is nothing to collect. "
+		strbuf_printf(&b, "Customer %s has no overdue invoices today, so there is nothing to collect. "
 		     "Tell me so; do not draft a reminder. (list_invoices with status \"sent\" shows what "
 		     "is open but not yet due.)", customer_id);
 		return user_message("Overdue invoices of one customer: none", &b);
 	}
-	putf(&b, "Draft a payment reminder to %s (customer_id %s", customer && member_str(customer, "name", NULL)
+	strbuf_printf(&b, "Draft a payment reminder to %s (customer_id %s", customer && member_str(customer, "name", NULL)
 	     ? member_str(customer, "name", "") : customer_id, customer_id);
 	if (customer && member_str(customer, "email", NULL))
-		putf(&b, ", email %s", member_str(customer, "email", ""));
-	putf(&b, ") for the %zu overdue invoice%s below. Tone: %s.\n"
+		strbuf_printf(&b, ", email %s", member_str(customer, "email", ""));
+	strbuf_printf(&b, ") for the %zu overdue invoice%s below. Tone: %s.\n"
 	     "Quote each invoice number, its due date and the amount still due, give the total per "
 	     "currency, say how to pay, and ask them to reply if anything is disputed. Do not change "
 	     "any invoice; show me the draft before anything is sent.\n\nOverdue invoices:\n",
@@ -218,7 +192,7 @@ static json_object *overdue_finish(struct prompt_call *pc, json_object *data)
 	put_totals(&b, invoices, "amount_due_cents");
 	strbuf_puts(&b, "\n");
 	if (n == LIST_LIMIT)
-		putf(&b, "(Only the %d oldest are listed; list_invoices with status \"overdue\" shows "
+		strbuf_printf(&b, "(Only the %d oldest are listed; list_invoices with status \"overdue\" shows "
 		     "the rest.)\n", LIST_LIMIT);
 	if (!customer)
 		strbuf_puts(&b, "No contact details are saved for this customer: ask me for the "
@@ -252,29 +226,29 @@ static json_object *month_end_finish(struct prompt_call *pc, json_object *data)
 	n = rows ? json_object_array_length(rows) : 0;
 	strbuf_init(&b, 2048);
 	if (n == 0) {
-		putf(&b, "No customer has an open balance%s%s, so there are no month-end statements to "
+		strbuf_printf(&b, "No customer has an open balance%s%s, so there are no month-end statements to "
 		     "send for %s. Tell me so.", json_get_string(pc->args, "currency") ? " in " : "",
 		     json_get_string(pc->args, "currency") ? json_get_string(pc->args, "currency") : "", as_of);
 		return user_message("Month-end statements: no open balances", &b);
 	}
-	putf(&b, "Prepare the month-end customer statements for the period ending %s. %zu customer "
+	strbuf_printf(&b, "Prepare the month-end customer statements for the period ending %s. %zu customer "
 	     "balance%s open (amounts as recorded now, aged as of %s):\n\n", as_of, n,
 	     n == 1 ? " is" : "s are", as_of);
 	for (size_t i = 0; i < n; i++) {
 		json_object *r = json_object_array_get_idx(rows, i);
 		const char *code = member_str(r, "currency", "");
-		putf(&b, "- %s, %s: ", member_str(r, "customer_id", "?"), code);
+		strbuf_printf(&b, "- %s, %s: ", member_str(r, "customer_id", "?"), code);
 		put_amount(&b, member_int(r, "outstanding_cents"), code);
 		strbuf_puts(&b, " outstanding, ");
 		put_amount(&b, member_int(r, "overdue_cents"), code);
-		putf(&b, " overdue (open invoices: %lld, oldest due %s)\n", member_int(r, "invoice_count"),
+		strbuf_printf(&b, " overdue (open invoices: %lld, oldest due %s)\n", member_int(r, "invoice_count"),
 		     member_str(r, "oldest_due_date", "?"));
 	}
 	strbuf_puts(&b, "\nTotals: ");
 	put_totals(&b, totals, "outstanding_cents");
 	strbuf_puts(&b, "\n\nFor each line: ");
 	if (statements)
-		putf(&b, "call get_statement with its customer_id and currency and period_end %s "
+		strbuf_printf(&b, "call get_statement with its customer_id and currency and period_end %s "
 		     "(type activity), check that the statement's closing balance is the amount shown "
 		     "(payments dated after %s make it differ: say which), ", as_of, as_of);
 	else
@@ -284,7 +258,7 @@ static json_object *month_end_finish(struct prompt_call *pc, json_object *data)
 	                "note. Give me the list of statements and notes to approve; send nothing "
 	                "yourself.\n");
 	if (n == LIST_LIMIT)
-		putf(&b, "(Only the first %d balances are listed; page through "
+		strbuf_printf(&b, "(Only the first %d balances are listed; page through "
 		     "list_outstanding_balances with as_of %s for the rest.)\n", LIST_LIMIT, as_of);
 	return user_message("Month-end statements for every customer with a balance", &b);
 }
@@ -322,11 +296,11 @@ static json_object *reconcile_finish(struct prompt_call *pc, json_object *data)
 	strbuf_init(&b, 2048);
 	strbuf_puts(&b, "Reconcile this bank line: ");
 	put_amount(&b, amount, code);
-	putf(&b, " received on %s", received);
+	strbuf_printf(&b, " received on %s", received);
 	if (reference)
-		putf(&b, ", reference \"%s\"", reference);
+		strbuf_printf(&b, ", reference \"%s\"", reference);
 	if (json_get_string(pc->args, "customer_id"))
-		putf(&b, ", from customer %s", json_get_string(pc->args, "customer_id"));
+		strbuf_printf(&b, ", from customer %s", json_get_string(pc->args, "customer_id"));
 	strbuf_puts(&b, ".\n\n");
 	if (n == 0) {
 		strbuf_puts(&b, "No open invoice in this currency is named in the reference or has "
@@ -335,7 +309,7 @@ static json_object *reconcile_finish(struct prompt_call *pc, json_object *data)
 		                "candidates (a partial payment, or several invoices paid at once) to decide.\n");
 		return user_message("Reconcile a bank payment: no exact candidate", &b);
 	}
-	putf(&b, "Open invoices that match (%zu):\n", n);
+	strbuf_printf(&b, "Open invoices that match (%zu):\n", n);
 	for (size_t i = 0; i < n; i++) {
 		json_object *inv = json_object_array_get_idx(invoices, i), *v = NULL;
 		put_invoice(&b, inv);
@@ -344,7 +318,7 @@ static json_object *reconcile_finish(struct prompt_call *pc, json_object *data)
 		if (json_object_object_get_ex(inv, "exact_amount", &v) && json_object_get_boolean(v))
 			strbuf_puts(&b, "  (its amount due is exactly the amount received)\n");
 	}
-	putf(&b, "\nRules: prefer the invoice the reference names; otherwise apply only when exactly "
+	strbuf_printf(&b, "\nRules: prefer the invoice the reference names; otherwise apply only when exactly "
 	     "one invoice matches the amount. If several match, or the named invoice's amount due is "
 	     "less than the amount received, list them and ask me. Never pay more than an invoice's "
 	     "amount due. Record the match with apply_payment(invoice_id, amount_cents, paid_at = "

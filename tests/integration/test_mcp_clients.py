@@ -76,8 +76,12 @@ MUST_RUN = {
 
 def ensure_installed():
     if not os.path.isfile(SUITE) or not os.path.exists(os.path.join(BIN, "mcp-inspector")):
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=CLIENTS,
-                       check=True, timeout=600)
+        # npm install, not npm ci: the lock names a Windows-only optional
+        # dependency it holds no entry for, which npm ci refuses; install
+        # still takes every locked version and, with --no-save, changes
+        # neither file.
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--no-save", "--loglevel=error"],
+                       cwd=CLIENTS, check=True, timeout=600)
     node = os.path.join(BIN, "node")
     v = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30).stdout
     expect(v.startswith("v22."), f"private Node 22 expected, got {v!r}")
