@@ -477,11 +477,12 @@ BEGIN
 	result := mcp_invoice_json(inv) || jsonb_build_object('line_items',
 		(SELECT jsonb_agg(mcp_line_json(l) ORDER BY l.position) FROM unnest(lines) l),
 		'customer_known', known);
+	-- The hint stays cheap: the closest saved ids (an edit-distance scan of
+	-- the tenant's customers) are only looked up for the refusal above.
 	IF NOT known THEN
 		result := result || jsonb_build_object('hint', format(
 			'no customer "%s" has been saved; if this is a new customer call upsert_customer, '
-			'otherwise check the id (closest saved: %s)', p_customer,
-			mcp_closest_customers(p_tenant, p_customer)));
+			'otherwise check the id (list_customers with query finds saved ones)', p_customer));
 	END IF;
 	PERFORM mcp_idempotency_store(p_tenant, 'create_invoice', p_key, result);
 	PERFORM mcp_audit(p_tenant, p_subject, 'create_invoice', inv.invoice_id::text, p_request);
