@@ -122,7 +122,7 @@ static const char *line_type(const char *t)
 {
 	return strcmp(t, "invoice") == 0 ? "Invoice" : strcmp(t, "payment") == 0 ? "Payment"
 	     : strcmp(t, "void") == 0 ? "Void" : strcmp(t, "reversal") == 0 ? "Reversal"
-	     : strcmp(t, "credit_note") == 0 ? "Credit note" : t;
+	     : strcmp(t, "credit_note") == 0 ? "Credit" : t;
 }
 
 static int open_item(const struct docdata *dd)
@@ -163,7 +163,7 @@ static double statement_first(struct pdf *p, const struct pdf_doc *d, double y)
 	char period[64];
 	static const char *const labels[] = { "Opening balance", "Invoiced", "Payments", "Overdue",
 	                                      "Closing balance" };
-	static const char *const credit_labels[] = { "Opening balance", "Invoiced", "Payments (net)",
+	static const char *const credit_labels[] = { "Opening", "Invoiced", "Paid (net)",
 	                                             "Credit notes", "Overdue", "Closing balance" };
 	/* With reversals or credit notes in the period, payments are shown net
 	 * of reversals and the credit notes get a column of their own. */
@@ -231,7 +231,7 @@ static double statement_tail(struct pdf *p, const struct pdf_doc *d, double y)
 	int n = 5;
 
 	if (num(a, "unapplied_credit")) {
-		labels[n] = "Unapplied credit";
+		labels[n] = "Credit held";
 		keys[n++] = "unapplied_credit";
 	}
 	labels[n] = "Total due";
