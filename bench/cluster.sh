@@ -29,7 +29,7 @@ rate_limit_burst = 10000000
 max_inflight = 1024
 C
 PSQL="$PGBIN/psql -X -q -At -h $DIR/sock -p $PGPORT -U postgres -d invoices"
-$PSQL -c "TRUNCATE invoices, invoice_line_items, payments, idempotency_keys, audit_log, invoice_counters, customers"
+$PSQL -c "TRUNCATE invoices, invoice_line_items, payments, idempotency_keys, audit_log, invoice_counters, customers CASCADE"
 taskset -c 0 bin/mcp-invoiced serve --config "$CONF" 2>"$DIR/server.log" &
 SERVER=$!
 sed -e "s/10.0.0.2:443/$LB/" -e "s/10.0.0.11:8443/$HOST/" -e '/server host2/d' \
@@ -73,7 +73,7 @@ run "direct to the host" "$HOST"
 DIRECT_US=$HOST_US
 run "through HAProxy" "$LB"
 PROXY_US=$LB_US
-printf "%s\n" "SELECT mcp_create_invoice('bench', 'bench', 'pgbench', 'bench_c', 'USD', NULL, NULL, '$ITEMS'::jsonb, NULL, '{}')::text;" > "$DIR/pgbench.sql"
+printf "%s\n" "SELECT mcp_create_invoice('bench', 'bench', 'pgbench', 'bench_c', 'USD', NULL, NULL, '$ITEMS'::jsonb, NULL, '{}', false)::text;" > "$DIR/pgbench.sql"
 PG=$("$PGBIN/pgbench" -n -h "$DIR/sock" -p "$PGPORT" -U mcp_invoiced_app -c 64 -j 2 -T "$DUR" -M prepared \
 	-f "$DIR/pgbench.sql" invoices 2>/dev/null | awk '/^tps/ {print int($3)}')
 echo "pgbench, the same SQL, 64 connections, one commit per call: $PG tps"
