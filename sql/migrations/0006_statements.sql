@@ -104,9 +104,15 @@ $$;
 -- One customer's statement in one currency for [p_start, p_end], as of
 -- p_end. p_type: 'activity' (every document of the period, balance brought
 -- forward, running balance) or 'open_item' (documents open at p_end).
--- Invariants (tests/integration/test_statements.py): opening + invoiced -
--- payments = closing; the aging buckets add up to closing; nothing dated
--- after p_end counts; void invoices change no figure.
+-- Payment reversals put their amount back, credit notes take theirs off
+-- (the part applied to the invoice and the part that became customer
+-- credit), customer credit spent on an invoice moves without changing the
+-- balance. Invariants (tests/integration/test_statements.py): opening +
+-- invoiced + reversals - payments - credit notes = closing = aging total
+-- (the invoices' open amounts less unapplied customer credit); nothing
+-- dated after p_end counts; void invoices change no figure. On one day,
+-- invoices come first, then payments, reversals and credit notes in the
+-- order they were recorded.
 CREATE FUNCTION mcp_statement(p_tenant text, p_customer text, p_currency text, p_start date,
                               p_end date, p_type text)
 RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
@@ -153,17 +159,53 @@ BEGIN
 		  FROM payments p JOIN live l ON l.invoice_id = p.invoice_id
 		 WHERE p.tenant_id = p_tenant),
 	counted AS (SELECT * FROM pay WHERE d <= p_end),
+	-- A reversal puts its payment's amount back (never before the payment).
+	rev AS (
+		SELECT r.reversal_id, r.amount_cents, r.reason, r.created_at, p.invoice_id, p.invoice_number,
+		       GREATEST((r.created_at AT TIME ZONE 'UTC')::date, p.d) AS d
+		  FROM payment_reversals r JOIN pay p ON p.payment_id = r.payment_id
+		 WHERE r.tenant_id = p_tenant),
+	rev_counted AS (SELECT * FROM rev WHERE d <= p_end),
+	-- A credit note lowers the balance by its whole amount: the part applied
+	-- to its invoice and the part that became customer credit.
+	cn AS (
+		SELECT n.credit_note_id, n.credit_note_number, n.amount_cents, n.applied_cents, n.reason,
+		       n.created_at, l.invoice_id, l.invoice_number,
+		       GREATEST((n.created_at AT TIME ZONE 'UTC')::date, l.issued) AS d
+		  FROM credit_notes n JOIN live l ON l.invoice_id = n.invoice_id
+		 WHERE n.tenant_id = p_tenant),
+	cn_counted AS (SELECT * FROM cn WHERE d <= p_end),
+	-- Customer credit spent on an invoice: it moves, the balance does not.
+	app_counted AS (
+		SELECT a.invoice_id, a.amount_cents
+		  FROM credit_applications a JOIN live l ON l.invoice_id = a.invoice_id
+		 WHERE a.tenant_id = p_tenant
+		   AND GREATEST((a.created_at AT TIME ZONE 'UTC')::date, l.issued) <= p_end),
+	per_invoice AS (
+		SELECT invoice_id, sum(paid) AS paid, sum(back) AS back, sum(credited) AS credited FROM (
+			SELECT invoice_id, amount_cents AS paid, 0 AS back, 0 AS credited FROM counted
+			UNION ALL SELECT invoice_id, 0, amount_cents, 0 FROM rev_counted
+			UNION ALL SELECT invoice_id, 0, 0, applied_cents FROM cn_counted
+			UNION ALL SELECT invoice_id, 0, 0, amount_cents FROM app_counted) m
+		 GROUP BY invoice_id),
 	open_at AS (
-		SELECT l.*, COALESCE(s.paid, 0) AS paid, l.total_cents - COALESCE(s.paid, 0) AS open,
+		SELECT l.*, COALESCE(s.paid, 0) - COALESCE(s.back, 0) AS paid,
+		       l.total_cents - COALESCE(s.paid, 0) + COALESCE(s.back, 0) - COALESCE(s.credited, 0) AS open,
 		       p_end - l.due_date AS days
-		  FROM live l
-		  LEFT JOIN (SELECT invoice_id, sum(amount_cents) AS paid FROM counted GROUP BY invoice_id) s
-		    ON s.invoice_id = l.invoice_id),
+		  FROM live l LEFT JOIN per_invoice s ON s.invoice_id = l.invoice_id),
+	-- Credit notes' customer-credit parts not yet spent at p_end.
+	unapplied AS (
+		SELECT (SELECT COALESCE(sum(amount_cents - applied_cents), 0) FROM cn_counted)
+		     - (SELECT COALESCE(sum(amount_cents), 0) FROM app_counted) AS credit),
 	sums AS (
 		SELECT (SELECT COALESCE(sum(total_cents), 0) FROM live WHERE issued < p_start)
-		     - (SELECT COALESCE(sum(amount_cents), 0) FROM counted WHERE d < p_start) AS opening,
+		     - (SELECT COALESCE(sum(amount_cents), 0) FROM counted WHERE d < p_start)
+		     + (SELECT COALESCE(sum(amount_cents), 0) FROM rev_counted WHERE d < p_start)
+		     - (SELECT COALESCE(sum(amount_cents), 0) FROM cn_counted WHERE d < p_start) AS opening,
 		       (SELECT COALESCE(sum(total_cents), 0) FROM live WHERE issued >= p_start) AS invoiced,
-		       (SELECT COALESCE(sum(amount_cents), 0) FROM counted WHERE d >= p_start) AS paid),
+		       (SELECT COALESCE(sum(amount_cents), 0) FROM counted WHERE d >= p_start) AS paid,
+		       (SELECT COALESCE(sum(amount_cents), 0) FROM rev_counted WHERE d >= p_start) AS reversed,
+		       (SELECT COALESCE(sum(amount_cents), 0) FROM cn_counted WHERE d >= p_start) AS credited),
 	aging AS (
 		SELECT COALESCE(sum(open) FILTER (WHERE days <= 0), 0) AS b0,
 		       COALESCE(sum(open) FILTER (WHERE days BETWEEN 1 AND 30), 0) AS b1,
@@ -171,7 +213,8 @@ BEGIN
 		       COALESCE(sum(open) FILTER (WHERE days BETWEEN 61 AND 90), 0) AS b3,
 		       COALESCE(sum(open) FILTER (WHERE days > 90), 0) AS b4,
 		       COALESCE(sum(open) FILTER (WHERE days > 0), 0) AS overdue,
-		       COALESCE(sum(open), 0) AS total
+		       (SELECT credit FROM unapplied) AS unapplied,
+		       COALESCE(sum(open), 0) - (SELECT credit FROM unapplied) AS total
 		  FROM open_at),
 	activity AS (
 		SELECT issued AS d, 0 AS k, created_at AS t, invoice_id::text AS tb, 'invoice' AS type,
@@ -183,7 +226,15 @@ BEGIN
 		  FROM counted WHERE d >= p_start
 		UNION ALL
 		SELECT voided, 2, created_at, invoice_id::text, 'void', invoice_number, due_date, 0, 0, NULL
-		  FROM inv WHERE status = 'void' AND voided BETWEEN p_start AND p_end),
+		  FROM inv WHERE status = 'void' AND voided BETWEEN p_start AND p_end
+		UNION ALL
+		SELECT d, 1, created_at, reversal_id::text, 'reversal', invoice_number, NULL, amount_cents, 0,
+		       reason
+		  FROM rev_counted WHERE d >= p_start
+		UNION ALL
+		SELECT d, 1, created_at, credit_note_id::text, 'credit_note', credit_note_number, NULL, 0,
+		       amount_cents, 'on ' || invoice_number || ': ' || reason
+		  FROM cn_counted WHERE d >= p_start),
 	running AS (
 		SELECT a.*, (SELECT opening FROM sums)
 		          + sum(debit - credit) OVER (ORDER BY d, k, t, tb ROWS UNBOUNDED PRECEDING) AS bal,
@@ -200,11 +251,14 @@ BEGIN
 		'customer', mcp_customer_json(p_tenant, p_customer),
 		'summary', (SELECT jsonb_build_object(
 			'opening_balance_cents', s.opening, 'invoiced_cents', s.invoiced,
-			'payments_cents', s.paid, 'closing_balance_cents', s.opening + s.invoiced - s.paid,
+			'payments_cents', s.paid, 'reversals_cents', s.reversed, 'credit_notes_cents', s.credited,
+			'closing_balance_cents', s.opening + s.invoiced + s.reversed - s.paid - s.credited,
+			'unapplied_credit_cents', a.unapplied,
 			'overdue_cents', a.overdue, 'amount_due_cents', a.total)
 			FROM sums s, aging a),
 		'aging', (SELECT jsonb_build_object('current', b0, 'days_1_30', b1, 'days_31_60', b2,
-		                                    'days_61_90', b3, 'days_over_90', b4, 'total', total)
+		                                    'days_61_90', b3, 'days_over_90', b4,
+		                                    'unapplied_credit', -unapplied, 'total', total)
 		            FROM aging),
 		'lines', CASE WHEN p_type = 'open_item' THEN
 			COALESCE((SELECT jsonb_agg(jsonb_build_object(
