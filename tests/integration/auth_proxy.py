@@ -7,7 +7,6 @@ off: the server still verifies every token it is given.
 """
 import http.client
 import http.server
-import socket
 import ssl
 import threading
 
@@ -73,8 +72,3 @@ class AuthProxy:
         self.httpd.shutdown()
         self.httpd.server_close()
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
