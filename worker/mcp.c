@@ -603,7 +603,7 @@ static void do_prompts_get(struct rpc *c)
 	struct tool_query q = { .read_only = 1, .ncols = 1 };
 	struct tool_error err;
 	struct mcp_wait *wt;
-	char msg[700];
+	char msg[700], scope[64];
 
 	if (c->params && json_object_object_get_ex(c->params, "name", &name) &&
 	    json_object_is_type(name, json_type_string))
@@ -615,16 +615,9 @@ static void do_prompts_get(struct rpc *c)
 		rpc_error(c, 200, -32602, msg, NULL);
 		return;
 	}
-	for (const char *s = p->scopes; *s; ) {
-		char scope[64];
-		size_t n = strcspn(s, " ");
-		snprintf(scope, sizeof(scope), "%.*s", (int)n, s);
-		if (!auth_has_scope(c->id, scope)) {
-			insufficient_scope(c, scope, p->name);
-			return;
-		}
-		s += n;
-		s += strspn(s, " ");
+	if (prompts_missing_scope(p, token_grants, c->id, scope, sizeof(scope))) {
+		insufficient_scope(c, scope, p->name);
+		return;
 	}
 	memset(&err, 0, sizeof(err));
 	json_object_object_get_ex(c->params, "arguments", &raw);

@@ -358,21 +358,21 @@ const struct prompt_def *prompts_find(const char *name, size_t len)
 	return NULL;
 }
 
-int prompts_allowed(const struct prompt_def *p, int (*allowed)(const char *scope, const void *ctx),
-                    const void *ctx)
+const char *prompts_missing_scope(const struct prompt_def *p,
+                                  int (*allowed)(const char *scope, const void *ctx), const void *ctx,
+                                  char *buf, size_t cap)
 {
-	char scope[64];
 	const char *s = p->scopes;
 
 	while (*s) {
 		size_t n = strcspn(s, " ");
-		snprintf(scope, sizeof(scope), "%.*s", (int)n, s);
-		if (!allowed(scope, ctx))
-			return 0;
+		snprintf(buf, cap, "%.*s", (int)n, s);
+		if (!allowed(buf, ctx))
+			return buf;
 		s += n;
 		s += strspn(s, " ");
 	}
-	return 1;
+	return NULL;
 }
 
 json_object *prompts_list_json(int (*allowed)(const char *scope, const void *ctx), const void *ctx)
@@ -382,7 +382,8 @@ json_object *prompts_list_json(int (*allowed)(const char *scope, const void *ctx
 	for (size_t i = 0; i < NPROMPTS; i++) {
 		const struct prompt_def *p = &prompt_table[i];
 		json_object *e, *args;
-		if (!prompts_allowed(p, allowed, ctx))
+		char missing[64];
+		if (prompts_missing_scope(p, allowed, ctx, missing, sizeof(missing)))
 			continue;
 		e = json_object_new_object();
 		args = json_object_new_array();

@@ -39,9 +39,11 @@ const struct prompt_def *prompts_find(const char *name, size_t len);
  * A new reference (caller puts it). */
 json_object *prompts_list_json(int (*allowed)(const char *scope, const void *ctx), const void *ctx);
 
-/* 1 if allowed() grants every scope the prompt needs. */
-int prompts_allowed(const struct prompt_def *p, int (*allowed)(const char *scope, const void *ctx),
-                    const void *ctx);
+/* The first scope the prompt needs that allowed() does not grant (written
+ * into buf), or NULL when all are granted. */
+const char *prompts_missing_scope(const struct prompt_def *p,
+                                  int (*allowed)(const char *scope, const void *ctx), const void *ctx,
+                                  char *buf, size_t cap);
 
 /* Validates prompts/get arguments (NULL = none; every value a string, integer
  * arguments written in decimal digits) against p; a new object, or NULL with
