@@ -168,12 +168,12 @@ outstanding_case() { # label open-fraction-sql
 SET session_replication_role = replica; -- bench set-up only: invoices are never deleted otherwise
 DELETE FROM invoices WHERE tenant_id = 'bench-aging';
 INSERT INTO invoices (tenant_id, customer_id, status, currency, total_cents, amount_paid_cents,
-                      due_date, invoice_number, issued_at)
+                      due_date, invoice_number, issued_at, created_at)
 SELECT 'bench-aging', 'cust-' || (g % 1000), s.status, CASE WHEN g % 5 = 0 THEN 'EUR' ELSE 'USD' END,
        10000 + g % 997, CASE WHEN s.status = 'paid' THEN 10000 + g % 997 WHEN s.status = 'sent' THEN (g % 3) * 100 ELSE 0 END,
        current_date - ((g / 1000) % 200) + 30,
        CASE WHEN s.status <> 'draft' THEN 'INV-' || lpad(g::text, 6, '0') END,
-       CASE WHEN s.status <> 'draft' THEN now() END
+       CASE WHEN s.status <> 'draft' THEN now() END, now()
   FROM generate_series(1, 100000) g,
        LATERAL (SELECT CASE WHEN $2 OR g % 10 >= 8 THEN 'sent' WHEN g % 10 < 6 THEN 'paid' WHEN g % 10 = 6 THEN 'void' ELSE 'draft' END AS status) s;
 VACUUM ANALYZE invoices;
@@ -240,9 +240,11 @@ SELECT set_config('app.tenant_id', 'bench', false);
 INSERT INTO customers (tenant_id, customer_id, name, address) VALUES
   ('bench', 'bench_pdf1', 'Bench One GmbH', 'Hauptstr. 1, Berlin'),
   ('bench', 'bench_pdf100', '株式会社ベンチ', '東京都千代田区1-1') ON CONFLICT DO NOTHING;
-INSERT INTO invoices (tenant_id, customer_id, status, currency, total_cents, due_date, invoice_number, issued_at)
+INSERT INTO invoices (tenant_id, customer_id, status, currency, total_cents, due_date, invoice_number, issued_at,
+                      created_at)
 SELECT 'bench', CASE WHEN g <= 12 THEN 'bench_pdf1' ELSE 'bench_pdf100' END, 'sent', 'USD', 1000 + g,
-       current_date + 30, 'PDF-' || lpad(g::text, 6, '0'), date_trunc('month', now()) + g * interval '1 second'
+       current_date + 30, 'PDF-' || lpad(g::text, 6, '0'), date_trunc('month', now()) + g * interval '1 second',
+       date_trunc('month', now()) + g * interval '1 second'
   FROM generate_series(1, 12 + 4850) g;
 SQL
 export MCPI_TOKEN=$(bin/mcp-invoiced token --config "$CONF" --sub bench --tenant bench)

@@ -93,7 +93,7 @@ static const struct arg_spec list_invoices_args[] = {
 	{ .name = "max_total_cents", .type = ARG_INTEGER, .min = 0, .max = TOOL_MAX_INVOICE_CENTS,
 	  .description = "Only invoices totalling at most this, in minor units." },
 	{ .name = "sort", .type = ARG_ENUM, .enum_values = "newest due_date", .default_str = "newest",
-	  .description = "newest (created, newest first; default) or due_date (earliest due first)." },
+	  .description = "newest (created, newest first; default) or due_date (earliest due first, then in creation order)." },
 	LIST_LIMIT("Invoices"),
 	LIST_CURSOR,
 	{ 0 }

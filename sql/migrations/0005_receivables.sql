@@ -78,7 +78,10 @@ ALTER TABLE invoices
 	-- overdue is sent with a due date in the past: ranges an index can serve)
 	ADD CONSTRAINT invoices_paid_iff_nothing_due CHECK (
 		(status <> 'paid' OR total_cents - amount_paid_cents - credited_cents = 0) AND
-		(status <> 'sent' OR total_cents - amount_paid_cents - credited_cents > 0));
+		(status <> 'sent' OR total_cents - amount_paid_cents - credited_cents > 0)),
+	-- mcp_send_invoice never dates a sending before the creation (even if the
+	-- clock stepped back); list_invoices' issue-date ranges rely on it.
+	ADD CONSTRAINT invoices_issued_after_created CHECK (issued_at >= created_at);
 
 -- ---- line items: tax and discount, priced by a rule the database checks ----
 
@@ -226,11 +229,13 @@ CREATE INDEX invoices_open ON invoices (tenant_id, customer_id, currency)
 CREATE INDEX invoices_by_tenant_created ON invoices (tenant_id, created_at DESC, invoice_id DESC);
 -- The range indexes carry both sort keys, so the matches of a range can be
 -- sorted from the index alone (see mcp_find_invoices).
-CREATE INDEX invoices_by_tenant_due ON invoices (tenant_id, due_date, invoice_id) INCLUDE (created_at);
-CREATE INDEX invoices_by_tenant_issued ON invoices (tenant_id, issued_at) INCLUDE (created_at, invoice_id, due_date);
+-- By due date, and (read backwards within one due day) newest first.
+CREATE INDEX invoices_by_tenant_due ON invoices (tenant_id, due_date, created_at, invoice_id);
+CREATE INDEX invoices_by_tenant_issued ON invoices (tenant_id, issued_at) INCLUDE (created_at, invoice_id, due_date)
+	WHERE issued_at IS NOT NULL;
 CREATE INDEX invoices_by_tenant_total ON invoices (tenant_id, total_cents) INCLUDE (created_at, invoice_id, due_date);
 -- status sent/overdue (overdue = sent and due before today), by due date and newest first.
-CREATE INDEX invoices_open_by_due ON invoices (tenant_id, due_date, invoice_id) WHERE status = 'sent';
+CREATE INDEX invoices_open_by_due ON invoices (tenant_id, due_date, created_at, invoice_id) WHERE status = 'sent';
 CREATE INDEX invoices_open_by_created ON invoices (tenant_id, created_at DESC, invoice_id DESC)
 	INCLUDE (due_date) WHERE status = 'sent';
 -- list_customers: case-insensitive prefix search on id, name and e-mail.
@@ -507,13 +512,24 @@ BEGIN
 END $$;
 
 -- list_invoices over every filter. The WHERE clause holds only the filters
--- given, so each call is planned for its own values. A range filter on a
--- column the sort does not follow (issue date or total; due date when
--- sorting newest first) can make "walk the sort index until a page is
--- found" read most of the table when the matches lie far down it, so then
--- the next 1000 rows in sort order are tried first, and only if they hold no
--- full page are the matches' ids read through the filter's own index and
--- sorted (the range indexes include both sort keys), then the page fetched.
+-- given, so each call is planned for its own values. Newest first is
+-- (created_at DESC, invoice_id DESC); by due date (due_date, created_at,
+-- invoice_id); both are index orders. A range filter on a column the sort
+-- does not follow could make "walk the sort index until a page is found"
+-- read most of the table when the matches lie far down it, so the page's ids
+-- are found first by a plan of its own (see README "Receivables reads at
+-- scale") and then the page is fetched by id:
+--   * issue-date range, newest first: an invoice is never issued before it
+--     was created (invoices_issued_after_created), so with c the earliest
+--     creation among the latest-issued page of matches, no match issued
+--     before c can be newer than any of that page: the page lies among the
+--     matches issued from c on;
+--   * due-date range of under 400 days, newest first: the newest page of
+--     each due day (invoices_by_tenant_due), merged;
+--   * other ranges: up to 2,000 matches through the range's own index,
+--     sorted; when there are more (the matches are dense), the next 1,000
+--     rows in sort order, and only if they hold no full page every match's
+--     sort keys from the range index, sorted.
 -- p_filter is the validated arguments object.
 CREATE FUNCTION mcp_find_invoices(p_tenant text, p_filter jsonb, p_limit int, p_after_key text,
                                   p_after_id uuid)
@@ -526,7 +542,7 @@ DECLARE
 	unordered text;
 	keyexpr text;
 	ids uuid[];
-	scanned bigint;
+	n bigint;
 	result jsonb;
 BEGIN
 	PERFORM set_config('app.tenant_id', p_tenant, true);
@@ -556,12 +572,18 @@ BEGIN
 	ELSE
 		IF p_filter ? 'status' THEN w := w || ' AND i.status = ($2->>''status'')'; END IF;
 	END CASE;
+	-- Positions (cursor keys) are digits: microseconds since the epoch, or
+	-- for by due date YYYYMMDD followed by them.
 	IF by_due THEN
-		ord := 'i.due_date, i.invoice_id';
-		unordered := '(i.due_date + 0), i.invoice_id';
-		keyexpr := 'to_char(i.due_date, ''YYYYMMDD'')';
-		IF p_after_key IS NOT NULL THEN
-			keyset := ' AND (i.due_date, i.invoice_id) > (to_date($3, ''YYYYMMDD''), $4)';
+		ord := 'i.due_date, i.created_at, i.invoice_id';
+		unordered := '(i.due_date + 0), (i.created_at + interval ''0 s''), i.invoice_id';
+		keyexpr := 'to_char(i.due_date, ''YYYYMMDD'') || (extract(epoch FROM i.created_at) * 1000000)::bigint';
+		IF length(p_after_key) <= 8 THEN
+			RAISE EXCEPTION 'cursor is from an earlier version of list_invoices; omit it to start from the first page'
+				USING ERRCODE = 'MI400', DETAIL = 'cursor';
+		ELSIF p_after_key IS NOT NULL THEN
+			keyset := ' AND (i.due_date, i.created_at, i.invoice_id) > (to_date(left($3, 8), ''YYYYMMDD''),'
+			          ' timestamptz ''epoch'' + substr($3, 9)::bigint * interval ''1 microsecond'', $4)';
 		END IF;
 	ELSE
 		ord := 'i.created_at DESC, i.invoice_id DESC';
@@ -572,22 +594,48 @@ BEGIN
 			          '(timestamptz ''epoch'' + $3::bigint * interval ''1 microsecond'', $4)';
 		END IF;
 	END IF;
-	IF p_filter ?| ARRAY['issued_from', 'issued_to', 'min_total_cents', 'max_total_cents']
+	IF NOT by_due AND p_filter ?| ARRAY['issued_from', 'issued_to'] THEN
+		EXECUTE format($q$
+			SELECT array(SELECT i.invoice_id FROM invoices i WHERE %1$s %2$s AND i.issued_at >=
+			                    (SELECT min(c) FROM (SELECT i.created_at AS c FROM invoices i WHERE %1$s %2$s
+			                                          ORDER BY i.issued_at DESC LIMIT $5 + 1) latest)
+			              ORDER BY %3$s LIMIT $5 + 1) $q$, w, keyset, unordered)
+		  INTO ids USING p_tenant, p_filter, p_after_key, p_after_id, p_limit;
+		w := 'i.tenant_id = $1 AND i.invoice_id = ANY($6)';  -- the page is exactly these
+	ELSIF NOT by_due AND p_filter ? 'due_from' AND p_filter ? 'due_to'
+	      AND (p_filter->>'due_to')::date - (p_filter->>'due_from')::date < 400 THEN
+		EXECUTE format($q$
+			SELECT array(SELECT x.id
+			  FROM generate_series(0, ($2->>'due_to')::date - ($2->>'due_from')::date) d(n),
+			    LATERAL (SELECT i.invoice_id AS id, i.created_at AS c FROM invoices i
+			              WHERE %1$s AND i.due_date = ($2->>'due_from')::date + d.n %2$s
+			              ORDER BY %3$s LIMIT $5 + 1) x
+			  ORDER BY x.c DESC, x.id DESC LIMIT $5 + 1) $q$, w, keyset, ord)
+		  INTO ids USING p_tenant, p_filter, p_after_key, p_after_id, p_limit;
+		w := 'i.tenant_id = $1 AND i.invoice_id = ANY($6)';
+	ELSIF p_filter ?| ARRAY['issued_from', 'issued_to', 'min_total_cents', 'max_total_cents']
 	   OR (NOT by_due AND p_filter ?| ARRAY['due_from', 'due_to']) THEN
 		EXECUTE format($q$
-			SELECT array_agg(id ORDER BY rn) FILTER (WHERE ok AND hits <= $5 + 1), count(*) FROM (
-				SELECT id, ok, rn, count(*) FILTER (WHERE ok) OVER (ORDER BY rn) AS hits FROM (
-					SELECT i.invoice_id AS id, COALESCE(%1$s, false) AS ok,
-					       row_number() OVER (ORDER BY %2$s) AS rn
-					  FROM invoices i WHERE i.tenant_id = $1 %3$s ORDER BY %2$s LIMIT 1000) s) t $q$,
-			w, ord, keyset)
-		  INTO ids, scanned USING p_tenant, p_filter, p_after_key, p_after_id, p_limit;
-		IF scanned = 1000 AND COALESCE(cardinality(ids), 0) <= p_limit THEN
-			EXECUTE format('SELECT array(SELECT i.invoice_id FROM invoices i WHERE %s %s ORDER BY %s LIMIT $5 + 1)',
-			               w, keyset, unordered)
-			  INTO ids USING p_tenant, p_filter, p_after_key, p_after_id, p_limit;
+			SELECT count(*), (array_agg(i.invoice_id ORDER BY %3$s))[1:$5 + 1] FROM (
+				SELECT i.invoice_id, i.created_at, i.due_date FROM invoices i WHERE %1$s %2$s LIMIT 2001) i $q$,
+			w, keyset, ord)
+		  INTO n, ids USING p_tenant, p_filter, p_after_key, p_after_id, p_limit;
+		IF n > 2000 THEN
+			EXECUTE format($q$
+				SELECT array_agg(id ORDER BY rn) FILTER (WHERE ok AND hits <= $5 + 1), count(*) FROM (
+					SELECT id, ok, rn, count(*) FILTER (WHERE ok) OVER (ORDER BY rn) AS hits FROM (
+						SELECT i.invoice_id AS id, COALESCE(%1$s, false) AS ok,
+						       row_number() OVER (ORDER BY %2$s) AS rn
+						  FROM invoices i WHERE i.tenant_id = $1 %3$s ORDER BY %2$s LIMIT 1000) s) t $q$,
+				w, ord, keyset)
+			  INTO ids, n USING p_tenant, p_filter, p_after_key, p_after_id, p_limit;
+			IF n = 1000 AND COALESCE(cardinality(ids), 0) <= p_limit THEN
+				EXECUTE format('SELECT array(SELECT i.invoice_id FROM invoices i WHERE %s %s ORDER BY %s LIMIT $5 + 1)',
+				               w, keyset, unordered)
+				  INTO ids USING p_tenant, p_filter, p_after_key, p_after_id, p_limit;
+			END IF;
 		END IF;
-		w := 'i.tenant_id = $1 AND i.invoice_id = ANY($6)';  -- the page is exactly these
+		w := 'i.tenant_id = $1 AND i.invoice_id = ANY($6)';
 	END IF;
 	EXECUTE format($q$
 		WITH page AS (
@@ -658,7 +706,7 @@ BEGIN
 	ON CONFLICT (tenant_id) DO UPDATE SET last_number = c.last_number + 1
 	RETURNING last_number INTO num;
 	UPDATE invoices SET status = mcp_settled_status(inv), invoice_number = 'INV-' || lpad(num::text, 6, '0'),
-	                    issued_at = clock_timestamp()
+	                    issued_at = greatest(clock_timestamp(), inv.created_at)  -- a clock stepped back
 	 WHERE invoice_id = p_invoice RETURNING * INTO inv;
 	PERFORM mcp_audit(p_tenant, p_subject, 'send_invoice', p_invoice::text, p_request);
 	RETURN mcp_invoice_full(inv);

@@ -441,9 +441,9 @@ def test_sums_over_many_large_invoices_stay_exact(env):
     top = 999999999999999
     # 20,000 open invoices at the per-invoice maximum: 2 * 10^19 > 2^64.
     env.psql(f"""INSERT INTO invoices (tenant_id, customer_id, status, currency, total_cents,
-                 amount_paid_cents, due_date, invoice_number, issued_at)
+                 amount_paid_cents, due_date, invoice_number, issued_at, created_at)
                  SELECT '{tenant}', 'whale', 'sent', 'USD', {top}, 0, current_date + 30,
-                        'INV-' || lpad(g::text, 6, '0'), now()
+                        'INV-' || lpad(g::text, 6, '0'), now(), now()
                    FROM generate_series(1, 20000) g""")
     r = ok(c, "list_outstanding_balances", {})
     row = r["balances"][0]

@@ -86,7 +86,7 @@ def test_list_invoices_every_filter_sort_and_cursor(env):
     made = []
     for i in range(12):
         args = {"customer_id": f"c{i % 3}", "currency": "EUR" if i % 4 == 0 else "USD",
-                "due_date": f"2030-01-{12 - i:02d}",
+                "due_date": f"2030-01-{12 - i // 2:02d}",  # two invoices a due day
                 "line_items": [{"description": "x", "amount_cents": 100 * (i + 1)}]}
         inv = ok(c, "create_invoice", args)
         if i % 2 == 0:
@@ -105,7 +105,7 @@ def test_list_invoices_every_filter_sort_and_cursor(env):
            [m["invoice_id"] for m in reversed(made) if 300 <= m["total_cents"] <= 500])
     expect(ids({"due_from": "2030-01-03", "due_to": "2030-01-05"}) ==
            [m["invoice_id"] for m in reversed(made) if "2030-01-03" <= m["due_date"] <= "2030-01-05"])
-    by_due = sorted(made, key=lambda m: (m["due_date"], m["invoice_id"]))
+    by_due = sorted(made, key=lambda m: (m["due_date"], m["created_at"], m["invoice_id"]))
     expect(ids({"sort": "due_date"}) == [m["invoice_id"] for m in by_due], "earliest due first")
     today = made[0]["issued_at"][:10]
     expect(ids({"issued_from": today, "issued_to": today}) ==
@@ -133,8 +133,12 @@ def test_list_invoices_every_filter_sort_and_cursor(env):
 
 
 def test_list_invoices_range_filters_far_down_the_sort_order(env):
-    # 2,500 invoices; the 30 oldest total 777. Newest first, the first 2,000
-    # rows hold none of them, so the server reads the total index and sorts.
+    # 4,000 invoices, the newest with the largest totals; 30 of the oldest
+    # total 777. A sparse range (30 matches) is sorted from the total index;
+    # a dense one far down (2,500 matches, none among the newest 1,500) needs
+    # the full sort of its matches; a dense one near the top (3,000) is
+    # found by walking newest first. Every page followed, against the
+    # database's own ORDER BY.
     tenant = new_tenant()
     c = Client(env, env.token(tenant=tenant))
     env.psql(f"""INSERT INTO invoices (tenant_id, customer_id, currency, total_cents, subtotal_cents,
@@ -144,15 +148,57 @@ def test_list_invoices_range_filters_far_down_the_sort_order(env):
                         timestamptz '2026-01-01' + g * interval '1 minute',
                         timestamptz '2026-01-01' + g * interval '1 minute' + interval '1 second',
                         'sent', 'INV-' || lpad(g::text, 6, '0')
-                   FROM generate_series(1, 2500) g""")
-    newest, by_due = "created_at DESC, invoice_id DESC", "due_date, invoice_id"
-    for args, where, order in (({"min_total_cents": 777, "max_total_cents": 777}, "total_cents = 777", newest),
-                               ({"issued_to": "2026-01-01"}, "issued_at < '2026-01-02'", newest),
-                               ({"max_total_cents": 777, "sort": "due_date"}, "total_cents <= 777", by_due)):
+                   FROM generate_series(1, 4000) g""")
+    newest, by_due = "created_at DESC, invoice_id DESC", "due_date, created_at, invoice_id"
+    for args, where, order, limit in (
+            ({"min_total_cents": 777, "max_total_cents": 777}, "total_cents = 777", newest, 20),
+            ({"max_total_cents": 3500}, "total_cents <= 3500", newest, 100),
+            ({"min_total_cents": 2000}, "total_cents >= 2000", newest, 100),
+            ({"issued_to": "2026-01-01"}, "issued_at < '2026-01-02'", newest, 20),
+            ({"max_total_cents": 777, "sort": "due_date"}, "total_cents <= 777", by_due, 20),
+            ({"max_total_cents": 3500, "sort": "due_date"}, "total_cents <= 3500", by_due, 100),
+            ({"due_from": "2030-01-05"}, "due_date >= '2030-01-05'", newest, 100)):
         want = env.psql(f"SELECT string_agg(invoice_id::text, ',' ORDER BY {order}) FROM invoices"
+                        f" WHERE tenant_id = '{tenant}' AND {where}").split(",")
+        got = every_page(c, "list_invoices", args, "invoices", "invoice_id", limit)
+        expect(len(want) > limit and got == want, (args, len(got), len(want)))
+
+
+def test_list_invoices_date_windows_newest_first_are_exact(env):
+    # 3,000 invoices over 100 days, each sent 0-40 days after it was created
+    # (so issue order and creation order disagree), some drafts, several per
+    # due day. Issue-date and due-date windows, newest first, every page
+    # followed, against the database's own ORDER BY; and the constraint the
+    # issue-date plan relies on.
+    tenant = new_tenant()
+    c = Client(env, env.token(tenant=tenant))
+    env.psql(f"""INSERT INTO invoices (tenant_id, customer_id, currency, total_cents, subtotal_cents,
+                 due_date, created_at, issued_at, status, invoice_number)
+                 SELECT '{tenant}', 'bulk', 'USD', 1000 + g, 1000 + g, date '2030-01-01' + (g * 7919) % 90,
+                        t, CASE WHEN g % 9 = 0 THEN NULL ELSE t + (g * 104729 % 40) * interval '1 day' END,
+                        CASE WHEN g % 9 = 0 THEN 'draft' ELSE 'sent' END,
+                        CASE WHEN g % 9 = 0 THEN NULL ELSE 'INV-' || lpad(g::text, 6, '0') END
+                   FROM generate_series(1, 3000) g,
+                        LATERAL (SELECT timestamptz '2026-01-01' + (g * 48) * interval '1 minute'
+                                        + (g % 7) * interval '1 microsecond' AS t) s""")
+    newest = "created_at DESC, invoice_id DESC"
+    for args, where in (({"issued_from": "2026-02-01", "issued_to": "2026-02-10"},
+                         "issued_at >= '2026-02-01' AND issued_at < '2026-02-11'"),
+                        ({"issued_from": "2026-03-20"}, "issued_at >= '2026-03-20'"),
+                        ({"issued_to": "2026-01-15", "status": "sent"}, "issued_at < '2026-01-16'"),
+                        ({"due_from": "2030-01-10", "due_to": "2030-01-20"},
+                         "due_date BETWEEN '2030-01-10' AND '2030-01-20'"),
+                        ({"due_from": "2030-01-05", "due_to": "2030-02-05", "status": "draft"},
+                         "due_date BETWEEN '2030-01-05' AND '2030-02-05' AND status = 'draft'"),
+                        ({"due_from": "2030-01-07", "due_to": "2030-01-07"}, "due_date = '2030-01-07'"),
+                        ({"due_from": "2029-01-01", "due_to": "2031-06-30"},
+                         "due_date BETWEEN '2029-01-01' AND '2031-06-30'")):
+        want = env.psql(f"SELECT string_agg(invoice_id::text, ',' ORDER BY {newest}) FROM invoices"
                         f" WHERE tenant_id = '{tenant}' AND {where}").split(",")
         got = every_page(c, "list_invoices", args, "invoices", "invoice_id", 20)
         expect(len(want) > 20 and got == want, (args, len(got), len(want)))
+    sql_fails(env, f"UPDATE invoices SET issued_at = created_at - interval '1 second'"
+                   f" WHERE tenant_id = '{tenant}' AND status = 'draft'", "invoices_issued_after_created")
 
 
 def test_update_invoice_only_while_draft(env):

@@ -56,7 +56,8 @@ def make_history(env, c, rng, cust, currencies, n):
         # Back-date the sending (history the server cannot write): a sent
         # invoice is immutable to every role, so the trigger is bypassed here.
         env.psql(f"SET session_replication_role = replica; "
-                 f"UPDATE invoices SET issued_at = '{issued.isoformat()} 12:00:00+00' "
+                 f"UPDATE invoices SET issued_at = '{issued.isoformat()} 12:00:00+00', "
+                 f"created_at = '{issued.isoformat()} 11:00:00+00' "
                  f"WHERE invoice_id = '{iid}'")
         rec = {"id": iid, "cur": cur, "total": total, "issued": issued, "due": due, "void": False,
                "pays": []}
