@@ -246,9 +246,9 @@ ALTER TABLE customers
 	ADD COLUMN search_id    text GENERATED ALWAYS AS (lower(customer_id)) STORED,
 	ADD COLUMN search_name  text GENERATED ALWAYS AS (lower(name)) STORED,
 	ADD COLUMN search_email text GENERATED ALWAYS AS (lower(email)) STORED;
-CREATE INDEX customers_by_search_id ON customers (tenant_id, search_id text_pattern_ops);
-CREATE INDEX customers_by_search_name ON customers (tenant_id, search_name text_pattern_ops);
-CREATE INDEX customers_by_search_email ON customers (tenant_id, search_email text_pattern_ops);
+CREATE INDEX customers_by_search_id ON customers (tenant_id, search_id text_pattern_ops) INCLUDE (customer_id);
+CREATE INDEX customers_by_search_name ON customers (tenant_id, search_name text_pattern_ops) INCLUDE (customer_id);
+CREATE INDEX customers_by_search_email ON customers (tenant_id, search_email text_pattern_ops) INCLUDE (customer_id);
 
 DO $$
 DECLARE
@@ -879,32 +879,33 @@ END $$;
 CREATE FUNCTION mcp_list_customers(p_tenant text, p_query text, p_limit int, p_after text)
 RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 DECLARE
-	w text := 'c.tenant_id = $1';
-	lo text := lower(p_query);
-	hi text := lower(p_query) || chr(1114111);
+	after text := CASE WHEN p_after IS NOT NULL THEN ' AND c.customer_id > $4' ELSE '' END;
+	found text;
 	result jsonb;
 BEGIN
 	PERFORM set_config('app.tenant_id', p_tenant, true);
-	IF p_query IS NOT NULL THEN
-		w := w || ' AND ((c.search_id ~>=~ $2 AND c.search_id ~<~ $5)'
-		          ' OR (c.search_name ~>=~ $2 AND c.search_name ~<~ $5)'
-		          ' OR (c.search_email ~>=~ $2 AND c.search_email ~<~ $5))';
-	END IF;
-	IF p_after IS NOT NULL THEN
-		w := w || ' AND c.customer_id > $4';
+	IF p_query IS NULL THEN
+		found := 'c.tenant_id = $1' || after;
+	ELSE
+		-- The page's ids from three index-only range scans (the search
+		-- indexes include customer_id), then the rows of the page alone.
+		SELECT 'c.tenant_id = $1 AND c.customer_id IN (SELECT customer_id FROM ('
+		       || string_agg(format('SELECT c.customer_id FROM customers c WHERE c.tenant_id = $1'
+		                            ' AND c.%1$I ~>=~ $2 AND c.%1$I ~<~ $5 %2$s', col, after), ' UNION ')
+		       || ') u ORDER BY customer_id LIMIT $3 + 1)'
+		  INTO found FROM unnest(ARRAY['search_id', 'search_name', 'search_email']) col;
 	END IF;
 	EXECUTE format($q$
-		WITH found AS %s (SELECT c.* FROM customers c WHERE %s),
-		page AS (
-			SELECT f.*, row_number() OVER (ORDER BY f.customer_id) AS n
-			  FROM found f ORDER BY f.customer_id LIMIT $3 + 1)
+		WITH page AS (
+			SELECT c.*, row_number() OVER (ORDER BY c.customer_id) AS n
+			  FROM customers c WHERE %s ORDER BY c.customer_id LIMIT $3 + 1)
 		SELECT jsonb_build_object(
 			'customers', COALESCE(jsonb_agg(jsonb_build_object(
 				'customer_id', customer_id, 'name', name, 'email', email, 'address', address,
 				'balances', mcp_customer_balances($1, customer_id)) ORDER BY n) FILTER (WHERE n <= $3), '[]'),
 			'next', CASE WHEN count(*) > $3 THEN (SELECT p.customer_id FROM page p WHERE p.n = $3) END)
-		  FROM page $q$, CASE WHEN p_query IS NULL THEN 'NOT MATERIALIZED' ELSE 'MATERIALIZED' END, w)
-	  INTO result USING p_tenant, lo, p_limit, p_after, hi;
+		  FROM page $q$, found)
+	  INTO result USING p_tenant, lower(p_query), p_limit, p_after, lower(p_query) || chr(1114111);
 	RETURN result;
 END $$;
 

@@ -63,6 +63,9 @@ def test_list_customers_search_pages_and_balances(env):
     # Pages of one, following next_cursor, visit everyone once.
     seen = every_page(c, "list_customers", {}, "customers", "customer_id", 1)
     expect(seen == ["acme-1", "b-2", "globex", "initech"], seen)
+    # With a query too: acme-1 matches by id and by name, and comes once.
+    seen = every_page(c, "list_customers", {"query": "ACM"}, "customers", "customer_id", 1)
+    expect(seen == ["acme-1", "b-2", "globex"], seen)
     first = ok(c, "list_customers", {"limit": 1})
     fails(c, "list_customers", {"limit": 1, "query": "a", "cursor": first["next_cursor"]},
           "INVALID_INPUT", "cursor", "same query")
