@@ -84,15 +84,16 @@ GRANT SELECT, INSERT ON payments, audit_log TO mcp_invoiced_app;
 
 -- ---- helpers ----
 
-CREATE FUNCTION mcp_ts(t timestamptz) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+CREATE FUNCTION mcp_ts(t timestamptz) RETURNS text LANGUAGE sql STABLE AS $$
 	SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
 $$;
 
 CREATE FUNCTION mcp_audit(p_tenant text, p_subject text, p_tool text, p_object text, p_request text)
-RETURNS void LANGUAGE sql AS $$
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
 	INSERT INTO audit_log (tenant_id, subject, tool, object_id, request_id)
-	VALUES (p_tenant, p_subject, p_tool, p_object, p_request)
-$$;
+	VALUES (p_tenant, p_subject, p_tool, p_object, p_request);
+END $$;
 
 -- Claims (tenant, tool, key) for this transaction. Returns the stored
 -- response of an earlier identical call, NULL when this call is the first,
@@ -123,10 +124,13 @@ BEGIN
 END $$;
 
 CREATE FUNCTION mcp_idempotency_store(p_tenant text, p_tool text, p_key text, p_response jsonb)
-RETURNS void LANGUAGE sql AS $$
-	UPDATE idempotency_keys SET response = p_response
-	 WHERE p_key IS NOT NULL AND tenant_id = p_tenant AND tool = p_tool AND key = p_key
-$$;
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	IF p_key IS NOT NULL THEN
+		UPDATE idempotency_keys SET response = p_response
+		 WHERE tenant_id = p_tenant AND tool = p_tool AND key = p_key;
+	END IF;
+END $$;
 
 -- Keys are kept 7 days (the contract promises at least 24 hours).
 CREATE FUNCTION mcp_expire_idempotency_keys() RETURNS bigint

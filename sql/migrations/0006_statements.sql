@@ -94,12 +94,13 @@ BEGIN
 END $$;
 
 CREATE FUNCTION mcp_customer_json(p_tenant text, p_customer text) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-	SELECT jsonb_build_object('customer_id', p_customer, 'name', c.name, 'email', c.email,
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	RETURN (SELECT jsonb_build_object('customer_id', p_customer, 'name', c.name, 'email', c.email,
 	                          'address', c.address)
 	  FROM (SELECT 1) one
-	  LEFT JOIN customers c ON c.tenant_id = p_tenant AND c.customer_id = p_customer
-$$;
+	  LEFT JOIN customers c ON c.tenant_id = p_tenant AND c.customer_id = p_customer);
+END $$;
 
 -- One customer's statement in one currency for [p_start, p_end], as of
 -- p_end. p_type: 'activity' (every document of the period, balance brought
