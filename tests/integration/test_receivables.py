@@ -204,6 +204,21 @@ def test_list_invoices_date_windows_newest_first_are_exact(env):
                    f" WHERE tenant_id = '{tenant}' AND status = 'draft'", "invoices_issued_after_created")
 
 
+def test_line_items_only_on_a_draft_of_their_own_tenant(env):
+    # As the app role, bypassing the server: a line for another tenant's
+    # draft (its own tenant_id, so row-level security lets the row in) is
+    # refused by the draft-only trigger, as is a line on a sent invoice.
+    mine = new_tenant()
+    a = Client(env, env.token(tenant=mine))
+    draft = ok(a, "create_invoice", {"customer_id": "acme", "line_items": [{"description": "a", "amount_cents": 100}]})
+    sent = sent_invoice(a)
+    for tenant, inv in ((new_tenant(), draft), (mine, sent)):
+        sql_fails(env, f"SET ROLE mcp_invoiced_app; SELECT set_config('app.tenant_id', '{tenant}', false); "
+                       f"INSERT INTO invoice_line_items (invoice_id, position, tenant_id, description, amount_cents,"
+                       f" quantity, line_total_cents) VALUES ('{inv['invoice_id']}', 7, '{tenant}', 'x', 1, 1, 1)",
+                  "line items of a")
+
+
 def test_update_invoice_only_while_draft(env):
     c = Client(env, env.token(tenant=new_tenant()))
     inv = ok(c, "create_invoice", {"customer_id": "acme", "line_items": [{"description": "a", "amount_cents": 100}]})
