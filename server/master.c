@@ -382,6 +382,7 @@ static int reap_renderer(struct master *m, pid_t pid, const char *how)
 			                          (100000000LL << (m->render_failures < 6 ? m->render_failures : 6));
 		} else {
 			log_error("renderer %d died (%s); replacing it", (int)pid, how);
+			atomic_fetch_add(&m->shm->renderer_restarts, 1);
 			m->render_respawn_at_ns = limiter_now_ns();
 		}
 		memset(rr, 0, sizeof(*rr));

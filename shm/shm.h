@@ -48,6 +48,9 @@ struct shm_slot {
 	/* The worker's database engine (db.h's db_stats, published each loop). */
 	atomic_llong db_queued, db_inflight, db_batches, db_members, db_cancels;
 	atomic_llong db_round_trips, db_round_trip_us;
+	/* The worker's PDF documents (render.h's render_stats and queue). */
+	atomic_llong render_jobs, render_rendered, render_failed, render_refused, render_timeouts;
+	atomic_llong render_busy_us;
 	/* Request durations: counts per upper bound in shm_duration_bounds_us
 	 * (the last bucket is +Inf), and their sum in microseconds. */
 	atomic_llong duration_buckets[SHM_DURATION_BUCKETS];
@@ -115,6 +118,7 @@ struct shm_segment {
 	atomic_int stopping;                 /* the master began shutting down */
 	atomic_llong accept_queue, accept_queue_limit; /* listener's TCP_INFO, from the master */
 	atomic_llong worker_restarts;        /* workers replaced after dying */
+	atomic_llong renderer_restarts;      /* renderers replaced after dying once ready */
 	atomic_llong retired_worker_cpu_us;  /* CPU time of workers already reaped */
 	struct shm_process_stats master, keymgr;
 	struct shm_histogram db_round_trip;

@@ -209,10 +209,11 @@ static void series_metrics(struct shm_segment *shm, struct strbuf *b)
 struct slot_metric {
 	const char *name, *type, *help, *reason;
 	size_t offset;
-	int is_int;
+	int is_int; /* 1: an atomic_int; else an atomic_llong (US: microseconds, shown as seconds) */
 };
 
 #define LL(field) offsetof(struct shm_slot, field), 0
+#define US(field) offsetof(struct shm_slot, field), 2
 static const struct slot_metric slot_metrics[] = {
 	{ "mcpi_worker_state", "gauge", "Scoreboard state (1 starting, 2 ready, 3 draining).", NULL,
 	  offsetof(struct shm_slot, state), 1 },
@@ -240,14 +241,24 @@ static const struct slot_metric slot_metrics[] = {
 	  LL(db_members) },
 	{ "mcpi_db_cancels_total", "counter", "Statements cancelled past their deadline.", NULL,
 	  LL(db_cancels) },
+	{ "mcpi_render_queue_depth", "gauge", "PDF documents waiting for or in a renderer.", NULL,
+	  LL(render_jobs) },
+	{ "mcpi_render_documents_total", "counter", "PDF documents answered, by outcome (a timeout "
+	  "is also counted as failed).", "rendered", LL(render_rendered) },
+	{ "mcpi_render_documents_total", NULL, NULL, "failed", LL(render_failed) },
+	{ "mcpi_render_documents_total", NULL, NULL, "refused", LL(render_refused) },
+	{ "mcpi_render_documents_total", NULL, NULL, "timeout", LL(render_timeouts) },
+	{ "mcpi_render_busy_seconds_total", "counter", "Time documents spent in a renderer.", NULL,
+	  US(render_busy_us) },
 };
 #undef LL
+#undef US
 
 static long long slot_value(struct shm_slot *s, const struct slot_metric *m)
 {
 	char *p = (char *)s + m->offset;
 
-	return m->is_int ? atomic_load((atomic_int *)p) : atomic_load((atomic_llong *)p);
+	return m->is_int == 1 ? atomic_load((atomic_int *)p) : atomic_load((atomic_llong *)p);
 }
 
 static void slot_families(struct shm_segment *shm, struct strbuf *b)
@@ -266,6 +277,8 @@ static void slot_families(struct shm_segment *shm, struct strbuf *b)
 			else if (m->reason)
 				strbuf_printf(b, "%s{pid=\"%d\",reason=\"%s\"} %lld\n", m->name, pid, m->reason,
 				              slot_value(s, m));
+			else if (m->is_int == 2)
+				strbuf_printf(b, "%s{pid=\"%d\"} %.6f\n", m->name, pid, slot_value(s, m) / 1e6);
 			else
 				strbuf_printf(b, "%s{pid=\"%d\"} %lld\n", m->name, pid, slot_value(s, m));
 		}
@@ -305,6 +318,8 @@ static void server_families(struct worker_ctx *w, struct strbuf *b)
 	strbuf_printf(b, "mcpi_workers_ready %lld\n", by_state[SLOT_READY]);
 	family(b, "mcpi_worker_restarts_total", "counter", "Workers replaced after dying unexpectedly.");
 	strbuf_printf(b, "mcpi_worker_restarts_total %lld\n", (long long)atomic_load(&shm->worker_restarts));
+	family(b, "mcpi_renderer_restarts_total", "counter", "PDF renderers replaced after dying unexpectedly.");
+	strbuf_printf(b, "mcpi_renderer_restarts_total %lld\n", (long long)atomic_load(&shm->renderer_restarts));
 	family(b, "mcpi_process_cpu_seconds_total", "counter",
 	       "User and system CPU time by process role (all workers together, including replaced ones).");
 	for (int r = 0; r < SHM_ROLES; r++)

@@ -813,6 +813,20 @@ static void publish_db_stats(struct worker_ctx *w)
 	atomic_store(&slot->db_round_trip_us, st->round_trip_us);
 }
 
+/* The PDF documents' figures, for /metrics. */
+static void publish_render_stats(struct worker_ctx *w)
+{
+	struct shm_slot *slot = &w->shm->slots[w->slot];
+	const struct render_stats *st = &w->render.stats;
+
+	atomic_store(&slot->render_jobs, w->render.jobs);
+	atomic_store(&slot->render_rendered, st->rendered);
+	atomic_store(&slot->render_failed, st->failed);
+	atomic_store(&slot->render_refused, st->refused);
+	atomic_store(&slot->render_timeouts, st->timeouts);
+	atomic_store(&slot->render_busy_us, st->busy_ns / 1000);
+}
+
 /* This worker's CPU time and RSS, for /metrics, about once a second. */
 static void publish_usage(struct worker_ctx *w)
 {
@@ -999,6 +1013,7 @@ void worker_main(struct worker_ctx *w)
 		db_tick(&w->db, limiter_now_ns());
 		render_tick(&w->render, limiter_now_ns());
 		publish_db_stats(w);
+		publish_render_stats(w);
 		publish_usage(w);
 		sweep(w);
 		bury();

@@ -311,6 +311,7 @@ def test_renderer_killed_mid_render(env):
     history(c, "kill-1", "Kill Co", currency="USD")
     old = env.server.renderer_pids()
     expect(len(old) == 1, old)
+    before = env.server.metrics()
     # Stopped, the renderer holds the request it was sent: killing it then
     # is a kill in the middle of rendering that document.
     os.kill(old[0], signal.SIGSTOP)
@@ -330,6 +331,22 @@ def test_renderer_killed_mid_render(env):
         return not r.get("isError") and r
     r = wait_for(succeeds)
     expect(r["structuredContent"]["pdf"]["size"] > 1000, r)
+
+    # /metrics tells an operator: one renderer replaced, one document failed,
+    # the later ones rendered, the time spent rendering, nothing queued now.
+    def total(m, name, reason=None):
+        return sum(v for k, v in m.items() if k.startswith(name + "{")
+                   and (reason is None or f'reason="{reason}"' in k)) + m.get(name, 0)
+    def rendered_since():
+        m = env.server.metrics()
+        n = total(m, "mcpi_render_documents_total", "rendered")
+        return m if n > total(before, "mcpi_render_documents_total", "rendered") else None
+    after = wait_for(rendered_since)
+    expect(after["mcpi_renderer_restarts_total"] == before["mcpi_renderer_restarts_total"] + 1, after)
+    expect(total(after, "mcpi_render_documents_total", "failed")
+           == total(before, "mcpi_render_documents_total", "failed") + 1, after)
+    expect(total(after, "mcpi_render_busy_seconds_total") > total(before, "mcpi_render_busy_seconds_total"), after)
+    expect(total(after, "mcpi_render_queue_depth") == 0, after)
     print(f"    renderer {old[0]} killed mid-render: RENDERER_UNAVAILABLE (retryable); "
           f"renderer {new[0]} answers the next call")
 
