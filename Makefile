@@ -63,6 +63,16 @@ build/render/%.o: %.c $(wildcard */*.h)
 	@echo CC-RENDER $<
 	@$(CC) $(RENDER_CFLAGS) -c -o $@ $<
 
+# The renderer the sanitizer server runs in the tests (ASan + UBSan).
+bin/mcp-invoiced-render-san: $(RENDER_SRCS:%.c=build/rendersan/%.o)
+	@mkdir -p bin
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(RENDER_LIBS)
+
+build/rendersan/%.o: %.c $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	@echo CC-RENDER-SAN $<
+	@$(CC) $(SAN_CFLAGS) $(shell pkg-config --cflags $(RENDER_PKGS) 2>/dev/null) -c -o $@ $<
+
 bin/mcp-invoiced-san: $(SAN_OBJS) build/san/server/main.o
 	@mkdir -p bin
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(LIBS)
@@ -129,7 +139,7 @@ fuzz: $(FUZZERS)
 	  mkdir -p build/corpus/$$n; \
 	  $$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 build/corpus/$$n tests/fuzz/corpus/$$n > build/fuzz/$$n.log 2>&1 || { tail -n 40 build/fuzz/$$n.log; exit 1; }; tail -n 1 build/fuzz/$$n.log; done
 
-integration: bin/mcp-invoiced-san bin/mcp-invoiced
+integration: bin/mcp-invoiced-san bin/mcp-invoiced-render-san bin/mcp-invoiced
 	python3 tests/integration/run.py
 
 # Two hosts behind HAProxy on one PostgreSQL, in network namespaces (root);
@@ -143,7 +153,7 @@ check-readme: bin/mcp-invoiced
 	@diff -u build/readme-tools.md build/tools.md && echo "README tool table matches the tool table"
 
 test: deps
-	@$(MAKE) --no-print-directory -j$$(nproc) all bin/mcp-invoiced-san $(UNIT_TESTS) $(FUZZERS)
+	@$(MAKE) --no-print-directory -j$$(nproc) all bin/mcp-invoiced-san bin/mcp-invoiced-render-san $(UNIT_TESTS) $(FUZZERS)
 	@$(MAKE) --no-print-directory check-readme
 	@sh tests/check-systemd.sh
 	@sh tests/check-install.sh

@@ -311,6 +311,9 @@ def test_renderer_killed_mid_render(env):
     history(c, "kill-1", "Kill Co", currency="USD")
     old = env.server.renderer_pids()
     expect(len(old) == 1, old)
+    if os.geteuid() == 0:  # the renderer is not dumpable: only root may read its exe link
+        exe = os.readlink(f"/proc/{old[0]}/exe")
+        expect(exe.endswith("/mcp-invoiced-render-san"), f"the tests run the sanitizer renderer, not {exe}")
     before = env.server.metrics()
     # Stopped, the renderer holds the request it was sent: killing it then
     # is a kill in the middle of rendering that document.
