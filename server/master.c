@@ -52,14 +52,9 @@
 #define TAG_RENDER_BASE 0xffff0000u /* + renderer index */
 #define MAX_RENDERERS 16
 #if defined(MCPI_TEST_HOOKS)
-/* The sanitizer build runs the sanitizer renderer (the tests' build);
- * LeakSanitizer is off there: fontconfig and pango keep caches for the
- * process's life by design. */
-#define RENDERER_BINARY "mcp-invoiced-render-san"
-#define RENDERER_ENV "ASAN_OPTIONS=detect_leaks=0:abort_on_error=0", "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1",
+#define RENDERER_BINARY "mcp-invoiced-render-san" /* the tests' sanitizer renderer */
 #else
 #define RENDERER_BINARY "mcp-invoiced-render"
-#define RENDERER_ENV
 #endif
 
 struct worker_rec {
@@ -314,7 +309,7 @@ static int spawn_renderer(struct master *m, int r, int wait)
 	if (pid == 0) {
 		char *const argv[] = { RENDERER_BINARY, budget, m->cfg.log_level,
 		                       m->cfg.user && *m->cfg.user ? m->cfg.user : NULL, NULL };
-		char *const envp[] = { RENDERER_ENV NULL };
+		char *const envp[] = { NULL };
 		sigset_t none;
 		if (dup2(sv[1], 3) != 3)
 			_exit(127);
