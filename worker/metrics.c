@@ -206,19 +206,21 @@ static void series_metrics(struct shm_segment *shm, struct strbuf *b)
 
 /* Per-worker figures from the scoreboard: one family per entry, a line per
  * live slot. Entries sharing a name are one family with a reason label. */
+enum slot_value_kind { SLOT_LLONG, SLOT_INT, SLOT_MICROS /* an atomic_llong shown as seconds */ };
+
 struct slot_metric {
 	const char *name, *type, *help, *reason;
 	size_t offset;
-	int is_int; /* 1: an atomic_int; else an atomic_llong (US: microseconds, shown as seconds) */
+	enum slot_value_kind kind;
 };
 
-#define LL(field) offsetof(struct shm_slot, field), 0
-#define US(field) offsetof(struct shm_slot, field), 2
+#define LL(field) offsetof(struct shm_slot, field), SLOT_LLONG
+#define US(field) offsetof(struct shm_slot, field), SLOT_MICROS
 static const struct slot_metric slot_metrics[] = {
 	{ "mcpi_worker_state", "gauge", "Scoreboard state (1 starting, 2 ready, 3 draining).", NULL,
-	  offsetof(struct shm_slot, state), 1 },
+	  offsetof(struct shm_slot, state), SLOT_INT },
 	{ "mcpi_database_up", "gauge", "1 while the worker's database connection is up.", NULL,
-	  offsetof(struct shm_slot, database_up), 1 },
+	  offsetof(struct shm_slot, database_up), SLOT_INT },
 	{ "mcpi_connections", "gauge", "Client connections open.", NULL, LL(connections) },
 	{ "mcpi_worker_inflight", "gauge", "Requests admitted and not yet answered.", NULL, LL(inflight) },
 	{ "mcpi_requests_total", "counter", "Requests answered.", NULL, LL(requests) },
@@ -258,7 +260,7 @@ static long long slot_value(struct shm_slot *s, const struct slot_metric *m)
 {
 	char *p = (char *)s + m->offset;
 
-	return m->is_int == 1 ? atomic_load((atomic_int *)p) : atomic_load((atomic_llong *)p);
+	return m->kind == SLOT_INT ? atomic_load((atomic_int *)p) : atomic_load((atomic_llong *)p);
 }
 
 static void slot_families(struct shm_segment *shm, struct strbuf *b)
@@ -277,7 +279,7 @@ static void slot_families(struct shm_segment *shm, struct strbuf *b)
 			else if (m->reason)
 				strbuf_printf(b, "%s{pid=\"%d\",reason=\"%s\"} %lld\n", m->name, pid, m->reason,
 				              slot_value(s, m));
-			else if (m->is_int == 2)
+			else if (m->kind == SLOT_MICROS)
 				strbuf_printf(b, "%s{pid=\"%d\"} %.6f\n", m->name, pid, slot_value(s, m) / 1e6);
 			else
 				strbuf_printf(b, "%s{pid=\"%d\"} %lld\n", m->name, pid, slot_value(s, m));

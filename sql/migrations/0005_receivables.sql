@@ -907,12 +907,12 @@ CREATE FUNCTION mcp_list_customers(p_tenant text, p_query text, p_limit int, p_a
 RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	after text := CASE WHEN p_after IS NOT NULL THEN ' AND c.customer_id > $4' ELSE '' END;
-	found text;
+	w text;  -- which customers the page is drawn from
 	result jsonb;
 BEGIN
 	PERFORM set_config('app.tenant_id', p_tenant, true);
 	IF p_query IS NULL THEN
-		found := 'c.tenant_id = $1' || after;
+		w := 'c.tenant_id = $1' || after;
 	ELSE
 		-- The page's ids from three index-only range scans (the search
 		-- indexes include customer_id), then the rows of the page alone.
@@ -920,7 +920,7 @@ BEGIN
 		       || string_agg(format('SELECT c.customer_id FROM customers c WHERE c.tenant_id = $1'
 		                            ' AND c.%1$I ~>=~ $2 AND c.%1$I ~<~ $5 %2$s', col, after), ' UNION ')
 		       || ') u ORDER BY customer_id LIMIT $3 + 1)'
-		  INTO found FROM unnest(ARRAY['search_id', 'search_name', 'search_email']) col;
+		  INTO w FROM unnest(ARRAY['search_id', 'search_name', 'search_email']) col;
 	END IF;
 	EXECUTE format($q$
 		WITH page AS (
@@ -931,7 +931,7 @@ BEGIN
 				'customer_id', customer_id, 'name', name, 'email', email, 'address', address,
 				'balances', mcp_customer_balances($1, customer_id)) ORDER BY n) FILTER (WHERE n <= $3), '[]'),
 			'next', CASE WHEN count(*) > $3 THEN (SELECT p.customer_id FROM page p WHERE p.n = $3) END)
-		  FROM page $q$, found)
+		  FROM page $q$, w)
 	  INTO result USING p_tenant, lower(p_query), p_limit, p_after, lower(p_query) || chr(1114111);
 	RETURN result;
 END $$;
