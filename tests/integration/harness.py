@@ -290,6 +290,13 @@ def wait_for(pred, timeout=15, what="condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def metric_total(m, name, reason=None):
+    """The sum of metric name's samples in m (Server.metrics()), all
+    workers' lines together; with reason, only those of that reason."""
+    return sum(v for k, v in m.items() if (k == name or k.startswith(name + "{"))
+               and (reason is None or f'reason="{reason}"' in k))
+
+
 def expect(cond, msg=""):
     if not cond:
         raise AssertionError(msg)

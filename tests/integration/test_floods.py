@@ -8,11 +8,11 @@ import socket
 import subprocess
 import time
 
-from harness import BIN, PORT, Client, expect
+from harness import BIN, PORT, Client, expect, metric_total
 
 
 def connections(srv):
-    return sum(v for k, v in srv.metrics().items() if k.startswith("mcpi_connections{"))
+    return metric_total(srv.metrics(), "mcpi_connections")
 
 
 def wait_for(pred, timeout=10, what="condition"):
@@ -155,7 +155,7 @@ def test_connections_per_address_are_capped_over_all_workers(env):
         socks = []
         wait_for(lambda: connections(srv) <= 1, what="connections released")
         m = srv.metrics()
-        expect(sum(v for k, v in m.items() if 'reason="per_ip"' in k) == 3, m)
+        expect(metric_total(m, "mcpi_rejected_total", "per_ip") == 3, m)
         # Three TLS connections held, spread over both workers; one worker
         # is killed: its connections die with it and stop counting.
         socks = [tls_connect(env) for _ in range(3)]

@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 
-from harness import RELEASE_BIN, ROOT, Client, Skip, expect
+from harness import RELEASE_BIN, ROOT, Client, Skip, expect, metric_total
 from test_keymgr import memory_contains, private_scalar
 
 SERVER = dict(workers=2, extra={"rate_limit_rps": 100000, "rate_limit_burst": 100000,
@@ -337,19 +337,17 @@ def test_renderer_killed_mid_render(env):
 
     # /metrics tells an operator: one renderer replaced, one document failed,
     # the later ones rendered, the time spent rendering, nothing queued now.
-    def total(m, name, reason=None):
-        return sum(v for k, v in m.items() if k.startswith(name + "{")
-                   and (reason is None or f'reason="{reason}"' in k)) + m.get(name, 0)
     def rendered_since():
         m = env.server.metrics()
-        n = total(m, "mcpi_render_documents_total", "rendered")
-        return m if n > total(before, "mcpi_render_documents_total", "rendered") else None
+        n = metric_total(m, "mcpi_render_documents_total", "rendered")
+        return m if n > metric_total(before, "mcpi_render_documents_total", "rendered") else None
     after = wait_for(rendered_since)
     expect(after["mcpi_renderer_restarts_total"] == before["mcpi_renderer_restarts_total"] + 1, after)
-    expect(total(after, "mcpi_render_documents_total", "failed")
-           == total(before, "mcpi_render_documents_total", "failed") + 1, after)
-    expect(total(after, "mcpi_render_busy_seconds_total") > total(before, "mcpi_render_busy_seconds_total"), after)
-    expect(total(after, "mcpi_render_queue_depth") == 0, after)
+    expect(metric_total(after, "mcpi_render_documents_total", "failed")
+           == metric_total(before, "mcpi_render_documents_total", "failed") + 1, after)
+    expect(metric_total(after, "mcpi_render_busy_seconds_total")
+           > metric_total(before, "mcpi_render_busy_seconds_total"), after)
+    expect(metric_total(after, "mcpi_render_queue_depth") == 0, after)
     print(f"    renderer {old[0]} killed mid-render: RENDERER_UNAVAILABLE (retryable); "
           f"renderer {new[0]} answers the next call")
 

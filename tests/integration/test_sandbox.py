@@ -10,7 +10,7 @@ import re
 import signal
 import time
 
-from harness import BIN, RELEASE_BIN, Client, expect, wait_for
+from harness import BIN, RELEASE_BIN, Client, expect, metric_total, wait_for
 
 def seccomp_status(pid):
     status = open(f"/proc/{pid}/status").read()
@@ -121,8 +121,7 @@ def test_the_release_build_serves_and_cancels_while_confined(env):
         holder.wait()
         holder = None
         # The statement was cancelled by the worker's short-lived child.
-        wait_for(lambda: sum(v for k, v in srv.metrics().items()
-                             if k.startswith("mcpi_db_cancels_total")) >= 1, what="a cancel")
+        wait_for(lambda: metric_total(srv.metrics(), "mcpi_db_cancels_total") >= 1, what="a cancel")
         expect(not c.tool("get_customer", {"customer_id": "rel"})[0])
         expect(srv.worker_pids() == [worker], "the worker survived")
         # A reload (configuration, certificate, key re-read; a new key
