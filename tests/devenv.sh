@@ -22,6 +22,10 @@ fi
 PGPORT=$3
 LISTEN=$4
 FSYNC=${PG_FSYNC:-on}
+# The tests also reach it over TCP on loopback (PG_LISTEN=127.0.0.1), and
+# may add server options (PG_OPTIONS, e.g. for a primary with a replica).
+PG_LISTEN=${PG_LISTEN:-}
+PG_OPTIONS=${PG_OPTIONS:-}
 mkdir -p "$DIR/sock"
 if [ ! -f "$DIR/pg/PG_VERSION" ]; then
 	mkdir -p "$DIR/pg"
@@ -31,7 +35,7 @@ fi
 [ "$(id -u)" = 0 ] && chown postgres "$DIR/sock"
 if ! as_pg "$PGBIN/pg_ctl" -D "$DIR/pg" status >/dev/null 2>&1; then
 	as_pg "$PGBIN/pg_ctl" -D "$DIR/pg" -l "$DIR/pg/server.log" -w -t 60 \
-		-o "-c listen_addresses='' -c unix_socket_directories='$DIR/sock' -p $PGPORT -c fsync=$FSYNC -c max_connections=300 -c shared_buffers=256MB" \
+		-o "-c listen_addresses='$PG_LISTEN' -c unix_socket_directories='$DIR/sock' -p $PGPORT -c fsync=$FSYNC -c max_connections=300 -c shared_buffers=256MB $PG_OPTIONS" \
 		start >/dev/null
 fi
 PSQL="$PGBIN/psql -X -q -v ON_ERROR_STOP=1 -h $DIR/sock -p $PGPORT -U postgres"

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "../server/log.h"
+#include "../shm/fnv.h"
 #include "../shm/limiter.h"
 #include "../shm/shm.h"
 #include "db.h"
@@ -49,66 +50,76 @@ struct db_segment {
 struct statement {
 	const char *name;
 	const char *sql;
+	int heavy; /* reads whose cost grows with a customer's ledger: never queued behind another */
 };
 
 /* Reads, and the mcp_try_* form of every write (4 columns: result, sqlstate,
  * message, detail). */
 static const struct statement statements[] = {
 	{ "list_invoices", "SELECT (r->'invoices')::text, r->'next'->>'key', r->'next'->>'id'"
-	                   " FROM mcp_find_invoices($1, $2::jsonb, $3::int, $4, $5::uuid) AS r" },
-	{ "get_invoice", "SELECT mcp_get_invoice_by($1, $2::uuid, $3)::text" },
+	                   " FROM mcp_find_invoices($1, $2::jsonb, $3::int, $4, $5::uuid) AS r", 0 },
+	{ "get_invoice", "SELECT mcp_get_invoice_by($1, $2::uuid, $3)::text", 0 },
 	{ "list_customers", "SELECT (r->'customers')::text, r->>'next'"
-	                    " FROM mcp_list_customers($1, $2, $3::int, $4) AS r" },
-	{ "list_tax_rates", "SELECT mcp_list_tax_rates($1)::text" },
+	                    " FROM mcp_list_customers($1, $2, $3::int, $4) AS r", 0 },
+	{ "list_tax_rates", "SELECT mcp_list_tax_rates($1)::text", 0 },
 	{ "list_outstanding_balances", "SELECT (r - 'next')::text, r->'next'->>'currency', r->'next'->>'customer_id'"
-	                               " FROM mcp_list_outstanding($1, $2, $3, $4::date, $5::int, $6, $7) AS r" },
-	{ "get_customer", "SELECT mcp_get_customer($1, $2)::text" },
-	{ "prompt_overdue", "SELECT mcp_prompt_overdue($1, $2, $3::int)::text" },
+	                               " FROM mcp_list_outstanding($1, $2, $3, $4::date, $5::int, $6, $7) AS r", 1 },
+	{ "get_customer", "SELECT mcp_get_customer($1, $2)::text", 0 },
+	{ "prompt_overdue", "SELECT mcp_prompt_overdue($1, $2, $3::int)::text", 1 },
 	{ "prompt_balances", "SELECT mcp_list_outstanding($1, NULL, $2, COALESCE($3::date,"
 	                     " (date_trunc('month', current_date) - interval '1 day')::date), $4::int,"
-	                     " NULL, NULL)::text" },
-	{ "prompt_candidates", "SELECT mcp_prompt_candidates($1, $2, $3::bigint, $4, $5, $6::int)::text" },
-	{ "complete", "SELECT mcp_complete($1, $2, $3, $4, $5::int)::text" },
-	{ "get_business_profile", "SELECT mcp_get_business_profile($1)::text" },
+	                     " NULL, NULL)::text", 1 },
+	{ "prompt_candidates", "SELECT mcp_prompt_candidates($1, $2, $3::bigint, $4, $5, $6::int)::text", 0 },
+	{ "complete", "SELECT mcp_complete($1, $2, $3, $4, $5::int)::text", 0 },
+	{ "get_business_profile", "SELECT mcp_get_business_profile($1)::text", 0 },
 	{ "get_statement", "SELECT r::text, r->>'currency', r->>'period_end', r->>'period_start'"
-	                   " FROM mcp_statement($1, $2, $3, $4::date, $5::date, $6) AS r" },
+	                   " FROM mcp_statement($1, $2, $3, $4::date, $5::date, $6) AS r", 1 },
 	{ "get_invoice_document", "SELECT r::text, r->>'currency', r->>'invoice_id'"
-	                          " FROM mcp_invoice_document($1, $2::uuid) AS r" },
-	{ "expire_idempotency_keys", "SELECT mcp_expire_idempotency_keys()::text" },
+	                          " FROM mcp_invoice_document($1, $2::uuid) AS r", 1 },
+	{ "expire_idempotency_keys", "SELECT mcp_expire_idempotency_keys()::text", 0 },
 	{ "create_invoice", "SELECT result::text, err_state, err_message, err_detail"
-	                    " FROM mcp_try_create_invoice($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)" },
+	                    " FROM mcp_try_create_invoice($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)", 0 },
 	{ "update_invoice", "SELECT result::text, err_state, err_message, err_detail"
-	                    " FROM mcp_try_update_invoice($1, $2, $3, $4, $5, $6, $7, $8, $9)" },
+	                    " FROM mcp_try_update_invoice($1, $2, $3, $4, $5, $6, $7, $8, $9)", 0 },
 	{ "create_credit_note", "SELECT result::text, err_state, err_message, err_detail"
-	                        " FROM mcp_try_create_credit_note($1, $2, $3, $4, $5, $6, $7, $8, $9)" },
+	                        " FROM mcp_try_create_credit_note($1, $2, $3, $4, $5, $6, $7, $8, $9)", 0 },
 	{ "apply_credit", "SELECT result::text, err_state, err_message, err_detail"
-	                  " FROM mcp_try_apply_credit($1, $2, $3, $4, $5, $6, $7, $8)" },
+	                  " FROM mcp_try_apply_credit($1, $2, $3, $4, $5, $6, $7, $8)", 0 },
 	{ "reverse_payment", "SELECT result::text, err_state, err_message, err_detail"
-	                     " FROM mcp_try_reverse_payment($1, $2, $3, $4, $5, $6, $7)" },
+	                     " FROM mcp_try_reverse_payment($1, $2, $3, $4, $5, $6, $7)", 0 },
 	{ "upsert_tax_rate", "SELECT result::text, err_state, err_message, err_detail"
-	                     " FROM mcp_try_upsert_tax_rate($1, $2, $3, $4, $5, $6, $7)" },
+	                     " FROM mcp_try_upsert_tax_rate($1, $2, $3, $4, $5, $6, $7)", 0 },
 	{ "send_invoice", "SELECT result::text, err_state, err_message, err_detail"
-	                  " FROM mcp_try_send_invoice($1, $2, $3, $4)" },
+	                  " FROM mcp_try_send_invoice($1, $2, $3, $4)", 0 },
 	{ "void_invoice", "SELECT result::text, err_state, err_message, err_detail"
-	                  " FROM mcp_try_void_invoice($1, $2, $3, $4, $5)" },
+	                  " FROM mcp_try_void_invoice($1, $2, $3, $4, $5)", 0 },
 	{ "apply_payment", "SELECT result::text, err_state, err_message, err_detail"
-	                   " FROM mcp_try_apply_payment($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)" },
+	                   " FROM mcp_try_apply_payment($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 0 },
 	{ "upsert_customer", "SELECT result::text, err_state, err_message, err_detail"
-	                     " FROM mcp_try_upsert_customer($1, $2, $3, $4, $5, $6, $7)" },
+	                     " FROM mcp_try_upsert_customer($1, $2, $3, $4, $5, $6, $7)", 0 },
 	{ "upsert_business_profile", "SELECT result::text, err_state, err_message, err_detail"
-	                             " FROM mcp_try_upsert_business_profile($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)" },
+	                             " FROM mcp_try_upsert_business_profile($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 0 },
 	/* Every batch: a member stuck on a row lock gives up quickly and is
-	 * tried again alone, so one lock wait never holds the others back. */
-	{ "batch_lock_timeout", "SELECT set_config('lock_timeout', '200ms', true)" },
+	 * tried again alone, so one lock wait never holds the others back; no
+	 * statement runs past the last member's deadline. */
+	{ "batch_lock_timeout", "SELECT set_config('lock_timeout', '200ms', true),"
+	                        " set_config('statement_timeout', $1, true)", 0 },
+	/* Every read: no statement runs past its own deadline. */
+	{ "read_timeout", "SELECT set_config('statement_timeout', $1, true)", 0 },
 };
 #define NSTATEMENTS (sizeof(statements) / sizeof(statements[0]))
 
-static const char *statement_sql(const char *name)
+static const struct statement *statement_named(const char *name)
 {
 	for (size_t i = 0; i < NSTATEMENTS; i++)
 		if (strcmp(statements[i].name, name) == 0)
-			return statements[i].sql;
+			return &statements[i];
 	fatal("no statement named %s", name);
+}
+
+static const char *statement_sql(const char *name)
+{
+	return statement_named(name)->sql;
 }
 
 /* One statement of the table: by name when the connection prepared them,
@@ -124,6 +135,15 @@ static int send_statement(struct db *db, const char *name, int nparams, const ch
 #define RECONNECT_BACKOFF_NS 500000000LL
 #define IDLE_RECONNECT_NS 2000000000LL
 #define MAX_ATTEMPTS 3
+/* A (re)connect not ready by then is given up and tried again. */
+#define DB_CONNECT_TIMEOUT_NS 2000000000LL
+/* A job waits at most this long for a connection to come (back) up. */
+#define DB_DOWN_WAIT_NS 1000000000LL
+/* A segment still unanswered this long after its deadline (its statement
+ * cancelled, its statement_timeout passed): the connection is dead even
+ * if TCP has not said so (a host gone, a network partition, a stopped
+ * backend). */
+#define DB_HANG_GRACE_NS 1000000000LL
 
 /* ---- jobs ---- */
 
@@ -246,6 +266,7 @@ static void push(struct db_job **head, struct db_job **tail, struct db_job *job)
 
 static void enqueue(struct db *db, struct db_job *job)
 {
+	job->queued_ns = limiter_now_ns();
 	if (job->write)
 		push(&db->writes, &db->writes_tail, job);
 	else
@@ -288,24 +309,25 @@ static void watch(struct db *db)
 	if (db->epfd < 0)
 		return;
 	if (db->state == DB_CONNECTING) {
-		events = db->watched_events; /* set by connect_step from PQconnectPoll */
+		events = db->connect_events; /* set by connect_step from PQconnectPoll */
 	} else if (db->conn && PQflush(db->conn) == 1) {
 		events |= EPOLLOUT;
 	}
-	if (fd != db->watched_fd) {
-		if (db->watched_fd >= 0)
-			epoll_ctl(db->epfd, EPOLL_CTL_DEL, db->watched_fd, NULL);
-		db->watched_fd = fd;
-		if (fd >= 0) {
-			ev.events = events;
-			epoll_ctl(db->epfd, EPOLL_CTL_ADD, fd, &ev);
-		}
+	if (fd == db->watched_fd && events == db->watched_events)
+		return;
+	ev.events = events;
+	if (fd == db->watched_fd && epoll_ctl(db->epfd, EPOLL_CTL_MOD, fd, &ev) == 0) {
 		db->watched_events = events;
-	} else if (fd >= 0 && events != db->watched_events) {
-		ev.events = events;
-		epoll_ctl(db->epfd, EPOLL_CTL_MOD, fd, &ev);
-		db->watched_events = events;
+		return;
 	}
+	/* A new socket, or one whose registration went with a descriptor
+	 * libpq closed (the number may have been reused at once). */
+	if (db->watched_fd >= 0)
+		epoll_ctl(db->epfd, EPOLL_CTL_DEL, db->watched_fd, NULL);
+	db->watched_fd = fd;
+	db->watched_events = events;
+	if (fd >= 0 && epoll_ctl(db->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		log_error("database socket: epoll_ctl: %s", strerror(errno));
 }
 
 void db_attach(struct db *db, int epfd, void *tag)
@@ -324,6 +346,7 @@ void db_init(struct db *db, const char *conninfo, long statement_timeout_ms)
 	db->statement_timeout_ms = statement_timeout_ms;
 	db->epfd = -1;
 	db->watched_fd = -1;
+	db->fair_seed = (unsigned long long)limiter_now_ns() * 0x9E3779B97F4A7C15ULL ^ (unsigned long long)getpid();
 }
 
 /* Drops the connection (unregistering its socket first: the descriptor
@@ -344,6 +367,8 @@ static void drop_connection(struct db *db)
 	if (db->conn)
 		PQfinish(db->conn);
 	db->conn = NULL;
+	if (db->state != DB_DOWN)
+		db->down_since_ns = limiter_now_ns();
 	db->state = DB_DOWN;
 	db->batch_in_flight = 0;
 	db->nsegs = 0;
@@ -565,10 +590,10 @@ static void connect_step(struct db *db)
 {
 	switch (PQconnectPoll(db->conn)) {
 	case PGRES_POLLING_READING:
-		db->watched_events = EPOLLIN;
+		db->connect_events = EPOLLIN;
 		break;
 	case PGRES_POLLING_WRITING:
-		db->watched_events = EPOLLOUT;
+		db->connect_events = EPOLLOUT;
 		break;
 	case PGRES_POLLING_OK:
 		start_setup(db);
@@ -578,13 +603,12 @@ static void connect_step(struct db *db)
 		connect_failed(db, PQerrorMessage(db->conn));
 		return;
 	}
-	/* The socket may change while connecting (several addresses). */
-	if (db->state == DB_CONNECTING && db->watched_fd != PQsocket(db->conn)) {
-		unsigned events = db->watched_events;
-		if (db->watched_fd >= 0)
-			epoll_ctl(db->epfd, EPOLL_CTL_DEL, db->watched_fd, NULL);
+	/* While connecting, libpq may close the socket and open another
+	 * (several addresses or hosts, or GSSAPI/SSL refused), perhaps with
+	 * the same number: register it anew after every step. */
+	if (db->state == DB_CONNECTING && db->watched_fd >= 0) {
+		epoll_ctl(db->epfd, EPOLL_CTL_DEL, db->watched_fd, NULL);
 		db->watched_fd = -1;
-		db->watched_events = events;
 	}
 	watch(db);
 }
@@ -597,7 +621,8 @@ static void start_connect(struct db *db)
 		return;
 	}
 	db->state = DB_CONNECTING;
-	db->watched_events = EPOLLOUT;
+	db->connect_events = EPOLLOUT;
+	db->connect_deadline_ns = limiter_now_ns() + DB_CONNECT_TIMEOUT_NS;
 	connect_step(db);
 }
 
@@ -627,30 +652,95 @@ static struct db_segment *segment_new(struct db *db, enum seg_kind kind)
 	return seg;
 }
 
-/* Moves up to max jobs from the front of a queue into seg; a job marked
- * solo goes alone. */
-static void take_jobs(struct db *db, struct db_job **head, struct db_job **tail,
-                      struct db_segment *seg, int max)
+/* Unlinks job (whose predecessor is prev) from a queue. */
+static void unlink_job(struct db_job **head, struct db_job **tail, struct db_job *prev, struct db_job *job)
 {
-	struct db_job *last = NULL;
-
-	while (*head && max-- > 0 && !(last && (*head)->solo)) {
-		struct db_job *job = *head;
+	if (prev)
+		prev->next = job->next;
+	else
 		*head = job->next;
-		if (!*head)
-			*tail = NULL;
-		job->next = NULL;
-		if (last)
-			last->next = job;
-		else
-			seg->jobs = job;
-		last = job;
-		seg->nstmts++;
-		db->stats.queued--;
-		db->stats.in_flight++;
+	if (*tail == job)
+		*tail = prev;
+	job->next = NULL;
+}
+
+static void seg_add(struct db *db, struct db_segment *seg, struct db_job *job, struct db_job **last)
+{
+	if (*last)
+		(*last)->next = job;
+	else
+		seg->jobs = job;
+	*last = job;
+	seg->nstmts++;
+	db->stats.queued--;
+	db->stats.in_flight++;
+}
+
+/* Moves up to max writes, oldest first, into seg; a job marked solo goes
+ * alone. A job past its deadline is never sent: it stays queued, and
+ * db_tick answers it. */
+static void take_writes(struct db *db, struct db_segment *seg, int max, long long now)
+{
+	struct db_job *prev = NULL, *job = db->writes, *next, *last = NULL;
+
+	for (; job && max > 0; job = next) {
+		next = job->next;
+		if (now >= job->deadline_ns || (last && job->solo)) {
+			prev = job;
+			continue;
+		}
+		unlink_job(&db->writes, &db->writes_tail, prev, job);
+		seg_add(db, seg, job, &last);
+		max--;
 		if (job->solo)
 			break;
 	}
+}
+
+/* The tenant a job serves (every statement's $1), as a slot of the
+ * fairness table; the seed keeps tenants from choosing their slot. */
+static unsigned tenant_slot(const struct db *db, const struct db_job *job)
+{
+	const char *t = job->nparams > 0 && job->params[0] ? job->params[0] : "";
+
+	return (unsigned)((fnv1a64(t, strlen(t)) ^ db->fair_seed) % DB_FAIR_SLOTS);
+}
+
+/* The next read to send: among those in time, the oldest of the tenant
+ * served longest ago, so one tenant's pile of reads is interleaved with
+ * every other tenant's instead of served first-come first-served. A
+ * heavy read goes only onto an idle connection (so at most one heavy
+ * statement is ever ahead of another read); when it is the one due,
+ * nothing else is sent until the connection is idle, so it never starves. */
+static struct db_job *pick_read(struct db *db, long long now, struct db_job **prev_out)
+{
+	struct db_job *best = NULL, *best_prev = NULL, *prev = NULL;
+	unsigned long long best_stamp = 0;
+
+	for (struct db_job *job = db->reads; job; prev = job, job = job->next) {
+		unsigned long long stamp;
+		if (now >= job->deadline_ns)
+			continue;
+		stamp = db->served[tenant_slot(db, job)];
+		if (!best || stamp < best_stamp) {
+			best = job;
+			best_prev = prev;
+			best_stamp = stamp;
+		}
+	}
+	*prev_out = best_prev;
+	if (best && statement_named(best->stmt)->heavy && db->nsegs > 0)
+		return NULL;
+	return best;
+}
+
+/* The milliseconds a segment's statements may run: until the latest of
+ * its jobs' deadlines (at least 1: 0 would mean no limit). */
+static void timeout_param(char *buf, size_t cap, long long deadline_ns, long long now)
+{
+	long long ms = (deadline_ns - now) / 1000000;
+
+	snprintf(buf, cap, "%lld", ms < 1 ? 1 : ms);
 }
 
 /* The row a write locks first: the invoice, for the tools that name one
@@ -683,15 +773,33 @@ static void sort_members(struct db_segment *seg)
 	seg->jobs = sorted;
 }
 
-static int send_batch(struct db *db)
+static int write_due(const struct db *db, long long now)
 {
-	struct db_segment *seg = segment_new(db, SEG_BATCH);
+	for (const struct db_job *job = db->writes; job; job = job->next)
+		if (now < job->deadline_ns)
+			return 1;
+	return 0;
+}
 
-	take_jobs(db, &db->writes, &db->writes_tail, seg, DB_BATCH_MAX);
+static int send_batch(struct db *db, long long now)
+{
+	struct db_segment *seg;
+	long long latest = 0;
+	char ms[24];
+	const char *param[1] = { ms };
+
+	if (!write_due(db, now))
+		return 0; /* every queued write is past its deadline: db_tick answers them */
+	seg = segment_new(db, SEG_BATCH);
+	take_writes(db, seg, DB_BATCH_MAX, now);
 	sort_members(seg);
+	for (struct db_job *job = seg->jobs; job; job = job->next)
+		if (job->deadline_ns > latest)
+			latest = job->deadline_ns;
+	timeout_param(ms, sizeof(ms), latest, now);
 	seg->lead = 1;
 	seg->nstmts++;
-	if (send_statement(db, "batch_lock_timeout", 0, NULL) != 1)
+	if (send_statement(db, "batch_lock_timeout", 1, param) != 1)
 		return -1;
 	for (struct db_job *job = seg->jobs; job; job = job->next)
 		if (send_job(db, job) < 0)
@@ -704,20 +812,54 @@ static int send_batch(struct db *db)
 	return 0;
 }
 
+static int send_read(struct db *db, struct db_job *job, long long now)
+{
+	struct db_segment *seg = segment_new(db, SEG_READ);
+	char ms[24];
+	const char *param[1] = { ms };
+
+	seg_add(db, seg, job, &(struct db_job *){ NULL });
+	seg->lead = 1;
+	seg->nstmts++;
+	db->served[tenant_slot(db, job)] = ++db->served_seq;
+	timeout_param(ms, sizeof(ms), job->deadline_ns, now);
+	if (send_statement(db, "read_timeout", 1, param) != 1 || send_job(db, job) < 0 ||
+	    PQpipelineSync(db->conn) != 1)
+		return -1;
+	return 0;
+}
+
+/* The head segment is past a deadline: its statement should end at once
+ * (statement_timeout, cancel). Until it does, nothing more is sent on a
+ * connection that may be dead: work waits here, where a new connection
+ * can take it. */
+static int head_overdue(const struct db *db, long long now)
+{
+	if (!db->segs || db->segs->kind == SEG_SETUP)
+		return 0;
+	for (const struct db_job *job = db->segs->jobs; job; job = job->next)
+		if (now >= job->deadline_ns)
+			return 1;
+	return 0;
+}
+
 /* Sends what is queued, writes first. PostgreSQL runs a connection's
  * statements one after another, so at most DB_PIPELINE_DEPTH segments are
  * in flight: work that arrives later waits here, where a write batch can
- * still go ahead of reads, instead of behind every read already sent. */
+ * still go ahead of reads, and reads are chosen fairly across tenants,
+ * instead of behind every read already sent. */
 static void send_pending(struct db *db)
 {
-	if (db->state != DB_READY)
+	long long now = limiter_now_ns();
+	struct db_job *job, *prev;
+
+	if (db->state != DB_READY || head_overdue(db, now))
 		return;
-	if (db->writes && !db->batch_in_flight && db->nsegs < DB_PIPELINE_DEPTH && send_batch(db) < 0)
+	if (db->writes && !db->batch_in_flight && db->nsegs < DB_PIPELINE_DEPTH && send_batch(db, now) < 0)
 		goto lost;
-	while (db->reads && db->nsegs < DB_PIPELINE_DEPTH) {
-		struct db_segment *seg = segment_new(db, SEG_READ);
-		take_jobs(db, &db->reads, &db->reads_tail, seg, 1);
-		if (send_job(db, seg->jobs) < 0 || PQpipelineSync(db->conn) != 1)
+	while (db->nsegs < DB_PIPELINE_DEPTH && (job = pick_read(db, now, &prev))) {
+		unlink_job(&db->reads, &db->reads_tail, prev, job);
+		if (send_read(db, job, now) < 0)
 			goto lost;
 	}
 	if (PQflush(db->conn) < 0)
@@ -1007,6 +1149,41 @@ static void expire_queue(struct db *db, struct db_job **head, struct db_job **ta
 	}
 }
 
+/* Waiting for a connection that is not there: answered within
+ * DB_DOWN_WAIT_NS of the loss (or of its arrival, if later), never left to
+ * wait for its own (longer) deadline. */
+static void fail_waiting(struct db *db, struct db_job **head, struct db_job **tail, long long now)
+{
+	struct db_job *prev = NULL, *job = *head, *next;
+
+	for (; job; job = next) {
+		next = job->next;
+		if (now - (job->queued_ns > db->down_since_ns ? job->queued_ns : db->down_since_ns) <
+		    DB_DOWN_WAIT_NS) {
+			prev = job;
+			continue;
+		}
+		unlink_job(head, tail, prev, job);
+		db->stats.queued--;
+		if (job->done)
+			job_fail(db, job, "DATABASE_UNAVAILABLE", 1, job->write
+			         ? "the database is unavailable; nothing was stored: retry later"
+			         : "the database is unavailable; retry later");
+		job_free(job);
+	}
+}
+
+/* The latest deadline of a segment's jobs (answered or not). */
+static long long segment_deadline(const struct db_segment *seg)
+{
+	long long latest = 0;
+
+	for (const struct db_job *job = seg->jobs; job; job = job->next)
+		if (job->deadline_ns > latest)
+			latest = job->deadline_ns;
+	return latest;
+}
+
 void db_tick(struct db *db, long long now)
 {
 	struct db_segment *seg;
@@ -1015,20 +1192,43 @@ void db_tick(struct db *db, long long now)
 		db->canceller = 0;
 	expire_queue(db, &db->reads, &db->reads_tail, now);
 	expire_queue(db, &db->writes, &db->writes_tail, now);
+	if (db->state != DB_READY) {
+		fail_waiting(db, &db->reads, &db->reads_tail, now);
+		fail_waiting(db, &db->writes, &db->writes_tail, now);
+	}
+	if ((db->state == DB_CONNECTING || db->state == DB_SETUP) && now >= db->connect_deadline_ns) {
+		connect_failed(db, "no answer in time");
+		return;
+	}
 	for (seg = db->segs; seg; seg = seg->next) {
 		for (struct db_job *job = seg->jobs; job; job = job->next) {
 			if (job->answered || now < job->deadline_ns)
 				continue;
-			/* The client gets TIMEOUT now; the statement, if it is the
-			 * one running, is cancelled, and the connection goes on. */
+			/* The client gets TIMEOUT now; the statement is cancelled
+			 * below, and the connection goes on. */
 			job->ok = 0;
 			tool_error_set(&job->err, "TIMEOUT", NULL, 1, job->write
 			               ? "the database did not answer in time; the call may still take "
 			                 "effect: retry with the same idempotency_key"
 			               : "the database did not answer in time; retry later");
 			job_answer(db, job);
-			if (seg == db->segs)
-				cancel_running(db, seg);
+		}
+	}
+	/* The statement running now is cancelled once any job of its segment
+	 * is past its deadline, whether that job was answered already (it
+	 * waited in the pipeline) or its client is gone. */
+	if ((seg = db->segs) && seg->kind != SEG_SETUP && seg->jobs) {
+		long long earliest = seg->jobs->deadline_ns;
+		for (struct db_job *job = seg->jobs; job; job = job->next)
+			if (job->deadline_ns < earliest)
+				earliest = job->deadline_ns;
+		if (now >= earliest)
+			cancel_running(db, seg);
+		if (now >= segment_deadline(seg) + DB_HANG_GRACE_NS) {
+			log_warn("database connection lost: no answer %lld ms after a statement's deadline",
+			         (now - segment_deadline(seg)) / 1000000);
+			drop_connection(db);
+			db->next_attempt_ns = now;
 		}
 	}
 	/* Down: reconnect when work is waiting, and every few seconds anyway,

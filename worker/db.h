@@ -26,6 +26,7 @@
 #define DB_MAX_PARAMS 12
 #define DB_BATCH_MAX 32 /* members per batch: under PostgreSQL's 64 cached subtransactions */
 #define DB_PIPELINE_DEPTH 2 /* segments in flight: one running, one ready behind it */
+#define DB_FAIR_SLOTS 256   /* tenants' last-served stamps (hashed; a collision shares one) */
 
 struct db_job;
 /* Called exactly once per job not abandoned, never from inside db_submit.
@@ -54,6 +55,7 @@ struct db_job {
 	int rerun;                       /* its segment's outcome says: run it again */
 	int answered;                    /* done() already ran (deadline) */
 	long long sent_ns;
+	long long queued_ns;             /* when it last joined a queue */
 };
 
 struct db_segment;
@@ -82,7 +84,10 @@ struct db {
 	int epfd;
 	void *tag;
 	int watched_fd;
-	unsigned watched_events;
+	unsigned watched_events;         /* what epoll has for watched_fd */
+	unsigned connect_events;         /* what PQconnectPoll waits for */
+	long long connect_deadline_ns;   /* a (re)connect not ready by then is given up */
+	long long down_since_ns;         /* when the last connection was lost */
 	/* jobs waiting to be sent, oldest first */
 	struct db_job *reads, *reads_tail, *writes, *writes_tail;
 	/* segments sent, in the order their results will come */
@@ -90,6 +95,9 @@ struct db {
 	int nsegs;
 	int batch_in_flight;
 	int dispatching;                 /* inside a done callback: submit only queues */
+	/* Fair reads: when each tenant (slot) was last served */
+	unsigned long long served[DB_FAIR_SLOTS], served_seq;
+	unsigned long long fair_seed;
 	PGcancel *cancel;
 	pid_t canceller;                 /* child running PQcancel, reaped in db_tick */
 	struct db_stats stats;

@@ -40,7 +40,7 @@ class Env:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="mcpi-test-")
         os.chmod(self.dir, 0o755)
-        env = dict(os.environ, PG_FSYNC="off", MCPI_BIN=BIN)
+        env = dict(os.environ, PG_FSYNC="off", PG_LISTEN="127.0.0.1", MCPI_BIN=BIN)
         try:
             subprocess.run(["sh", os.path.join(ROOT, "tests/devenv.sh"), "setup", self.dir,
                             str(PGPORT), LISTEN], check=True, env=env, cwd=ROOT, timeout=180)
