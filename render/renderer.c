@@ -59,20 +59,29 @@ static int serve(PangoFontMap *fonts, int fd, long budget_ms)
 	struct render_msg req, rep;
 	unsigned char *data = NULL, *pdf = NULL;
 	size_t len = 0, pdf_len = 0;
-	int r = render_msg_recv(fd, RENDER_REQUEST, RENDER_MAX_INPUT, 0, &req, &data, &len), pages = 0;
+	int r, pages = 0, header_ok;
 
+	memset(&req, 0, sizeof(req));
+	r = render_msg_recv(fd, RENDER_REQUEST, RENDER_MAX_INPUT, 0, &req, &data, &len);
 	if (r == 0 || (r < 0 && errno != EAGAIN && errno != EPROTO))
 		return -1;
 	if (r < 0 && errno == EAGAIN)
 		return 0;
+	/* A refusal names the request it refuses whenever its header could be
+	 * read, so the worker ends that document (and frees its channel). */
+	header_ok = r == 1 || (req.len == sizeof(req) && req.type == RENDER_REQUEST);
 	memset(&rep, 0, sizeof(rep));
 	rep.type = RENDER_REPLY;
-	rep.id = r == 1 ? req.id : 0;
-	rep.kind = r == 1 ? req.kind : 0;
+	rep.id = header_ok ? req.id : 0;
+	rep.kind = header_ok ? req.kind : 0;
 	rep.status = -1;
 	if (r < 0) {
-		log_warn("malformed render request refused");
-		snprintf(rep.error, sizeof(rep.error), "malformed render request");
+		if (header_ok && req.size > RENDER_MAX_INPUT)
+			snprintf(rep.error, sizeof(rep.error), "document data of %llu bytes is over the "
+			         "renderer's limit of %u bytes", (unsigned long long)req.size, RENDER_MAX_INPUT);
+		else
+			snprintf(rep.error, sizeof(rep.error), "malformed render request");
+		log_warn("render request %u refused: %s", rep.id, rep.error);
 	} else {
 		budget(budget_ms);
 		if (documents_render(fonts, (int)req.kind, (const char *)data, len, &pdf, &pdf_len, &pages,

@@ -10,7 +10,9 @@
 
 #include "../server/log.h"
 #include "../server/render_proto.h"
+#include "../shm/fnv.h"
 #include "../shm/limiter.h"
+#include "document.h"
 #include "render.h"
 
 void render_init(struct render_pool *rp, int epfd, long max_jobs, long timeout_ms)
@@ -32,7 +34,8 @@ static void job_free(struct render_job *job)
 	free(job);
 }
 
-struct render_job *render_job_new(int kind, char *data, size_t len, render_done_fn done, void *ctx)
+struct render_job *render_job_new(int kind, char *data, size_t len, const char *tenant,
+                                  long long deadline_ns, render_done_fn done, void *ctx)
 {
 	struct render_job *job = calloc(1, sizeof(*job));
 
@@ -41,6 +44,8 @@ struct render_job *render_job_new(int kind, char *data, size_t len, render_done_
 	job->kind = kind;
 	job->data = data;
 	job->len = len;
+	job->tenant_slot = (unsigned)(fnv1a64(tenant, strlen(tenant)) % RENDER_FAIR_SLOTS);
+	job->deadline_ns = deadline_ns;
 	job->done = done;
 	job->ctx = ctx;
 	return job;
@@ -75,6 +80,28 @@ static void fail(struct render_pool *rp, struct render_job *job, int in_channel,
 
 static void drop_channel(struct render_pool *rp, int i);
 
+/* Takes the next job off the queue: the oldest of the tenant served
+ * longest ago, so one tenant's pile of documents is interleaved with
+ * every other tenant's instead of rendered first-come first-served. */
+static struct render_job *take_fair(struct render_pool *rp)
+{
+	struct render_job **best = NULL;
+
+	for (struct render_job **pp = &rp->queue; *pp; pp = &(*pp)->next)
+		if (!best || rp->served[(*pp)->tenant_slot] < rp->served[(*best)->tenant_slot])
+			best = pp;
+	if (!best)
+		return NULL;
+	struct render_job *job = *best;
+	*best = job->next;
+	rp->queue_tail = NULL;
+	for (struct render_job *j = rp->queue; j; j = j->next)
+		rp->queue_tail = j;
+	job->next = NULL;
+	rp->served[job->tenant_slot] = ++rp->served_seq;
+	return job;
+}
+
 /* Sends queued jobs to idle channels. */
 static void dispatch(struct render_pool *rp)
 {
@@ -83,11 +110,7 @@ static void dispatch(struct render_pool *rp)
 		struct render_msg m;
 		if (rp->fds[i] < 0 || rp->busy[i])
 			continue;
-		job = rp->queue;
-		rp->queue = job->next;
-		if (!rp->queue)
-			rp->queue_tail = NULL;
-		job->next = NULL;
+		job = take_fair(rp);
 		memset(&m, 0, sizeof(m));
 		m.type = RENDER_REQUEST;
 		m.id = job->id;
@@ -135,6 +158,17 @@ void render_add_channel(struct render_pool *rp, int fd)
 
 int render_submit(struct render_pool *rp, struct render_job *job, struct tool_error *err)
 {
+	if (job->len > RENDER_MAX_INPUT) {
+		/* Never sent: no retry could make it fit. */
+		rp->stats.refused++;
+		tool_error_set(err, "INVALID_INPUT", job->kind == DOC_STATEMENT ? "period_start" : NULL, 0,
+		               "this document's data is %zu bytes, over the PDF renderer's limit of %u; %s",
+		               job->len, RENDER_MAX_INPUT, job->kind == DOC_STATEMENT
+		               ? "narrow the statement's period (period_start, period_end)"
+		               : "split the invoice's lines over several invoices");
+		job_free(job);
+		return -1;
+	}
 	if (rp->jobs >= rp->max_jobs) {
 		rp->stats.refused++;
 		tool_error_set(err, "RENDERER_UNAVAILABLE", NULL, 1, "this worker already has %ld documents "
@@ -143,7 +177,8 @@ int render_submit(struct render_pool *rp, struct render_job *job, struct tool_er
 		return -1;
 	}
 	job->id = ++rp->next_id;
-	job->deadline_ns = limiter_now_ns() + rp->timeout_ns;
+	if (!job->deadline_ns)
+		job->deadline_ns = limiter_now_ns() + rp->timeout_ns;
 	rp->jobs++;
 	if (rp->queue_tail)
 		rp->queue_tail->next = job;
@@ -207,10 +242,17 @@ void render_on_io(struct render_pool *rp, int i, unsigned events)
 		return;
 	while ((r = render_msg_recv(rp->fds[i], RENDER_REPLY, RENDER_MAX_OUTPUT, 1, &m, &pdf, &len)) == 1) {
 		struct render_job *job = rp->busy[i];
-		if (!job || m.id != job->id) {
+		if (!job) {
 			log_warn("a renderer reply for no waiting document was dropped");
 			render_payload_free(pdf, len, 1);
 			continue;
+		}
+		if (m.id != job->id) {
+			/* A renderer answers its channel's one request: a reply that
+			 * names another (or none) still ends this one. */
+			log_warn("the renderer answered request %u for document %u: %s", m.id, job->id,
+			         m.status == 0 ? "a PDF" : m.error);
+			m.status = -1;
 		}
 		rp->busy[i] = NULL;
 		rp->stats.busy_ns += limiter_now_ns() - rp->sent_ns[i];
@@ -250,10 +292,17 @@ void render_tick(struct render_pool *rp, long long now_ns)
 		rp->queue_tail = j;
 	for (int i = 0; i < RENDER_MAX_CHANNELS; i++) {
 		struct render_job *job = rp->busy[i];
-		if (job && !job->answered && now_ns >= job->deadline_ns) {
+		if (!job || job->answered)
+			continue;
+		/* The budget counts from the moment a renderer took it. */
+		if (now_ns >= rp->sent_ns[i] + rp->timeout_ns) {
 			rp->stats.timeouts++;
 			fail(rp, job, 1, "TIMEOUT", 1, "the PDF took longer than its time budget "
 			     "(render_timeout_ms); retry later");
+		} else if (now_ns >= job->deadline_ns) {
+			rp->stats.timeouts++;
+			fail(rp, job, 1, "TIMEOUT", 1, "the PDF was not ready before the call's deadline "
+			     "(request_timeout_ms); retry later");
 		}
 	}
 }

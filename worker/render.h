@@ -18,6 +18,7 @@
 
 #define RENDER_MAX_CHANNELS 16
 #define RENDER_TAG_BASE 16 /* epoll tags RENDER_TAG_BASE + channel index */
+#define RENDER_FAIR_SLOTS 64 /* tenants' last-served stamps (hashed; a collision shares one) */
 
 struct render_job;
 /* Called exactly once per job not abandoned, never from inside
@@ -28,7 +29,8 @@ struct render_job {
 	int kind;                    /* DOC_* */
 	char *data;                  /* the document JSON; owned by the job */
 	size_t len;
-	long long deadline_ns;
+	long long deadline_ns;       /* the caller's: it waits for a renderer until then */
+	unsigned tenant_slot;        /* whose document: renderers are shared fairly */
 	render_done_fn done;         /* NULL once abandoned */
 	void *ctx;
 	/* The outcome, valid in done(): */
@@ -53,6 +55,7 @@ struct render_pool {
 	int fds[RENDER_MAX_CHANNELS];          /* -1: free */
 	struct render_job *busy[RENDER_MAX_CHANNELS];
 	long long sent_ns[RENDER_MAX_CHANNELS];
+	unsigned long long served[RENDER_FAIR_SLOTS], served_seq;
 	struct render_job *queue, *queue_tail;
 	long jobs, max_jobs;                   /* waiting + rendering, and the bound */
 	long long timeout_ns;
@@ -63,10 +66,13 @@ struct render_pool {
 void render_init(struct render_pool *rp, int epfd, long max_jobs, long timeout_ms);
 /* A channel to a renderer from the master (takes fd). */
 void render_add_channel(struct render_pool *rp, int fd);
-/* A new job rendering kind from data (takes data, malloc'd). */
-struct render_job *render_job_new(int kind, char *data, size_t len, render_done_fn done, void *ctx);
-/* 0: done will be called. -1: refused at once (queue full), *err says so
- * and the job is freed. */
+/* A new job rendering kind from data (takes data, malloc'd) for tenant's
+ * caller, who waits until deadline_ns for a renderer to take it; from
+ * then on the renderer's time budget (render_timeout_ms) counts. */
+struct render_job *render_job_new(int kind, char *data, size_t len, const char *tenant,
+                                  long long deadline_ns, render_done_fn done, void *ctx);
+/* 0: done will be called. -1: refused at once (queue full: retryable;
+ * data over the renderer's limit: not), *err says so and the job is freed. */
 int render_submit(struct render_pool *rp, struct render_job *job, struct tool_error *err);
 /* The submitter no longer wants the answer: done is never called. */
 void render_abandon(struct render_pool *rp, struct render_job *job);

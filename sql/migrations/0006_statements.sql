@@ -275,6 +275,13 @@ BEGIN
 				FROM running), '[]')
 		END)
 	  INTO result;
+	-- The PDF renderer takes at most 32 MiB of document data: a statement
+	-- over 30 MB is refused here, saying what to narrow, never sent to fail.
+	IF pg_column_size(result) > 8388608 AND octet_length(result::text) > 31457280 THEN
+		RAISE EXCEPTION 'the statement for % to % is % bytes of data (% lines), over the 31457280 a statement may have; narrow the period (period_start, period_end)',
+			p_start, p_end, octet_length(result::text), jsonb_array_length(result->'lines')
+			USING ERRCODE = 'MI400', DETAIL = 'period_start';
+	END IF;
 	RETURN result;
 END $$;
 
