@@ -565,7 +565,9 @@ static int conn_process(struct worker_ctx *w, struct conn *c)
 		long wire = http_chunked_feed(&c->chunk, c->in + c->head_len, c->in_len - c->head_len,
 		                              (size_t)w->cfg->max_body_bytes);
 		if (wire == HTTP_ERROR) {
-			conn_refuse(w, c, 400, "Bad Request: malformed chunked body");
+			char msg[256];
+			snprintf(msg, sizeof(msg), "Bad Request: %s", c->chunk.error);
+			conn_refuse(w, c, 400, msg);
 			return 1;
 		}
 		if (wire == HTTP_TOO_LARGE) {

@@ -640,3 +640,32 @@ def test_strict_json_agrees_with_pythons_reader(env):
     expect(not disagree, disagree[:5])
     expect(len(seen) > 400, len(seen))
     c.close()
+
+
+def refusal(raw_head_and_body):
+    """(status, body) of the answer to raw bytes sent on a new connection."""
+    s = tls_socket()
+    s.settimeout(5)
+    s.sendall(raw_head_and_body)
+    st, body = read_response(s)
+    s.close()
+    return st, body
+
+
+def test_chunk_lines_follow_rfc9112_exactly(env):
+    """chunk = chunk-size [ chunk-ext ] CRLF, chunk-ext = *( BWS ";" BWS
+    chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ): whitespace may stand
+    only before ";" and around "=", and a quoted extension value holds no
+    CR or LF. Anything else is 400 naming the rule."""
+    tok = env.token().encode()
+    body = b'{"jsonrpc":"2.0","id":3,"method":"ping"}'
+    head = (b"POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Authorization: Bearer " + tok + b"\r\nTransfer-Encoding: chunked\r\n\r\n")
+    size = hex(len(body))[2:].encode()
+    for line in (size + b" ", size + b"\t", size + b';a="x\r\ny"', size + b";a \t",
+                 size + b";", size + b";a=", size + b';a="x\x01"'):
+        st, answer = refusal(head + line + b"\r\n" + body + b"\r\n0\r\n\r\n")
+        expect(st == 400 and b"RFC 9112" in answer and b"chunk" in answer, (line, st, answer))
+    for line in (size + b" ;a", size + b"\t; a = b", size + b';a="x;\\"y\\" z";b'):
+        st, answer = refusal(head + line + b"\r\n" + body + b"\r\n0\r\n\r\n")
+        expect(st == 200 and b'"id":3' in answer, (line, st, answer))
