@@ -59,6 +59,8 @@ static const struct config_key config_keys[] = {
 	L(worker_body_budget_bytes, 65536, 17179869184L),
 	L(header_timeout_s, 1, 3600),
 	L(idle_timeout_s, 1, 86400),
+	L(lingering_time_s, 0, 3600),
+	L(lingering_timeout_s, 1, 3600),
 	S(allowed_origins),
 	L(shutdown_timeout_s, 1, 3600),
 	L(require_known_customer, 0, 1),
@@ -115,6 +117,8 @@ void config_defaults(struct config *cfg)
 	cfg->header_timeout_s = 10;
 	cfg->max_connections_per_ip = 256;
 	cfg->idle_timeout_s = 75;
+	cfg->lingering_time_s = 10;
+	cfg->lingering_timeout_s = 2;
 	cfg->shutdown_timeout_s = 10;
 	set_str(&cfg->log_level, "info");
 	cfg->renderers = 1;

@@ -40,8 +40,10 @@ struct config {
 	long max_body_bytes;
 	long worker_body_budget_bytes; /* request bytes one worker may buffer, all connections */
 	long header_timeout_s;
-	long max_connections_per_ip; /* 0 = no cap; each worker enforces its share */
+	long max_connections_per_ip; /* 0 = no cap; counted over all workers (peer_limit.h) */
 	long idle_timeout_s;
+	long lingering_time_s;    /* after a refusal, discard what the client still sends this long; 0 = close at once */
+	long lingering_timeout_s; /* ... and at most this long between two reads */
 	char *allowed_origins;
 	long shutdown_timeout_s;
 	char *user;

@@ -129,6 +129,106 @@ static int hex_value(char c)
 	return -1;
 }
 
+static int chunk_refuse(struct http_chunked *st, const char *why)
+{
+	st->error = why;
+	return HTTP_ERROR;
+}
+
+static size_t skip_bws(const char *buf, size_t pos, size_t len)
+{
+	while (pos < len && (buf[pos] == ' ' || buf[pos] == '\t'))
+		pos++;
+	return pos;
+}
+
+static size_t skip_token(const char *buf, size_t pos, size_t len)
+{
+	while (pos < len && is_tchar((unsigned char)buf[pos]))
+		pos++;
+	return pos;
+}
+
+/* quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE, qdtext = HTAB /
+ * SP / %x21 / %x23-5B / %x5D-7E / obs-text, quoted-pair = "\" ( HTAB / SP /
+ * VCHAR / obs-text ) (RFC 9110 5.6.4): no CR, LF or other control byte.
+ * buf[pos] is the opening quote; returns the offset after the closing one,
+ * HTTP_PARTIAL or HTTP_ERROR. */
+static long quoted_string_end(struct http_chunked *st, const char *buf, size_t pos, size_t len)
+{
+	for (pos++; pos < len; pos++) {
+		unsigned char c = (unsigned char)buf[pos];
+		if (c == '"')
+			return (long)pos + 1;
+		if (c == '\\') {
+			if (++pos >= len)
+				return HTTP_PARTIAL;
+			c = (unsigned char)buf[pos];
+		}
+		if (c != '\t' && (c < 0x20 || c == 0x7f))
+			return chunk_refuse(st, "chunk extension: a quoted value holds no CR, LF or control byte "
+			                        "(RFC 9112 7.1.1 chunk-ext-val, RFC 9110 5.6.4 qdtext)");
+	}
+	return HTTP_PARTIAL;
+}
+
+/* The chunk extensions from buf[pos] (just after the chunk-size) to the
+ * CR ending the line: returns the CR's offset, HTTP_PARTIAL or HTTP_ERROR.
+ * RFC 9112 7.1.1: chunk-ext = *( BWS ";" BWS chunk-ext-name
+ * [ BWS "=" BWS chunk-ext-val ] ), chunk-ext-name = token, chunk-ext-val =
+ * token / quoted-string. BWS (optional whitespace) may thus stand only
+ * before ";" and on either side of "=": "5 \r\n", "5\t\r\n" and "5;a \r\n"
+ * are refused, "5 ;a = b\r\n" is not. A parser in front of us that
+ * reads such a line otherwise would frame the body otherwise. */
+static long chunk_ext_end(struct http_chunked *st, const char *buf, size_t pos, size_t len)
+{
+	for (;;) {
+		size_t ws = pos;
+		long quoted;
+
+		pos = skip_bws(buf, pos, len);
+		if (pos >= len)
+			return HTTP_PARTIAL;
+		if (buf[pos] == '\r' || buf[pos] == '\n') {
+			if (pos != ws)
+				return chunk_refuse(st, "chunk line: whitespace may stand only before \";\" and around "
+				                        "\"=\" (RFC 9112 7.1: chunk = chunk-size [ chunk-ext ] CRLF)");
+			return (long)pos;
+		}
+		if (buf[pos] != ';')
+			return chunk_refuse(st, "chunk line: only \";\" extensions may follow the chunk size (RFC 9112 "
+			                        "7.1.1: chunk-ext = *( BWS \";\" BWS chunk-ext-name [ BWS \"=\" BWS "
+			                        "chunk-ext-val ] ))");
+		pos = skip_bws(buf, pos + 1, len);
+		ws = skip_token(buf, pos, len);
+		if (ws >= len)
+			return HTTP_PARTIAL;
+		if (ws == pos)
+			return chunk_refuse(st, "chunk extension: the name must be a token (RFC 9112 7.1.1: "
+			                        "chunk-ext-name = token)");
+		pos = skip_bws(buf, ws, len);
+		if (pos >= len)
+			return HTTP_PARTIAL;
+		if (buf[pos] != '=') {
+			pos = ws; /* no value: what follows the name is checked from the top */
+			continue;
+		}
+		pos = skip_bws(buf, pos + 1, len);
+		if (pos >= len)
+			return HTTP_PARTIAL;
+		if (buf[pos] == '"') {
+			if ((quoted = quoted_string_end(st, buf, pos, len)) < 0)
+				return quoted;
+			pos = (size_t)quoted;
+		} else if ((ws = skip_token(buf, pos, len)) == pos) {
+			return chunk_refuse(st, "chunk extension: the value must be a token or a quoted-string "
+			                        "(RFC 9112 7.1.1: chunk-ext-val = token / quoted-string)");
+		} else {
+			pos = ws;
+		}
+	}
+}
+
 /* One chunk (size line, data, CRLF) at buf[st->pos..len): moves its data
  * down to buf[st->out] and returns 1; 0 for the last chunk (size 0);
  * HTTP_PARTIAL until the whole chunk is there; or an error. */
@@ -136,6 +236,7 @@ static int next_chunk(struct http_chunked *st, char *buf, size_t len, size_t max
 {
 	size_t pos = st->pos, size = 0;
 	int digits = 0, v;
+	long cr;
 
 	while (pos < len && (v = hex_value(buf[pos])) >= 0) {
 		if (++digits > 8)
@@ -146,19 +247,16 @@ static int next_chunk(struct http_chunked *st, char *buf, size_t len, size_t max
 	if (pos >= len)
 		return HTTP_PARTIAL;
 	if (digits == 0)
-		return HTTP_ERROR;
-	/* chunk-ext: ignored, but it must be printable. */
-	if (buf[pos] == ';' || buf[pos] == ' ' || buf[pos] == '\t') {
-		while (pos < len && buf[pos] != '\r' && buf[pos] != '\n') {
-			if (!is_field_vchar((unsigned char)buf[pos]))
-				return HTTP_ERROR;
-			pos++;
-		}
-	}
-	if (pos >= len || (buf[pos] == '\r' && pos + 1 >= len))
+		return chunk_refuse(st, "chunk line: it starts with the size in hex digits (RFC 9112 7.1: "
+		                        "chunk-size = 1*HEXDIG)");
+	if ((cr = chunk_ext_end(st, buf, pos, len)) < 0)
+		return (int)cr;
+	pos = (size_t)cr;
+	if (buf[pos] == '\r' && pos + 1 >= len)
 		return HTTP_PARTIAL;
 	if (buf[pos] != '\r' || buf[pos + 1] != '\n')
-		return HTTP_ERROR;
+		return chunk_refuse(st, "chunk line: it ends in CRLF (RFC 9112 7.1: chunk = chunk-size "
+		                        "[ chunk-ext ] CRLF)");
 	pos += 2;
 	if (size == 0) {
 		st->pos = pos;
@@ -169,7 +267,8 @@ static int next_chunk(struct http_chunked *st, char *buf, size_t len, size_t max
 	if (len - pos < size + 2)
 		return HTTP_PARTIAL;
 	if (buf[pos + size] != '\r' || buf[pos + size + 1] != '\n')
-		return HTTP_ERROR;
+		return chunk_refuse(st, "chunk data: exactly chunk-size bytes, then CRLF (RFC 9112 7.1: chunk = "
+		                        "chunk-size [ chunk-ext ] CRLF chunk-data CRLF)");
 	memmove(buf + st->out, buf + pos, size);
 	st->out += size;
 	st->pos = pos + size + 2;
@@ -189,21 +288,23 @@ long http_chunked_feed(struct http_chunked *st, char *buf, size_t len, size_t ma
 	}
 	/* Trailer section: field lines up to an empty line. */
 	for (;;) {
+		static const char trailer_rule[] = "chunked trailer: field lines name \":\" value, each ending "
+		                                   "in CRLF, then an empty line (RFC 9112 7.1.2)";
 		long end = line_end(buf, st->pos, len);
 		size_t i;
 		if (end == -1)
 			return HTTP_PARTIAL;
 		if (end == -2)
-			return HTTP_ERROR;
+			return chunk_refuse(st, trailer_rule);
 		if ((size_t)end == st->pos)
 			return (long)(st->pos + 2);
 		for (i = st->pos; i < (size_t)end && is_tchar((unsigned char)buf[i]); i++)
 			;
 		if (i == st->pos || buf[i] != ':')
-			return HTTP_ERROR;
+			return chunk_refuse(st, trailer_rule);
 		for (; i < (size_t)end; i++)
 			if (!is_field_vchar((unsigned char)buf[i]))
-				return HTTP_ERROR;
+				return chunk_refuse(st, trailer_rule);
 		st->pos = (size_t)end + 2;
 	}
 }

@@ -58,11 +58,13 @@ int http_request_semantics(struct http_request *req);
  * length (> 0) once the last chunk and the trailer section have arrived,
  * the body being buf[0..st->out); else HTTP_PARTIAL, HTTP_ERROR
  * (malformed; the buffer may be changed) or HTTP_TOO_LARGE (more than max
- * body bytes). Chunk extensions and trailer fields are read and ignored. */
+ * body bytes). Chunk extensions (checked against RFC 9112 7.1.1, see
+ * http.c) and trailer fields are read and ignored. */
 struct http_chunked {
 	size_t pos;  /* wire bytes consumed */
 	size_t out;  /* body bytes decoded */
 	int trailer; /* the last chunk is read; in the trailer section */
+	const char *error; /* after HTTP_ERROR: the rule broken, for the 400 body */
 };
 long http_chunked_feed(struct http_chunked *st, char *buf, size_t len, size_t max);
 

@@ -13,6 +13,13 @@
  * the deadline passes); the loop never blocks on the database. A tool
  * that returns a PDF then waits, the same way, for a renderer (render.c). Near
  * worker_connections the oldest idle connections are closed first.
+ *
+ * A refusal that closes the connection (413, 401 from the head, ...) is
+ * followed by a lingering close (LINGER): the client may still be sending
+ * its body, and closing with its bytes unread would make the kernel answer
+ * them with a reset that destroys the refusal. A connection over
+ * max_connections_per_ip is not dropped but answered 429 with Retry-After,
+ * within PER_IP_REFUSAL_NS of accept and reading little (conn_new).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,7 +54,13 @@
 #define TAG_SIGNAL ((void *)2)
 #define TAG_DATABASE ((void *)3)
 
-enum conn_state { C_HANDSHAKE, C_READ, C_WAIT, C_WRITE };
+enum conn_state { C_HANDSHAKE, C_READ, C_WAIT, C_WRITE, C_LINGER };
+
+/* A connection over max_connections_per_ip gets this long from accept for
+ * its TLS handshake, its first request bytes, its 429 and a lingering
+ * close of at most PER_IP_REFUSAL_LINGER_BYTES, whatever its state. */
+#define PER_IP_REFUSAL_NS 3000000000LL
+#define PER_IP_REFUSAL_LINGER_BYTES 65536
 
 struct conn {
 	int fd;
@@ -64,6 +77,10 @@ struct conn {
 	long long accepted_ns;
 	unsigned long served;  /* responses sent on this connection */
 	uint64_t peer_key;     /* hash of the client address (max_connections_per_ip) */
+	int over_limit;        /* not counted in peer_limit: answered 429, then closed */
+	int linger;            /* the answer is a refusal: close by lingering (C_LINGER) */
+	long long linger_until_ns, linger_last_read_ns;
+	size_t linger_bytes_left;
 	/* Reusable connections (handshaking, or waiting for a request) in the
 	 * order they became so: the oldest is closed first when this worker
 	 * nears worker_connections, the way nginx reuses its connections. */
@@ -162,7 +179,8 @@ static void conn_close(struct worker_ctx *w, struct conn *c)
 	request_done(w, &c->resp);
 	response_reset(&c->resp);
 	reuse_remove(c);
-	peer_limit_leave(w->shm, w->slot, c->peer_key);
+	if (!c->over_limit)
+		peer_limit_leave(w->shm, w->slot, c->peer_key);
 	if (c->ssl) {
 		if (c->state != C_HANDSHAKE)
 			SSL_shutdown(c->ssl);
@@ -246,27 +264,31 @@ static void conn_new(struct worker_ctx *w, int fd, int from_metrics)
 	struct shm_slot *slot = &w->shm->slots[w->slot];
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct conn *c;
-	int loopback;
+	int loopback, over_limit;
 	uint64_t key = peer_identify(fd, &loopback);
 
-	/* max_connections_per_ip counts over all workers (peer_limit.h). */
-	if (peer_limit_enter(w->shm, w->slot, key, w->cfg->max_connections_per_ip) < 0) {
+	/* max_connections_per_ip counts over all workers (peer_limit.h). A
+	 * connection over it is answered, not dropped: a client that sees a
+	 * reset cannot tell a limit from a fault, one that sees 429 with
+	 * Retry-After retries. It costs a TLS handshake, but no more than any
+	 * new connection does, for PER_IP_REFUSAL_NS at most, with no input
+	 * buffer, and it does not count against the cap. */
+	over_limit = peer_limit_enter(w->shm, w->slot, key, w->cfg->max_connections_per_ip) < 0;
+	if (over_limit) {
 		static long long last_log_ns;
 		atomic_fetch_add(&slot->rejected_per_ip, 1);
 		if (limiter_now_ns() - last_log_ns > 1000000000LL) {
 			last_log_ns = limiter_now_ns();
-			log_warn("closing new connections from an address over max_connections_per_ip "
+			log_warn("answering 429 to new connections from an address over max_connections_per_ip "
 			         "(%ld over all workers)", w->cfg->max_connections_per_ip);
 		}
-		close(fd);
-		atomic_fetch_sub(&slot->connections, 1);
-		return;
 	}
 	reclaim_idle(w);
 	c = calloc(1, sizeof(*c));
 	if (!c || !(c->ssl = SSL_new(w->tls))) {
 		free(c);
-		peer_limit_leave(w->shm, w->slot, key);
+		if (!over_limit)
+			peer_limit_leave(w->shm, w->slot, key);
 		close(fd);
 		atomic_fetch_sub(&slot->connections, 1);
 		return;
@@ -275,6 +297,7 @@ static void conn_new(struct worker_ctx *w, int fd, int from_metrics)
 	SSL_set_fd(c->ssl, fd);
 	c->peer = (loopback ? REQUEST_PEER_LOOPBACK : 0) | (from_metrics ? REQUEST_PEER_METRICS : 0);
 	c->peer_key = key;
+	c->over_limit = over_limit;
 	c->fd = fd;
 	c->state = C_HANDSHAKE;
 	c->events = EPOLLIN;
@@ -358,6 +381,7 @@ static void conn_refuse_with(struct worker_ctx *w, struct conn *c, struct respon
 	char rid[48];
 
 	r->close = 1;
+	c->linger = 1;
 	snprintf(rid, sizeof(rid), "%d-%llu", (int)getpid(), ++w->request_seq);
 	conn_send(w, c, r, NULL, rid, limiter_now_ns());
 	response_reset(r);
@@ -372,6 +396,22 @@ static void conn_refuse(struct worker_ctx *w, struct conn *c, int status, const 
 
 	response_init(&r);
 	response_rpc_error(&r, status, NULL, -32600, message, NULL);
+	conn_refuse_with(w, c, &r);
+}
+
+/* 429 to a connection over max_connections_per_ip, once its first request
+ * bytes have come (they are not parsed): the client retries. */
+static void too_many_connections(struct worker_ctx *w, struct conn *c)
+{
+	struct response r;
+	char msg[160];
+
+	snprintf(msg, sizeof(msg), "Too many connections from your address (max_connections_per_ip = %ld); "
+	         "retry after retry_after_ms", w->cfg->max_connections_per_ip);
+	response_init(&r);
+	response_header(&r, "Retry-After: 1");
+	response_rpc_error(&r, 429, NULL, -32000, msg,
+	                   "{\"code\":\"RATE_LIMITED\",\"retryable\":true,\"retry_after_ms\":1000}");
 	conn_refuse_with(w, c, &r);
 }
 
@@ -485,6 +525,7 @@ static int conn_precheck(struct worker_ctx *w, struct conn *c, size_t total)
 		response_init(&r);
 		if (request_precheck(w, &c->req, rid, c->peer, &r, &c->id)) {
 			r.close = 1; /* the body was not read */
+			c->linger = 1;
 			conn_send(w, c, &r, &c->req, rid, t0);
 			response_reset(&r);
 			c->in_len = 0;
@@ -565,7 +606,9 @@ static int conn_process(struct worker_ctx *w, struct conn *c)
 		long wire = http_chunked_feed(&c->chunk, c->in + c->head_len, c->in_len - c->head_len,
 		                              (size_t)w->cfg->max_body_bytes);
 		if (wire == HTTP_ERROR) {
-			conn_refuse(w, c, 400, "Bad Request: malformed chunked body");
+			char msg[256];
+			snprintf(msg, sizeof(msg), "Bad Request: %s", c->chunk.error);
+			conn_refuse(w, c, 400, msg);
 			return 1;
 		}
 		if (wire == HTTP_TOO_LARGE) {
@@ -672,6 +715,11 @@ static enum step conn_read(struct worker_ctx *w, struct conn *c)
 		          : SSL_read(c->ssl, first_read, (int)sizeof(first_read));
 		if (n <= 0)
 			return ssl_wait(w, c, n);
+		if (c->over_limit) {
+			reuse_remove(c);
+			too_many_connections(w, c);
+			return STEP_NEXT;
+		}
 		if (!c->in) {
 			if ((rc = ensure_capacity(w, c, FIRST_BUFFER)) < 0) {
 				if (rc == -2) {
@@ -690,6 +738,62 @@ static enum step conn_read(struct worker_ctx *w, struct conn *c)
 		c->in[c->in_len] = '\0';
 		if (conn_process(w, c))
 			return STEP_NEXT;
+	}
+}
+
+/* Lingering close, as nginx's lingering_close: the refusal is written;
+ * send close_notify and FIN, then read and discard whatever the client
+ * still sends (raw, never decrypted) until it closes, or for at most
+ * lingering_time_s, lingering_timeout_s between reads and 16 times
+ * max_body_bytes; a connection over max_connections_per_ip gets what is
+ * left of PER_IP_REFUSAL_NS and PER_IP_REFUSAL_LINGER_BYTES. A lingering
+ * connection holds no TLS state and no buffer, and is reclaimable. */
+static enum step conn_linger_start(struct worker_ctx *w, struct conn *c)
+{
+	long long now = limiter_now_ns();
+
+	if (w->cfg->lingering_time_s == 0) {
+		conn_close(w, c);
+		return STEP_CLOSED;
+	}
+	ERR_clear_error();
+	SSL_shutdown(c->ssl); /* best effort: a full socket buffer loses only close_notify */
+	SSL_free(c->ssl);
+	c->ssl = NULL;
+	shutdown(c->fd, SHUT_WR);
+	if (c->in)
+		buffer_release(w, c);
+	c->in_len = 0;
+	c->state = C_LINGER;
+	c->linger_last_read_ns = now;
+	if (c->over_limit) {
+		c->linger_until_ns = c->accepted_ns + PER_IP_REFUSAL_NS;
+		c->linger_bytes_left = PER_IP_REFUSAL_LINGER_BYTES;
+	} else {
+		c->linger_until_ns = now + w->cfg->lingering_time_s * 1000000000LL;
+		c->linger_bytes_left = 16 * (size_t)w->cfg->max_body_bytes;
+	}
+	reuse_append(c);
+	conn_watch(c, EPOLLIN);
+	return STEP_NEXT;
+}
+
+static enum step conn_linger(struct worker_ctx *w, struct conn *c)
+{
+	for (;;) {
+		ssize_t n = recv(c->fd, first_read, sizeof(first_read), 0);
+		if (n > 0 && (size_t)n < c->linger_bytes_left) {
+			c->linger_bytes_left -= (size_t)n;
+			c->linger_last_read_ns = limiter_now_ns();
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return STEP_WAIT;
+		/* The client closed, failed, or sent more than the bound. */
+		conn_close(w, c);
+		return STEP_CLOSED;
 	}
 }
 
@@ -714,6 +818,8 @@ static enum step conn_write(struct worker_ctx *w, struct conn *c)
 		return STEP_NEXT;
 	}
 	if (!c->keep_alive) {
+		if (c->linger)
+			return conn_linger_start(w, c);
 		conn_close(w, c);
 		return STEP_CLOSED;
 	}
@@ -754,6 +860,9 @@ static void conn_run(struct worker_ctx *w, struct conn *c)
 		case C_WAIT:
 			st = STEP_WAIT; /* the database's answer resumes it */
 			break;
+		case C_LINGER:
+			st = conn_linger(w, c);
+			break;
 		default:
 			st = conn_write(w, c);
 			break;
@@ -767,11 +876,17 @@ static void sweep(struct worker_ctx *w)
 	long long body_ns = (long long)w->cfg->request_timeout_ms * 1000000LL;
 	long long head_ns = w->cfg->header_timeout_s * 1000000000LL;
 	long long idle_ns = w->cfg->idle_timeout_s * 1000000000LL;
+	long long linger_quiet_ns = w->cfg->lingering_timeout_s * 1000000000LL;
 	struct conn *c, *next;
 
 	for (c = conns; c; c = next) {
 		next = c->next;
-		if (c->state == C_HANDSHAKE) {
+		if (c->over_limit && now - c->accepted_ns > PER_IP_REFUSAL_NS) {
+			conn_close(w, c);
+		} else if (c->state == C_LINGER) {
+			if (now > c->linger_until_ns || now - c->linger_last_read_ns > linger_quiet_ns)
+				conn_close(w, c);
+		} else if (c->state == C_HANDSHAKE) {
 			if (now - c->started_ns > head_ns ||
 			    (draining && now - drain_started_ns > 2 * DRAIN_GRACE_NS))
 				conn_close(w, c);

@@ -1,6 +1,7 @@
 /* libFuzzer driver: the HTTP request-head parser and framing semantics must
  * never read out of bounds, crash or accept a head longer than the input;
- * the chunked-body decoder likewise on what follows the head. */
+ * the chunked-body decoder likewise on what follows the head, and name the
+ * rule whenever it refuses. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -38,6 +39,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			wire2 = http_chunked_feed(&two, copy, half, 4096);
 			if (wire2 == HTTP_PARTIAL)
 				wire2 = http_chunked_feed(&two, copy, len, 4096);
+			/* Every refusal names the rule it broke. */
+			if ((wire == HTTP_ERROR && !one.error) || (wire2 == HTTP_ERROR && !two.error))
+				__builtin_trap();
 			if (wire > 0 && ((size_t)wire > len || one.out > 4096 || one.out > (size_t)wire ||
 			                 wire2 != wire || two.out != one.out ||
 			                 memcmp(rest, copy, one.out) != 0))

@@ -1,9 +1,11 @@
 """HTTP transport and MCP protocol behaviour, both protocol eras."""
 import base64
 import json
+import os
 import re
 import socket
 import ssl
+import subprocess
 import time
 
 from harness import PORT, Client, expect
@@ -640,3 +642,60 @@ def test_strict_json_agrees_with_pythons_reader(env):
     expect(not disagree, disagree[:5])
     expect(len(seen) > 400, len(seen))
     c.close()
+
+
+def test_refusals_reach_clients_still_sending_their_body(env):
+    """Lingering close: a refusal sent while the client is still sending its
+    body (413 over max_body_bytes, 401 from the head) is followed by reading
+    and discarding what the client still sends, so the client reads the
+    answer instead of a reset (http.client and curl both send the whole
+    body before they read)."""
+    big = b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"' + b"a" * 8000000 + b'"}}'
+    statuses = []
+    # Over max_body_bytes (413), and within it but with a bad token (401).
+    for token, body in ((env.token(), big), ("not-a-token", big[:900000])):
+        for _ in range(5):
+            c = Client(env, token)
+            try:
+                statuses.append(c.post(None, raw_body=body)[0])
+            except OSError as e:
+                statuses.append(type(e).__name__)
+            c.close()
+    with open(os.path.join(env.dir, "big.json"), "wb") as f:
+        f.write(big)
+    for _ in range(5):
+        p = subprocess.run(["curl", "-sS", "--cacert", env.cafile, "-o", "/dev/null", "-w", "%{http_code}",
+                            "-H", "Content-Type: application/json", "-H", "Authorization: Bearer " + env.token(),
+                            "-H", "Expect:", "--data-binary", "@" + os.path.join(env.dir, "big.json"),
+                            f"https://127.0.0.1:{PORT}/mcp"], capture_output=True, text=True, timeout=30)
+        statuses.append(int(p.stdout) if p.returncode == 0 else p.stderr.strip())
+    expect(statuses == [413] * 5 + [401] * 5 + [413] * 5, statuses)
+
+
+def refusal(raw_head_and_body):
+    """(status, body) of the answer to raw bytes sent on a new connection."""
+    s = tls_socket()
+    s.settimeout(5)
+    s.sendall(raw_head_and_body)
+    st, body = read_response(s)
+    s.close()
+    return st, body
+
+
+def test_chunk_lines_follow_rfc9112_exactly(env):
+    """chunk = chunk-size [ chunk-ext ] CRLF, chunk-ext = *( BWS ";" BWS
+    chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ): whitespace may stand
+    only before ";" and around "=", and a quoted extension value holds no
+    CR or LF. Anything else is 400 naming the rule."""
+    tok = env.token().encode()
+    body = b'{"jsonrpc":"2.0","id":3,"method":"ping"}'
+    head = (b"POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Authorization: Bearer " + tok + b"\r\nTransfer-Encoding: chunked\r\n\r\n")
+    size = hex(len(body))[2:].encode()
+    for line in (size + b" ", size + b"\t", size + b';a="x\r\ny"', size + b";a \t",
+                 size + b";", size + b";a=", size + b';a="x\x01"'):
+        st, answer = refusal(head + line + b"\r\n" + body + b"\r\n0\r\n\r\n")
+        expect(st == 400 and b"RFC 9112" in answer and b"chunk" in answer, (line, st, answer))
+    for line in (size + b" ;a", size + b"\t; a = b", size + b';a="x;\\"y\\" z";b'):
+        st, answer = refusal(head + line + b"\r\n" + body + b"\r\n0\r\n\r\n")
+        expect(st == 200 and b'"id":3' in answer, (line, st, answer))

@@ -157,6 +157,68 @@ static void test_chunked_body(void **state)
 	assert_int_equal(chunked("4;\x01\r\nWiki\r\n0\r\n\r\n", copy, 1000, &n), HTTP_ERROR);
 }
 
+/* The rule a refused chunked body names, from a fresh state. */
+static const char *chunked_error(const char *in)
+{
+	struct http_chunked st = { 0 };
+	char copy[256];
+
+	memcpy(copy, in, strlen(in) + 1);
+	if (http_chunked_feed(&st, copy, strlen(in), 1000) != HTTP_ERROR)
+		return NULL;
+	return st.error;
+}
+
+/* RFC 9112 7.1/7.1.1: whitespace only before ";" and around "=", quoted
+ * extension values without CR, LF or control bytes. */
+static void test_chunk_line_grammar(void **state)
+{
+	static const char *refused[][2] = {
+		{ "4 \r\nWiki\r\n0\r\n\r\n", "chunk = chunk-size [ chunk-ext ] CRLF" },
+		{ "4\t\r\nWiki\r\n0\r\n\r\n", "chunk = chunk-size [ chunk-ext ] CRLF" },
+		{ "4;a \r\nWiki\r\n0\r\n\r\n", "chunk = chunk-size [ chunk-ext ] CRLF" },
+		{ "4;a=b\t\r\nWiki\r\n0\r\n\r\n", "chunk = chunk-size [ chunk-ext ] CRLF" },
+		{ "4;a=\"x\r\ny\"\r\nWiki\r\n0\r\n\r\n", "qdtext" },
+		{ "4;a=\"x\ny\"\r\nWiki\r\n0\r\n\r\n", "qdtext" },
+		{ "4;a=\"x\\\r\"\r\nWiki\r\n0\r\n\r\n", "qdtext" },
+		{ "4 x\r\nWiki\r\n0\r\n\r\n", "chunk-ext = *( BWS \";\"" },
+		{ "4;\r\nWiki\r\n0\r\n\r\n", "chunk-ext-name = token" },
+		{ "4;=b\r\nWiki\r\n0\r\n\r\n", "chunk-ext-name = token" },
+		{ "4;a=\r\nWiki\r\n0\r\n\r\n", "chunk-ext-val = token / quoted-string" },
+		{ "4;a=b\"c\"\r\nWiki\r\n0\r\n\r\n", "chunk-ext = *( BWS \";\"" },
+		{ "x\r\n", "chunk-size = 1*HEXDIG" },
+		{ "4\nWiki\r\n0\r\n\r\n", "CRLF" },
+		{ "4\r\nWikiXX0\r\n\r\n", "chunk-data CRLF" },
+		{ "0\r\nbad trailer\r\n\r\n", "RFC 9112 7.1.2" },
+	};
+	static const char *accepted[] = {
+		"4 ;a\r\nWiki\r\n0\r\n\r\n",
+		"4\t; a = b ;c\r\nWiki\r\n0 ;z\r\n\r\n",
+		"4;a=\"x;\\\"y\\\" \tz\x80\";b=c\r\nWiki\r\n0\r\n\r\n",
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		const char *why = chunked_error(refused[i][0]);
+		assert_non_null(why);
+		assert_non_null(strstr(why, "RFC 9112"));
+		assert_non_null(strstr(why, refused[i][1]));
+	}
+	for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
+		char copy[256];
+		size_t n = 0;
+		assert_int_equal(chunked(accepted[i], copy, 1000, &n), (long)strlen(accepted[i]));
+		assert_int_equal(n, 4);
+		assert_memory_equal(copy, "Wiki", 4);
+	}
+	/* A quoted value cut anywhere is partial, not an error. */
+	for (size_t i = 0; i < strlen(accepted[2]); i++) {
+		struct http_chunked st = { 0 };
+		char copy[256];
+		memcpy(copy, accepted[2], i);
+		assert_int_equal(http_chunked_feed(&st, copy, i, 1000), HTTP_PARTIAL);
+	}
+}
+
 static void test_transfer_codings(void **state)
 {
 	struct http_request req;
@@ -259,6 +321,7 @@ int main(void)
 		cmocka_unit_test(test_host_value),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_chunked_body),
+		cmocka_unit_test(test_chunk_line_grammar),
 		cmocka_unit_test(test_transfer_codings),
 	};
 	return cmocka_run_group_tests_name("http", tests, NULL, NULL);
