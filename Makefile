@@ -18,16 +18,22 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 HARDEN   := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 CFLAGS   ?= -O2 -g
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DMCPI_VERSION=\"$(VERSION)\" $(WARN) $(HARDEN) $(CFLAGS) $(PKG_CFLAGS)
+# Every #include "..." names its file from the top of the tree (-iquote .);
+# -MMD -MP writes each object's header dependencies next to it.
+DEPFLAGS := -iquote . -MMD -MP
+ALL_CFLAGS := $(DEPFLAGS) -std=c11 -D_GNU_SOURCE -DMCPI_VERSION=\"$(VERSION)\" $(WARN) $(HARDEN) $(CFLAGS) $(PKG_CFLAGS)
 LDFLAGS  += -pie -Wl,-z,relro,-z,now
 LIBS     := $(PKG_LIBS)
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # The sanitizer build (what the tests run) also compiles the test-only hooks
 # (MCPI_TEST_HOOKS: sandbox_test_hook); release builds never contain them.
-SAN_CFLAGS := -std=c11 -D_GNU_SOURCE -DMCPI_VERSION=\"$(VERSION)\" -DMCPI_TEST_HOOKS $(WARN) -O1 -g $(SAN_FLAGS) $(PKG_CFLAGS)
+SAN_CFLAGS := $(DEPFLAGS) -std=c11 -D_GNU_SOURCE -DMCPI_VERSION=\"$(VERSION)\" -DMCPI_TEST_HOOKS $(WARN) -O1 -g $(SAN_FLAGS) $(PKG_CFLAGS)
 
-SRCS := $(wildcard server/*.c) $(wildcard worker/*.c) $(wildcard shm/*.c)
+# The folders are the process diagram (README: Source layout).
+LIB_DIRS := server/lib server/proc server/proto server/auth shm
+SRCS := $(wildcard server/*.c) $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)) \
+        $(wildcard worker/*.c) $(wildcard worker/*/*.c)
 LIB_SRCS := $(filter-out server/main.c,$(SRCS))
 MIGRATIONS := $(sort $(wildcard sql/migrations/*.sql))
 
@@ -35,8 +41,8 @@ OBJS     := $(SRCS:%.c=build/rel/%.o) build/rel/migrations.o
 # The renderer is its own binary (exec'd by the master): only it links
 # cairo and pango, so no other process maps them.
 RENDER_PKGS := pangocairo pangofc fontconfig json-c libseccomp
-RENDER_SRCS := $(wildcard render/*.c) server/log.c server/ipc.c server/privsep.c server/render_proto.c server/sandbox.c \
-               worker/currency.c worker/json_get.c
+RENDER_SRCS := $(wildcard render/*.c) $(wildcard server/lib/*.c) server/proto/ipc.c server/proc/privsep.c \
+               server/proc/sandbox.c server/proto/render_proto.c
 RENDER_CFLAGS = $(ALL_CFLAGS) $(shell pkg-config --cflags $(RENDER_PKGS) 2>/dev/null)
 RENDER_LIBS = $(shell pkg-config --libs $(RENDER_PKGS) 2>/dev/null)
 RENDER_OBJS := $(RENDER_SRCS:%.c=build/render/%.o)
@@ -58,7 +64,7 @@ bin/mcp-invoiced-render: $(RENDER_OBJS)
 	@mkdir -p bin
 	$(CC) $(RENDER_CFLAGS) $(LDFLAGS) -o $@ $(RENDER_OBJS) $(RENDER_LIBS)
 
-build/render/%.o: %.c $(wildcard */*.h)
+build/render/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo CC-RENDER $<
 	@$(CC) $(RENDER_CFLAGS) -c -o $@ $<
@@ -68,7 +74,7 @@ bin/mcp-invoiced-render-san: $(RENDER_SRCS:%.c=build/rendersan/%.o)
 	@mkdir -p bin
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(RENDER_LIBS)
 
-build/rendersan/%.o: %.c $(wildcard */*.h)
+build/rendersan/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo CC-RENDER-SAN $<
 	@$(CC) $(SAN_CFLAGS) $(shell pkg-config --cflags $(RENDER_PKGS) 2>/dev/null) -c -o $@ $<
@@ -83,16 +89,16 @@ build/migrations.c: $(MIGRATIONS) sql/embed.sh
 
 build/rel/migrations.o: build/migrations.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Iserver -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -c -o $@ $<
 build/san/migrations.o: build/migrations.c
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_CFLAGS) -Wno-missing-prototypes -Iserver -c -o $@ $<
+	$(CC) $(SAN_CFLAGS) -Wno-missing-prototypes -c -o $@ $<
 
-build/rel/%.o: %.c $(wildcard */*.h)
+build/rel/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo CC $<
 	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
-build/san/%.o: %.c $(wildcard */*.h)
+build/san/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo CC-SAN $<
 	@$(CC) $(SAN_CFLAGS) -c -o $@ $<
@@ -103,22 +109,22 @@ build/tests/%: tests/unit/%.c $(SAN_OBJS)
 
 # libFuzzer drivers (clang): the modules are compiled once with coverage
 # instrumentation (fuzzer-no-link) and each driver links against them.
-FUZZ_BASE := -std=c11 -D_GNU_SOURCE -DMCPI_VERSION=\"$(VERSION)\" -g -O1 $(PKG_CFLAGS)
+FUZZ_BASE := $(DEPFLAGS) -std=c11 -D_GNU_SOURCE -DMCPI_VERSION=\"$(VERSION)\" -g -O1 $(PKG_CFLAGS)
 FUZZ_OBJS := $(LIB_SRCS:%.c=build/fuzzobj/%.o) build/fuzzobj/migrations.o
-build/fuzzobj/%.o: %.c $(wildcard */*.h)
+build/fuzzobj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo CC-FUZZ $<
 	@clang $(FUZZ_BASE) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
 build/fuzzobj/migrations.o: build/migrations.c
 	@mkdir -p $(dir $@)
-	@clang $(FUZZ_BASE) -fsanitize=fuzzer-no-link,address,undefined -Iserver -c -o $@ $<
+	@clang $(FUZZ_BASE) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
 	@mkdir -p build/fuzz
 	@echo LINK-FUZZ $@
 	@clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJS) $(LIBS)
 
 # The renderer's driver links the renderer's modules (and cairo/pango).
-build/fuzzrender/%.o: %.c $(wildcard */*.h)
+build/fuzzrender/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo CC-FUZZ-RENDER $<
 	@clang $(FUZZ_BASE) $(shell pkg-config --cflags $(RENDER_PKGS) 2>/dev/null) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
@@ -155,6 +161,7 @@ check-readme: bin/mcp-invoiced
 test: deps
 	@$(MAKE) --no-print-directory -j$$(nproc) all bin/mcp-invoiced-san bin/mcp-invoiced-render-san $(UNIT_TESTS) $(FUZZERS)
 	@$(MAKE) --no-print-directory check-readme
+	@python3 tests/check-layout.py
 	@sh tests/check-systemd.sh
 	@sh tests/check-install.sh
 	@sh tests/check-man.sh
@@ -188,3 +195,8 @@ install: bin/mcp-invoiced bin/mcp-invoiced-render
 
 clean:
 	rm -rf build bin
+
+# Objects are kept between builds (the fuzz drivers' are reached only
+# through pattern rules).
+.SECONDARY:
+-include $(shell find build -name '*.d' 2>/dev/null)

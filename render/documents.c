@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../worker/currency.h"
-#include "../worker/document.h"
-#include "../worker/json_get.h"
-#include "documents.h"
-#include "pdf.h"
+#include "render/documents.h"
+#include "render/pdf.h"
+#include "server/lib/currency.h"
+#include "server/lib/json_get.h"
+#include "server/proto/render_proto.h"
 
 struct docdata {
 	json_object *root, *seller, *customer, *lines, *payments;

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "fonts.h"
+#include "render/fonts.h"
 
 static const struct { const char *path, *package; } font_files[] = {
 	{ "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf", "fonts-noto-core" },

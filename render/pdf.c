@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fonts.h"
-#include "pdf.h"
+#include "render/fonts.h"
+#include "render/pdf.h"
 
 #define MARGIN 42.0
 #define ROW_H 14.0

@@ -24,14 +24,13 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "../server/ipc.h"
-#include "../server/log.h"
-#include "../server/privsep.h"
-#include "../server/sandbox.h"
-#include "../server/render_proto.h"
-#include "../worker/document.h"
-#include "documents.h"
-#include "fonts.h"
+#include "render/documents.h"
+#include "render/fonts.h"
+#include "server/lib/log.h"
+#include "server/proc/privsep.h"
+#include "server/proc/sandbox.h"
+#include "server/proto/ipc.h"
+#include "server/proto/render_proto.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 /* The tests' sanitizer build: the renderer starts with an empty

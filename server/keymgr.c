@@ -19,12 +19,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../shm/shm.h"
-#include "ipc.h"
-#include "keymgr.h"
-#include "log.h"
-#include "privsep.h"
-#include "sandbox.h"
+#include "server/keymgr.h"
+#include "server/lib/log.h"
+#include "server/proc/privsep.h"
+#include "server/proc/sandbox.h"
+#include "server/proto/ipc.h"
+#include "shm/shm.h"
 
 /* Answers one request on fd; -1 when the worker has gone. */
 static int serve(EVP_PKEY *key, int fd)

@@ -6,13 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../worker/mcp.h"
-#include "../worker/tools.h"
-#include "config.h"
-#include "log.h"
-#include "master.h"
-#include "migrate.h"
-#include "token_cli.h"
+#include "server/lib/log.h"
+#include "server/master.h"
+#include "server/migrate.h"
+#include "server/proc/config.h"
+#include "server/proto/entry.h"
+#include "server/token_cli.h"
 
 static void usage(FILE *out)
 {

@@ -31,18 +31,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../shm/limiter.h"
-#include "../worker/auth.h"
-#include "../worker/cursor.h"
-#include "../worker/tls.h"
-#include "../worker/worker.h"
-#include "ipc.h"
-#include "keymgr.h"
-#include "log.h"
-#include "master.h"
-#include "privsep.h"
-#include "sandbox.h"
-#include "sdnotify.h"
+#include "server/auth/auth.h"
+#include "server/auth/cursor.h"
+#include "server/keymgr.h"
+#include "server/lib/log.h"
+#include "server/master.h"
+#include "server/proc/privsep.h"
+#include "server/proc/sandbox.h"
+#include "server/proc/sdnotify.h"
+#include "server/proc/tls.h"
+#include "server/proto/entry.h"
+#include "server/proto/ipc.h"
+#include "shm/limiter.h"
 
 #define MAX_STARTUP_FAILURES 5
 #define TICK_MS 100
@@ -514,9 +514,9 @@ static void spawn_worker(struct master *m)
 		return;
 	}
 	if (pid == 0) {
-		struct worker_ctx w = { .cfg = &m->cfg, .shm = m->shm, .slot = slot, .channel_fd = sv[1],
-		                        .keymgr_fd = kp[1], .tls = m->tls, .keys = &m->keys,
-		                        .cursor_key = &m->cursor_key };
+		struct worker_start w = { .cfg = &m->cfg, .shm = m->shm, .slot = slot, .channel_fd = sv[1],
+		                          .keymgr_fd = kp[1], .tls = m->tls, .keys = &m->keys,
+		                          .cursor_key = &m->cursor_key };
 		close(sv[0]);
 		close_master_fds(m);
 		worker_main(&w);

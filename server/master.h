@@ -6,7 +6,7 @@
 #ifndef MCPI_MASTER_H
 #define MCPI_MASTER_H
 
-#include "config.h"
+#include "server/proc/config.h"
 
 /* Takes ownership of cfg. Returns the process exit status. */
 int master_run(struct config *cfg, const char *cfg_path);

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "migrate.h"
+#include "server/lib/log.h"
+#include "server/migrate.h"
 
 static int exec_ok(PGconn *c, const char *sql, const char *what)
 {

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "config.h"
+#include "server/proc/config.h"
 
 struct migration {
 	const char *name; /* NNNN_description */

@@ -8,9 +8,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "../worker/auth.h"
-#include "log.h"
-#include "token_cli.h"
+#include "server/auth/auth.h"
+#include "server/lib/log.h"
+#include "server/token_cli.h"
 
 int token_mint(const struct config *cfg, const char *sub, const char *tenant,
                const char *scope, long ttl_s)

@@ -5,7 +5,7 @@
 #ifndef MCPI_TOKEN_CLI_H
 #define MCPI_TOKEN_CLI_H
 
-#include "config.h"
+#include "server/proc/config.h"
 
 /* Prints the token on stdout; returns the exit status. */
 int token_mint(const struct config *cfg, const char *sub, const char *tenant,

@@ -10,8 +10,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "fnv.h"
-#include "limiter.h"
+#include "server/lib/clock.h"
+#include "server/lib/fnv.h"
+#include "shm/limiter.h"
 
 /* The burst and cap of one host's share: rounded up, at least 1. */
 static long share_of(long n, long hosts)
@@ -31,10 +32,7 @@ void limiter_configure(struct shm_segment *seg, long rps, long burst, long max_i
 
 long long limiter_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	return clock_now_ns();
 }
 
 void limiter_configure_tenant(struct shm_segment *seg, long rps, long burst, long hosts)

@@ -7,7 +7,7 @@
 #ifndef MCPI_LIMITER_H
 #define MCPI_LIMITER_H
 
-#include "shm.h"
+#include "shm/shm.h"
 
 /* The figures are the cluster's: with hosts servers behind one load
  * balancer (cluster_hosts), this host enforces 1/hosts of the rate exactly

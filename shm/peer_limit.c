@@ -8,7 +8,7 @@
  * owning worker writes a row, and only the master zeroes it, after the
  * worker is gone.
  */
-#include "peer_limit.h"
+#include "shm/peer_limit.h"
 
 static int bucket(uint64_t key)
 {

@@ -14,7 +14,7 @@
 
 #include <stdint.h>
 
-#include "shm.h"
+#include "shm/shm.h"
 
 /* Counts one more connection from the address with hash key in slot's row,
  * unless all workers together then hold more than limit from it (0 = no

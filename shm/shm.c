@@ -11,8 +11,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "peer_limit.h"
-#include "shm.h"
+#include "shm/peer_limit.h"
+#include "shm/shm.h"
 
 #define SHM_MAGIC 0x4d4350494e564f31ULL /* "MCPINVO1" */
 

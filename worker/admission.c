@@ -12,9 +12,9 @@
 #include <strings.h>
 #include <time.h>
 
-#include "../server/log.h"
-#include "../shm/limiter.h"
-#include "admission.h"
+#include "server/lib/log.h"
+#include "shm/limiter.h"
+#include "worker/admission.h"
 
 /* "https://host:port/x" -> "https://host:port" */
 static void url_origin(const char *url, char *out, size_t cap)

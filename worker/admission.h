@@ -7,10 +7,10 @@
 #ifndef MCPI_ADMISSION_H
 #define MCPI_ADMISSION_H
 
-#include "auth.h"
-#include "http.h"
-#include "response.h"
-#include "worker.h"
+#include "server/auth/auth.h"
+#include "worker/core/worker_ctx.h"
+#include "worker/http/http.h"
+#include "worker/http/response.h"
 
 #define RESOURCE_METADATA_PATH "/.well-known/oauth-protected-resource"
 

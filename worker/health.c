@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../server/log.h"
-#include "health.h"
+#include "server/lib/log.h"
+#include "worker/health.h"
 
 static void health_body(struct response *resp, int status, const char *json)
 {

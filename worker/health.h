@@ -7,8 +7,8 @@
 #ifndef MCPI_HEALTH_H
 #define MCPI_HEALTH_H
 
-#include "response.h"
-#include "worker.h"
+#include "worker/core/worker_ctx.h"
+#include "worker/http/response.h"
 
 #define HEALTH_LIVE_PATH "/livez"
 #define HEALTH_READY_PATH "/readyz"

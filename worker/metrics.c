@@ -16,11 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../server/log.h"
-#include "../shm/shm.h"
-#include "metrics.h"
-#include "strbuf.h"
-#include "tools.h"
+#include "server/lib/log.h"
+#include "server/lib/strbuf.h"
+#include "shm/shm.h"
+#include "worker/metrics.h"
+#include "worker/tools/tools.h"
 
 /* JSON-RPC methods counted under their own name. Series index i < NMETHODS
  * is a method; NMETHODS + t is tools/call of tool t (tools_at order).

@@ -6,8 +6,8 @@
 #ifndef MCPI_METRICS_H
 #define MCPI_METRICS_H
 
-#include "response.h"
-#include "worker.h"
+#include "worker/core/worker_ctx.h"
+#include "worker/http/response.h"
 
 void metrics_render(struct worker_ctx *w, struct response *resp);
 /* Counts one answered request (its method, tool and outcome as r says)

@@ -12,12 +12,12 @@
 #include <string.h>
 #include <json-c/json.h>
 
-#include "../server/log.h"
-#include "admission.h"
-#include "health.h"
-#include "mcp.h"
-#include "metrics.h"
-#include "request.h"
+#include "server/lib/log.h"
+#include "worker/admission.h"
+#include "worker/health.h"
+#include "worker/mcp/mcp.h"
+#include "worker/metrics.h"
+#include "worker/request.h"
 
 static int path_is(const char *path, size_t len, const char *want)
 {

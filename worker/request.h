@@ -6,10 +6,10 @@
 #ifndef MCPI_REQUEST_H
 #define MCPI_REQUEST_H
 
-#include "http.h"
-#include "mcp.h"
-#include "response.h"
-#include "worker.h"
+#include "worker/core/worker_ctx.h"
+#include "worker/http/http.h"
+#include "worker/http/response.h"
+#include "worker/mcp/mcp.h"
 
 /* Where a connection came from: request_handle's and request_precheck's
  * peer argument, a set of these bits. */

@@ -36,18 +36,19 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "../server/ipc.h"
-#include "../server/log.h"
-#include "../server/sandbox.h"
-#include "../shm/limiter.h"
-#include "../shm/peer_limit.h"
-#include "../shm/fnv.h"
-#include "http.h"
-#include "metrics.h"
-#include "request.h"
-#include "tls.h"
-#include "tools.h"
-#include "worker.h"
+#include "server/lib/fnv.h"
+#include "server/lib/log.h"
+#include "server/proc/sandbox.h"
+#include "server/proc/tls.h"
+#include "server/proto/entry.h"
+#include "server/proto/ipc.h"
+#include "shm/limiter.h"
+#include "shm/peer_limit.h"
+#include "worker/core/worker_ctx.h"
+#include "worker/http/http.h"
+#include "worker/metrics.h"
+#include "worker/request.h"
+#include "worker/tools/tools.h"
 
 #define SWEEP_MS 250
 #define TAG_CHANNEL ((void *)1)
@@ -1036,8 +1037,18 @@ static void on_channel(struct worker_ctx *w)
 	}
 }
 
-void worker_main(struct worker_ctx *w)
+void worker_main(const struct worker_start *start)
 {
+	static struct worker_ctx ctx;
+	struct worker_ctx *w = &ctx;
+	w->cfg = start->cfg;
+	w->shm = start->shm;
+	w->slot = start->slot;
+	w->channel_fd = start->channel_fd;
+	w->keymgr_fd = start->keymgr_fd;
+	w->tls = start->tls;
+	w->keys = start->keys;
+	w->cursor_key = start->cursor_key;
 	struct epoll_event ev, events[64];
 	sigset_t mask;
 	int sfd;

@@ -6,8 +6,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../../worker/auth.h"
-#include "../../worker/tools.h"
+#include "server/auth/auth.h"
+#include "worker/tools/tools.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

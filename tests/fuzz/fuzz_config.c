@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../server/config.h"
+#include "server/proc/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

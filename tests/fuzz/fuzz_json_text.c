@@ -14,8 +14,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../../worker/json_text.h"
-#include "../../worker/utf8.h"
+#include "server/lib/json_text.h"
+#include "server/lib/utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <jwt.h>
 
-#include "../../worker/auth.h"
+#include "server/auth/auth.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -11,8 +11,8 @@
 #include <jwt.h>
 #include <json-c/json.h>
 
-#include "../../worker/auth.h"
-#include "../../worker/base64.h"
+#include "server/auth/auth.h"
+#include "server/lib/base64.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

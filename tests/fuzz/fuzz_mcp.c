@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../server/log.h"
-#include "../../worker/mcp.h"
+#include "server/lib/log.h"
+#include "worker/mcp/mcp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -5,8 +5,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../../worker/completion.h"
-#include "../../worker/prompts.h"
+#include "worker/mcp/completion.h"
+#include "worker/mcp/prompts.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -5,8 +5,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../../worker/document.h"
-#include "../../worker/tools.h"
+#include "worker/tools/document.h"
+#include "worker/tools/tools.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,4 +1,4 @@
-"""seccomp per process role (server/sandbox.c): every role is confined
+"""seccomp per process role (server/proc/sandbox.c): every role is confined
 (Seccomp: 2 in /proc), a call no role may make kills the process with
 SIGSYS and the master says so, a call merely not on a role's list fails
 with EPERM, and the release build (no sanitizer allowances) serves tool

@@ -1,4 +1,4 @@
-/* Unit tests for worker/auth.c with tokens minted by libjwt: the claim
+/* Unit tests for server/auth/auth.c with tokens minted by libjwt: the claim
  * checks, algorithm pinning and scope matching. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,7 +10,7 @@
 #include <jwt.h>
 #include <cmocka.h>
 
-#include "../../worker/auth.h"
+#include "server/auth/auth.h"
 
 static const char secret[] = "0123456789abcdef0123456789abcdef-unit";
 static struct config cfg;

@@ -1,4 +1,4 @@
-/* Unit tests for server/config.c: parsing, validation and error locations. */
+/* Unit tests for server/proc/config.c: parsing, validation and error locations. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,7 +8,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "../../server/config.h"
+#include "server/proc/config.h"
 
 static const char good[] =
 	"# comment\n"

@@ -1,4 +1,4 @@
-/* Unit tests for worker/currency.c: exponents, amounts written with them
+/* Unit tests for server/lib/currency.c: exponents, amounts written with them
  * (grouping, signs, the extremes of one invoice), and the code iterator. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,8 +8,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../worker/currency.h"
-#include "../../worker/tools.h"
+#include "server/lib/currency.h"
+#include "worker/tools/tools.h"
 
 /* As the prompts write amounts: the currency's exponent (2 when the code
  * is unknown), then the code. */

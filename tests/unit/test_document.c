@@ -1,4 +1,4 @@
-/* Unit tests for worker/document.c (resource URIs), worker/currency.c
+/* Unit tests for worker/tools/document.c (resource URIs), server/lib/currency.c
  * (amounts with their exponent) and base64's standard alphabet. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -7,10 +7,10 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../worker/base64.h"
-#include "../../worker/currency.h"
-#include "../../worker/document.h"
-#include "../../worker/tools.h"
+#include "server/lib/base64.h"
+#include "server/lib/currency.h"
+#include "worker/tools/document.h"
+#include "worker/tools/tools.h"
 
 static const struct tool_def *parse(const char *uri, json_object **args)
 {

@@ -1,4 +1,4 @@
-/* Unit tests for worker/http.c: the request-head parser and its semantics. */
+/* Unit tests for worker/http/http.c: the request-head parser and its semantics. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,7 +6,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../worker/http.h"
+#include "worker/http/http.h"
 
 static int parse(const char *s, struct http_request *req)
 {

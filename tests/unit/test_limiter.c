@@ -10,9 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../shm/fnv.h"
-#include "../../shm/limiter.h"
-#include "../../shm/peer_limit.h"
+#include "server/lib/fnv.h"
+#include "shm/limiter.h"
+#include "shm/peer_limit.h"
 
 static void test_gcra_burst_then_rate(void **state)
 {

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../shm/shm.h"
-#include "../../worker/metrics.h"
+#include "shm/shm.h"
+#include "worker/metrics.h"
 
 static struct response answered(const char *method, const char *tool, const char *outcome, int status)
 {

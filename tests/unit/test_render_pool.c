@@ -1,5 +1,5 @@
-/* Unit tests for worker/render.c (a worker's renderer channels and queue)
- * and server/render_proto.c, with this test as the renderer on the other
+/* Unit tests for worker/core/render.c (a worker's renderer channels and queue)
+ * and server/proto/render_proto.c, with this test as the renderer on the other
  * end of a real SOCK_SEQPACKET socketpair: data over the renderer's limit
  * is refused before sending; a refusal that names another request still
  * ends the document and frees its channel; the time budget counts from
@@ -16,10 +16,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "../../server/render_proto.h"
-#include "../../shm/limiter.h"
-#include "../../worker/document.h"
-#include "../../worker/render.h"
+#include "server/lib/clock.h"
+#include "server/proto/render_proto.h"
+#include "worker/core/render.h"
 
 struct fixture {
 	struct render_pool rp;
@@ -110,7 +109,7 @@ static void test_data_over_the_limit_is_refused_before_sending(void **state)
 	assert_non_null(big);
 	memset(big, 'a', RENDER_MAX_INPUT + 1);
 	big[RENDER_MAX_INPUT + 1] = '\0';
-	j = render_job_new(DOC_STATEMENT, big, RENDER_MAX_INPUT + 1, "t", limiter_now_ns() + 1000000000LL, done, f);
+	j = render_job_new(DOC_STATEMENT, big, RENDER_MAX_INPUT + 1, "t", clock_now_ns() + 1000000000LL, done, f);
 	assert_int_equal(render_submit(&f->rp, j, &err), -1);
 	assert_string_equal(err.code, "INVALID_INPUT");
 	assert_int_equal(err.retryable, 0);
@@ -122,7 +121,7 @@ static void test_refusal_naming_no_request_frees_the_channel(void **state)
 {
 	struct fixture *f = *state;
 	struct tool_error err = { 0 };
-	long long deadline = limiter_now_ns() + 30000000000LL;
+	long long deadline = clock_now_ns() + 30000000000LL;
 	char first;
 	uint32_t id;
 
@@ -146,7 +145,7 @@ static void test_budget_counts_from_when_a_renderer_takes_it(void **state)
 {
 	struct fixture *f = *state;
 	struct tool_error err = { 0 };
-	long long t0 = limiter_now_ns(), deadline = t0 + 30000000000LL;
+	long long t0 = clock_now_ns(), deadline = t0 + 30000000000LL;
 	char first;
 	uint32_t id;
 
@@ -159,9 +158,9 @@ static void test_budget_counts_from_when_a_renderer_takes_it(void **state)
 	reply(f, id, 1);
 	id = take_request(f, &first);
 	assert_int_equal(first, 'b');
-	render_tick(&f->rp, limiter_now_ns() + 3000000000LL);
+	render_tick(&f->rp, clock_now_ns() + 3000000000LL);
 	assert_int_equal(f->answered, 1);
-	render_tick(&f->rp, limiter_now_ns() + 4100000000LL);
+	render_tick(&f->rp, clock_now_ns() + 4100000000LL);
 	assert_int_equal(f->answered, 2);
 	assert_string_equal(f->err.code, "TIMEOUT");
 	reply(f, id, 1); /* its late reply frees the channel */
@@ -173,7 +172,7 @@ static void test_tenants_take_turns(void **state)
 {
 	struct fixture *f = *state;
 	struct tool_error err = { 0 };
-	long long deadline = limiter_now_ns() + 30000000000LL;
+	long long deadline = clock_now_ns() + 30000000000LL;
 	char first, seen[8] = { 0 };
 	uint32_t id;
 

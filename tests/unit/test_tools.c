@@ -1,5 +1,5 @@
-/* Unit tests for worker/tools.c (validation driven by the tool table),
- * worker/cursor.c, worker/base64.c and worker/currency.c. */
+/* Unit tests for worker/tools/tools.c (validation driven by the tool table),
+ * server/auth/cursor.c, server/lib/base64.c and server/lib/currency.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,10 +8,11 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../worker/base64.h"
-#include "../../worker/currency.h"
-#include "../../worker/cursor.h"
-#include "../../worker/tools.h"
+#include "server/auth/cursor.h"
+#include "server/lib/base64.h"
+#include "server/lib/currency.h"
+#include "server/proto/entry.h"
+#include "worker/tools/tools.h"
 
 static json_object *validate(const char *tool, const char *args, struct tool_error *err)
 {

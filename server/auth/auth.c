@@ -1,0 +1,470 @@
+/*
+ * auth.c - verify JWT bearer tokens. Runs in workers on every request; the
+ * key is read once by the master (auth_keys_load) and inherited by fork.
+ *
+ * Order of checks: shape, then the header's "alg" must be exactly the
+ * configured algorithm (so "none" or an HS256 token signed with an RSA public
+ * key is refused before any crypto), "typ" (absent, JWT or the RFC 9068
+ * at+jwt, in any case, "application/" optional) and no "crit", then the
+ * signature (jws.c), then the claims: exp (required), nbf and iat with
+ * leeway, all NumericDates in 0..AUTH_MAX_DATE so no arithmetic on them can
+ * overflow, then iss, aud, the tenant claim and sub. Every refusal says which
+ * check failed.
+ *
+ * Every string in the header and claims is used by its full JSON length:
+ * one holding a NUL (or an object key holding one, which json-c would cut
+ * short) refuses the token, so "acme\u0000evil" is never served as "acme".
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <jwt.h>
+#include <json-c/json.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "server/auth/auth.h"
+#include "server/lib/base64.h"
+#include "server/lib/fnv.h"
+#include "server/lib/json_text.h"
+
+static int read_key_file(const char *path, unsigned char **out, size_t *len,
+                         char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *buf;
+	size_t n;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	buf = malloc(65536);
+	if (!buf) {
+		fclose(f);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	n = fread(buf, 1, 65535, f);
+	fclose(f);
+	/* A trailing newline is an editor's, not part of an HMAC secret. */
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+int auth_keys_load(const struct config *cfg, struct auth_keys *keys, char *err, size_t errlen)
+{
+	const char *path;
+	char why[200];
+
+	memset(keys, 0, sizeof(*keys));
+	keys->alg = jwt_str_alg(cfg->jwt_alg);
+	keys->alg_name = jwt_alg_str((jwt_alg_t)keys->alg);
+	if (keys->alg != JWT_ALG_HS256 && keys->alg != JWT_ALG_RS256 && keys->alg != JWT_ALG_ES256) {
+		snprintf(err, errlen, "jwt_alg %s is not supported", cfg->jwt_alg);
+		return -1;
+	}
+	path = keys->alg == JWT_ALG_HS256 ? cfg->jwt_secret_file : cfg->jwt_public_key_file;
+	if (read_key_file(path, &keys->key, &keys->key_len, err, errlen) < 0)
+		return -1;
+	if (keys->alg == JWT_ALG_HS256 && keys->key_len < 32) {
+		snprintf(err, errlen, "%s: an HS256 secret needs at least 32 bytes, found %zu",
+		         path, keys->key_len);
+		auth_keys_free(keys);
+		return -1;
+	}
+	if (keys->alg != JWT_ALG_HS256 && !strstr((char *)keys->key, "-----BEGIN PUBLIC KEY-----")) {
+		snprintf(err, errlen, "%s: expected a PEM public key (BEGIN PUBLIC KEY)", path);
+		auth_keys_free(keys);
+		return -1;
+	}
+	if (jws_key_init(&keys->jws, keys->alg == JWT_ALG_HS256 ? JWS_HS256
+	                 : keys->alg == JWT_ALG_RS256 ? JWS_RS256 : JWS_ES256,
+	                 keys->key, keys->key_len, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		auth_keys_free(keys);
+		return -1;
+	}
+	return 0;
+}
+
+void auth_keys_free(struct auth_keys *keys)
+{
+	jws_key_free(&keys->jws);
+	if (keys->key) {
+		OPENSSL_cleanse(keys->key, keys->key_len);
+		free(keys->key);
+	}
+	memset(keys, 0, sizeof(*keys));
+}
+
+/* Decodes one base64url part of the token (part names it in why) and parses
+ * it as a JSON object. The decoded text must be strict JSON (json_text.c:
+ * json-c alone is lenient) without an object key holding an escaped NUL
+ * (json-c would cut it short, and a second "tenant_id\u0000x" key would
+ * override "tenant_id") or an unpaired surrogate escape. NULL with why on
+ * failure. */
+static json_object *decode_json_part(const char *p, size_t len, const char *part, char *why,
+                                     size_t whylen)
+{
+	unsigned char buf[AUTH_MAX_TOKEN];
+	long n = base64_decode(p, len, buf, sizeof(buf) - 1, 1);
+	json_object *obj = NULL;
+	json_tokener *tok = NULL;
+	struct json_text_info text;
+
+	if (n <= 0)
+		snprintf(why, whylen, "token %s is not base64url JSON", part);
+	else if (json_text_scan((const char *)buf, (size_t)n, &text) < 0)
+		snprintf(why, whylen, "token %s: %s (byte %zu)", part, text.error, text.error_at);
+	else if (text.nul_key)
+		snprintf(why, whylen, "token %s: an object key contains a NUL character (\\u0000)", part);
+	else if (text.lone_surrogate)
+		snprintf(why, whylen, "token %s: a string contains an unpaired UTF-16 surrogate escape", part);
+	else if (!(tok = json_tokener_new_ex(16)) ||
+	         !(obj = json_tokener_parse_ex(tok, (const char *)buf, (int)n)) ||
+	         !json_object_is_type(obj, json_type_object))
+		snprintf(why, whylen, "token %s %s not a JSON object of at most 16 levels", part,
+		         strcmp(part, "header") == 0 ? "is" : "are");
+	else
+		goto out;
+	json_object_put(obj);
+	obj = NULL;
+out:
+	if (tok)
+		json_tokener_free(tok);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return obj;
+}
+
+/* 1 if v, or any string inside it, contains a NUL character. */
+static int has_nul(json_object *v)
+{
+	if (json_object_is_type(v, json_type_string))
+		return memchr(json_object_get_string(v), '\0', (size_t)json_object_get_string_len(v)) != NULL;
+	if (json_object_is_type(v, json_type_array)) {
+		size_t n = json_object_array_length(v);
+		for (size_t i = 0; i < n; i++)
+			if (has_nul(json_object_array_get_idx(v, i)))
+				return 1;
+	}
+	if (json_object_is_type(v, json_type_object)) {
+		json_object_object_foreach(v, key, member) {
+			(void)key;
+			if (has_nul(member))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* Every string in a token is used by its full length, and none may hold a
+ * NUL: a C-string reader would see "acme\u0000evil" as "acme". 0, or -1 with
+ * why naming the member: "token header alg ..." (header) or "token
+ * tenant_id claim ..." (claims). */
+static int refuse_nul_strings(json_object *obj, int header, char *why, size_t whylen)
+{
+	json_object_object_foreach(obj, key, member) {
+		if (has_nul(member)) {
+			snprintf(why, whylen, "token %s%.64s%s contains a NUL character (\\u0000)",
+			         header ? "header " : "", key, header ? "" : " claim");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The string member name of obj with its length: 1, or 0 if absent or not a
+ * string. */
+static int member_string(json_object *obj, const char *name, const char **s, size_t *len)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(obj, name, &v) || !json_object_is_type(v, json_type_string))
+		return 0;
+	*s = json_object_get_string(v);
+	*len = (size_t)json_object_get_string_len(v);
+	return 1;
+}
+
+/* 1 if the JSON string v equals want, compared by full length. */
+static int string_equals(json_object *v, const char *want)
+{
+	size_t n = strlen(want);
+
+	return json_object_is_type(v, json_type_string) && (size_t)json_object_get_string_len(v) == n &&
+	       memcmp(json_object_get_string(v), want, n) == 0;
+}
+
+/* Reads a NumericDate claim (whole or fractional seconds, truncated);
+ * returns 1 if present and in 0..AUTH_MAX_DATE, 0 if absent, -1 if present
+ * but not a number or out of that range. */
+static int numeric_claim(json_object *claims, const char *name, long long *out)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(claims, name, &v))
+		return 0;
+	if (json_object_is_type(v, json_type_int)) {
+		/* json-c clamps larger numbers to INT64_MAX: out of range too. */
+		int64_t n = json_object_get_int64(v);
+		if (n < 0 || n > AUTH_MAX_DATE)
+			return -1;
+		*out = (long long)n;
+		return 1;
+	}
+	if (json_object_is_type(v, json_type_double)) {
+		double d = json_object_get_double(v);
+		if (!(d >= 0 && d <= (double)AUTH_MAX_DATE)) /* also refuses NaN */
+			return -1;
+		*out = (long long)d;
+		return 1;
+	}
+	return -1;
+}
+
+static int audience_matches(json_object *claims, const char *want)
+{
+	json_object *aud;
+
+	if (!json_object_object_get_ex(claims, "aud", &aud))
+		return 0;
+	if (json_object_is_type(aud, json_type_string))
+		return string_equals(aud, want);
+	if (json_object_is_type(aud, json_type_array)) {
+		size_t n = json_object_array_length(aud);
+		for (size_t i = 0; i < n; i++)
+			if (string_equals(json_object_array_get_idx(aud, i), want))
+				return 1;
+	}
+	return 0;
+}
+
+static int tenant_valid(const char *t, size_t n)
+{
+	if (n == 0 || n > 128)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z') ||
+		      (t[i] >= '0' && t[i] <= '9') || (t[i] && strchr("_.:@-", t[i]))))
+			return 0;
+	return 1;
+}
+
+/*
+ * Verified-token cache. Agents send the same token on every call, so a
+ * worker remembers the last tokens it verified (the exact bytes, compared in
+ * full) with their identity and time claims. A hit skips the signature and
+ * JSON work but re-checks exp/nbf/iat against the clock. Per worker process;
+ * a reload starts new workers with empty caches.
+ */
+#define CACHE_SLOTS 256
+#define CACHE_MAX_TOKEN 2048
+#define NO_CLAIM (-1LL)
+
+struct cache_entry {
+	const struct auth_keys *keys;
+	const struct config *cfg;
+	size_t len;
+	char token[CACHE_MAX_TOKEN];
+	long long exp, nbf, iat;
+	struct auth_identity id;
+};
+
+static struct cache_entry *token_cache;
+
+static size_t cache_slot(const char *token, size_t len)
+{
+	return (size_t)(fnv1a64(token, len) % CACHE_SLOTS);
+}
+
+static int time_claims_ok(const struct config *cfg, long long now, long long exp, long long nbf,
+                          long long iat, char *why, size_t whylen)
+{
+	if (now > exp + cfg->jwt_leeway_s) {
+		snprintf(why, whylen, "token expired");
+		return 0;
+	}
+	if (nbf != NO_CLAIM && now + cfg->jwt_leeway_s < nbf) {
+		snprintf(why, whylen, "token is not valid yet (nbf)");
+		return 0;
+	}
+	if (iat != NO_CLAIM && iat > now + cfg->jwt_leeway_s) {
+		snprintf(why, whylen, "token is issued in the future (iat)");
+		return 0;
+	}
+	return 1;
+}
+
+/* 1 = answered from the cache (rc set), 0 = not cached. */
+static int cache_lookup(const struct auth_keys *keys, const struct config *cfg, const char *token,
+                        size_t len, long long now, struct auth_identity *id, char *why,
+                        size_t whylen, int *rc)
+{
+	struct cache_entry *e;
+
+	if (!token_cache || len > CACHE_MAX_TOKEN)
+		return 0;
+	e = &token_cache[cache_slot(token, len)];
+	if (e->len != len || e->keys != keys || e->cfg != cfg || memcmp(e->token, token, len) != 0)
+		return 0;
+	if (!time_claims_ok(cfg, now, e->exp, e->nbf, e->iat, why, whylen)) {
+		*rc = -1;
+		return 1;
+	}
+	*id = e->id;
+	*rc = 0;
+	return 1;
+}
+
+static void cache_store(const struct auth_keys *keys, const struct config *cfg, const char *token,
+                        size_t len, long long exp, long long nbf, long long iat,
+                        const struct auth_identity *id)
+{
+	struct cache_entry *e;
+
+	if (len > CACHE_MAX_TOKEN)
+		return;
+	if (!token_cache && !(token_cache = calloc(CACHE_SLOTS, sizeof(*token_cache))))
+		return;
+	e = &token_cache[cache_slot(token, len)];
+	e->keys = keys;
+	e->cfg = cfg;
+	e->len = len;
+	memcpy(e->token, token, len);
+	e->exp = exp;
+	e->nbf = nbf;
+	e->iat = iat;
+	e->id = *id;
+}
+
+/* The media type JWT (RFC 7519) or at+jwt (RFC 9068). Per RFC 7515 4.1.9
+ * "typ" is compared ignoring case and a value without "/" means
+ * "application/" + value, so JWT, application/jwt, at+jwt and
+ * application/at+jwt are accepted in any case, each by its full length. */
+static int typ_accepted(json_object *typ)
+{
+	static const char prefix[] = "application/";
+	static const char *const ok[] = { "jwt", "at+jwt" };
+	const char *s = json_object_get_string(typ);
+	size_t n = (size_t)json_object_get_string_len(typ);
+
+	if (n > sizeof(prefix) - 1 && strncasecmp(s, prefix, sizeof(prefix) - 1) == 0) {
+		s += sizeof(prefix) - 1;
+		n -= sizeof(prefix) - 1;
+	}
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (strlen(ok[i]) == n && strncasecmp(s, ok[i], n) == 0)
+			return 1;
+	return 0;
+}
+
+#define REFUSE(...) do { snprintf(why, whylen, __VA_ARGS__); goto out; } while (0)
+
+int auth_verify(const struct auth_keys *keys, const struct config *cfg,
+                const char *token, size_t token_len, long long now,
+                struct auth_identity *id, char *why, size_t whylen)
+{
+	char tokbuf[AUTH_MAX_TOKEN + 1];
+	const char *dot1, *dot2, *tenant, *sub, *scope = "";
+	json_object *header = NULL, *claims = NULL, *crit, *typ_v, *v;
+	size_t tenant_len, sub_len, scope_len = 0;
+	unsigned char sig[JWS_MAX_SIG_BYTES]; /* the longest any accepted key makes */
+	long sig_len;
+	long long exp, nbf = NO_CLAIM, iat = NO_CLAIM;
+	int rc = -1, r;
+
+	if (token_len == 0 || token_len > AUTH_MAX_TOKEN) {
+		snprintf(why, whylen, "token is empty or longer than %d bytes", AUTH_MAX_TOKEN);
+		return -1;
+	}
+	if (cache_lookup(keys, cfg, token, token_len, now, id, why, whylen, &rc))
+		return rc;
+	memcpy(tokbuf, token, token_len);
+	tokbuf[token_len] = '\0';
+	if (strlen(tokbuf) != token_len)
+		REFUSE("token contains a NUL byte");
+	dot1 = strchr(tokbuf, '.');
+	dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
+	if (!dot1 || !dot2 || strchr(dot2 + 1, '.') || dot2[1] == '\0')
+		REFUSE("token is not a signed JWT (three dot-separated parts)");
+
+	header = decode_json_part(tokbuf, (size_t)(dot1 - tokbuf), "header", why, whylen);
+	if (!header || refuse_nul_strings(header, 1, why, whylen) < 0)
+		goto out;
+	if (!json_object_object_get_ex(header, "alg", &v) || !string_equals(v, keys->alg_name))
+		REFUSE("token algorithm must be %s", keys->alg_name);
+	if (json_object_object_get_ex(header, "typ", &typ_v) &&
+	    (!json_object_is_type(typ_v, json_type_string) || !typ_accepted(typ_v)))
+		REFUSE("token type (typ) is not accepted: use JWT or at+jwt (RFC 9068), "
+		       "optionally with application/");
+	if (json_object_object_get_ex(header, "crit", &crit))
+		REFUSE("token has critical header parameters this server does not understand");
+
+	/* Parsed (not trusted) before the signature check, so a malformed
+	 * token gets a precise reason. */
+	claims = decode_json_part(dot1 + 1, (size_t)(dot2 - dot1 - 1), "claims", why, whylen);
+	if (!claims)
+		goto out;
+	sig_len = base64_decode(dot2 + 1, token_len - (size_t)(dot2 + 1 - tokbuf), sig, sizeof(sig), 1);
+	if (sig_len <= 0)
+		REFUSE("token signature is not base64url of at most %d bytes", JWS_MAX_SIG_BYTES);
+	if (!jws_verify(&keys->jws, tokbuf, (size_t)(dot2 - tokbuf), sig, (size_t)sig_len))
+		REFUSE("token signature is invalid");
+	r = numeric_claim(claims, "exp", &exp);
+	if (r == 0)
+		REFUSE("token has no exp claim");
+	if (r < 0)
+		REFUSE("token exp claim must be a NumericDate from 0 to %lld", (long long)AUTH_MAX_DATE);
+	if (numeric_claim(claims, "nbf", &nbf) < 0)
+		REFUSE("token nbf claim must be a NumericDate from 0 to %lld", (long long)AUTH_MAX_DATE);
+	if (numeric_claim(claims, "iat", &iat) < 0)
+		REFUSE("token iat claim must be a NumericDate from 0 to %lld", (long long)AUTH_MAX_DATE);
+	if (!time_claims_ok(cfg, now, exp, nbf, iat, why, whylen))
+		goto out;
+	if (refuse_nul_strings(claims, 0, why, whylen) < 0)
+		goto out;
+	if (!json_object_object_get_ex(claims, "iss", &v) || !string_equals(v, cfg->jwt_issuer))
+		REFUSE("token issuer is not accepted");
+	if (!audience_matches(claims, cfg->jwt_audience))
+		REFUSE("token audience does not include this server");
+	if (!member_string(claims, cfg->jwt_tenant_claim, &tenant, &tenant_len) ||
+	    !tenant_valid(tenant, tenant_len))
+		REFUSE("token has no valid %s claim (1-128 of [A-Za-z0-9_.:@-])", cfg->jwt_tenant_claim);
+	if (!member_string(claims, "sub", &sub, &sub_len) || sub_len == 0 || sub_len >= sizeof(id->sub))
+		REFUSE("token has no valid sub claim");
+	if (member_string(claims, "scope", &scope, &scope_len) && scope_len >= sizeof(id->scope))
+		REFUSE("token scope claim is too long");
+
+	memcpy(id->sub, sub, sub_len + 1);
+	memcpy(id->tenant, tenant, tenant_len + 1);
+	memcpy(id->scope, scope, scope_len + 1);
+	cache_store(keys, cfg, token, token_len, exp, nbf, iat, id);
+	rc = 0;
+out:
+	OPENSSL_cleanse(tokbuf, token_len);
+	json_object_put(header);
+	json_object_put(claims);
+	return rc;
+}
+
+int auth_has_scope(const struct auth_identity *id, const char *scope)
+{
+	size_t n = strlen(scope);
+	const char *p = id->scope;
+
+	if (n == 0)
+		return 0;
+	while ((p = strstr(p, scope)) != NULL) {
+		if ((p == id->scope || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' '))
+			return 1;
+		p += n;
+	}
+	return 0;
+}

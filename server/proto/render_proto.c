@@ -1,0 +1,130 @@
+/*
+ * render_proto.c - worker <-> renderer messages (see render_proto.h). Runs
+ * in workers and renderers.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "server/proto/ipc.h"
+#include "server/proto/render_proto.h"
+
+#define SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+
+static int sealed_memfd(const void *data, size_t len)
+{
+	int fd = memfd_create("mcpi-render", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	const char *p = data;
+	size_t done = 0;
+
+	if (fd < 0)
+		return -1;
+	while (done < len) {
+		ssize_t n = write(fd, p + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto fail;
+		done += (size_t)n;
+	}
+	if (fcntl(fd, F_ADD_SEALS, SEALS) < 0)
+		goto fail;
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+int render_msg_send(int chan, struct render_msg *m, const void *data, size_t len)
+{
+	int fd = -1, rc, saved;
+
+	m->len = sizeof(*m);
+	m->size = len;
+	m->error[RENDER_ERROR_MAX - 1] = '\0';
+	if (len > 0 && (fd = sealed_memfd(data, len)) < 0)
+		return -1;
+	rc = ipc_sendmsg(chan, m, sizeof(*m), fd);
+	saved = errno;
+	if (fd >= 0)
+		close(fd);
+	errno = saved;
+	return rc;
+}
+
+/* Copies (or maps) the payload out of fd after checking its size and seals. */
+static int read_payload(int fd, size_t size, int map, unsigned char **data)
+{
+	struct stat st;
+	unsigned char *buf;
+	size_t done = 0;
+
+	if (fstat(fd, &st) < 0 || st.st_size < 0 || (size_t)st.st_size != size ||
+	    (fcntl(fd, F_GET_SEALS) & SEALS) != SEALS)
+		return -1;
+	if (map) {
+		/* Sealed: the pages can no longer change, and they are given
+		 * back at munmap (a copy would stay in the allocator's heap). */
+		void *p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED)
+			return -1;
+		*data = p;
+		return 0;
+	}
+	if (!(buf = malloc(size + 1)))
+		return -1;
+	while (done < size) {
+		ssize_t n = pread(fd, buf + done, size - done, (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			free(buf);
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	buf[size] = '\0';
+	*data = buf;
+	return 0;
+}
+
+int render_msg_recv(int chan, uint32_t want, size_t max, int map, struct render_msg *m,
+                    unsigned char **data, size_t *len)
+{
+	int fd = -1, flags = 0, rc = -1;
+	ssize_t n = ipc_recvmsg(chan, m, sizeof(*m), &fd, &flags);
+
+	*data = NULL;
+	*len = 0;
+	if (n == 0)
+		return 0;
+	if (n < 0)
+		return -1;
+	if ((flags & (MSG_TRUNC | MSG_CTRUNC)) || n != (ssize_t)sizeof(*m) || m->len != sizeof(*m) ||
+	    m->type != want || m->size > max || (m->size > 0) != (fd >= 0))
+		goto out;
+	m->error[RENDER_ERROR_MAX - 1] = '\0';
+	if (fd >= 0 && read_payload(fd, (size_t)m->size, map, data) < 0)
+		goto out;
+	*len = (size_t)m->size;
+	rc = 1;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0)
+		errno = EPROTO;
+	return rc;
+}
+
+void render_payload_free(unsigned char *data, size_t len, int mapped)
+{
+	if (mapped && data)
+		munmap(data, len);
+	else
+		free(data);
+}

@@ -1,0 +1,233 @@
+/*
+ * document.c - the invoiced:// resource URIs of rendered documents and the
+ * MCP shapes that carry a PDF (see document.h). Runs in workers. URIs are
+ * untrusted input (resources/read): parsed strictly, every piece then goes
+ * through the tool table's argument validation.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/lib/base64.h"
+#include "server/lib/currency.h"
+#include "server/lib/log.h"
+#include "server/lib/strbuf.h"
+#include "worker/tools/document.h"
+#include "worker/tools/tool_error.h"
+#include "worker/tools/tools.h"
+
+#define STATEMENTS "invoiced://statements/"
+#define INVOICES "invoiced://invoices/"
+
+/* The next '/'-free segment of [p, end) up to stop; NULL if empty. */
+static const char *segment(const char *p, const char *end, char stop, size_t *len)
+{
+	const char *q = p;
+
+	while (q < end && *q != stop && *q != '/' && *q != '?')
+		q++;
+	if (q == p || q == end || *q != stop)
+		return NULL;
+	*len = (size_t)(q - p);
+	return p;
+}
+
+static void add(json_object *args, const char *name, const char *s, size_t n)
+{
+	json_object_object_add(args, name, json_object_new_string_len(s, (int)n));
+}
+
+/* period_start=...&type=..., each at most once, nothing else. */
+static int parse_query(const char *p, const char *end, json_object *args)
+{
+	while (p < end) {
+		const char *amp = memchr(p, '&', (size_t)(end - p)), *eq;
+		const char *stop = amp ? amp : end;
+		const char *name;
+		eq = memchr(p, '=', (size_t)(stop - p));
+		if (!eq)
+			return -1;
+		if ((size_t)(eq - p) == 12 && memcmp(p, "period_start", 12) == 0)
+			name = "period_start";
+		else if ((size_t)(eq - p) == 4 && memcmp(p, "type", 4) == 0)
+			name = "type";
+		else
+			return -1;
+		if (json_object_object_get_ex(args, name, NULL))
+			return -1;
+		add(args, name, eq + 1, (size_t)(stop - eq - 1));
+		p = amp ? amp + 1 : end;
+	}
+	return 0;
+}
+
+const struct tool_def *document_parse_uri(const char *uri, size_t len, json_object **args)
+{
+	const char *end = uri + len, *p, *s;
+	size_t n;
+
+	*args = NULL;
+	if (len > DOC_URI_MAX || memchr(uri, '\0', len))
+		return NULL;
+	if (len > strlen(INVOICES) && memcmp(uri, INVOICES, strlen(INVOICES)) == 0) {
+		p = uri + strlen(INVOICES);
+		if (!(s = segment(p, end, '.', &n)) || (size_t)(end - (s + n)) != 4 || memcmp(s + n, ".pdf", 4) != 0)
+			return NULL;
+		*args = json_object_new_object();
+		add(*args, "invoice_id", s, n);
+		return tools_find("get_invoice_pdf");
+	}
+	if (len <= strlen(STATEMENTS) || memcmp(uri, STATEMENTS, strlen(STATEMENTS)) != 0)
+		return NULL;
+	p = uri + strlen(STATEMENTS);
+	*args = json_object_new_object();
+	if (!(s = segment(p, end, '/', &n)))
+		goto bad;
+	add(*args, "customer_id", s, n);
+	p = s + n + 1;
+	if (!(s = segment(p, end, '/', &n)))
+		goto bad;
+	add(*args, "currency", s, n);
+	p = s + n + 1;
+	if (!(s = segment(p, end, '.', &n)) || end - (s + n) < 4 || memcmp(s + n, ".pdf", 4) != 0)
+		goto bad;
+	add(*args, "period_end", s, n);
+	p = s + n + 4;
+	if (p < end && (*p != '?' || parse_query(p + 1, end, *args) < 0))
+		goto bad;
+	return tools_find("get_statement");
+bad:
+	json_object_put(*args);
+	*args = NULL;
+	return NULL;
+}
+
+static void money(char *buf, size_t cap, json_object *obj, const char *name, int exp)
+{
+	json_object *v = NULL;
+	json_object_object_get_ex(obj, name, &v);
+	currency_format(json_object_get_int64(v), exp, buf, cap);
+}
+
+/* One line an agent (or a person) reads first. */
+static void summary(int kind, json_object *doc, const char *uri, size_t size, char *buf, size_t cap)
+{
+	const char *cur = json_get_string(doc, "currency");
+	int exp = (int)json_get_int(doc, "currency_exponent");
+	json_object *cust = NULL, *sum = NULL, *lines = NULL;
+	char a[5][48];
+
+	json_object_object_get_ex(doc, "customer", &cust);
+	if (kind == DOC_STATEMENT) {
+		json_object_object_get_ex(doc, "summary", &sum);
+		json_object_object_get_ex(doc, "lines", &lines);
+		money(a[0], sizeof(a[0]), sum, "opening_balance_cents", exp);
+		money(a[1], sizeof(a[1]), sum, "invoiced_cents", exp);
+		money(a[2], sizeof(a[2]), sum, "payments_cents", exp);
+		money(a[3], sizeof(a[3]), sum, "closing_balance_cents", exp);
+		money(a[4], sizeof(a[4]), sum, "overdue_cents", exp);
+		snprintf(buf, cap, "Statement %s (%s) for %s (%s), %s, %s to %s: opening %s, invoiced %s, "
+		         "payments %s, closing balance %s %s, overdue %s; %zu lines. PDF: %s (%zu bytes).",
+		         json_get_string(doc, "statement_id"), json_get_string(doc, "type"),
+		         json_get_string(cust, "name") ? json_get_string(cust, "name") : "(no name saved)",
+		         json_get_string(cust, "customer_id"), cur, json_get_string(doc, "period_start"),
+		         json_get_string(doc, "period_end"), a[0], a[1], a[2], a[3], cur, a[4],
+		         lines ? json_object_array_length(lines) : 0, uri, size);
+	} else {
+		money(a[0], sizeof(a[0]), doc, "total_cents", exp);
+		money(a[1], sizeof(a[1]), doc, "amount_paid_cents", exp);
+		money(a[2], sizeof(a[2]), doc, "amount_due_cents", exp);
+		snprintf(buf, cap, "Invoice %s (%s) for %s: total %s, paid %s, amount due %s %s, due %s. "
+		         "PDF: %s (%zu bytes).",
+		         json_get_string(doc, "invoice_number") ? json_get_string(doc, "invoice_number") : "(draft)",
+		         json_get_string(doc, "status"), json_get_string(doc, "customer_id"), a[0], a[1], a[2],
+		         cur, json_get_string(doc, "due_date"), uri, size);
+	}
+}
+
+static void put_blob(struct strbuf *b, const unsigned char *pdf, size_t len)
+{
+	char *enc = malloc(4 * ((len + 2) / 3) + 1);
+	size_t n;
+
+	if (!enc)
+		fatal("out of memory");
+	n = base64_encode(pdf, len, enc);
+	strbuf_puts(b, "\"blob\":\"");
+	strbuf_append(b, enc, n);
+	strbuf_puts(b, "\"");
+	free(enc);
+}
+
+static const char *file_name(const char *uri)
+{
+	const char *slash = strrchr(uri, '/');
+	return slash ? slash + 1 : uri;
+}
+
+char *document_tool_result(int kind, const char *structured, const char *uri,
+                           const unsigned char *pdf, size_t pdf_len, int pages, int want_inline,
+                           long cap, struct tool_error *err)
+{
+	json_object *doc = json_tokener_parse(structured);
+	size_t slen = strlen(structured), name_len;
+	struct strbuf b;
+	char text[1500], pdfinfo[DOC_URI_MAX + 128], name[DOC_URI_MAX];
+	const char *q;
+
+	if (!doc || slen < 2 || structured[slen - 1] != '}') {
+		json_object_put(doc);
+		tool_error_set(err, "INTERNAL", NULL, 0, "the document data could not be read back");
+		return NULL;
+	}
+	if (want_inline && (long)pdf_len > cap) {
+		json_object_put(doc);
+		tool_error_set(err, "INVALID_INPUT", "inline", 0,
+		               "the PDF is %zu bytes, over the inline cap of %ld bytes (inline_pdf_max_bytes); "
+		               "call again without inline and read %s with resources/read", pdf_len, cap, uri);
+		return NULL;
+	}
+	summary(kind, doc, uri, pdf_len, text, sizeof(text));
+	json_object_put(doc);
+	q = strchr(file_name(uri), '?');
+	name_len = q ? (size_t)(q - file_name(uri)) : strlen(file_name(uri));
+	snprintf(name, sizeof(name), "%s%.*s", kind == DOC_STATEMENT ? "statement-" : "invoice-",
+	         (int)name_len, file_name(uri));
+	strbuf_init(&b, slen + (want_inline ? pdf_len * 4 / 3 : 0) + 2048);
+	strbuf_puts(&b, "\"content\":[{\"type\":\"text\",\"text\":");
+	strbuf_json_string(&b, text, strlen(text));
+	strbuf_puts(&b, "},{\"type\":\"resource_link\",\"uri\":");
+	strbuf_json_string(&b, uri, strlen(uri));
+	strbuf_puts(&b, ",\"name\":");
+	strbuf_json_string(&b, name, strlen(name));
+	snprintf(pdfinfo, sizeof(pdfinfo), ",\"mimeType\":\"" DOC_MIME "\",\"size\":%zu}", pdf_len);
+	strbuf_puts(&b, pdfinfo);
+	if (want_inline) {
+		strbuf_puts(&b, ",{\"type\":\"resource\",\"resource\":{\"uri\":");
+		strbuf_json_string(&b, uri, strlen(uri));
+		strbuf_puts(&b, ",\"mimeType\":\"" DOC_MIME "\",");
+		put_blob(&b, pdf, pdf_len);
+		strbuf_puts(&b, "}}");
+	}
+	strbuf_puts(&b, "],\"structuredContent\":");
+	strbuf_append(&b, structured, slen - 1);
+	strbuf_puts(&b, ",\"pdf\":{\"uri\":");
+	strbuf_json_string(&b, uri, strlen(uri));
+	snprintf(pdfinfo, sizeof(pdfinfo), ",\"mimeType\":\"" DOC_MIME "\",\"size\":%zu,\"pages\":%d}},"
+	         "\"isError\":false", pdf_len, pages);
+	strbuf_puts(&b, pdfinfo);
+	return strbuf_take(&b, NULL);
+}
+
+char *document_read_contents(const char *uri, const unsigned char *pdf, size_t pdf_len)
+{
+	struct strbuf b;
+
+	strbuf_init(&b, pdf_len * 4 / 3 + 512);
+	strbuf_puts(&b, "\"contents\":[{\"uri\":");
+	strbuf_json_string(&b, uri, strlen(uri));
+	strbuf_puts(&b, ",\"mimeType\":\"" DOC_MIME "\",");
+	put_blob(&b, pdf, pdf_len);
+	strbuf_puts(&b, "}]");
+	return strbuf_take(&b, NULL);
+}

@@ -1,0 +1,159 @@
+/*
+ * tool_invoices.c - queries for the invoice tools (create, get, list, update,
+ * send, void). Runs in workers: each prepare reads validated arguments,
+ * checks what only code can check (64-bit totals, one of two arguments,
+ * cursors) and names one SQL function call (one round trip, one
+ * transaction); list_invoices' finish adds the next page's cursor.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/auth/auth.h"
+#include "server/auth/cursor.h"
+#include "server/proc/config.h"
+#include "worker/tools/tool_handlers.h"
+
+/* The lines' gross total (unit price times quantity) must stay within one
+ * invoice's limit; tax and discounts are checked by the database. */
+static int check_line_totals(json_object *items, struct tool_error *err)
+{
+	int64_t total = 0;
+	size_t n = json_object_array_length(items);
+
+	for (size_t i = 0; i < n; i++) {
+		json_object *it = json_object_array_get_idx(items, i);
+		int64_t line;
+		if (__builtin_mul_overflow(json_get_int(it, "amount_cents"), json_get_int(it, "quantity"), &line) ||
+		    __builtin_add_overflow(total, line, &total) || total > TOOL_MAX_INVOICE_CENTS) {
+			char field[64];
+			snprintf(field, sizeof(field), "line_items[%zu]", i);
+			tool_error_set(err, "INVALID_INPUT", field, 0,
+			               "%s makes the invoice total exceed %lld minor units (the most one "
+			               "invoice may total); split it into several invoices", field,
+			               TOOL_MAX_INVOICE_CENTS);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static const char *items_text(struct tool_call *call, json_object **items)
+{
+	*items = NULL;
+	if (!json_object_object_get_ex(call->args, "line_items", items))
+		return NULL;
+	return json_object_to_json_string_ext(*items, JSON_C_TO_STRING_PLAIN);
+}
+
+int tool_create_invoice(struct tool_call *call, struct tool_query *q, struct tool_error *err)
+{
+	json_object *items;
+	const char *lines = items_text(call, &items);
+
+	if (check_line_totals(items, err) < 0)
+		return -1;
+	*q = (struct tool_query){ .stmt = "create_invoice", .nparams = 11, .ncols = 1, .params = {
+		call->id->tenant, call->id->sub, call->request_id,
+		json_get_string(call->args, "customer_id"), json_get_string(call->args, "currency"),
+		json_get_string(call->args, "due_date"), json_get_string(call->args, "memo"), lines,
+		json_get_string(call->args, "idempotency_key"), tool_args_fingerprint(call),
+		call->cfg && call->cfg->require_known_customer ? "true" : "false" } };
+	return 0;
+}
+
+int tool_update_invoice(struct tool_call *call, struct tool_query *q, struct tool_error *err)
+{
+	json_object *items;
+	const char *lines = items_text(call, &items);
+
+	if (json_object_object_length(call->args) < 2) {
+		tool_error_set(err, "INVALID_INPUT", NULL, 0,
+		               "nothing to change: give line_items, due_date, memo, currency or customer_id");
+		return -1;
+	}
+	if (items && check_line_totals(items, err) < 0)
+		return -1;
+	*q = (struct tool_query){ .stmt = "update_invoice", .nparams = 9, .ncols = 1, .params = {
+		call->id->tenant, call->id->sub, call->request_id, json_get_string(call->args, "invoice_id"),
+		json_get_string(call->args, "customer_id"), json_get_string(call->args, "currency"),
+		json_get_string(call->args, "due_date"), json_get_string(call->args, "memo"), lines } };
+	return 0;
+}
+
+int tool_get_invoice(struct tool_call *call, struct tool_query *q, struct tool_error *err)
+{
+	const char *id = json_get_string(call->args, "invoice_id");
+	const char *number = json_get_string(call->args, "number");
+
+	if (!id == !number) {
+		tool_error_set(err, "INVALID_INPUT", id ? "number" : "invoice_id", 0,
+		               "give exactly one of invoice_id (a UUID) or number (e.g. INV-000005)");
+		return -1;
+	}
+	*q = (struct tool_query){ .stmt = "get_invoice", .nparams = 3, .read_only = 1, .ncols = 1,
+	                          .params = { call->id->tenant, id, number } };
+	return 0;
+}
+
+int tool_send_invoice(struct tool_call *call, struct tool_query *q, struct tool_error *err)
+{
+	(void)err;
+	*q = (struct tool_query){ .stmt = "send_invoice", .nparams = 4, .ncols = 1, .params = {
+		call->id->tenant, call->id->sub, call->request_id, json_get_string(call->args, "invoice_id") } };
+	return 0;
+}
+
+int tool_void_invoice(struct tool_call *call, struct tool_query *q, struct tool_error *err)
+{
+	(void)err;
+	*q = (struct tool_query){ .stmt = "void_invoice", .nparams = 5, .ncols = 1, .params = {
+		call->id->tenant, call->id->sub, call->request_id, json_get_string(call->args, "invoice_id"),
+		json_get_string(call->args, "reason") } };
+	return 0;
+}
+
+/* Splits "position" = "<microseconds>:<uuid>" (list_invoices cursors). */
+static int split_position(char *position, const char **ts, const char **id)
+{
+	char *colon = strchr(position, ':');
+
+	if (!colon || colon == position || strlen(colon + 1) != 36)
+		return -1;
+	*colon = '\0';
+	for (const char *p = position; *p; p++)
+		if (*p < '0' || *p > '9')
+			return -1;
+	*ts = position;
+	*id = colon + 1;
+	return 0;
+}
+
+int tool_list_invoices(struct tool_call *call, struct tool_query *q, struct tool_error *err)
+{
+	const char *cursor = json_get_string(call->args, "cursor");
+	const char *filters = tool_args_except(call, "limit cursor");
+
+	snprintf(call->scope, sizeof(call->scope), "list_invoices|%s|%s", call->id->tenant, filters);
+	snprintf(call->num[0], sizeof(call->num[0]), "%lld", json_get_int(call->args, "limit"));
+	*q = (struct tool_query){ .stmt = "list_invoices", .nparams = 5, .read_only = 1, .ncols = 3,
+	                          .params = { call->id->tenant, filters, call->num[0] } };
+	if (cursor && (cursor_decode(call->cursor_key, call->scope, cursor, call->position) < 0 ||
+	               split_position(call->position, &q->params[3], &q->params[4]) < 0)) {
+		tool_error_set(err, "INVALID_INPUT", "cursor", 0,
+		               "cursor is not a next_cursor from list_invoices with these same "
+		               "filters and sort; omit it to start from the first page");
+		return -1;
+	}
+	return 0;
+}
+
+/* cols: the invoices array, then the last row's position if more follow. */
+int tool_list_invoices_finish(struct tool_call *call, char *const *cols, char **result,
+                              struct tool_error *err)
+{
+	(void)err;
+	*result = tool_page_result(call, "invoices", cols[0], cols[1], cols[2]);
+	return 0;
+}
