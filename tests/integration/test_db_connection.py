@@ -15,7 +15,7 @@ from harness import PGPORT, Client, expect, metric_total, wait_for
 
 SERVER = dict(workers=2, extra={
     "database_url": f"postgresql://mcp_invoiced_app@127.0.0.1:{PGPORT}/invoices",
-    "request_timeout_ms": 3000})
+    "request_timeout_ms": 3000, "rate_limit_rps": 100000, "rate_limit_burst": 100000})
 
 
 def app_backends(env):

@@ -85,7 +85,7 @@ def test_primary_killed_replica_promoted_writes_resume(env):
         srv = env.start_server(workers=2, extra={
             "database_url": f"host=127.0.0.1,127.0.0.1 port={p1},{p2} dbname=invoices "
                             f"user=mcp_invoiced_app target_session_attrs=read-write",
-            "request_timeout_ms": 3000})
+            "request_timeout_ms": 3000, "rate_limit_rps": 100000, "rate_limit_burst": 100000})
         tenant = "fo-" + uuid.uuid4().hex[:8]
         tok = env.token(tenant=tenant)
         acked, outcomes = {}, []
