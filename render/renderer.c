@@ -32,6 +32,7 @@
 #include "../worker/document.h"
 #include "documents.h"
 #include "fonts.h"
+#include "gliblog.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 /* The tests' sanitizer build: the renderer starts with an empty
@@ -132,6 +133,7 @@ int main(int argc, char **argv)
 	PangoFontMap *fonts;
 	char err[256];
 
+	gliblog_to_json();
 	if (argc == 5 && strcmp(argv[1], "--file") == 0)
 		return render_file(argv[2], argv[3], argv[4]);
 	if (argc < 3 || argc > 4 || (budget_ms = atol(argv[1])) <= 0) {

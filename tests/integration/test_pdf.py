@@ -505,3 +505,63 @@ def test_tall_memos_and_addresses_flow_onto_further_pages(env):
         case += 1
     print(f"    seed {seed}: {case} shapes, every line item and statement line printed")
 
+
+def json_log_lines_since(srv, offset):
+    with open(srv.log_path, "rb") as f:
+        f.seek(offset)
+        raw = f.read().decode("utf-8", errors="replace")
+    bad = []
+    for line in raw.split("\n")[:-1]:
+        try:
+            expect(isinstance(json.loads(line), dict))
+        except (ValueError, AssertionError):
+            bad.append(line)
+    return bad
+
+
+def test_long_cjk_names_are_cut_between_characters_and_logged_as_json(env):
+    """A legal name of 72 CJK characters (200 are allowed) used to make
+    every PDF of the tenant fail (author metadata cut mid-character);
+    CJK customer names and descriptions cut mid-character gave broken glyphs
+    and non-JSON Pango-WARNING lines in the log. Now: the metadata is the
+    whole name, cuts end on a character boundary (never between a letter
+    and its combining accent) with an ellipsis, and the log stays JSON."""
+    import unicodedata
+    _, c = tenant_client(env)
+    offset = os.path.getsize(env.server.log_path)
+    legal = "株式会社" * 18  # 72 characters, 216 bytes
+    ok(c, "upsert_business_profile", {"legal_name": legal, "address": "東京都" * 30})
+    accented = "e\u0301" * 70  # decomposed é: a cut must not separate the accent
+    for cust, name in (("cjk-1", "テスト顧客名" * 7), ("acc-1", accented)):
+        ok(c, "upsert_customer", {"customer_id": cust, "name": name, "address": "大阪府" * 40})
+        items = [{"description": "長い説明文" * 24 + f" {i}", "amount_cents": 100 + i} for i in range(90)]
+        inv = ok(c, "create_invoice", {"customer_id": cust, "currency": "JPY", "line_items": items})
+        ok(c, "send_invoice", {"invoice_id": inv["invoice_id"]})
+        r, pdf = pdf_tool(c, "get_invoice_pdf", {"invoice_id": inv["invoice_id"]})
+        path = save(pdf, f"invoice-{cust}.pdf")
+        info, _, n = check_pdf(path)
+        expect(n >= 2, n)
+        expect(f"Author:          {legal}" in info, info)
+        page2 = tool_out("pdftotext", "-f", "2", "-l", "2", path, "-")
+        head = page2[:page2.find("(continued)") + len("(continued)")]  # it may wrap
+        running = unicodedata.normalize("NFC", head.replace("\n", " "))
+        expect("\ufffd" not in tool_out("pdftotext", path, "-"), "a broken character in the text")
+        expect("\u2026" in running and "(continued)" in running, running)
+        if cust == "acc-1":
+            expect("e\u2026" not in running and "\u0301" not in running and "\u00e9\u2026" in running, running)
+        _, spdf = pdf_tool(c, "get_statement", {"customer_id": cust, "currency": "JPY"})
+        expect(b"%%EOF" in spdf)
+    bad = json_log_lines_since(env.server, offset)
+    expect(not bad, ("lines in the log that are not JSON objects", bad[:5]))
+    # What pango still has to say (here about bytes that are not UTF-8, which
+    # only a broken worker could send) is one JSON line per message too.
+    doc = {"invoice_number": "INV-1", "currency": "USD", "document_date": "2026-10-01", "memo": "MEMO",
+           "line_items": [{"description": "x", "amount_cents": 1, "quantity": 1, "line_total_cents": 1}]}
+    src = os.path.join(env.dir, "invalid-utf8.json")
+    with open(src, "wb") as f:
+        f.write(json.dumps(doc).encode().replace(b"MEMO", b"M\xe6\x97O"))
+    out = subprocess.run([os.path.join(ROOT, "bin", "mcp-invoiced-render-san"), "--file", "invoice", src,
+                          os.path.join(env.dir, "invalid-utf8.pdf")], capture_output=True, timeout=60)
+    expect(out.returncode == 0, out.stderr[-2000:])
+    lines = out.stderr.decode(errors="replace").split("\n")[:-1]
+    expect(lines and all(json.loads(line)["domain"] == "Pango" for line in lines), out.stderr[-2000:])
