@@ -150,7 +150,6 @@ static void statement_row(const struct pdf_doc *d, size_t i, char cells[][PDF_CE
 {
 	const struct docdata *dd = d->data;
 	json_object *ln = json_object_array_get_idx(dd->lines, i);
-
 	char *document;
 
 	textclip_copy(cells[0], PDF_CELL_MAX, str(ln, "date"));

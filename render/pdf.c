@@ -325,6 +325,8 @@ static double flow_block(struct pdf *p, block_fn block, double y)
 	p->measure = 0;
 	for (;;) {
 		cut = end <= page_bottom(p) - shift ? end : safe_break(p, top, page_bottom(p) - shift);
+		if (cut <= top)
+			cut = end; /* no room at all below the page's top: the rest overflows, no endless pages */
 		if (!p->dry) {
 			p->windowed = 1;
 			p->win_top = top;
