@@ -1,14 +1,19 @@
 /*
  * documents.c - statement and invoice layouts (see documents.h): what is
- * printed where. Runs only in the renderer.
+ * printed where. Runs only in the renderer. Text of any length is drawn
+ * whole (wrapped) from heap strings; the few fixed-size fields (table
+ * cells, the title, the running header) are cut by textclip_copy, on a
+ * grapheme boundary and with an ellipsis.
  */
 #include <json-c/json.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "render/documents.h"
 #include "render/pdf.h"
+#include "render/textclip.h"
 #include "server/lib/currency.h"
 #include "server/lib/json_get.h"
 #include "server/proto/render_proto.h"
@@ -17,7 +22,7 @@ struct docdata {
 	json_object *root, *seller, *customer, *lines, *payments;
 	const char *currency;
 	int exp;
-	char title[200], running[400], author[210];
+	char title[200], running[400];
 };
 
 static const char *str(json_object *o, const char *name)
@@ -51,6 +56,24 @@ static void money_cur(const struct docdata *dd, long long v, char *buf, size_t c
 	snprintf(buf, cap, "%.3s %s", dd->currency, m);
 }
 
+/* A formatted text of any length, wrapped in a box of width w; returns its height. */
+static double text_printf(struct pdf *p, double x, double y, double w, double size, int bold,
+                          const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+static double text_printf(struct pdf *p, double x, double y, double w, double size, int bold,
+                          const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	double h;
+
+	va_start(ap, fmt);
+	s = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	h = pdf_text(p, x, y, w, s, size, bold, PDF_LEFT);
+	g_free(s);
+	return h;
+}
+
 /* Label: value pairs in a right-aligned column; returns the new y. */
 static double facts(struct pdf *p, double x, double y, double w, const char *const *kv, int n)
 {
@@ -67,21 +90,16 @@ static double masthead(struct pdf *p, const struct docdata *dd, const char *head
                        const char *const *kv, int n)
 {
 	double x = pdf_left(p), w = pdf_width(p), y = 42, ly, ry;
-	char line[300];
 
 	ly = y + pdf_text(p, x, y, w * 0.55, str(dd->seller, "legal_name")[0] ? str(dd->seller, "legal_name")
 	                  : "(no business profile: see upsert_business_profile)", 13, 1, PDF_LEFT) + 2;
 	ly += pdf_text(p, x, ly, w * 0.55, str(dd->seller, "address"), 8.5, 0, PDF_LEFT);
-	if (*str(dd->seller, "tax_id")) {
-		snprintf(line, sizeof(line), "Tax ID: %s", str(dd->seller, "tax_id"));
-		ly += pdf_text(p, x, ly, w * 0.55, line, 8.5, 0, PDF_LEFT);
-	}
-	if (*str(dd->seller, "email") || *str(dd->seller, "phone")) {
-		snprintf(line, sizeof(line), "%s%s%s", str(dd->seller, "email"),
-		         *str(dd->seller, "email") && *str(dd->seller, "phone") ? "  \xc2\xb7  " : "",
-		         str(dd->seller, "phone"));
-		ly += pdf_text(p, x, ly, w * 0.55, line, 8.5, 0, PDF_LEFT);
-	}
+	if (*str(dd->seller, "tax_id"))
+		ly += text_printf(p, x, ly, w * 0.55, 8.5, 0, "Tax ID: %s", str(dd->seller, "tax_id"));
+	if (*str(dd->seller, "email") || *str(dd->seller, "phone"))
+		ly += text_printf(p, x, ly, w * 0.55, 8.5, 0, "%s%s%s", str(dd->seller, "email"),
+		                  *str(dd->seller, "email") && *str(dd->seller, "phone") ? "  \xc2\xb7  " : "",
+		                  str(dd->seller, "phone"));
 	ry = y + pdf_text(p, x + w * 0.6, y, w * 0.4, heading, 18, 1, PDF_RIGHT) + 4;
 	ry = facts(p, x + w * 0.6, ry, w * 0.4, kv, n);
 	return (ly > ry ? ly : ry) + 10;
@@ -90,15 +108,13 @@ static double masthead(struct pdf *p, const struct docdata *dd, const char *head
 static double customer_block(struct pdf *p, const struct docdata *dd, const char *label, double y)
 {
 	double x = pdf_left(p), w = pdf_width(p) * 0.55;
-	char line[300];
 
 	y += pdf_text(p, x, y, w, label, 7.5, 1, PDF_LEFT) + 1;
 	y += pdf_text(p, x, y, w, *str(dd->customer, "name") ? str(dd->customer, "name")
 	              : str(dd->customer, "customer_id"), 11, 1, PDF_LEFT);
 	y += pdf_text(p, x, y, w, str(dd->customer, "address"), 8.5, 0, PDF_LEFT);
 	y += pdf_text(p, x, y, w, str(dd->customer, "email"), 8.5, 0, PDF_LEFT);
-	snprintf(line, sizeof(line), "Account: %s", str(dd->customer, "customer_id"));
-	y += pdf_text(p, x, y, w, line, 8.5, 0, PDF_LEFT);
+	y += text_printf(p, x, y, w, 8.5, 0, "Account: %s", str(dd->customer, "customer_id"));
 	return y;
 }
 
@@ -134,21 +150,24 @@ static void statement_row(const struct pdf_doc *d, size_t i, char cells[][PDF_CE
 {
 	const struct docdata *dd = d->data;
 	json_object *ln = json_object_array_get_idx(dd->lines, i);
+	char *document;
 
-	snprintf(cells[0], PDF_CELL_MAX, "%s", str(ln, "date"));
+	textclip_copy(cells[0], PDF_CELL_MAX, str(ln, "date"));
 	if (open_item(dd)) {
-		snprintf(cells[1], PDF_CELL_MAX, "%s", str(ln, "document"));
-		snprintf(cells[2], PDF_CELL_MAX, "%s", str(ln, "due_date"));
+		textclip_copy(cells[1], PDF_CELL_MAX, str(ln, "document"));
+		textclip_copy(cells[2], PDF_CELL_MAX, str(ln, "due_date"));
 		money(dd, num(ln, "original_cents"), cells[3], PDF_CELL_MAX);
 		money(dd, num(ln, "paid_cents"), cells[4], PDF_CELL_MAX);
 		money(dd, num(ln, "open_cents"), cells[5], PDF_CELL_MAX);
 		snprintf(cells[6], PDF_CELL_MAX, "%lld", num(ln, "days_past_due"));
 		return;
 	}
-	snprintf(cells[1], PDF_CELL_MAX, "%s", line_type(str(ln, "type")));
-	snprintf(cells[2], PDF_CELL_MAX, "%s%s%s", str(ln, "document"), *str(ln, "reference") ? " \xc2\xb7 " : "",
-	         str(ln, "reference"));
-	snprintf(cells[3], PDF_CELL_MAX, "%s", str(ln, "due_date"));
+	textclip_copy(cells[1], PDF_CELL_MAX, line_type(str(ln, "type")));
+	document = g_strconcat(str(ln, "document"), *str(ln, "reference") ? " \xc2\xb7 " : "", str(ln, "reference"),
+	                       NULL);
+	textclip_copy(cells[2], PDF_CELL_MAX, document);
+	g_free(document);
+	textclip_copy(cells[3], PDF_CELL_MAX, str(ln, "due_date"));
 	if (num(ln, "debit_cents"))
 		money(dd, num(ln, "debit_cents"), cells[4], PDF_CELL_MAX);
 	if (num(ln, "credit_cents"))
@@ -193,16 +212,15 @@ static double statement_first(struct pdf *p, const struct pdf_doc *d, double y)
 static double remittance(struct pdf *p, const struct docdata *dd, double y, const char *due)
 {
 	double x = pdf_left(p), w = pdf_width(p);
-	char line[1300];
+	char *account = g_strdup_printf("%s (%s)", *str(dd->customer, "name") ? str(dd->customer, "name")
+	                                : str(dd->customer, "customer_id"), str(dd->customer, "customer_id"));
 
 	pdf_rule(p, x, y, w, 1);
 	y += 3 + pdf_text(p, x, y + 3, w, "Please detach this slip and return it with your payment.", 7, 0,
 	                  PDF_CENTER) + 6;
 	y += pdf_text(p, x, y, w, "REMITTANCE", 12, 1, PDF_LEFT) + 4;
-	snprintf(line, sizeof(line), "%s (%s)", *str(dd->customer, "name") ? str(dd->customer, "name")
-	         : str(dd->customer, "customer_id"), str(dd->customer, "customer_id"));
 	{
-		const char *kv[] = { "Account", line, "Statement",
+		const char *kv[] = { "Account", account, "Statement",
 		                     *str(dd->root, "statement_id") ? str(dd->root, "statement_id")
 		                                                    : str(dd->root, "invoice_number"),
 		                     "Statement date", *str(dd->root, "statement_date") ? str(dd->root, "statement_date")
@@ -210,9 +228,9 @@ static double remittance(struct pdf *p, const struct docdata *dd, double y, cons
 		                     "Amount due", due, "Amount enclosed", "______________________" };
 		y = facts(p, x, y, w * 0.6, kv, 5) + 4;
 	}
-	snprintf(line, sizeof(line), "Pay to: %s", *str(dd->seller, "legal_name") ? str(dd->seller, "legal_name")
-	         : "(no business profile)");
-	y += pdf_text(p, x, y, w, line, 8.5, 1, PDF_LEFT);
+	g_free(account);
+	y += text_printf(p, x, y, w, 8.5, 1, "Pay to: %s", *str(dd->seller, "legal_name")
+	                 ? str(dd->seller, "legal_name") : "(no business profile)");
 	if (*str(dd->seller, "payment_instructions"))
 		y += pdf_text(p, x, y, w, str(dd->seller, "payment_instructions"), 8.5, 0, PDF_LEFT);
 	return y;
@@ -252,7 +270,7 @@ static void invoice_row(const struct pdf_doc *d, size_t i, char cells[][PDF_CELL
 	const struct docdata *dd = d->data;
 	json_object *ln = json_object_array_get_idx(dd->lines, i);
 
-	snprintf(cells[0], PDF_CELL_MAX, "%s", str(ln, "description"));
+	textclip_copy(cells[0], PDF_CELL_MAX, str(ln, "description"));
 	snprintf(cells[1], PDF_CELL_MAX, "%lld", num(ln, "quantity"));
 	money(dd, num(ln, "amount_cents"), cells[2], PDF_CELL_MAX);
 	money(dd, num(ln, "line_total_cents"), cells[3], PDF_CELL_MAX);
@@ -280,7 +298,7 @@ static double invoice_tail(struct pdf *p, const struct pdf_doc *d, double y)
 {
 	const struct docdata *dd = d->data;
 	static const char *const labels[] = { "Total", "Paid", "Amount due" };
-	char values[3][64], due[80], line[400];
+	char values[3][64], due[80];
 	size_t np = dd->payments ? json_object_array_length(dd->payments) : 0;
 
 	money(dd, num(dd->root, "total_cents"), values[0], 64);
@@ -293,14 +311,12 @@ static double invoice_tail(struct pdf *p, const struct pdf_doc *d, double y)
 			json_object *pay = json_object_array_get_idx(dd->payments, i);
 			char amt[64];
 			money_cur(dd, num(pay, "amount_cents"), amt, sizeof(amt));
-			snprintf(line, sizeof(line), "%.10s  %s  %s %s", str(pay, "paid_at"), amt, str(pay, "method"),
-			         str(pay, "reference"));
-			y += pdf_text(p, pdf_left(p), y, pdf_width(p), line, 8.5, 0, PDF_LEFT);
+			y += text_printf(p, pdf_left(p), y, pdf_width(p), 8.5, 0, "%.10s  %s  %s %s", str(pay, "paid_at"),
+			                 amt, str(pay, "method"), str(pay, "reference"));
 		}
-		if (np > MAX_PAYMENT_LINES) {
-			snprintf(line, sizeof(line), "... and %zu more payments (see get_invoice)", np - MAX_PAYMENT_LINES);
-			y += pdf_text(p, pdf_left(p), y, pdf_width(p), line, 8.5, 0, PDF_LEFT);
-		}
+		if (np > MAX_PAYMENT_LINES)
+			y += text_printf(p, pdf_left(p), y, pdf_width(p), 8.5, 0, "... and %zu more payments (see get_invoice)",
+			                 np - MAX_PAYMENT_LINES);
 		y += 6;
 	}
 	money_cur(dd, num(dd->root, "amount_due_cents"), due, sizeof(due));
@@ -324,6 +340,9 @@ int documents_render(PangoFontMap *fonts, int kind, const char *json, size_t jso
 	struct json_tokener *tok = json_tokener_new();
 	struct docdata dd = { 0 };
 	struct pdf_doc d = { 0 };
+	/* The running header's pieces: together they fit dd.running. */
+	char author[101], customer[101], doc_title[151];
+	char *title = NULL;
 	int rc = -1;
 
 	dd.root = tok ? json_tokener_parse_ex(tok, json, (int)json_len) : NULL;
@@ -341,14 +360,12 @@ int documents_render(PangoFontMap *fonts, int kind, const char *json, size_t jso
 	}
 	dd.lines = member(dd.root, kind == DOC_STATEMENT ? "lines" : "line_items", json_type_array);
 	dd.payments = member(dd.root, "payments", json_type_array);
-	snprintf(dd.author, sizeof(dd.author), "%s", *str(dd.seller, "legal_name") ? str(dd.seller, "legal_name")
-	         : "mcp-invoiced");
-	d.author = dd.author;
+	d.author = *str(dd.seller, "legal_name") ? str(dd.seller, "legal_name") : "mcp-invoiced";
 	d.letter = strcmp(str(dd.seller, "paper_size"), "Letter") == 0;
 	d.nrows = dd.lines ? json_object_array_length(dd.lines) : 0;
 	d.data = &dd;
 	if (kind == DOC_STATEMENT) {
-		snprintf(dd.title, sizeof(dd.title), "Statement %s", str(dd.root, "statement_id"));
+		title = g_strconcat("Statement ", str(dd.root, "statement_id"), NULL);
 		d.date = str(dd.root, "statement_date");
 		d.ncols = 7;
 		memcpy(d.cols, open_item(&dd) ? open_cols : activity_cols, sizeof(activity_cols));
@@ -356,8 +373,8 @@ int documents_render(PangoFontMap *fonts, int kind, const char *json, size_t jso
 		d.first = statement_first;
 		d.tail = statement_tail;
 	} else {
-		snprintf(dd.title, sizeof(dd.title), "Invoice %s", *str(dd.root, "invoice_number")
-		         ? str(dd.root, "invoice_number") : str(dd.root, "invoice_id"));
+		title = g_strconcat("Invoice ", *str(dd.root, "invoice_number") ? str(dd.root, "invoice_number")
+		                    : str(dd.root, "invoice_id"), NULL);
 		d.date = str(dd.root, "document_date");
 		d.ncols = 4;
 		memcpy(d.cols, invoice_cols, sizeof(invoice_cols));
@@ -365,16 +382,22 @@ int documents_render(PangoFontMap *fonts, int kind, const char *json, size_t jso
 		d.first = invoice_first;
 		d.tail = invoice_tail;
 	}
+	textclip_copy(dd.title, sizeof(dd.title), title);
 	if (strlen(d.date) != 10) {
 		snprintf(err, errlen, "the document has no date");
 		goto out;
 	}
-	snprintf(dd.running, sizeof(dd.running), "%.100s  \xc2\xb7  %.100s  \xc2\xb7  %.150s (continued)", dd.author,
-	         *str(dd.customer, "name") ? str(dd.customer, "name") : str(dd.customer, "customer_id"), dd.title);
+	textclip_copy(author, sizeof(author), d.author);
+	textclip_copy(customer, sizeof(customer), *str(dd.customer, "name") ? str(dd.customer, "name")
+	              : str(dd.customer, "customer_id"));
+	textclip_copy(doc_title, sizeof(doc_title), dd.title);
+	snprintf(dd.running, sizeof(dd.running), "%s  \xc2\xb7  %s  \xc2\xb7  %s (continued)", author, customer,
+	         doc_title);
 	d.title = dd.title;
 	d.running = dd.running;
 	rc = pdf_render_doc(fonts, &d, pdf, len, pages, err, errlen);
 out:
+	g_free(title);
 	json_object_put(dd.root);
 	if (tok)
 		json_tokener_free(tok);

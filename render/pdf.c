@@ -1,10 +1,15 @@
 /*
  * pdf.c - the paginating engine (see pdf.h). Runs only in the renderer.
- * Pagination is decided before anything is drawn (rows have one height,
- * the blocks are measured first), so "page n of N" is known on page 1.
+ * The document is laid out twice: a dry run that draws nothing counts the
+ * pages, so "page n of N" is known on page 1, then the real one. Rows have
+ * one height; a block (first, tail) is measured before it is drawn, and one
+ * taller than what is left of a page continues on the next pages, broken
+ * between lines: the block is drawn once per page it covers, and each pass
+ * inks only what starts in that page's window of it.
  */
 #include <cairo-pdf.h>
 #include <cairo.h>
+#include <math.h>
 #include <pango/pangocairo.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +26,12 @@
 
 #define FONT_CACHE 12
 
+/* The vertical extent of a text line or a shaded box of a block: a page
+ * break never falls inside one. */
+struct span {
+	double top, bottom;
+};
+
 struct pdf {
 	cairo_t *cr;
 	PangoContext *ctx;
@@ -28,10 +39,17 @@ struct pdf {
 	struct { int key; PangoFontDescription *fd; } fonts[FONT_CACHE]; /* by size and weight */
 	int nfonts;
 	double w, h;
-	int measure;
+	int dry;                 /* counting pages: nothing is drawn, no page is shown */
+	int measure;             /* measuring a block: nothing is drawn, its spans are kept */
+	struct span *spans;      /* the block being measured; owned */
+	size_t nspans, spans_cap;
+	int windowed;            /* drawing a block: only what starts in [win_top, win_bottom) */
+	double win_top, win_bottom, shift; /* ... is drawn, shift lower on this page */
 	int page, pages;
 	const struct pdf_doc *doc;
 };
+
+typedef double (*block_fn)(struct pdf *p, const struct pdf_doc *d, double y);
 
 struct sink {
 	unsigned char *data;
@@ -101,6 +119,58 @@ static PangoAlignment pango_align(enum pdf_align a)
 	return a == PDF_RIGHT ? PANGO_ALIGN_RIGHT : a == PDF_CENTER ? PANGO_ALIGN_CENTER : PANGO_ALIGN_LEFT;
 }
 
+static void keep_span(struct pdf *p, double top, double bottom)
+{
+	if (p->nspans == p->spans_cap) {
+		p->spans_cap = p->spans_cap ? p->spans_cap * 2 : 64;
+		p->spans = g_renew(struct span, p->spans, p->spans_cap);
+	}
+	p->spans[p->nspans++] = (struct span){ top, bottom };
+}
+
+static int in_window(const struct pdf *p, double y)
+{
+	return !p->windowed || (y >= p->win_top && y < p->win_bottom);
+}
+
+/* Draws the layout at (x, y), or in a block's window the lines of it that
+ * start there. */
+static void draw_layout(struct pdf *p, double x, double y, double height)
+{
+	PangoLayoutIter *it;
+
+	if (!p->windowed || (in_window(p, y) && y + height <= p->win_bottom)) {
+		cairo_move_to(p->cr, x, y + (p->windowed ? p->shift : 0));
+		pango_cairo_show_layout(p->cr, p->layout);
+		return;
+	}
+	it = pango_layout_get_iter(p->layout);
+	do {
+		PangoRectangle logical;
+		int top;
+		pango_layout_iter_get_line_yrange(it, &top, NULL);
+		if (!in_window(p, y + (double)top / PANGO_SCALE))
+			continue;
+		pango_layout_iter_get_line_extents(it, NULL, &logical);
+		cairo_move_to(p->cr, x + (double)logical.x / PANGO_SCALE,
+		              y + p->shift + (double)pango_layout_iter_get_baseline(it) / PANGO_SCALE);
+		pango_cairo_show_layout_line(p->cr, pango_layout_iter_get_line_readonly(it));
+	} while (pango_layout_iter_next_line(it));
+	pango_layout_iter_free(it);
+}
+
+static void keep_line_spans(struct pdf *p, double y)
+{
+	PangoLayoutIter *it = pango_layout_get_iter(p->layout);
+
+	do {
+		int top, bottom;
+		pango_layout_iter_get_line_yrange(it, &top, &bottom);
+		keep_span(p, y + (double)top / PANGO_SCALE, y + (double)bottom / PANGO_SCALE);
+	} while (pango_layout_iter_next_line(it));
+	pango_layout_iter_free(it);
+}
+
 static double show(struct pdf *p, double x, double y, double w, const char *s, double size, int bold,
                    enum pdf_align align, int one_line)
 {
@@ -113,10 +183,10 @@ static double show(struct pdf *p, double x, double y, double w, const char *s, d
 	pango_layout_set_alignment(p->layout, pango_align(align));
 	pango_layout_set_text(p->layout, s ? s : "", -1);
 	pango_layout_get_size(p->layout, &lw, &lh);
-	if (!p->measure) {
-		cairo_move_to(p->cr, x, y);
-		pango_cairo_show_layout(p->cr, p->layout);
-	}
+	if (p->measure)
+		keep_line_spans(p, y);
+	else if (!p->dry)
+		draw_layout(p, x, y, (double)lh / PANGO_SCALE);
 	return (double)lh / PANGO_SCALE;
 }
 
@@ -130,8 +200,10 @@ void pdf_rule(struct pdf *p, double x, double y, double w, int dashed)
 {
 	static const double dash[] = { 3.0, 2.0 };
 
-	if (p->measure)
+	if (p->measure || p->dry || !in_window(p, y))
 		return;
+	if (p->windowed)
+		y += p->shift;
 	cairo_save(p->cr);
 	cairo_set_line_width(p->cr, 0.6);
 	cairo_set_source_rgb(p->cr, 0.45, 0.45, 0.45);
@@ -146,7 +218,11 @@ void pdf_rule(struct pdf *p, double x, double y, double w, int dashed)
 void pdf_shade(struct pdf *p, double x, double y, double w, double h)
 {
 	if (p->measure)
+		keep_span(p, y, y + h);
+	if (p->measure || p->dry || !in_window(p, y))
 		return;
+	if (p->windowed)
+		y += p->shift;
 	cairo_save(p->cr);
 	cairo_set_source_rgb(p->cr, 0.94, 0.95, 0.97);
 	cairo_rectangle(p->cr, x, y, w, h);
@@ -170,7 +246,7 @@ static void footer(struct pdf *p)
 	pdf_rule(p, MARGIN, y - 4, pdf_width(p), 0);
 	snprintf(text, sizeof(text), "%s  \xc2\xb7  Page %d of %d", p->doc->title, p->page, p->pages);
 	pdf_text(p, MARGIN, y, pdf_width(p), text, 7.5, 0, PDF_RIGHT);
-	pdf_text(p, MARGIN, y, pdf_width(p) / 2, p->doc->author, 7.5, 0, PDF_LEFT);
+	show(p, MARGIN, y, pdf_width(p) / 2, p->doc->author, 7.5, 0, PDF_LEFT, 1);
 }
 
 static double table_header(struct pdf *p, double y)
@@ -204,48 +280,110 @@ static void table_row(struct pdf *p, size_t i, double y)
 	}
 }
 
-struct plan {
-	size_t first_rows, cont_rows;
-	int tail_own_page;
-};
-
-/* Decides the pages before drawing. */
-static int paginate(struct pdf *p, struct plan *pl)
+static double page_bottom(const struct pdf *p)
 {
-	double bottom = p->h - MARGIN - FOOTER_H, first_h, cont_h, tail_h, space_left;
-	size_t rest;
-
-	p->measure = 1;
-	first_h = p->doc->first(p, p->doc, MARGIN) + GAP;
-	cont_h = running_header(p, MARGIN);
-	tail_h = p->doc->tail(p, p->doc, 0) + GAP;
-	p->measure = 0;
-	pl->first_rows = (size_t)((bottom - first_h - ROW_H) / ROW_H);
-	pl->cont_rows = (size_t)((bottom - cont_h - ROW_H) / ROW_H);
-	if (pl->first_rows < 1 || pl->cont_rows < 1)
-		return -1;
-	if (p->doc->nrows <= pl->first_rows) {
-		p->pages = 1;
-		space_left = bottom - (first_h + ROW_H + (double)p->doc->nrows * ROW_H);
-	} else {
-		rest = p->doc->nrows - pl->first_rows;
-		p->pages = 1 + (int)((rest + pl->cont_rows - 1) / pl->cont_rows);
-		rest -= (size_t)(p->pages - 2) * pl->cont_rows;
-		space_left = bottom - (cont_h + ROW_H + (double)rest * ROW_H);
-	}
-	pl->tail_own_page = space_left < tail_h;
-	if (pl->tail_own_page)
-		p->pages++;
-	return 0;
+	return p->h - MARGIN - FOOTER_H;
 }
 
 static void next_page(struct pdf *p)
 {
-	if (p->page > 0) {
+	if (p->page > 0 && !p->dry) {
 		footer(p);
 		cairo_show_page(p->cr);
 	}
 	p->page++;
+}
+
+/* Where a page's share of a block ends: the lowest y at most limit that no
+ * line or shaded box straddles, or limit when one is taller than a page. */
+static double safe_break(const struct pdf *p, double top, double limit)
+{
+	double y = limit;
+	int moved = 1;
+
+	while (moved) {
+		moved = 0;
+		for (size_t i = 0; i < p->nspans; i++) {
+			if (p->spans[i].top < y && y < p->spans[i].bottom) {
+				y = p->spans[i].top;
+				moved = 1;
+			}
+		}
+	}
+	return y > top ? y : limit;
+}
+
+/* Lays block out from page y, continuing below the running header of new
+ * pages while it does not fit; returns the page y below it. */
+static double flow_block(struct pdf *p, block_fn block, double y)
+{
+	double top = y, shift = 0, end, cut;
+
+	p->nspans = 0;
+	p->measure = 1;
+	end = block(p, p->doc, y);
+	p->measure = 0;
+	for (;;) {
+		cut = end <= page_bottom(p) - shift ? end : safe_break(p, top, page_bottom(p) - shift);
+		if (cut <= top)
+			cut = end; /* no room at all below the page's top: the rest overflows, no endless pages */
+		if (!p->dry) {
+			p->windowed = 1;
+			p->win_top = top;
+			p->win_bottom = cut < end ? cut : INFINITY;
+			p->shift = shift;
+			block(p, p->doc, y);
+			p->windowed = 0;
+		}
+		if (cut >= end)
+			return end + shift;
+		next_page(p);
+		shift = running_header(p, MARGIN) - cut;
+		top = cut;
+	}
+}
+
+/* The whole document; on a dry run it only counts the pages. */
+static void lay_out(struct pdf *p)
+{
+	const struct pdf_doc *d = p->doc;
+	double bottom = page_bottom(p), y, tail_h;
+	size_t row = 0;
+
+	p->page = 0;
+	next_page(p);
+	y = flow_block(p, d->first, MARGIN) + GAP;
+	for (;;) {
+		size_t fit = bottom - y - ROW_H >= ROW_H ? (size_t)((bottom - y - ROW_H) / ROW_H) : 0, n;
+		double rows_top;
+		if (fit == 0 && (row < d->nrows || y + ROW_H > bottom)) {
+			next_page(p);
+			y = running_header(p, MARGIN);
+			continue;
+		}
+		rows_top = table_header(p, y);
+		n = d->nrows - row < fit ? d->nrows - row : fit;
+		for (size_t k = 0; k < n && !p->dry; k++)
+			table_row(p, row + k, rows_top + (double)k * ROW_H);
+		row += n;
+		y = rows_top + (double)n * ROW_H;
+		if (row == d->nrows)
+			break;
+		next_page(p);
+		y = running_header(p, MARGIN);
+	}
+	p->measure = 1;
+	tail_h = d->tail(p, d, 0);
+	p->measure = 0;
+	if (y + GAP + tail_h > bottom) {
+		next_page(p);
+		y = running_header(p, MARGIN);
+	}
+	flow_block(p, d->tail, y + GAP);
+	if (!p->dry) {
+		footer(p);
+		cairo_show_page(p->cr);
+	}
 }
 
 int pdf_render_doc(PangoFontMap *fonts, const struct pdf_doc *d, unsigned char **out, size_t *len,
@@ -254,10 +392,7 @@ int pdf_render_doc(PangoFontMap *fonts, const struct pdf_doc *d, unsigned char *
 	struct sink sink = { 0 };
 	struct pdf p = { .doc = d, .w = d->letter ? 612.0 : 595.276, .h = d->letter ? 792.0 : 841.89 };
 	cairo_surface_t *surface;
-	struct plan pl;
 	char date[32];
-	double y;
-	size_t row = 0;
 	int rc = -1;
 
 	surface = cairo_pdf_surface_create_for_stream(sink_write, &sink, p.w, p.h);
@@ -271,28 +406,11 @@ int pdf_render_doc(PangoFontMap *fonts, const struct pdf_doc *d, unsigned char *
 	pango_cairo_update_context(p.cr, p.ctx);
 	p.layout = pango_layout_new(p.ctx);
 	cairo_set_source_rgb(p.cr, 0.1, 0.1, 0.1);
-	if (paginate(&p, &pl) < 0) {
-		snprintf(err, errlen, "the document's first block does not fit on a page");
-		goto out;
-	}
-	next_page(&p);
-	y = d->first(&p, d, MARGIN) + GAP;
-	y = table_header(&p, y);
-	for (; row < d->nrows && row < pl.first_rows; row++, y += ROW_H)
-		table_row(&p, row, y);
-	while (row < d->nrows) {
-		next_page(&p);
-		y = table_header(&p, running_header(&p, MARGIN));
-		for (size_t k = 0; k < pl.cont_rows && row < d->nrows; k++, row++, y += ROW_H)
-			table_row(&p, row, y);
-	}
-	if (pl.tail_own_page) {
-		next_page(&p);
-		y = running_header(&p, MARGIN);
-	}
-	d->tail(&p, d, y + GAP);
-	footer(&p);
-	cairo_show_page(p.cr);
+	p.dry = 1;
+	lay_out(&p);
+	p.pages = p.page;
+	p.dry = 0;
+	lay_out(&p);
 	cairo_surface_finish(surface);
 	if (sink.failed || cairo_surface_status(surface) != CAIRO_STATUS_SUCCESS) {
 		snprintf(err, errlen, "cairo could not write the PDF: %s",
@@ -307,6 +425,7 @@ int pdf_render_doc(PangoFontMap *fonts, const struct pdf_doc *d, unsigned char *
 out:
 	for (int i = 0; i < p.nfonts; i++)
 		pango_font_description_free(p.fonts[i].fd);
+	g_free(p.spans);
 	g_object_unref(p.layout);
 	g_object_unref(p.ctx);
 	cairo_destroy(p.cr);

@@ -2,7 +2,9 @@
  * pdf.h - a small paginating PDF engine on cairo's PDF surface with pango
  * for text: a document is a first-page block, a table of fixed-height rows
  * (its header repeated on every page) and a tail block, with "page n of N"
- * on every page. Deterministic: the same document gives the same bytes.
+ * on every page; a block taller than what is left of a page continues on
+ * the next ones, broken between lines. Deterministic: the same document
+ * gives the same bytes.
  * Runs only in the renderer.
  */
 #ifndef MCPI_PDF_H
@@ -35,8 +37,10 @@ struct pdf_doc {
 	size_t nrows;
 	/* Fills the cells of row i. */
 	void (*row)(const struct pdf_doc *d, size_t i, char cells[][PDF_CELL_MAX]);
-	/* Draw at y and return the y below what they drew; called once to
-	 * measure (nothing is drawn) and once to draw. */
+	/* Draw at y and return the y below what they drew; called to measure
+	 * (nothing is drawn) and then once per page the block covers (the
+	 * engine draws only that page's part). The same y gives the same
+	 * layout every time. */
 	double (*first)(struct pdf *p, const struct pdf_doc *d, double y);
 	double (*tail)(struct pdf *p, const struct pdf_doc *d, double y);
 	const void *data;    /* the kind's own data */

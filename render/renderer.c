@@ -26,6 +26,7 @@
 
 #include "render/documents.h"
 #include "render/fonts.h"
+#include "render/gliblog.h"
 #include "server/lib/log.h"
 #include "server/proc/privsep.h"
 #include "server/proc/sandbox.h"
@@ -140,6 +141,7 @@ int main(int argc, char **argv)
 	PangoFontMap *fonts;
 	char err[256];
 
+	gliblog_to_json();
 	if (argc == 5 && strcmp(argv[1], "--file") == 0)
 		return render_file(argv[2], argv[3], argv[4]);
 	if (argc < 3 || argc > 4 || (budget_ms = atol(argv[1])) <= 0) {

@@ -436,3 +436,132 @@ def test_replaced_worker_and_a_pool_of_two_renderers(env):
         expect(srv.stop() == 0)
         env.server = None
         env.start_server(**SERVER)
+
+
+def pdf_text_of(pdf, name, first=None, last=None):
+    path = save(pdf, name)
+    pages = ["-f", str(first), "-l", str(last)] if first else []
+    return tool_out("pdftotext", "-layout", *pages, path, "-"), path
+
+
+def random_block(rng, max_lines, max_chars):
+    """A memo or address of many short lines, some of them CJK or with
+    combining marks, at most max_chars characters."""
+    pieces = ["Suite", "東京都", "Straße", "e\u0301te\u0301", "Floor", "号室", "c/o AP"]
+    lines, size = [], 0
+    for i in range(rng.randint(0, max_lines)):
+        line = f"{rng.choice(pieces)} {i}"
+        if size + len(line) + 1 > max_chars:
+            break
+        lines.append(line)
+        size += len(line) + 1
+    return "\n".join(lines)
+
+
+def test_tall_memos_and_addresses_flow_onto_further_pages(env):
+    """Property: whatever the shape of the memo, the addresses and the
+    lines, every line item and every statement line is in the PDF text,
+    and every page says "Page n of N". The first cases are the reported
+    ones (a memo of 40 short lines, a customer address of 60); then seeded
+    random shapes for at most 40 seconds."""
+    import random
+    seed = int(os.environ.get("MCPI_PDF_SEED", "17"))
+    rng = random.Random(seed)
+    _, c = tenant_client(env)
+    fixed = [dict(memo="\n".join(f"memo line {i}" for i in range(40)), address="", seller="", items=5),
+             dict(memo="", address="\n".join(f"addr {i}" for i in range(60)), seller="", items=5),
+             dict(memo="\n".join(f"m{i}" for i in range(400)), address="\n".join(f"a{i}" for i in range(200)),
+                  seller="\n".join(f"s{i}" for i in range(200)), items=100)]
+    deadline, case = time.time() + 40, 0
+    while case < len(fixed) or (time.time() < deadline and case < 40):
+        shape = fixed[case] if case < len(fixed) else dict(
+            memo=random_block(rng, 300, 2000), address=random_block(rng, 150, 1000),
+            seller=random_block(rng, 150, 1000), items=rng.randint(1, 100))
+        ok(c, "upsert_business_profile", {"legal_name": f"Flow Seller {case}",
+                                          **({"address": shape["seller"]} if shape["seller"] else {}),
+                                          "payment_instructions": "IBAN DE00 1234"})
+        cust = f"flow-{case}"
+        ok(c, "upsert_customer", {"customer_id": cust, "name": f"Flow Customer {case}",
+                                  **({"address": shape["address"]} if shape["address"] else {})})
+        items = [{"description": f"item-{case}-{i}", "amount_cents": 100 + i} for i in range(shape["items"])]
+        inv = ok(c, "create_invoice", {"customer_id": cust, "currency": "USD", "line_items": items,
+                                       **({"memo": shape["memo"]} if shape["memo"] else {})})
+        sent = ok(c, "send_invoice", {"invoice_id": inv["invoice_id"]})
+        r, pdf = pdf_tool(c, "get_invoice_pdf", {"invoice_id": inv["invoice_id"]})
+        txt, path = pdf_text_of(pdf, "invoice-flow.pdf")
+        _, _, n = check_pdf(path, pages=r["structuredContent"]["pdf"]["pages"])
+        shown = set(re.findall(rf"item-{case}-\d+", txt))
+        missing = [it["description"] for it in items if it["description"] not in shown]
+        expect(not missing, (seed, case, {k: len(v) if isinstance(v, str) else v for k, v in shape.items()},
+                             f"{len(missing)} of {len(items)} line items missing", missing[:5]))
+        for page in range(1, n + 1):
+            expect(f"Page {page} of {n}" in txt, (seed, case, page, n))
+        expect("REMITTANCE" in txt and "IBAN DE00 1234" in txt, (seed, case, txt[-600:]))
+        r, pdf = pdf_tool(c, "get_statement", {"customer_id": cust, "currency": "USD"})
+        txt, path = pdf_text_of(pdf, "statement-flow.pdf")
+        _, _, n = check_pdf(path, pages=r["structuredContent"]["pdf"]["pages"])
+        expect(sent["invoice_number"] in txt and f"Page {n} of {n}" in txt and "Aging as of" in txt,
+               (seed, case, txt[:2000]))
+        case += 1
+    print(f"    seed {seed}: {case} shapes, every line item and statement line printed")
+
+
+def json_log_lines_since(srv, offset):
+    with open(srv.log_path, "rb") as f:
+        f.seek(offset)
+        raw = f.read().decode("utf-8", errors="replace")
+    bad = []
+    for line in raw.split("\n")[:-1]:
+        try:
+            expect(isinstance(json.loads(line), dict))
+        except (ValueError, AssertionError):
+            bad.append(line)
+    return bad
+
+
+def test_long_cjk_names_are_cut_between_characters_and_logged_as_json(env):
+    """A legal name of 72 CJK characters (200 are allowed) used to make
+    every PDF of the tenant fail (author metadata cut mid-character);
+    CJK customer names and descriptions cut mid-character gave broken glyphs
+    and non-JSON Pango-WARNING lines in the log. Now: the metadata is the
+    whole name, cuts end on a character boundary (never between a letter
+    and its combining accent) with an ellipsis, and the log stays JSON."""
+    import unicodedata
+    _, c = tenant_client(env)
+    offset = os.path.getsize(env.server.log_path)
+    legal = "株式会社" * 18  # 72 characters, 216 bytes
+    ok(c, "upsert_business_profile", {"legal_name": legal, "address": "東京都" * 30})
+    accented = "e\u0301" * 70  # decomposed é: a cut must not separate the accent
+    for cust, name in (("cjk-1", "テスト顧客名" * 7), ("acc-1", accented)):
+        ok(c, "upsert_customer", {"customer_id": cust, "name": name, "address": "大阪府" * 40})
+        items = [{"description": "長い説明文" * 24 + f" {i}", "amount_cents": 100 + i} for i in range(90)]
+        inv = ok(c, "create_invoice", {"customer_id": cust, "currency": "JPY", "line_items": items})
+        ok(c, "send_invoice", {"invoice_id": inv["invoice_id"]})
+        r, pdf = pdf_tool(c, "get_invoice_pdf", {"invoice_id": inv["invoice_id"]})
+        path = save(pdf, f"invoice-{cust}.pdf")
+        info, _, n = check_pdf(path)
+        expect(n >= 2, n)
+        expect(f"Author:          {legal}" in info, info)
+        page2 = tool_out("pdftotext", "-f", "2", "-l", "2", path, "-")
+        head = page2[:page2.find("(continued)") + len("(continued)")]  # it may wrap
+        running = unicodedata.normalize("NFC", head.replace("\n", " "))
+        expect("\ufffd" not in tool_out("pdftotext", path, "-"), "a broken character in the text")
+        expect("\u2026" in running and "(continued)" in running, running)
+        if cust == "acc-1":
+            expect("e\u2026" not in running and "\u0301" not in running and "\u00e9\u2026" in running, running)
+        _, spdf = pdf_tool(c, "get_statement", {"customer_id": cust, "currency": "JPY"})
+        expect(b"%%EOF" in spdf)
+    bad = json_log_lines_since(env.server, offset)
+    expect(not bad, ("lines in the log that are not JSON objects", bad[:5]))
+    # What pango still has to say (here about bytes that are not UTF-8, which
+    # only a broken worker could send) is one JSON line per message too.
+    doc = {"invoice_number": "INV-1", "currency": "USD", "document_date": "2026-10-01", "memo": "MEMO",
+           "line_items": [{"description": "x", "amount_cents": 1, "quantity": 1, "line_total_cents": 1}]}
+    src = os.path.join(env.dir, "invalid-utf8.json")
+    with open(src, "wb") as f:
+        f.write(json.dumps(doc).encode().replace(b"MEMO", b"M\xe6\x97O"))
+    out = subprocess.run([os.path.join(ROOT, "bin", "mcp-invoiced-render-san"), "--file", "invoice", src,
+                          os.path.join(env.dir, "invalid-utf8.pdf")], capture_output=True, timeout=60)
+    expect(out.returncode == 0, out.stderr[-2000:])
+    lines = out.stderr.decode(errors="replace").split("\n")[:-1]
+    expect(lines and all(json.loads(line)["domain"] == "Pango" for line in lines), out.stderr[-2000:])
