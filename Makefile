@@ -72,7 +72,7 @@ build/render/%.o: %.c
 # The renderer the sanitizer server runs in the tests (ASan + UBSan).
 bin/mcp-invoiced-render-san: $(RENDER_SRCS:%.c=build/rendersan/%.o)
 	@mkdir -p bin
-	$(CC) $(SAN_CFLAGS) -o $@ $^ $(RENDER_LIBS)
+	$(CC) $(SAN_CFLAGS) -o $@ $(filter %.o,$^) $(RENDER_LIBS)
 
 build/rendersan/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -81,7 +81,7 @@ build/rendersan/%.o: %.c
 
 bin/mcp-invoiced-san: $(SAN_OBJS) build/san/server/main.o
 	@mkdir -p bin
-	$(CC) $(SAN_CFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(SAN_CFLAGS) -o $@ $(filter %.o,$^) $(LIBS)
 
 build/migrations.c: $(MIGRATIONS) sql/embed.sh
 	@mkdir -p build
@@ -131,7 +131,7 @@ build/fuzzrender/%.o: %.c
 build/fuzz/fuzz_render: tests/fuzz/fuzz_render.c $(RENDER_FUZZ_SRCS:%.c=build/fuzzrender/%.o)
 	@mkdir -p build/fuzz
 	@echo LINK-FUZZ $@
-	@clang $(FUZZ_BASE) $(shell pkg-config --cflags $(RENDER_PKGS) 2>/dev/null) -fsanitize=fuzzer,address,undefined -o $@ $^ $(RENDER_LIBS)
+	@clang $(FUZZ_BASE) $(shell pkg-config --cflags $(RENDER_PKGS) 2>/dev/null) -fsanitize=fuzzer,address,undefined -o $@ $(filter %.c %.o,$^) $(RENDER_LIBS)
 
 deps:
 	@sh tests/deps.sh
