@@ -29,6 +29,7 @@
 #include "server/lib/base64.h"
 #include "server/lib/fnv.h"
 #include "server/lib/json_text.h"
+#include "server/lib/words.h"
 
 static int read_key_file(const char *path, unsigned char **out, size_t *len,
                          char *err, size_t errlen)
@@ -367,18 +368,106 @@ static int typ_accepted(json_object *typ)
 
 #define REFUSE(...) do { snprintf(why, whylen, __VA_ARGS__); goto out; } while (0)
 
+/* The header: the one algorithm configured, an accepted typ, no crit.
+ * The decoded header, or NULL with why. */
+static json_object *checked_header(const struct auth_keys *keys, const char *part, size_t len,
+                                   char *why, size_t whylen)
+{
+	json_object *header = decode_json_part(part, len, "header", why, whylen), *v, *typ_v;
+
+	if (!header || refuse_nul_strings(header, 1, why, whylen) < 0)
+		goto refused;
+	if (!json_object_object_get_ex(header, "alg", &v) || !string_equals(v, keys->alg_name)) {
+		snprintf(why, whylen, "token algorithm must be %s", keys->alg_name);
+		goto refused;
+	}
+	if (json_object_object_get_ex(header, "typ", &typ_v) &&
+	    (!json_object_is_type(typ_v, json_type_string) || !typ_accepted(typ_v))) {
+		snprintf(why, whylen, "token type (typ) is not accepted: use JWT or at+jwt (RFC 9068), "
+		         "optionally with application/");
+		goto refused;
+	}
+	if (json_object_object_get_ex(header, "crit", NULL)) {
+		snprintf(why, whylen, "token has critical header parameters this server does not understand");
+		goto refused;
+	}
+	return header;
+refused:
+	json_object_put(header);
+	return NULL;
+}
+
+/* exp (required), nbf and iat as NumericDates, then the time rules. */
+static int check_time_claims(const struct config *cfg, json_object *claims, long long now,
+                             long long *exp, long long *nbf, long long *iat, char *why, size_t whylen)
+{
+	static const char *const names[3] = { "exp", "nbf", "iat" };
+	long long *values[3] = { exp, nbf, iat };
+
+	for (int i = 0; i < 3; i++) {
+		int r = numeric_claim(claims, names[i], values[i]);
+		if (r == 0 && i == 0) {
+			snprintf(why, whylen, "token has no exp claim");
+			return -1;
+		}
+		if (r < 0) {
+			snprintf(why, whylen, "token %s claim must be a NumericDate from 0 to %lld", names[i],
+			         (long long)AUTH_MAX_DATE);
+			return -1;
+		}
+	}
+	return time_claims_ok(cfg, now, *exp, *nbf, *iat, why, whylen) ? 0 : -1;
+}
+
+/* Issuer, audience, tenant, subject and scope, into id. */
+static int identity_of(const struct config *cfg, json_object *claims, struct auth_identity *id,
+                       char *why, size_t whylen)
+{
+	const char *tenant, *sub, *scope = "";
+	size_t tenant_len, sub_len, scope_len = 0;
+	json_object *v;
+
+	if (refuse_nul_strings(claims, 0, why, whylen) < 0)
+		return -1;
+	if (!json_object_object_get_ex(claims, "iss", &v) || !string_equals(v, cfg->jwt_issuer)) {
+		snprintf(why, whylen, "token issuer is not accepted");
+		return -1;
+	}
+	if (!audience_matches(claims, cfg->jwt_audience)) {
+		snprintf(why, whylen, "token audience does not include this server");
+		return -1;
+	}
+	if (!member_string(claims, cfg->jwt_tenant_claim, &tenant, &tenant_len) ||
+	    !tenant_valid(tenant, tenant_len)) {
+		snprintf(why, whylen, "token has no valid %s claim (1-128 of [A-Za-z0-9_.:@-])",
+		         cfg->jwt_tenant_claim);
+		return -1;
+	}
+	if (!member_string(claims, "sub", &sub, &sub_len) || sub_len == 0 || sub_len >= sizeof(id->sub)) {
+		snprintf(why, whylen, "token has no valid sub claim");
+		return -1;
+	}
+	if (member_string(claims, "scope", &scope, &scope_len) && scope_len >= sizeof(id->scope)) {
+		snprintf(why, whylen, "token scope claim is too long");
+		return -1;
+	}
+	memcpy(id->sub, sub, sub_len + 1);
+	memcpy(id->tenant, tenant, tenant_len + 1);
+	memcpy(id->scope, scope, scope_len + 1);
+	return 0;
+}
+
 int auth_verify(const struct auth_keys *keys, const struct config *cfg,
                 const char *token, size_t token_len, long long now,
                 struct auth_identity *id, char *why, size_t whylen)
 {
 	char tokbuf[AUTH_MAX_TOKEN + 1];
-	const char *dot1, *dot2, *tenant, *sub, *scope = "";
-	json_object *header = NULL, *claims = NULL, *crit, *typ_v, *v;
-	size_t tenant_len, sub_len, scope_len = 0;
+	const char *dot1, *dot2;
+	json_object *header = NULL, *claims = NULL;
 	unsigned char sig[JWS_MAX_SIG_BYTES]; /* the longest any accepted key makes */
 	long sig_len;
 	long long exp, nbf = NO_CLAIM, iat = NO_CLAIM;
-	int rc = -1, r;
+	int rc = -1;
 
 	if (token_len == 0 || token_len > AUTH_MAX_TOKEN) {
 		snprintf(why, whylen, "token is empty or longer than %d bytes", AUTH_MAX_TOKEN);
@@ -394,19 +483,8 @@ int auth_verify(const struct auth_keys *keys, const struct config *cfg,
 	dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
 	if (!dot1 || !dot2 || strchr(dot2 + 1, '.') || dot2[1] == '\0')
 		REFUSE("token is not a signed JWT (three dot-separated parts)");
-
-	header = decode_json_part(tokbuf, (size_t)(dot1 - tokbuf), "header", why, whylen);
-	if (!header || refuse_nul_strings(header, 1, why, whylen) < 0)
+	if (!(header = checked_header(keys, tokbuf, (size_t)(dot1 - tokbuf), why, whylen)))
 		goto out;
-	if (!json_object_object_get_ex(header, "alg", &v) || !string_equals(v, keys->alg_name))
-		REFUSE("token algorithm must be %s", keys->alg_name);
-	if (json_object_object_get_ex(header, "typ", &typ_v) &&
-	    (!json_object_is_type(typ_v, json_type_string) || !typ_accepted(typ_v)))
-		REFUSE("token type (typ) is not accepted: use JWT or at+jwt (RFC 9068), "
-		       "optionally with application/");
-	if (json_object_object_get_ex(header, "crit", &crit))
-		REFUSE("token has critical header parameters this server does not understand");
-
 	/* Parsed (not trusted) before the signature check, so a malformed
 	 * token gets a precise reason. */
 	claims = decode_json_part(dot1 + 1, (size_t)(dot2 - dot1 - 1), "claims", why, whylen);
@@ -417,34 +495,9 @@ int auth_verify(const struct auth_keys *keys, const struct config *cfg,
 		REFUSE("token signature is not base64url of at most %d bytes", JWS_MAX_SIG_BYTES);
 	if (!jws_verify(&keys->jws, tokbuf, (size_t)(dot2 - tokbuf), sig, (size_t)sig_len))
 		REFUSE("token signature is invalid");
-	r = numeric_claim(claims, "exp", &exp);
-	if (r == 0)
-		REFUSE("token has no exp claim");
-	if (r < 0)
-		REFUSE("token exp claim must be a NumericDate from 0 to %lld", (long long)AUTH_MAX_DATE);
-	if (numeric_claim(claims, "nbf", &nbf) < 0)
-		REFUSE("token nbf claim must be a NumericDate from 0 to %lld", (long long)AUTH_MAX_DATE);
-	if (numeric_claim(claims, "iat", &iat) < 0)
-		REFUSE("token iat claim must be a NumericDate from 0 to %lld", (long long)AUTH_MAX_DATE);
-	if (!time_claims_ok(cfg, now, exp, nbf, iat, why, whylen))
+	if (check_time_claims(cfg, claims, now, &exp, &nbf, &iat, why, whylen) < 0 ||
+	    identity_of(cfg, claims, id, why, whylen) < 0)
 		goto out;
-	if (refuse_nul_strings(claims, 0, why, whylen) < 0)
-		goto out;
-	if (!json_object_object_get_ex(claims, "iss", &v) || !string_equals(v, cfg->jwt_issuer))
-		REFUSE("token issuer is not accepted");
-	if (!audience_matches(claims, cfg->jwt_audience))
-		REFUSE("token audience does not include this server");
-	if (!member_string(claims, cfg->jwt_tenant_claim, &tenant, &tenant_len) ||
-	    !tenant_valid(tenant, tenant_len))
-		REFUSE("token has no valid %s claim (1-128 of [A-Za-z0-9_.:@-])", cfg->jwt_tenant_claim);
-	if (!member_string(claims, "sub", &sub, &sub_len) || sub_len == 0 || sub_len >= sizeof(id->sub))
-		REFUSE("token has no valid sub claim");
-	if (member_string(claims, "scope", &scope, &scope_len) && scope_len >= sizeof(id->scope))
-		REFUSE("token scope claim is too long");
-
-	memcpy(id->sub, sub, sub_len + 1);
-	memcpy(id->tenant, tenant, tenant_len + 1);
-	memcpy(id->scope, scope, scope_len + 1);
 	cache_store(keys, cfg, token, token_len, exp, nbf, iat, id);
 	rc = 0;
 out:
@@ -456,15 +509,5 @@ out:
 
 int auth_has_scope(const struct auth_identity *id, const char *scope)
 {
-	size_t n = strlen(scope);
-	const char *p = id->scope;
-
-	if (n == 0)
-		return 0;
-	while ((p = strstr(p, scope)) != NULL) {
-		if ((p == id->scope || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' '))
-			return 1;
-		p += n;
-	}
-	return 0;
+	return words_contain(id->scope, scope);
 }

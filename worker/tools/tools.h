@@ -90,6 +90,8 @@ struct tool_def {
 };
 
 const struct tool_def *tools_find(const char *name);
+/* At most TOOLS_MAX tools (a tools/list cache keys on a bit per tool). */
+#define TOOLS_MAX 64
 size_t tools_count(void);
 const struct tool_def *tools_at(size_t i);
 
