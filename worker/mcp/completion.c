@@ -141,12 +141,59 @@ static const char *string_member(json_object *o, const char *name, size_t *len)
 	return json_object_get_string(v);
 }
 
+/* The argument being completed: a prompt's argument (its spec) or a
+ * resource template's variable (no spec). 0, or -1 with msg. */
+static int argument_spec(json_object *ref, const char *type, size_t type_len, const char *name,
+                         size_t name_len, const struct arg_spec **spec, char *msg, size_t msg_cap)
+{
+	size_t n = 0;
+
+	*spec = NULL;
+	if (type_len == 10 && memcmp(type, "ref/prompt", 10) == 0) {
+		const char *pname = string_member(ref, "name", &n);
+		const struct prompt_def *p = pname ? prompts_find(pname, n) : NULL;
+		const struct arg_spec *sp;
+		if (!p) {
+			snprintf(msg, msg_cap, "Invalid params: unknown prompt '%.*s'; prompts/list names them",
+			         pname ? utf8_clip(pname, n, 60) : 0, pname ? pname : "");
+			return -1;
+		}
+		for (sp = p->args; sp->name && strcmp(sp->name, name) != 0; sp++)
+			;
+		if (!sp->name) {
+			snprintf(msg, msg_cap, "Invalid params: prompt %s has no argument '%.*s'", p->name,
+			         utf8_clip(name, name_len, 60), name);
+			return -1;
+		}
+		*spec = sp;
+		return 0;
+	}
+	if (type_len == 12 && memcmp(type, "ref/resource", 12) == 0) {
+		const char *uri = string_member(ref, "uri", &n);
+		const char *tpl = uri ? find_template(uri, n) : NULL;
+		if (!tpl) {
+			snprintf(msg, msg_cap, "Invalid params: '%.*s' is not one of this server's resource "
+			         "templates; resources/templates/list names them",
+			         uri ? utf8_clip(uri, n, 100) : 0, uri ? uri : "");
+			return -1;
+		}
+		if (!template_has_var(tpl, name, name_len)) {
+			snprintf(msg, msg_cap, "Invalid params: template %s has no variable '%.*s'", tpl,
+			         utf8_clip(name, name_len, 60), name);
+			return -1;
+		}
+		return 0;
+	}
+	snprintf(msg, msg_cap, "Invalid params: ref.type must be \"ref/prompt\" or \"ref/resource\"");
+	return -1;
+}
+
 int completion_prepare(json_object *params, struct completion_call *cc, struct tool_query *q,
                        char *msg, size_t msg_cap)
 {
 	json_object *ref = NULL, *arg = NULL, *ctx = NULL, *ctx_args = NULL;
 	const char *type, *name, *value, *customer;
-	size_t type_len = 0, name_len = 0, value_len = 0, n = 0, customer_len = 0;
+	size_t type_len = 0, name_len = 0, value_len = 0, customer_len = 0;
 	const struct arg_spec *spec = NULL;
 
 	if (!params || !json_object_object_get_ex(params, "ref", &ref) ||
@@ -171,40 +218,8 @@ int completion_prepare(json_object *params, struct completion_call *cc, struct t
 		return -1;
 	}
 	memcpy(cc->prefix, value, value_len + 1);
-	if (type_len == 10 && memcmp(type, "ref/prompt", 10) == 0) {
-		const char *pname = string_member(ref, "name", &n);
-		const struct prompt_def *p = pname ? prompts_find(pname, n) : NULL;
-		if (!p) {
-			snprintf(msg, msg_cap, "Invalid params: unknown prompt '%.*s'; prompts/list names them",
-			         pname ? utf8_clip(pname, n, 60) : 0, pname ? pname : "");
-			return -1;
-		}
-		for (spec = p->args; spec->name && strcmp(spec->name, name) != 0; spec++)
-			;
-		if (!spec->name) {
-			snprintf(msg, msg_cap, "Invalid params: prompt %s has no argument '%.*s'", p->name,
-			         utf8_clip(name, name_len, 60), name);
-			return -1;
-		}
-	} else if (type_len == 12 && memcmp(type, "ref/resource", 12) == 0) {
-		const char *uri = string_member(ref, "uri", &n);
-		const char *tpl = uri ? find_template(uri, n) : NULL;
-		if (!tpl) {
-			snprintf(msg, msg_cap, "Invalid params: '%.*s' is not one of this server's resource "
-			         "templates; resources/templates/list names them",
-			         uri ? utf8_clip(uri, n, 100) : 0, uri ? uri : "");
-			return -1;
-		}
-		if (!template_has_var(tpl, name, name_len)) {
-			snprintf(msg, msg_cap, "Invalid params: template %s has no variable '%.*s'", tpl,
-			         utf8_clip(name, name_len, 60), name);
-			return -1;
-		}
-		spec = NULL;
-	} else {
-		snprintf(msg, msg_cap, "Invalid params: ref.type must be \"ref/prompt\" or \"ref/resource\"");
+	if (argument_spec(ref, type, type_len, name, name_len, &spec, msg, msg_cap) < 0)
 		return -1;
-	}
 	choose(cc, name, spec);
 	if (cc->values)
 		return 0;
