@@ -12,9 +12,8 @@
  * PGRES_PIPELINE_SYNC, which for a batch means its implicit transaction has
  * committed (or, after an error, rolled back).
  *
- * The SQL lives in sql/migrations as functions; this table only names them,
- * so `make bench` can run the very same statements through pgbench. Writes
- * run through the mcp_try_* wrappers (0004_batch_members.sql).
+ * The statements it prepares, and what their errors mean, are in
+ * statements.c.
  */
 #include <errno.h>
 #include <signal.h>
@@ -30,6 +29,8 @@
 #include "server/lib/log.h"
 #include "shm/shm.h"
 #include "worker/db/db.h"
+#include "worker/db/queue.h"
+#include "worker/db/statements.h"
 
 enum { DB_DOWN, DB_CONNECTING, DB_SETUP, DB_READY };
 enum seg_kind { SEG_SETUP, SEG_READ, SEG_BATCH };
@@ -47,98 +48,20 @@ struct db_segment {
 	long long sent_ns;
 };
 
-struct statement {
-	const char *name;
-	const char *sql;
-	int heavy; /* reads whose cost grows with a customer's ledger: never queued behind another */
-};
-
-/* Reads, and the mcp_try_* form of every write (4 columns: result, sqlstate,
- * message, detail). */
-static const struct statement statements[] = {
-	{ "list_invoices", "SELECT (r->'invoices')::text, r->'next'->>'key', r->'next'->>'id'"
-	                   " FROM mcp_find_invoices($1, $2::jsonb, $3::int, $4, $5::uuid) AS r", 0 },
-	{ "get_invoice", "SELECT mcp_get_invoice_by($1, $2::uuid, $3)::text", 0 },
-	{ "list_customers", "SELECT (r->'customers')::text, r->>'next'"
-	                    " FROM mcp_list_customers($1, $2, $3::int, $4) AS r", 0 },
-	{ "list_tax_rates", "SELECT mcp_list_tax_rates($1)::text", 0 },
-	{ "list_outstanding_balances", "SELECT (r - 'next')::text, r->'next'->>'currency', r->'next'->>'customer_id'"
-	                               " FROM mcp_list_outstanding($1, $2, $3, $4::date, $5::int, $6, $7) AS r", 1 },
-	{ "get_customer", "SELECT mcp_get_customer($1, $2)::text", 0 },
-	{ "prompt_overdue", "SELECT mcp_prompt_overdue($1, $2, $3::int)::text", 1 },
-	{ "prompt_balances", "SELECT mcp_list_outstanding($1, NULL, $2, COALESCE($3::date,"
-	                     " (date_trunc('month', current_date) - interval '1 day')::date), $4::int,"
-	                     " NULL, NULL)::text", 1 },
-	{ "prompt_candidates", "SELECT mcp_prompt_candidates($1, $2, $3::bigint, $4, $5, $6::int)::text", 0 },
-	{ "complete", "SELECT mcp_complete($1, $2, $3, $4, $5::int)::text", 0 },
-	{ "get_business_profile", "SELECT mcp_get_business_profile($1)::text", 0 },
-	{ "get_statement", "SELECT r::text, r->>'currency', r->>'period_end', r->>'period_start'"
-	                   " FROM mcp_statement($1, $2, $3, $4::date, $5::date, $6) AS r", 1 },
-	{ "get_invoice_document", "SELECT r::text, r->>'currency', r->>'invoice_id'"
-	                          " FROM mcp_invoice_document($1, $2::uuid) AS r", 1 },
-	{ "expire_idempotency_keys", "SELECT mcp_expire_idempotency_keys()::text", 0 },
-	{ "create_invoice", "SELECT result::text, err_state, err_message, err_detail"
-	                    " FROM mcp_try_create_invoice($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)", 0 },
-	{ "update_invoice", "SELECT result::text, err_state, err_message, err_detail"
-	                    " FROM mcp_try_update_invoice($1, $2, $3, $4, $5, $6, $7, $8, $9)", 0 },
-	{ "create_credit_note", "SELECT result::text, err_state, err_message, err_detail"
-	                        " FROM mcp_try_create_credit_note($1, $2, $3, $4, $5, $6, $7, $8, $9)", 0 },
-	{ "apply_credit", "SELECT result::text, err_state, err_message, err_detail"
-	                  " FROM mcp_try_apply_credit($1, $2, $3, $4, $5, $6, $7, $8)", 0 },
-	{ "reverse_payment", "SELECT result::text, err_state, err_message, err_detail"
-	                     " FROM mcp_try_reverse_payment($1, $2, $3, $4, $5, $6, $7)", 0 },
-	{ "upsert_tax_rate", "SELECT result::text, err_state, err_message, err_detail"
-	                     " FROM mcp_try_upsert_tax_rate($1, $2, $3, $4, $5, $6, $7)", 0 },
-	{ "send_invoice", "SELECT result::text, err_state, err_message, err_detail"
-	                  " FROM mcp_try_send_invoice($1, $2, $3, $4)", 0 },
-	{ "void_invoice", "SELECT result::text, err_state, err_message, err_detail"
-	                  " FROM mcp_try_void_invoice($1, $2, $3, $4, $5)", 0 },
-	{ "apply_payment", "SELECT result::text, err_state, err_message, err_detail"
-	                   " FROM mcp_try_apply_payment($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 0 },
-	{ "upsert_customer", "SELECT result::text, err_state, err_message, err_detail"
-	                     " FROM mcp_try_upsert_customer($1, $2, $3, $4, $5, $6, $7)", 0 },
-	{ "upsert_business_profile", "SELECT result::text, err_state, err_message, err_detail"
-	                             " FROM mcp_try_upsert_business_profile($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 0 },
-	/* Every batch: a member stuck on a row lock gives up quickly and is
-	 * tried again alone, so one lock wait never holds the others back; no
-	 * statement runs past the last member's deadline. */
-	{ "batch_lock_timeout", "SELECT set_config('lock_timeout', '200ms', true),"
-	                        " set_config('statement_timeout', $1, true)", 0 },
-	/* Every read: no statement runs past its own deadline. */
-	{ "read_timeout", "SELECT set_config('statement_timeout', $1, true)", 0 },
-};
-#define NSTATEMENTS (sizeof(statements) / sizeof(statements[0]))
-
-static const struct statement *statement_named(const char *name)
-{
-	for (size_t i = 0; i < NSTATEMENTS; i++)
-		if (strcmp(statements[i].name, name) == 0)
-			return &statements[i];
-	fatal("no statement named %s", name);
-}
-
-static const char *statement_sql(const char *name)
-{
-	return statement_named(name)->sql;
-}
-
 /* One statement of the table: by name when the connection prepared them,
  * else as unnamed (PgBouncer in transaction mode, database_statements =
  * unnamed): each Parse goes with its own Bind in the same transaction. */
 static int send_statement(struct db *db, const char *name, int nparams, const char *const *params)
 {
 	if (db->unnamed)
-		return PQsendQueryParams(db->conn, statement_sql(name), nparams, NULL, params, NULL, NULL, 0);
+		return PQsendQueryParams(db->conn, db_statement_named(name)->sql, nparams, NULL, params, NULL, NULL, 0);
 	return PQsendQueryPrepared(db->conn, name, nparams, params, NULL, NULL, 0);
 }
 
 #define RECONNECT_BACKOFF_NS 500000000LL
 #define IDLE_RECONNECT_NS 2000000000LL
-#define MAX_ATTEMPTS 3
 /* A (re)connect not ready by then is given up and tried again. */
 #define DB_CONNECT_TIMEOUT_NS 2000000000LL
-/* A job waits at most this long for a connection to come (back) up. */
-#define DB_DOWN_WAIT_NS 1000000000LL
 /* A segment still unanswered this long after its deadline (its statement
  * cancelled, its statement_timeout passed): the connection is dead even
  * if TCP has not said so (a host gone, a network partition, a stopped
@@ -147,156 +70,14 @@ static int send_statement(struct db *db, const char *name, int nparams, const ch
 
 /* ---- jobs ---- */
 
-struct db_job *db_job_new(const char *stmt, int nparams, const char *const *params, int write,
-                          int ncols, long long deadline_ns, db_done_fn done, void *ctx)
-{
-	struct db_job *job = calloc(1, sizeof(*job));
 
-	if (!job || nparams > DB_MAX_PARAMS || ncols > DB_MAX_COLUMNS)
-		fatal("db_job_new: out of memory or too many parameters");
-	job->stmt = stmt;
-	job->nparams = nparams;
-	for (int i = 0; i < nparams; i++)
-		if (params[i] && !(job->params[i] = strdup(params[i])))
-			fatal("out of memory");
-	job->write = write;
-	job->ncols = ncols;
-	job->deadline_ns = deadline_ns;
-	job->done = done;
-	job->ctx = ctx;
-	return job;
-}
 
-static void job_free(struct db_job *job)
-{
-	for (int i = 0; i < job->nparams; i++)
-		free(job->params[i]);
-	for (int i = 0; i < DB_MAX_COLUMNS; i++)
-		free(job->cols[i]);
-	free(job);
-}
 
-/* Delivers the outcome (unless nobody wants it any more). The job stays
- * allocated while a segment still refers to it. */
-static void job_answer(struct db *db, struct db_job *job)
-{
-	if (job->answered)
-		return;
-	job->answered = 1;
-	if (!job->done)
-		return;
-	/* done may submit the connection's next request: that job is only
-	 * queued (db_submit sends nothing while dispatching), so the lists
-	 * being walked here stay intact. */
-	db->dispatching++;
-	job->done(job);
-	db->dispatching--;
-}
-
-static void job_fail(struct db *db, struct db_job *job, const char *code, int retryable,
-                     const char *message)
-{
-	for (int i = 0; i < DB_MAX_COLUMNS; i++) {
-		free(job->cols[i]);
-		job->cols[i] = NULL;
-	}
-	job->ok = 0;
-	tool_error_set(&job->err, code, NULL, retryable, "%s", message);
-	job_answer(db, job);
-}
-
-/* ---- SQLSTATE to tool errors ---- */
-
-/* Maps an error to a tool error; returns 1 if the statement may simply be
- * run again (serialization failure, deadlock, lock timeout: nothing of it
- * was kept). */
-static int map_error(const char *state, const char *msg, const char *detail, struct tool_error *err)
-{
-	if (!state)
-		state = "";
-	if (!msg)
-		msg = "database error";
-	/* Our own functions raise MInnn codes: message for the agent, the
-	 * field in DETAIL. */
-	if (strncmp(state, "MI", 2) == 0) {
-		const char *code = strcmp(state, "MI404") == 0 ? "NOT_FOUND"
-		                 : strcmp(state, "MI409") == 0 ? "CONFLICT"
-		                 : strcmp(state, "MI422") == 0 ? "INVALID_STATE"
-		                 : "INVALID_INPUT";
-		tool_error_set(err, code, detail && *detail ? detail : NULL, 0, "%s", msg);
-		return 0;
-	}
-	if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0) {
-		tool_error_set(err, "CONFLICT", NULL, 1, "concurrent update; retry the call");
-		return 1;
-	}
-	if (strcmp(state, "57014") == 0) {
-		tool_error_set(err, "TIMEOUT", NULL, 1, "the database did not answer in time; retry later");
-		return 0;
-	}
-	if (strcmp(state, "22003") == 0) {
-		tool_error_set(err, "INVALID_INPUT", NULL, 0, "an amount is out of range: %s", msg);
-		return 0;
-	}
-	if (strncmp(state, "23", 2) == 0 || strncmp(state, "22", 2) == 0) {
-		tool_error_set(err, "INVALID_INPUT", NULL, 0, "rejected by a database rule: %s", msg);
-		return 0;
-	}
-	if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0 || strncmp(state, "53", 2) == 0) {
-		tool_error_set(err, "DATABASE_UNAVAILABLE", NULL, 1, "the database is unavailable; retry later");
-		return 0;
-	}
-	log_error("unexpected database error %s: %s", state, msg);
-	tool_error_set(err, "INTERNAL", NULL, 0, "internal database error (SQLSTATE %s)", state);
-	return 0;
-}
 
 /* ---- queues ---- */
 
-static void push(struct db_job **head, struct db_job **tail, struct db_job *job)
-{
-	job->next = NULL;
-	if (*tail)
-		(*tail)->next = job;
-	else
-		*head = job;
-	*tail = job;
-	job->answered = 0;
-}
 
-static void enqueue(struct db *db, struct db_job *job)
-{
-	job->queued_ns = clock_now_ns();
-	if (job->write)
-		push(&db->writes, &db->writes_tail, job);
-	else
-		push(&db->reads, &db->reads_tail, job);
-	db->stats.queued++;
-}
 
-/* Runs a job again if it may (attempts left, deadline ahead), else answers
- * it with err. */
-static void retry_or_fail(struct db *db, struct db_job *job, const struct tool_error *err)
-{
-	int in_time = clock_now_ns() < job->deadline_ns;
-
-	if (job->done && job->attempts < MAX_ATTEMPTS && in_time) {
-		enqueue(db, job);
-		return;
-	}
-	if (!job->done) {
-		job_free(job);
-		return;
-	}
-	job->ok = 0;
-	if (in_time)
-		job->err = *err;
-	else
-		tool_error_set(&job->err, "TIMEOUT", NULL, 1, "the database did not finish in time; "
-		               "nothing was stored: retry later");
-	job_answer(db, job);
-	job_free(job);
-}
 
 /* ---- epoll ---- */
 
@@ -386,11 +167,11 @@ static void drop_connection(struct db *db)
 			 * write may have committed: the agent decides, and an
 			 * idempotency key makes the retry safe. */
 			if (!job->write && !job->answered) {
-				retry_or_fail(db, job, &lost);
+				db_retry_or_fail(db, job, &lost);
 			} else {
 				if (!job->answered && job->done)
-					job_fail(db, job, lost.code, 1, lost.message);
-				job_free(job);
+					db_job_fail(db, job, lost.code, 1, lost.message);
+				db_job_free(job);
 			}
 		}
 		free(seg);
@@ -405,11 +186,11 @@ void db_close(struct db *db)
 	drop_connection(db);
 	while ((job = db->reads)) {
 		db->reads = job->next;
-		job_free(job);
+		db_job_free(job);
 	}
 	while ((job = db->writes)) {
 		db->writes = job->next;
-		job_free(job);
+		db_job_free(job);
 	}
 	db->reads_tail = db->writes_tail = NULL;
 	if (db->canceller > 0)
@@ -511,11 +292,11 @@ int db_connect(struct db *db)
 		goto fail;
 	}
 	PQclear(r);
-	for (size_t i = 0; i < NSTATEMENTS && !db->unnamed; i++) {
-		r = PQprepare(db->conn, statements[i].name, statements[i].sql, 0, NULL);
+	for (size_t i = 0; i < db_statements_count() && !db->unnamed; i++) {
+		r = PQprepare(db->conn, db_statement_at(i)->name, db_statement_at(i)->sql, 0, NULL);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 			log_error("cannot prepare %s: %s (has `mcp-invoiced migrate` run?)",
-			          statements[i].name, PQresultErrorMessage(r));
+			          db_statement_at(i)->name, PQresultErrorMessage(r));
 			PQclear(r);
 			db->refused = 1; /* the schema is missing or older than this binary */
 			goto fail;
@@ -534,28 +315,13 @@ fail:
 	return -1;
 }
 
-static void fail_queued(struct db *db, const char *message)
-{
-	struct db_job *lists[2] = { db->reads, db->writes }, *job, *next;
-
-	db->reads = db->writes = db->reads_tail = db->writes_tail = NULL;
-	for (int i = 0; i < 2; i++) {
-		for (job = lists[i]; job; job = next) {
-			next = job->next;
-			db->stats.queued--;
-			if (job->done)
-				job_fail(db, job, "DATABASE_UNAVAILABLE", 1, message);
-			job_free(job);
-		}
-	}
-}
 
 static void connect_failed(struct db *db, const char *why)
 {
 	log_error("database connection failed: %s", why);
 	drop_connection(db);
 	db->next_attempt_ns = clock_now_ns() + RECONNECT_BACKOFF_NS;
-	fail_queued(db, "the database is unavailable; retry later");
+	db_fail_queued(db, "the database is unavailable; retry later");
 }
 
 /* After the socket connected: statement_timeout and the statements,
@@ -575,11 +341,11 @@ static void start_setup(struct db *db)
 	set_timeout_sql(db, sql, sizeof(sql));
 	PQsendQueryParams(db->conn, sql, 0, NULL, NULL, NULL, NULL, 0);
 	if (!db->unnamed)
-		for (size_t i = 0; i < NSTATEMENTS; i++)
-			PQsendPrepare(db->conn, statements[i].name, statements[i].sql, 0, NULL);
+		for (size_t i = 0; i < db_statements_count(); i++)
+			PQsendPrepare(db->conn, db_statement_at(i)->name, db_statement_at(i)->sql, 0, NULL);
 	PQpipelineSync(db->conn);
 	seg->kind = SEG_SETUP;
-	seg->nstmts = 1 + (db->unnamed ? 0 : (int)NSTATEMENTS);
+	seg->nstmts = 1 + (db->unnamed ? 0 : (int)db_statements_count());
 	seg->sent_ns = clock_now_ns();
 	db->segs = db->segs_tail = seg;
 	db->nsegs = 1;
@@ -652,17 +418,6 @@ static struct db_segment *segment_new(struct db *db, enum seg_kind kind)
 	return seg;
 }
 
-/* Unlinks job (whose predecessor is prev) from a queue. */
-static void unlink_job(struct db_job **head, struct db_job **tail, struct db_job *prev, struct db_job *job)
-{
-	if (prev)
-		prev->next = job->next;
-	else
-		*head = job->next;
-	if (*tail == job)
-		*tail = prev;
-	job->next = NULL;
-}
 
 static void seg_add(struct db *db, struct db_segment *seg, struct db_job *job, struct db_job **last)
 {
@@ -689,7 +444,7 @@ static void take_writes(struct db *db, struct db_segment *seg, int max, long lon
 			prev = job;
 			continue;
 		}
-		unlink_job(&db->writes, &db->writes_tail, prev, job);
+		db_unlink_job(&db->writes, &db->writes_tail, prev, job);
 		seg_add(db, seg, job, &last);
 		max--;
 		if (job->solo)
@@ -697,42 +452,7 @@ static void take_writes(struct db *db, struct db_segment *seg, int max, long lon
 	}
 }
 
-/* The tenant a job serves (every statement's $1), as a slot of the
- * fairness table; the seed keeps tenants from choosing their slot. */
-static unsigned tenant_slot(const struct db *db, const struct db_job *job)
-{
-	const char *t = job->nparams > 0 && job->params[0] ? job->params[0] : "";
 
-	return (unsigned)((fnv1a64(t, strlen(t)) ^ db->fair_seed) % DB_FAIR_SLOTS);
-}
-
-/* The next read to send: among those in time, the oldest of the tenant
- * served longest ago, so one tenant's pile of reads is interleaved with
- * every other tenant's instead of served first-come first-served. A
- * heavy read goes only onto an idle connection (so at most one heavy
- * statement is ever ahead of another read); when it is the one due,
- * nothing else is sent until the connection is idle, so it never starves. */
-static struct db_job *pick_read(struct db *db, long long now, struct db_job **prev_out)
-{
-	struct db_job *best = NULL, *best_prev = NULL, *prev = NULL;
-	unsigned long long best_stamp = 0;
-
-	for (struct db_job *job = db->reads; job; prev = job, job = job->next) {
-		unsigned long long stamp;
-		if (now >= job->deadline_ns)
-			continue;
-		stamp = db->served[tenant_slot(db, job)];
-		if (!best || stamp < best_stamp) {
-			best = job;
-			best_prev = prev;
-			best_stamp = stamp;
-		}
-	}
-	*prev_out = best_prev;
-	if (best && statement_named(best->stmt)->heavy && db->nsegs > 0)
-		return NULL;
-	return best;
-}
 
 /* The milliseconds a segment's statements may run: until the latest of
  * its jobs' deadlines (at least 1: 0 would mean no limit). */
@@ -743,17 +463,12 @@ static void timeout_param(char *buf, size_t cap, long long deadline_ns, long lon
 	snprintf(buf, cap, "%lld", ms < 1 ? 1 : ms);
 }
 
-/* The row a write locks first: the invoice, for the tools that name one
- * (reverse_payment names a payment, so its invoice is not known here). */
+/* The row a write locks first (its statement's lock parameter), or "". */
 static const char *lock_key(const struct db_job *job)
 {
-	static const char *const by_invoice[] = { "apply_payment", "send_invoice", "void_invoice",
-	                                          "update_invoice", "create_credit_note", "apply_credit" };
+	int i = db_statement_named(job->stmt)->lock_param;
 
-	for (size_t i = 0; i < sizeof(by_invoice) / sizeof(by_invoice[0]); i++)
-		if (job->nparams > 3 && job->params[3] && strcmp(job->stmt, by_invoice[i]) == 0)
-			return job->params[3];
-	return "";
+	return i >= 0 && i < job->nparams && job->params[i] ? job->params[i] : "";
 }
 
 /* Orders a batch's members by the invoice they lock: batches of different
@@ -773,13 +488,6 @@ static void sort_members(struct db_segment *seg)
 	seg->jobs = sorted;
 }
 
-static int write_due(const struct db *db, long long now)
-{
-	for (const struct db_job *job = db->writes; job; job = job->next)
-		if (now < job->deadline_ns)
-			return 1;
-	return 0;
-}
 
 static int send_batch(struct db *db, long long now)
 {
@@ -788,7 +496,7 @@ static int send_batch(struct db *db, long long now)
 	char ms[24];
 	const char *param[1] = { ms };
 
-	if (!write_due(db, now))
+	if (!db_write_due(db, now))
 		return 0; /* every queued write is past its deadline: db_tick answers them */
 	seg = segment_new(db, SEG_BATCH);
 	take_writes(db, seg, DB_BATCH_MAX, now);
@@ -821,7 +529,7 @@ static int send_read(struct db *db, struct db_job *job, long long now)
 	seg_add(db, seg, job, &(struct db_job *){ NULL });
 	seg->lead = 1;
 	seg->nstmts++;
-	db->served[tenant_slot(db, job)] = ++db->served_seq;
+	db->served[db_tenant_slot(db, job)] = ++db->served_seq;
 	timeout_param(ms, sizeof(ms), job->deadline_ns, now);
 	if (send_statement(db, "read_timeout", 1, param) != 1 || send_job(db, job) < 0 ||
 	    PQpipelineSync(db->conn) != 1)
@@ -857,8 +565,8 @@ static void send_pending(struct db *db)
 		return;
 	if (db->writes && !db->batch_in_flight && db->nsegs < DB_PIPELINE_DEPTH && send_batch(db, now) < 0)
 		goto lost;
-	while (db->nsegs < DB_PIPELINE_DEPTH && (job = pick_read(db, now, &prev))) {
-		unlink_job(&db->reads, &db->reads_tail, prev, job);
+	while (db->nsegs < DB_PIPELINE_DEPTH && (job = db_pick_read(db, now, &prev))) {
+		db_unlink_job(&db->reads, &db->reads_tail, prev, job);
 		if (send_read(db, job, now) < 0)
 			goto lost;
 	}
@@ -879,37 +587,15 @@ int db_submit(struct db *db, struct db_job *job, struct tool_error *err)
 	 * inside a submit). */
 	if (db->state == DB_DOWN && clock_now_ns() < db->next_attempt_ns) {
 		tool_error_set(err, "DATABASE_UNAVAILABLE", NULL, 1, "the database is unavailable; retry later");
-		job_free(job);
+		db_job_free(job);
 		return -1;
 	}
-	enqueue(db, job);
+	db_enqueue(db, job);
 	if (!db->dispatching)
 		send_pending(db);
 	return 0;
 }
 
-void db_abandon(struct db *db, struct db_job *job)
-{
-	struct db_job **lists[2] = { &db->reads, &db->writes }, **tails[2] = { &db->reads_tail, &db->writes_tail };
-
-	for (int i = 0; i < 2; i++) {
-		struct db_job *prev = NULL;
-		for (struct db_job *j = *lists[i]; j; prev = j, j = j->next) {
-			if (j != job)
-				continue;
-			if (prev)
-				prev->next = j->next;
-			else
-				*lists[i] = j->next;
-			if (*tails[i] == j)
-				*tails[i] = prev;
-			db->stats.queued--;
-			job_free(job);
-			return;
-		}
-	}
-	job->done = NULL; /* in flight: freed when its segment completes */
-}
 
 /* ---- results ---- */
 
@@ -953,7 +639,7 @@ static void on_result(struct db *db, struct db_segment *seg, PGresult *r)
 			/* A read's error is its own. It is run again when that is safe:
 			 * a serialization failure or deadlock, or a cancel meant for
 			 * a statement before it. */
-			job->rerun = map_error(state, PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY),
+			job->rerun = db_map_error(state, PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY),
 			                       PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL), &job->err) ||
 			             (state && strcmp(state, "57014") == 0 && clock_now_ns() < job->deadline_ns);
 		}
@@ -981,7 +667,7 @@ static void on_result(struct db *db, struct db_segment *seg, PGresult *r)
 	if (!PQgetisnull(r, 0, 0)) {
 		job->cols[0] = copy_value(r, 0);
 		job->ok = 1;
-	} else if (map_error(PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
+	} else if (db_map_error(PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
 	                     PQgetisnull(r, 0, 3) ? NULL : PQgetvalue(r, 0, 3), &job->err)) {
 		/* Rolled back inside its own subtransaction: run it again. One
 		 * that waited 200 ms for a row lock held elsewhere goes again
@@ -1026,19 +712,19 @@ static void segment_done(struct db *db, struct db_segment *seg)
 		next = job->next;
 		db->stats.in_flight--;
 		if (!job->done || job->answered) {
-			job_free(job);
+			db_job_free(job);
 		} else if (seg->kind == SEG_BATCH && seg->failed) {
 			/* Nothing of this batch committed: running it again is safe. */
-			retry_or_fail(db, job, &rolled_back);
+			db_retry_or_fail(db, job, &rolled_back);
 		} else if (job->rerun && !job->ok) {
 			job->rerun = 0;
-			retry_or_fail(db, job, &job->err);
+			db_retry_or_fail(db, job, &job->err);
 		} else {
 			if (!job->ok && !job->err.code)
 				tool_error_set(&job->err, "TIMEOUT", NULL, 1,
 				               "the database did not answer in time; retry later");
-			job_answer(db, job);
-			job_free(job);
+			db_job_answer(db, job);
+			db_job_free(job);
 		}
 	}
 	free(seg);
@@ -1124,54 +810,7 @@ static void cancel_running(struct db *db, struct db_segment *seg)
 	}
 }
 
-static void expire_queue(struct db *db, struct db_job **head, struct db_job **tail, long long now)
-{
-	struct db_job *prev = NULL, *job = *head, *next;
 
-	for (; job; job = next) {
-		next = job->next;
-		if (now < job->deadline_ns) {
-			prev = job;
-			continue;
-		}
-		if (prev)
-			prev->next = next;
-		else
-			*head = next;
-		if (*tail == job)
-			*tail = prev;
-		db->stats.queued--;
-		/* Never sent: certainly not executed. */
-		if (job->done)
-			job_fail(db, job, "TIMEOUT", 1, "the database did not answer in time; nothing was "
-			                            "stored: retry later");
-		job_free(job);
-	}
-}
-
-/* Waiting for a connection that is not there: answered within
- * DB_DOWN_WAIT_NS of the loss (or of its arrival, if later), never left to
- * wait for its own (longer) deadline. */
-static void fail_waiting(struct db *db, struct db_job **head, struct db_job **tail, long long now)
-{
-	struct db_job *prev = NULL, *job = *head, *next;
-
-	for (; job; job = next) {
-		next = job->next;
-		if (now - (job->queued_ns > db->down_since_ns ? job->queued_ns : db->down_since_ns) <
-		    DB_DOWN_WAIT_NS) {
-			prev = job;
-			continue;
-		}
-		unlink_job(head, tail, prev, job);
-		db->stats.queued--;
-		if (job->done)
-			job_fail(db, job, "DATABASE_UNAVAILABLE", 1, job->write
-			         ? "the database is unavailable; nothing was stored: retry later"
-			         : "the database is unavailable; retry later");
-		job_free(job);
-	}
-}
 
 /* The latest deadline of a segment's jobs (answered or not). */
 static long long segment_deadline(const struct db_segment *seg)
@@ -1190,11 +829,11 @@ void db_tick(struct db *db, long long now)
 
 	if (db->canceller > 0 && waitpid(db->canceller, NULL, WNOHANG) != 0)
 		db->canceller = 0;
-	expire_queue(db, &db->reads, &db->reads_tail, now);
-	expire_queue(db, &db->writes, &db->writes_tail, now);
+	db_expire_queue(db, &db->reads, &db->reads_tail, now);
+	db_expire_queue(db, &db->writes, &db->writes_tail, now);
 	if (db->state != DB_READY) {
-		fail_waiting(db, &db->reads, &db->reads_tail, now);
-		fail_waiting(db, &db->writes, &db->writes_tail, now);
+		db_fail_waiting(db, &db->reads, &db->reads_tail, now);
+		db_fail_waiting(db, &db->writes, &db->writes_tail, now);
 	}
 	if ((db->state == DB_CONNECTING || db->state == DB_SETUP) && now >= db->connect_deadline_ns) {
 		connect_failed(db, "no answer in time");
@@ -1211,7 +850,7 @@ void db_tick(struct db *db, long long now)
 			               ? "the database did not answer in time; the call may still take "
 			                 "effect: retry with the same idempotency_key"
 			               : "the database did not answer in time; retry later");
-			job_answer(db, job);
+			db_job_answer(db, job);
 		}
 	}
 	/* The statement running now is cancelled once any job of its segment
