@@ -15,7 +15,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/crypto.h>
@@ -25,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -36,6 +34,7 @@
 #include "server/keymgr.h"
 #include "server/lib/log.h"
 #include "server/master.h"
+#include "server/master_state.h"
 #include "server/proc/privsep.h"
 #include "server/proc/sandbox.h"
 #include "server/proc/sdnotify.h"
@@ -46,136 +45,9 @@
 
 #define MAX_STARTUP_FAILURES 5
 #define TICK_MS 100
-#define TAG_LISTEN 0xfffffff0u
-#define TAG_SIGNAL 0xfffffff1u
-#define TAG_METRICS_LISTEN 0xfffffff2u
-#define TAG_RENDER_BASE 0xffff0000u /* + renderer index */
-#define MAX_RENDERERS 16
-#if defined(MCPI_TEST_HOOKS)
-#define RENDERER_BINARY "mcp-invoiced-render-san" /* the tests' sanitizer renderer */
-#else
-#define RENDERER_BINARY "mcp-invoiced-render"
-#endif
-
-struct worker_rec {
-	pid_t pid;
-	int slot;
-	int chan;
-	int ready;
-	int draining;
-	unsigned generation;
-};
-
-/* A renderer process (render/renderer.c): its own binary, executed with
- * an empty environment, so it inherits nothing of the master's memory. */
-struct renderer_rec {
-	pid_t pid;
-	int chan;
-	int ready;
-};
-
-struct master {
-	struct config cfg;
-	const char *cfg_path;
-	int listen_fd;
-	int metrics_fd;          /* metrics_listen, or -1 */
-	int epfd;
-	int sfd;
-	int accepting;
-	struct shm_segment *shm;
-	SSL_CTX *tls;
-	pid_t keymgr_pid;        /* this generation's key manager */
-	int keymgr_chan;
-	pid_t old_keymgrs[16];   /* earlier generations', exiting with their workers */
-	struct auth_keys keys;
-	struct cursor_key cursor_key;
-	struct worker_rec workers[SHM_MAX_SLOTS];
-	struct renderer_rec renderers[MAX_RENDERERS];
-	int render_exe;          /* the renderer binary, opened O_PATH at start-up (fexecve) */
-	char render_path[4096];
-	int render_failures;     /* renderers that died before they were ready, in a row */
-	long long render_respawn_at_ns;
-	unsigned generation;
-	int reloading;
-	int ready_notified;
-	int stopping;
-	int exit_status;
-	long long stop_deadline_ns;
-	int startup_failures;
-	long long respawn_at_ns;
-	long long next_watchdog_ns;
-	long watchdog_ms;
-};
-
-static int bind_listener(const char *listen_addr, char *err, size_t errlen)
-{
-	char host[256], *port;
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-	                          .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
-	struct addrinfo *res = NULL;
-	int fd = -1, one = 1, rc;
-
-	snprintf(host, sizeof(host), "%s", listen_addr);
-	port = strrchr(host, ':');
-	*port++ = '\0';
-	if (host[0] == '[') {
-		memmove(host, host + 1, strlen(host));
-		host[strlen(host) - 1] = '\0';
-	}
-	rc = getaddrinfo(host, port, &hints, &res);
-	if (rc != 0) {
-		snprintf(err, errlen, "listen %s: %s", listen_addr, gai_strerror(rc));
-		return -1;
-	}
-	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 4096) < 0) {
-		snprintf(err, errlen, "listen %s: %s", listen_addr, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	return fd;
-}
 
 
-/* Each worker may hold worker_connections client sockets plus its database
- * connection, epoll, signalfd and channels; the master holds a channel per
- * scoreboard slot. Raise the soft descriptor limit to what that needs (and
- * the hard one too, when privileged), or refuse to start naming the
- * setting: a worker at its limit would lose the sockets passed to it. */
-#define FD_MARGIN 64
-static int raise_fd_limit(const struct config *cfg, char *err, size_t errlen)
-{
-	rlim_t need = (rlim_t)(cfg->worker_connections > SHM_MAX_SLOTS ? cfg->worker_connections
-	                                                              : SHM_MAX_SLOTS) + FD_MARGIN;
-	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
-		snprintf(err, errlen, "getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
-		return -1;
-	}
-	if (rl.rlim_cur >= need)
-		return 0;
-	if (rl.rlim_max < need) {
-		struct rlimit want = { need, need };
-		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
-			return 0;
-		snprintf(err, errlen, "worker_connections = %ld needs %llu file descriptors per "
-		         "process, but the descriptor limit (RLIMIT_NOFILE) is %llu: lower "
-		         "worker_connections or raise the limit (LimitNOFILE= in the unit, ulimit -n)",
-		         cfg->worker_connections, (unsigned long long)need, (unsigned long long)rl.rlim_max);
-		return -1;
-	}
-	rl.rlim_cur = need;
-	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
-		snprintf(err, errlen, "setrlimit(RLIMIT_NOFILE, %llu): %s", (unsigned long long)need,
-		         strerror(errno));
-		return -1;
-	}
-	return 0;
-}
 
 /* Loads what workers need: the TLS context (certificate and a proxy of
  * the key; the key itself is read by the key manager) and the JWT key. */
@@ -217,7 +89,7 @@ static void close_master_fds(struct master *m)
 /* A channel and a fork for a child process: in the child returns 0 with
  * sv[1] its end (the master's descriptors closed), in the master the
  * child's pid with sv[0] its end; -1 on failure (logged). */
-static pid_t fork_child(struct master *m, int sv[2])
+pid_t master_fork_child(struct master *m, int sv[2])
 {
 	pid_t pid;
 
@@ -241,111 +113,12 @@ static pid_t fork_child(struct master *m, int sv[2])
 	return pid;
 }
 
-/* ---- renderers ---- */
-
-/* Gives worker slot w and renderer r the two ends of a new channel. */
-static void connect_renderer(struct master *m, int w, int r)
-{
-	int sv[2];
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		log_error("socketpair: %s", strerror(errno));
-		return;
-	}
-	if (ipc_send(m->renderers[r].chan, IPC_RENDERCHAN, sv[0]) < 0 ||
-	    ipc_send(m->workers[w].chan, IPC_RENDERCHAN, sv[1]) < 0)
-		log_warn("cannot connect worker %d to renderer %d: %s", (int)m->workers[w].pid,
-		         (int)m->renderers[r].pid, strerror(errno));
-	close(sv[0]);
-	close(sv[1]);
-}
-
-/* The renderer binary next to our own. */
-static int renderer_path(char *buf, size_t cap)
-{
-	ssize_t n = readlink("/proc/self/exe", buf, cap - sizeof(RENDERER_BINARY) - 1);
-	char *slash;
-
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	slash = strrchr(buf, '/');
-	if (!slash)
-		return -1;
-	strcpy(slash + 1, RENDERER_BINARY);
-	return 0;
-}
-
-/* Opens the renderer binary once, before the master's sandbox: from then
- * on it is the one program the master may execute (sandbox_allow_exec_fd). */
-static int open_renderer(struct master *m)
-{
-	if (renderer_path(m->render_path, sizeof(m->render_path)) < 0) {
-		log_error("cannot find the renderer binary: %s", strerror(errno));
-		return -1;
-	}
-	m->render_exe = open(m->render_path, O_PATH | O_CLOEXEC);
-	if (m->render_exe < 0) {
-		log_error("cannot open the renderer %s: %s (it must be installed next to mcp-invoiced)",
-		          m->render_path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-/* Forks and executes renderer r; with wait, until it reports ready (start-up). */
-static int spawn_renderer(struct master *m, int r, int wait)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = TAG_RENDER_BASE + (uint32_t)r };
-	const char *path = m->render_path;
-	char budget[32];
-	int sv[2];
-	pid_t pid;
-
-	snprintf(budget, sizeof(budget), "%ld", m->cfg.render_timeout_ms);
-	pid = fork_child(m, sv);
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		char *const argv[] = { RENDERER_BINARY, budget, m->cfg.log_level,
-		                       m->cfg.user && *m->cfg.user ? m->cfg.user : NULL, NULL };
-		char *const envp[] = { NULL };
-		sigset_t none;
-		if (dup2(sv[1], 3) != 3)
-			_exit(127);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		fexecve(m->render_exe, argv, envp);
-		log_error("cannot execute the renderer %s: %s", path, strerror(errno));
-		_exit(127);
-	}
-	if (wait) {
-		struct pollfd pfd = { .fd = sv[0], .events = POLLIN };
-		struct ipc_msg msg;
-		int fd, status;
-		if (poll(&pfd, 1, 20000) != 1 || ipc_recv(sv[0], &msg, &fd) != 1 || msg.type != IPC_READY) {
-			log_error("renderer %d did not start (see its error above; %s must be installed "
-			          "next to mcp-invoiced)", (int)pid, path);
-			close(sv[0]);
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			return -1;
-		}
-	}
-	fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
-	m->renderers[r] = (struct renderer_rec){ .pid = pid, .chan = sv[0], .ready = wait };
-	epoll_ctl(m->epfd, EPOLL_CTL_ADD, sv[0], &ev);
-	for (int i = 0; i < SHM_MAX_SLOTS; i++)
-		if (m->workers[i].pid > 0)
-			connect_renderer(m, i, r);
-	log_info("renderer %d started", (int)pid);
-	return 0;
-}
-
+/* Forks a key manager for the current configuration and waits until it
+ * has loaded the private key and checked it against the certificate. */
 /* Reads what a child sent on chan (only IPC_READY is expected): 1 if
  * that came. A channel whose peer is gone leaves epoll (the child is
  * reaped on SIGCHLD). */
-static int child_ready(struct master *m, int chan)
+int master_child_ready(struct master *m, int chan)
 {
 	struct ipc_msg msg;
 	int fd, rc, ready = 0;
@@ -357,61 +130,6 @@ static int child_ready(struct master *m, int chan)
 	return ready;
 }
 
-static void on_renderer_channel(struct master *m, int r)
-{
-	struct renderer_rec *rr = &m->renderers[r];
-
-	if (child_ready(m, rr->chan) && !rr->ready) {
-		rr->ready = 1;
-		m->render_failures = 0;
-	}
-}
-
-/* Reaps renderer pid if it is one: 1 if it was. */
-static int reap_renderer(struct master *m, pid_t pid, const char *how)
-{
-	for (int r = 0; r < MAX_RENDERERS; r++) {
-		struct renderer_rec *rr = &m->renderers[r];
-		if (rr->pid != pid)
-			continue;
-		epoll_ctl(m->epfd, EPOLL_CTL_DEL, rr->chan, NULL);
-		close(rr->chan);
-		if (m->stopping) {
-			log_info("renderer %d finished (%s)", (int)pid, how);
-		} else if (!rr->ready) {
-			m->render_failures++;
-			log_error("renderer %d failed during start-up (%s), %d in a row", (int)pid, how,
-			          m->render_failures);
-			m->render_respawn_at_ns = limiter_now_ns() +
-			                          (100000000LL << (m->render_failures < 6 ? m->render_failures : 6));
-		} else {
-			log_error("renderer %d died (%s); replacing it", (int)pid, how);
-			atomic_fetch_add(&m->shm->renderer_restarts, 1);
-			m->render_respawn_at_ns = limiter_now_ns();
-		}
-		memset(rr, 0, sizeof(*rr));
-		return 1;
-	}
-	return 0;
-}
-
-static int live_renderers(struct master *m)
-{
-	int n = 0;
-	for (int r = 0; r < MAX_RENDERERS; r++)
-		n += m->renderers[r].pid > 0;
-	return n;
-}
-
-static void respawn_renderers(struct master *m)
-{
-	for (int r = 0; r < m->cfg.renderers && r < MAX_RENDERERS; r++)
-		if (m->renderers[r].pid <= 0 && spawn_renderer(m, r, 0) < 0)
-			m->render_respawn_at_ns = limiter_now_ns() + 1000000000LL;
-}
-
-/* Forks a key manager for the current configuration and waits until it
- * has loaded the private key and checked it against the certificate. */
 static int spawn_keymgr(struct master *m)
 {
 	struct pollfd pfd;
@@ -419,7 +137,7 @@ static int spawn_keymgr(struct master *m)
 	int sv[2], fd, status;
 	pid_t pid;
 
-	pid = fork_child(m, sv);
+	pid = master_fork_child(m, sv);
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
@@ -531,7 +249,7 @@ static void spawn_worker(struct master *m)
 	epoll_ctl(m->epfd, EPOLL_CTL_ADD, sv[0], &ev);
 	for (int r = 0; r < MAX_RENDERERS; r++)
 		if (m->renderers[r].pid > 0)
-			connect_renderer(m, slot, r);
+			renderers_connect(m, slot, r);
 	log_info("worker %d started in slot %d (generation %u)", (int)pid, slot, m->generation);
 }
 
@@ -668,7 +386,7 @@ static void on_channel(struct master *m, int slot)
 {
 	struct worker_rec *r = &m->workers[slot];
 
-	if (child_ready(m, r->chan) && !r->ready) {
+	if (master_child_ready(m, r->chan) && !r->ready) {
 		r->ready = 1;
 		m->startup_failures = 0;
 		check_generation_ready(m);
@@ -705,7 +423,7 @@ static void reap(struct master *m)
 			snprintf(how, sizeof(how), "killed by signal %d", WTERMSIG(status));
 		else
 			snprintf(how, sizeof(how), "exit status %d", WEXITSTATUS(status));
-		if (reap_renderer(m, pid, how))
+		if (renderers_reap(m, pid, how))
 			continue;
 		for (size_t i = 0; i < sizeof(m->old_keymgrs) / sizeof(pid_t); i++) {
 			if (m->old_keymgrs[i] == pid) {
@@ -813,7 +531,7 @@ static void reload(struct master *m)
 		config_free(&nc);
 		return;
 	}
-	if (raise_fd_limit(&nc, err, sizeof(err)) < 0 ||
+	if (master_raise_fd_limit(&nc, err, sizeof(err)) < 0 ||
 	    load_material(&nc, &ntls, &nkeys, err, sizeof(err)) < 0) {
 		log_error("reload refused, keeping the running configuration: %s", err);
 		config_free(&nc);
@@ -918,7 +636,7 @@ static void tick(struct master *m)
 		m->next_watchdog_ns = now + m->watchdog_ms * 1000000LL;
 	}
 	if (m->stopping) {
-		if (live_workers(m, 1) == 0 && live_keymgrs(m) == 0 && live_renderers(m) == 0)
+		if (live_workers(m, 1) == 0 && live_keymgrs(m) == 0 && renderers_live(m) == 0)
 			return;
 		if (now > m->stop_deadline_ns) {
 			for (int i = 0; i < SHM_MAX_SLOTS; i++)
@@ -938,7 +656,7 @@ static void tick(struct master *m)
 	}
 	if (m->render_respawn_at_ns && now >= m->render_respawn_at_ns) {
 		m->render_respawn_at_ns = 0;
-		respawn_renderers(m);
+		renderers_respawn(m);
 	}
 	if (m->respawn_at_ns && now >= m->respawn_at_ns) {
 		m->respawn_at_ns = 0;
@@ -949,12 +667,84 @@ static void tick(struct master *m)
 		set_accepting(m, 1);
 }
 
+/* Start-up, in the order privileges are given up: bind, load the key
+ * material, start the key manager, drop to the service user, open the
+ * loop, start the renderers, confine this process, fork the workers. */
+static void master_start_up(struct master *m, sigset_t *mask)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	char err[1024];
+
+	if (master_raise_fd_limit(&m->cfg, err, sizeof(err)) < 0)
+		fatal("%s", err);
+	m->listen_fd = master_bind_listener(m->cfg.listen, err, sizeof(err));
+	if (m->listen_fd < 0)
+		fatal("%s", err);
+	if (*m->cfg.metrics_listen &&
+	    (m->metrics_fd = master_bind_listener(m->cfg.metrics_listen, err, sizeof(err))) < 0)
+		fatal("metrics_listen: %s", err);
+	if (load_material(&m->cfg, &m->tls, &m->keys, err, sizeof(err)) < 0)
+		fatal("%s", err);
+	m->shm = shm_create();
+	if (!m->shm)
+		fatal("cannot map the shared segment: %s", strerror(errno));
+	/* The first key manager reads the key while still root, then drops
+	 * privileges itself; later ones (reload, respawn) read it as user. */
+	if (spawn_keymgr(m) < 0)
+		fatal("cannot start the key manager (see the error above)");
+	if (privsep_drop(m->cfg.user, err, sizeof(err)) < 0)
+		fatal("%s", err);
+	derive_cursor_key(m);
+	configure_limits(m);
+
+	m->sfd = signalfd(-1, mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	m->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (m->sfd < 0 || m->epfd < 0)
+		fatal("signalfd/epoll: %s", strerror(errno));
+	ev.data.u32 = TAG_SIGNAL;
+	epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->sfd, &ev);
+	m->watchdog_ms = sd_watchdog_interval_ms();
+
+	if (renderers_open(m) < 0)
+		fatal("cannot start the PDF renderer (see the error above)");
+	for (int r = 0; r < m->cfg.renderers && r < MAX_RENDERERS; r++)
+		if (renderers_spawn(m, r, 1) < 0)
+			fatal("cannot start the PDF renderer (see the error above)");
+	log_info("mcp-invoiced listening on https://%s%s with %ld workers", m->cfg.listen,
+	         m->cfg.mcp_path, m->cfg.workers);
+	if (m->metrics_fd >= 0)
+		log_info("metrics on https://%s/metrics (to any client that reaches it)", m->cfg.metrics_listen);
+	/* Last of the privilege drops (privsep.h): the listener is bound, the
+	 * first key manager holds the key, root is gone. Workers forked from
+	 * here on inherit this filter and narrow it. */
+	sandbox_allow_exec_fd(m->render_exe);
+	if (sandbox_enter(SANDBOX_MASTER, err, sizeof(err)) < 0)
+		fatal("%s", err);
+	sandbox_test_hook(SANDBOX_MASTER);
+	for (long i = 0; i < m->cfg.workers; i++)
+		spawn_worker(m);
+}
+
+/* One event from epoll, to whoever owns its descriptor. */
+static void dispatch_event(struct master *m, uint32_t tag)
+{
+	if (tag == TAG_LISTEN)
+		accept_batch(m, m->listen_fd, IPC_CONN);
+	else if (tag == TAG_METRICS_LISTEN)
+		accept_batch(m, m->metrics_fd, IPC_METRICS_CONN);
+	else if (tag == TAG_SIGNAL)
+		on_signal(m);
+	else if (tag < SHM_MAX_SLOTS && m->workers[tag].pid > 0)
+		on_channel(m, (int)tag);
+	else if (tag >= TAG_RENDER_BASE && tag < TAG_RENDER_BASE + MAX_RENDERERS &&
+	         m->renderers[tag - TAG_RENDER_BASE].pid > 0)
+		renderers_on_channel(m, (int)(tag - TAG_RENDER_BASE));
+}
+
 int master_run(struct config *cfg, const char *cfg_path)
 {
 	static struct master m;
-	struct epoll_event ev;
 	sigset_t mask;
-	char err[1024];
 	enum log_level lvl;
 
 	m.cfg = *cfg;
@@ -974,78 +764,17 @@ int master_run(struct config *cfg, const char *cfg_path)
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
-
-	if (raise_fd_limit(&m.cfg, err, sizeof(err)) < 0)
-		fatal("%s", err);
-	m.listen_fd = bind_listener(m.cfg.listen, err, sizeof(err));
-	if (m.listen_fd < 0)
-		fatal("%s", err);
-	if (*m.cfg.metrics_listen &&
-	    (m.metrics_fd = bind_listener(m.cfg.metrics_listen, err, sizeof(err))) < 0)
-		fatal("metrics_listen: %s", err);
-	if (load_material(&m.cfg, &m.tls, &m.keys, err, sizeof(err)) < 0)
-		fatal("%s", err);
-	m.shm = shm_create();
-	if (!m.shm)
-		fatal("cannot map the shared segment: %s", strerror(errno));
-	/* The first key manager reads the key while still root, then drops
-	 * privileges itself; later ones (reload, respawn) read it as user. */
-	if (spawn_keymgr(&m) < 0)
-		fatal("cannot start the key manager (see the error above)");
-	if (privsep_drop(m.cfg.user, err, sizeof(err)) < 0)
-		fatal("%s", err);
-	derive_cursor_key(&m);
-	configure_limits(&m);
-
-	m.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	m.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (m.sfd < 0 || m.epfd < 0)
-		fatal("signalfd/epoll: %s", strerror(errno));
-	ev.events = EPOLLIN;
-	ev.data.u32 = TAG_SIGNAL;
-	epoll_ctl(m.epfd, EPOLL_CTL_ADD, m.sfd, &ev);
-	m.watchdog_ms = sd_watchdog_interval_ms();
-
-	if (open_renderer(&m) < 0)
-		fatal("cannot start the PDF renderer (see the error above)");
-	for (int r = 0; r < m.cfg.renderers && r < MAX_RENDERERS; r++)
-		if (spawn_renderer(&m, r, 1) < 0)
-			fatal("cannot start the PDF renderer (see the error above)");
-	log_info("mcp-invoiced listening on https://%s%s with %ld workers", m.cfg.listen,
-	         m.cfg.mcp_path, m.cfg.workers);
-	if (m.metrics_fd >= 0)
-		log_info("metrics on https://%s/metrics (to any client that reaches it)", m.cfg.metrics_listen);
-	/* Last of the privilege drops (privsep.h): the listener is bound, the
-	 * first key manager holds the key, root is gone. Workers forked from
-	 * here on inherit this filter and narrow it. */
-	sandbox_allow_exec_fd(m.render_exe);
-	if (sandbox_enter(SANDBOX_MASTER, err, sizeof(err)) < 0)
-		fatal("%s", err);
-	sandbox_test_hook(SANDBOX_MASTER);
-	for (long i = 0; i < m.cfg.workers; i++)
-		spawn_worker(&m);
+	master_start_up(&m, &mask);
 
 	for (;;) {
 		struct epoll_event events[32];
 		int n = epoll_wait(m.epfd, events, 32, TICK_MS);
 		if (n < 0 && errno != EINTR)
 			fatal("epoll_wait: %s", strerror(errno));
-		for (int i = 0; i < n; i++) {
-			uint32_t tag = events[i].data.u32;
-			if (tag == TAG_LISTEN)
-				accept_batch(&m, m.listen_fd, IPC_CONN);
-			else if (tag == TAG_METRICS_LISTEN)
-				accept_batch(&m, m.metrics_fd, IPC_METRICS_CONN);
-			else if (tag == TAG_SIGNAL)
-				on_signal(&m);
-			else if (tag < SHM_MAX_SLOTS && m.workers[tag].pid > 0)
-				on_channel(&m, (int)tag);
-			else if (tag >= TAG_RENDER_BASE && tag < TAG_RENDER_BASE + MAX_RENDERERS &&
-			         m.renderers[tag - TAG_RENDER_BASE].pid > 0)
-				on_renderer_channel(&m, (int)(tag - TAG_RENDER_BASE));
-		}
+		for (int i = 0; i < n; i++)
+			dispatch_event(&m, events[i].data.u32);
 		tick(&m);
-		if (m.stopping && live_workers(&m, 1) == 0 && live_keymgrs(&m) == 0 && live_renderers(&m) == 0) {
+		if (m.stopping && live_workers(&m, 1) == 0 && live_keymgrs(&m) == 0 && renderers_live(&m) == 0) {
 			log_info("stopped; in flight at exit: %lld", shm_inflight_total(m.shm));
 			SSL_CTX_free(m.tls);
 			auth_keys_free(&m.keys);
