@@ -6,12 +6,16 @@
  * workers. Authentication comes before the limiter so that unauthenticated
  * traffic cannot drain the bucket that legitimate tenants share.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
+#include "server/lib/fnv.h"
 #include "server/lib/log.h"
 #include "shm/limiter.h"
 #include "worker/admission.h"
@@ -215,4 +219,26 @@ int admission_enter(struct worker_ctx *w, const struct auth_identity *id, struct
 void admission_leave(struct worker_ctx *w)
 {
 	limiter_leave(w->shm, w->slot);
+}
+
+/* The client address as a table key (never 0), and whether it is loopback. */
+uint64_t admission_peer_key(int fd, int *loopback)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	*loopback = 0;
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
+		return 1;
+	if (ss.ss_family == AF_INET) {
+		struct in_addr *a = &((struct sockaddr_in *)&ss)->sin_addr;
+		*loopback = (ntohl(a->s_addr) >> 24) == 127;
+		return fnv1a64(a, sizeof(*a)) | 1;
+	}
+	if (ss.ss_family == AF_INET6) {
+		struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+		*loopback = IN6_IS_ADDR_LOOPBACK(a);
+		return fnv1a64(a, sizeof(*a)) | 1;
+	}
+	return 1;
 }

@@ -7,6 +7,8 @@
 #ifndef MCPI_ADMISSION_H
 #define MCPI_ADMISSION_H
 
+#include <stdint.h>
+
 #include "server/auth/auth.h"
 #include "worker/core/worker_ctx.h"
 #include "worker/http/http.h"
@@ -31,5 +33,9 @@ void admission_leave(struct worker_ctx *w);
 /* A CORS preflight (OPTIONS with Origin) for the MCP endpoint: 204 for an
  * allowed Origin, else 403. */
 void admission_preflight(struct worker_ctx *w, const struct http_request *req, struct response *resp);
+
+/* The client address of socket fd as a key for the per-address count
+ * (never 0), and whether it is a loopback address. */
+uint64_t admission_peer_key(int fd, int *loopback);
 
 #endif
