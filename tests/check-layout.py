@@ -1,8 +1,9 @@
 """check-layout.py - the source tree is the process diagram (README: Source
 layout): each folder includes only the folders its process is trusted with,
-and no two folders include each other, directly or through others. Prints
-the include edges between folders; exits 1 naming any include that breaks
-the rule."""
+and no two folders include each other, directly or through others; and the
+code stays readable in pieces: no C file over 900 lines, no function over
+80. Prints the include edges between folders; exits 1 naming anything that
+breaks a rule."""
 import os
 import re
 import sys
@@ -45,6 +46,30 @@ def acyclic(graph):
     return all(visit(n) for n in graph)
 
 
+MAX_FILE_LINES = 900
+MAX_FUNCTION_LINES = 80
+
+
+def long_functions(path):
+    """(name, lines) of each function over MAX_FUNCTION_LINES: a body opens
+    with "{" alone in column 0 and closes with "}" alone in column 0."""
+    lines = open(path, encoding="utf-8").read().split("\n")
+    found = []
+    for i, line in enumerate(lines):
+        if line != "{":
+            continue
+        k = i - 1
+        while k > 0 and not re.match(r"[A-Za-z]", lines[k]):
+            k -= 1
+        j = i
+        while j < len(lines) and lines[j] != "}":
+            j += 1
+        m = re.search(r"(\w+)\s*\(", lines[k])
+        if j - k + 1 > MAX_FUNCTION_LINES:
+            found.append((m.group(1) if m else lines[k], j - k + 1))
+    return found
+
+
 def main():
     edges, bad = {}, []
     if not acyclic(ALLOWED):
@@ -54,6 +79,12 @@ def main():
         for name in sorted(os.listdir(path)):
             if not name.endswith((".c", ".h")):
                 continue
+            if name.endswith(".c"):
+                n = sum(1 for _ in open(os.path.join(path, name), encoding="utf-8"))
+                if n > MAX_FILE_LINES:
+                    bad.append(f"{folder}/{name}: {n} lines, over {MAX_FILE_LINES}")
+                for fn, n in long_functions(os.path.join(path, name)):
+                    bad.append(f"{folder}/{name}: {fn} is {n} lines, over {MAX_FUNCTION_LINES}")
             for line in open(os.path.join(path, name), encoding="utf-8"):
                 m = re.match(r'\s*#\s*include\s+"([^"]+)"', line)
                 if not m:
@@ -74,7 +105,8 @@ def main():
     for b in bad:
         print("layout:", b)
     if not bad:
-        print(f"layout: {len(ALLOWED)} folders, {len(edges)} edges, every include allowed, no cycle")
+        print(f"layout: {len(ALLOWED)} folders, {len(edges)} edges, every include allowed, no cycle; "
+              f"no C file over {MAX_FILE_LINES} lines, no function over {MAX_FUNCTION_LINES}")
     return 1 if bad else 0
 
 
