@@ -1,6 +1,6 @@
 # mcp-invoiced - one plain Makefile.
 #   make            build bin/mcp-invoiced
-#   make run        set up everything under var/ and serve on https://127.0.0.1:8443/mcp
+#   make run        set up everything under var/ and serve on https://127.0.0.1:8443/mcp (Ctrl-C or make stop ends both)
 #   make test       unit tests (ASan+UBSan), fuzz smoke runs, integration tests, test-cluster
 #   make test-cluster  two hosts behind HAProxy in network namespaces (root)
 #   make bench      throughput and latency beside pgbench on the same SQL
@@ -53,7 +53,8 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,build/tests/%,$(wildcard tests/unit/test
 FUZZERS    := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 RENDER_FUZZ_SRCS := $(filter-out render/renderer.c,$(RENDER_SRCS))
 
-.PHONY: all run test unit fuzz integration test-cluster bench bench-cluster install clean deps check-readme
+
+.PHONY: all run stop test unit fuzz integration test-cluster bench bench-cluster install clean deps check-readme
 all: bin/mcp-invoiced bin/mcp-invoiced-render
 
 bin/mcp-invoiced: $(OBJS)
@@ -172,6 +173,11 @@ test: deps
 
 run: deps all
 	sh tests/run-dev.sh
+
+# Stops what `make run` started (its server and private PostgreSQL).
+stop:
+	-@pkill -TERM -f "bin/mcp-invoiced serve --config $(CURDIR)/var/mcp-invoiced.conf" || true
+	@if [ -d var ]; then sh tests/devenv.sh stop var; fi
 
 bench: deps all
 	sh bench/bench.sh

@@ -25,15 +25,30 @@ MCP Inspector CLI (brings the Node 22 it needs; any method: tools/call, prompts/
 MCP Inspector UI (opens a browser page; Transport Streamable HTTP, URL $URL, Bearer token \$MCPI_TOKEN):
   NODE_EXTRA_CA_CERTS=$CA $INSPECTOR
 
-Claude Code:
-  claude mcp add --transport http invoices $URL --header "Authorization: Bearer \$MCPI_TOKEN"
+Claude Code (the token stays in your environment: Claude Code expands \${MCPI_TOKEN} when it connects):
+  claude mcp add --transport http invoices $URL --header 'Authorization: Bearer \${MCPI_TOKEN}'
   NODE_EXTRA_CA_CERTS=$CA claude
 
-VS Code (.vscode/mcp.json):
-  {"servers": {"invoices": {"type": "http", "url": "$URL",
-    "headers": {"Authorization": "Bearer $TOKEN"}}}}
+VS Code (.vscode/mcp.json; VS Code asks for the token once and keeps it in its secret storage):
+  {"inputs": [{"type": "promptString", "id": "mcpi-token", "description": "mcp-invoiced token", "password": true}],
+    "servers": {"invoices": {"type": "http", "url": "$URL", "headers": {"Authorization": "Bearer \${input:mcpi-token}"}}}}
 
-Cursor (~/.cursor/mcp.json) and other clients that read an mcpServers block:
+Cursor (~/.cursor/mcp.json) and other clients that read an mcpServers block (token from the environment):
   {"mcpServers": {"invoices": {"type": "http", "url": "$URL",
-    "headers": {"Authorization": "Bearer $TOKEN"}}}}
+    "headers": {"Authorization": "Bearer \${env:MCPI_TOKEN}"}}}}
+
+An agent of your own with the official TypeScript SDK (npm install @modelcontextprotocol/sdk@1.32.2;
+save as agent.mjs; run NODE_EXTRA_CA_CERTS=$CA node agent.mjs with MCPI_TOKEN exported):
+  import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+  import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+  const transport = new StreamableHTTPClientTransport(new URL("$URL"), {
+    requestInit: { headers: { Authorization: \`Bearer \${process.env.MCPI_TOKEN}\` } },
+  });
+  const client = new Client({ name: "my-agent", version: "1.0.0" });
+  await client.connect(transport);
+  const { tools } = await client.listTools();
+  console.log(tools.map((t) => t.name).join(" "));
+  const owed = await client.callTool({ name: "list_outstanding_balances", arguments: {} });
+  console.log(JSON.stringify(owed.structuredContent));
+  await client.close();
 MSG

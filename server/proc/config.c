@@ -163,6 +163,47 @@ static int enum_contains(const char *vals, const char *v)
 	return 0;
 }
 
+/* Levenshtein distance of a and b, for suggesting a key (short strings). */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[64];
+
+	if (lb >= sizeof(row) / sizeof(row[0]))
+		return (size_t)-1;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j], best = diag + (tolower((unsigned char)a[i - 1]) != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+/* The key name is most likely a typo of, or NULL when none is close. */
+static const char *nearest_key(const char *name)
+{
+	const char *best = NULL;
+	size_t best_d = (size_t)-1, len = strlen(name);
+
+	for (size_t i = 0; i < NKEYS; i++) {
+		size_t d = edit_distance(name, config_keys[i].name);
+		if (d < best_d) {
+			best_d = d;
+			best = config_keys[i].name;
+		}
+	}
+	return best && best_d <= (len / 3 > 2 ? len / 3 : 2) ? best : NULL;
+}
+
 /* Sets one key; on error writes the reason (without location) into err. */
 static int set_key(struct config *cfg, const char *name, const char *value,
                    char *err, size_t errlen)
@@ -172,7 +213,11 @@ static int set_key(struct config *cfg, const char *name, const char *value,
 	long v;
 
 	if (!k) {
-		snprintf(err, errlen, "unknown key '%s'", name);
+		const char *near = nearest_key(name);
+		if (near)
+			snprintf(err, errlen, "unknown key '%s' (did you mean '%s'?)", name, near);
+		else
+			snprintf(err, errlen, "unknown key '%s' (`mcp-invoiced config-keys` lists them)", name);
 		return -1;
 	}
 	switch (k->type) {
@@ -268,21 +313,37 @@ out:
 	return rc;
 }
 
+/* MCP_INVOICED_<KEY> variables: each must name a key (a typo is refused,
+ * naming it and the nearest key), and its value is checked as in a file. */
 static int apply_env(struct config *cfg, char *err, size_t errlen)
 {
-	char envname[128], reason[512];
+	static const char prefix[] = "MCP_INVOICED_";
+	char name[128], reason[512];
 
-	for (size_t i = 0; i < NKEYS; i++) {
-		const char *v;
-		size_t j;
-		snprintf(envname, sizeof(envname), "MCP_INVOICED_%s", config_keys[i].name);
-		for (j = 13; envname[j]; j++)
-			envname[j] = (char)toupper((unsigned char)envname[j]);
-		v = getenv(envname);
-		if (!v)
+	for (char **e = environ; *e; e++) {
+		const char *eq = strchr(*e, '=');
+		size_t n;
+		if (strncmp(*e, prefix, sizeof(prefix) - 1) != 0 || !eq)
 			continue;
-		if (set_key(cfg, config_keys[i].name, v, reason, sizeof(reason)) < 0) {
-			snprintf(err, errlen, "environment %s: %s", envname, reason);
+		n = (size_t)(eq - *e) - (sizeof(prefix) - 1);
+		if (n >= sizeof(name)) {
+			snprintf(err, errlen, "environment %.*s...: names no configuration key", 40, *e);
+			return -1;
+		}
+		for (size_t j = 0; j < n; j++)
+			name[j] = (char)tolower((unsigned char)(*e)[sizeof(prefix) - 1 + j]);
+		name[n] = '\0';
+		if (!find_key(name)) {
+			const char *near = nearest_key(name);
+			char upper[128] = "";
+			for (size_t j = 0; near && near[j] && j < sizeof(upper) - 1; j++)
+				upper[j] = (char)toupper((unsigned char)near[j]), upper[j + 1] = '\0';
+			snprintf(err, errlen, "environment %.*s names no configuration key%s%s%s", (int)(eq - *e), *e,
+			         near ? " (did you mean MCP_INVOICED_" : "", upper, near ? "?)" : "");
+			return -1;
+		}
+		if (set_key(cfg, name, eq + 1, reason, sizeof(reason)) < 0) {
+			snprintf(err, errlen, "environment %.*s: %s", (int)(eq - *e), *e, reason);
 			return -1;
 		}
 	}

@@ -210,12 +210,37 @@ def test_make_run_client_lines_work_as_printed(env):
     expect(run.returncode == 0, (cli, run.stdout[-1500:], run.stderr[-1500:]))
     expect("create_invoice" in [t["name"] for t in json.loads(run.stdout)["tools"]], run.stdout[:500])
 
+    # No raw token in a file people commit: VS Code prompts once (secret
+    # storage), Cursor and Claude Code read it from the environment.
     vscode = json.loads(after("VS Code", 2))
     expect(vscode["servers"]["invoices"]["url"] == url, vscode)
+    expect(vscode["servers"]["invoices"]["headers"]["Authorization"] == "Bearer ${input:mcpi-token}", vscode)
+    expect(vscode["inputs"][0]["id"] == "mcpi-token" and vscode["inputs"][0]["password"] is True, vscode)
     generic = json.loads(after("Cursor", 2))
-    expect(generic["mcpServers"]["invoices"]["headers"]["Authorization"].startswith("Bearer ey"), generic)
+    expect(generic["mcpServers"]["invoices"]["headers"]["Authorization"] == "Bearer ${env:MCPI_TOKEN}", generic)
     claude = after("Claude Code")
-    expect(claude.startswith("claude mcp add --transport http invoices " + url + " --header"), claude)
+    expect(claude == f"claude mcp add --transport http invoices {url} --header "
+           "'Authorization: Bearer ${MCPI_TOKEN}'", claude)
+    expect(env.token(tenant="dev").split(".")[0] not in out.split("export MCPI_TOKEN=")[-1], "a raw token")
+
+    # The TypeScript SDK program runs as printed.
+    i = next(k for k, line in enumerate(lines) if line.startswith("An agent of your own"))
+    program = "\n".join(line[2:] for line in lines[i + 2:] if line.startswith("  "))
+    sdk = os.path.join(ROOT, "tests", "sdk")
+    if not os.path.isdir(os.path.join(sdk, "node_modules", "@modelcontextprotocol")):
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=sdk,
+                       check=True, timeout=300)
+    path = os.path.join(sdk, "printed-agent.mjs")
+    with open(path, "w") as f:
+        f.write(program + "\n")
+    try:
+        run = subprocess.run(["node", path], capture_output=True, text=True, timeout=60, cwd=sdk,
+                             env=dict(os.environ, MCPI_TOKEN=token, NODE_EXTRA_CA_CERTS=env.cafile))
+    finally:
+        os.unlink(path)
+    expect(run.returncode == 0, (run.stdout[-1000:], run.stderr[-1500:]))
+    names, owed = run.stdout.strip().splitlines()[:2]
+    expect("create_invoice" in names.split() and "balances" in json.loads(owed), run.stdout[:500])
 
 
 def base64_url(part):

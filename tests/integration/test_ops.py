@@ -474,3 +474,17 @@ def test_metrics_listen_must_differ_from_listen(env):
     p = subprocess.run([BIN, "check-config", "--config", conf],
                        capture_output=True, text=True, timeout=30)
     expect(p.returncode == 1 and "metrics_listen must be" in p.stderr, p.stderr)
+
+
+def test_a_mistyped_environment_variable_is_refused_at_start(env):
+    conf = os.path.join(env.dir, "typo.conf")
+    with open(conf, "w") as f:
+        f.write(env.base_conf + "workers = 1\n")
+    p = subprocess.run([BIN, "check-config", "--config", conf], capture_output=True, text=True, timeout=30,
+                       env=dict(os.environ, MCP_INVOICED_WORKRES="3"))
+    expect(p.returncode == 1 and "MCP_INVOICED_WORKRES names no configuration key (did you mean "
+           "MCP_INVOICED_WORKERS?)" in p.stderr, (p.returncode, p.stderr))
+    p = subprocess.run([BIN, "check-config", "--config", conf], capture_output=True, text=True, timeout=30,
+                       env=dict(os.environ, MCP_INVOICED_WORKERS="3"))
+    expect(p.returncode == 0, p.stderr)
+

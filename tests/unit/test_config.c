@@ -50,7 +50,9 @@ static void expect_error(const char *text, const char *want)
 static void test_parse_errors_name_line_and_reason(void **state)
 {
 	(void)state;
-	expect_error("workers = 2\nbogus = 1\n", "f.conf:2: unknown key 'bogus'");
+	expect_error("workers = 2\nbogus = 1\n", "f.conf:2: unknown key 'bogus' (`mcp-invoiced config-keys` lists them)");
+	expect_error("worker_conections = 3\n", "f.conf:1: unknown key 'worker_conections' (did you mean 'worker_connections'?)");
+	expect_error("Workers = 3\n", "unknown key 'Workers' (did you mean 'workers'?)");
 	expect_error("\n\nworkers = many\n", "f.conf:3: workers must be an integer, got 'many'");
 	expect_error("workers = 0\n", "f.conf:1: workers must be between 1 and 256, got 0");
 	expect_error("rate_limit_rps = 99999999999999999999\n", "rate_limit_rps must be an integer");
@@ -100,6 +102,18 @@ static void test_load_file_and_environment(void **state)
 	assert_string_equal(cfg.public_url, "https://127.0.0.1:9443/mcp");
 	assert_string_equal(cfg.migrate_database_url, "dbname=x");
 	config_free(&cfg);
+	/* A variable that names no key is refused, naming the nearest. */
+	setenv("MCP_INVOICED_WORKRES", "3", 1);
+	assert_int_equal(config_load(&cfg, path, err, sizeof(err)), -1);
+	assert_string_equal(err, "environment MCP_INVOICED_WORKRES names no configuration key "
+	                         "(did you mean MCP_INVOICED_WORKERS?)");
+	config_free(&cfg);
+	unsetenv("MCP_INVOICED_WORKRES");
+	setenv("MCP_INVOICED_ZZZZZZZZZZZZ", "3", 1);
+	assert_int_equal(config_load(&cfg, path, err, sizeof(err)), -1);
+	assert_string_equal(err, "environment MCP_INVOICED_ZZZZZZZZZZZZ names no configuration key");
+	config_free(&cfg);
+	unsetenv("MCP_INVOICED_ZZZZZZZZZZZZ");
 	setenv("MCP_INVOICED_MAX_INFLIGHT", "lots", 1);
 	assert_int_equal(config_load(&cfg, path, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "environment MCP_INVOICED_MAX_INFLIGHT: max_inflight must be an integer"));
