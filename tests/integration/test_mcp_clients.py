@@ -149,20 +149,27 @@ def test_official_conformance_suite_2026_07_28(env):
     judge("2026-07-28", results)
 
 
-def inspector(env, node, *args):
+def inspector(env, node, *args, stderr=None):
     cmd = [node, os.path.join(BIN, "mcp-inspector"), "--cli", f"https://127.0.0.1:{PORT}/mcp",
            "--header", "Authorization: Bearer " + env.token(tenant="inspector")] + list(args)
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=CLIENTS,
                          env=dict(os.environ, NODE_EXTRA_CA_CERTS=env.cafile, NO_COLOR="1"))
     expect(run.returncode == 0, (args, run.stdout[-1500:], run.stderr[-1500:]))
+    if stderr is not None:
+        stderr.append(run.stderr)
     return json.loads(run.stdout)
 
 
 def test_mcp_inspector_cli(env):
     node = ensure_installed()
-    tools = inspector(env, node, "--method", "tools/list")
+    lint = []
+    tools = inspector(env, node, "--method", "tools/list", "--strict", stderr=lint)
     names = [t["name"] for t in tools["tools"]]
     expect("create_invoice" in names and "apply_payment" in names, names)
+    # The Inspector's schema portability check (type unions, untyped and
+    # remote schemas) finds nothing in any input or output schema.
+    expect("Warning:" not in lint[0] and "Error:" not in lint[0] and "Schema portability" not in lint[0],
+           lint[0][-2000:])
     made = inspector(env, node, "--method", "tools/call", "--tool-name", "upsert_customer",
                      "--tool-arg", "customer_id=inspector-1", "--tool-arg", "name=Inspector Ltd")
     expect(made.get("isError") is False, made)

@@ -89,6 +89,38 @@ static json_object *schema_of_object(const struct arg_spec *specs)
 	return s;
 }
 
+/* A "type" array (["string", "null"]) is legal JSON Schema but not
+ * portable: clients that map tool schemas onto a single-type dialect
+ * (Gemini's OpenAPI subset, the Inspector's portability check) reject it.
+ * Each becomes anyOf single-type branches, everywhere in schema. */
+static void split_type_unions(json_object *schema)
+{
+	json_object *type;
+
+	if (json_object_is_type(schema, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(schema); i++)
+			split_type_unions(json_object_array_get_idx(schema, i));
+		return;
+	}
+	if (!json_object_is_type(schema, json_type_object))
+		return;
+	json_object_object_foreach(schema, key, value) {
+		(void)key;
+		split_type_unions(value);
+	}
+	if (json_object_object_get_ex(schema, "type", &type) && json_object_is_type(type, json_type_array) &&
+	    !json_object_object_get_ex(schema, "anyOf", NULL)) {
+		json_object *branches = json_object_new_array();
+		for (size_t i = 0; i < json_object_array_length(type); i++) {
+			json_object *b = json_object_new_object();
+			json_object_object_add(b, "type", json_object_get(json_object_array_get_idx(type, i)));
+			json_object_array_add(branches, b);
+		}
+		json_object_object_del(schema, "type");
+		json_object_object_add(schema, "anyOf", branches);
+	}
+}
+
 /* The declared success schema, widened so that an error result (isError,
  * structuredContent.error) also validates: clients such as the official
  * TypeScript SDK check structuredContent against outputSchema either way. */
@@ -112,6 +144,7 @@ static json_object *output_schema_of(const struct tool_def *t)
 	}
 	json_object_array_add(failed_req, json_object_new_string("error"));
 	json_object_object_add(failed, "required", failed_req);
+	split_type_unions(schema);
 	json_object_array_add(any, ok);
 	json_object_array_add(any, failed);
 	json_object_object_add(schema, "anyOf", any);
