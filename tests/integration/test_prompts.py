@@ -2,7 +2,9 @@
 prompts/list filtered by scope in both eras, prompt text written from live
 data (and only the caller's tenant's), argument errors, and
 completion/complete prefix-matched from the database."""
+import calendar
 import re
+import time
 
 from harness import Client, expect
 
@@ -231,7 +233,10 @@ def test_completion_offers_the_tenants_own_ids_by_prefix(env):
     expect(len(cur["values"]) == 100 and cur["hasMore"] is True and "total" not in cur, cur)
     expect(complete(c, prompt, "tone", "f")["values"] == ["friendly", "firm", "final"], "enum")
     ends = complete(c, {"type": "ref/prompt", "name": "month_end_statements"}, "period_end", "")
-    expect(len(ends["values"]) == 23 and all(len(v) == 10 for v in ends["values"]), ends)
+    expect(len(ends["values"]) == 24 and all(len(v) == 10 for v in ends["values"]), ends)
+    today = time.gmtime()
+    this_month_end = calendar.monthrange(today.tm_year, today.tm_mon)[1]
+    expect(ends["values"][0] == f"{today.tm_year:04d}-{today.tm_mon:02d}-{this_month_end:02d}", ends)
     tpl = "invoiced://statements/{customer_id}/{currency}/{period_end}.pdf{?period_start,type}"
     expect(complete(c, {"type": "ref/resource", "uri": tpl}, "customer_id", "zz")["values"] == ["zz"],
            "template variable")

@@ -81,8 +81,9 @@ static json_object *words(const char *list, const char *prefix)
 	return out;
 }
 
-/* The first (or last) days of the 24 months before this one, newest first:
- * the usual statement periods. */
+/* The first (or last) days of this month and the 23 before it, newest
+ * first: the usual statement periods (this month's end included: a
+ * statement may be dated at the end of the month under way). */
 static json_object *month_bounds(const char *prefix, int last_day)
 {
 	json_object *out = json_object_new_array();
@@ -100,8 +101,6 @@ static json_object *month_bounds(const char *prefix, int last_day)
 		if (last_day) {
 			static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 			int dd = days[m - 1] + (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
-			if (k == 0)
-				continue; /* this month has not ended */
 			snprintf(d, sizeof(d), "%04d-%02d-%02d", y, m, dd);
 		} else {
 			snprintf(d, sizeof(d), "%04d-%02d-01", y, m);
