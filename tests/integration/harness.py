@@ -330,3 +330,54 @@ def tls_peer_cert_der(cafile):
     with socket.create_connection(("127.0.0.1", PORT), timeout=5) as s:
         with ctx.wrap_socket(s) as t:
             return t.getpeercert(binary_form=True)
+
+
+class Writers:
+    """n agents creating invoices for customer, each key retried (same
+    idempotency key, 50 ms apart) while the error is retryable, as an agent
+    does, until stop(). outcomes: (start, seconds, key, "ok" or the error
+    code) of every call; acked: key -> invoice_id of every success. A 429
+    counts as the retryable RATE_LIMITED; an exception as a final error."""
+
+    def __init__(self, env, token, n, customer):
+        self.acked, self.outcomes = {}, []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._agent, args=(env, token, i, customer))
+                         for i in range(n)]
+        for t in self._threads:
+            t.start()
+
+    def _call(self, c, key, customer):
+        try:
+            return c.tool("create_invoice", {"customer_id": customer, "idempotency_key": key,
+                                             "line_items": [{"description": "x", "amount_cents": 1}]})
+        except AssertionError as e:  # not a 200: a 429 is retried
+            limited = bool(e.args) and isinstance(e.args[0], tuple) and e.args[0][0] == 429
+            return True, {"error": {"code": "RATE_LIMITED" if limited else repr(e)[:80], "retryable": limited}}
+        except Exception as e:  # noqa: BLE001 - reported through outcomes
+            c.close()
+            return True, {"error": {"code": "exception " + repr(e)[:80], "retryable": False}}
+
+    def _agent(self, env, token, i, customer):
+        c = Client(env, token, timeout=10)
+        n = 0
+        while not self._stop.is_set():
+            key = f"w{i}-{n}"
+            n += 1
+            while True:
+                t0 = time.time()
+                err, sc = self._call(c, key, customer)
+                with self._lock:
+                    self.outcomes.append((t0, time.time() - t0, key, "ok" if not err else sc["error"]["code"]))
+                    if not err:
+                        self.acked[key] = sc["invoice_id"]
+                if not err or not sc["error"]["retryable"] or self._stop.is_set():
+                    break
+                time.sleep(0.05)
+
+    def stop(self):
+        self._stop.set()
+        for t in self._threads:
+            t.join()
+

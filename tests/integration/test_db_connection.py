@@ -7,11 +7,10 @@ second past its statement's deadline and replaced. Every call is answered
 within two seconds of the loss, and nothing acknowledged is lost."""
 import os
 import signal
-import threading
 import time
 import uuid
 
-from harness import PGPORT, Client, expect, metric_total, wait_for
+from harness import PGPORT, Client, Writers, expect, metric_total, wait_for
 
 SERVER = dict(workers=2, extra={
     "database_url": f"postgresql://mcp_invoiced_app@127.0.0.1:{PGPORT}/invoices",
@@ -56,53 +55,16 @@ def test_dropped_tcp_connection_is_replaced_at_once(env):
 
 def test_dropped_tcp_connection_under_write_load_loses_nothing(env):
     tenant = "tcp-" + uuid.uuid4().hex[:8]
-    tok = env.token(tenant=tenant)
-    acked, outcomes, slow = {}, [], []
-    stop = threading.Event()
-    lock = threading.Lock()
-    kill_at = []
-
-    def load(i):
-        c = Client(env, tok, timeout=10)
-        n = 0
-        while not stop.is_set():
-            key = f"w{i}-{n}"
-            n += 1
-            for _attempt in range(20):  # an agent retries a retryable error with the same key
-                t0 = time.time()
-                try:
-                    err, sc = c.tool("create_invoice", {"customer_id": "load", "idempotency_key": key,
-                                                        "line_items": [{"description": "x", "amount_cents": 1}]})
-                except AssertionError as e:  # not a 200: the rate limit (429) is retried
-                    limited = e.args and isinstance(e.args[0], tuple) and e.args[0][0] == 429
-                    err, sc = True, {"error": {"code": "RATE_LIMITED" if limited else repr(e),
-                                               "retryable": limited}}
-                except Exception as e:  # noqa: BLE001 - reported through outcomes
-                    err, sc = True, {"error": {"code": "exception " + repr(e), "retryable": False}}
-                    c.close()
-                took = time.time() - t0
-                with lock:
-                    outcomes.append("ok" if not err else sc["error"]["code"])
-                    if took > 2.0:
-                        slow.append((key, took, t0 - (kill_at[0] if kill_at else t0)))
-                    if not err:
-                        acked[key] = sc["invoice_id"]
-                if not err or not sc["error"]["retryable"]:
-                    break
-                time.sleep(0.05)
-
-    threads = [threading.Thread(target=load, args=(i,)) for i in range(16)]
-    for t in threads:
-        t.start()
+    writers = Writers(env, env.token(tenant=tenant), 16, "load")
     time.sleep(1.5)
-    before = len(acked)
-    kill_at.append(time.time())
+    before = len(writers.acked)
     terminate_app_backends(env)
     time.sleep(2.0)
-    after_loss = len(acked) - before
-    stop.set()
-    for t in threads:
-        t.join()
+    after_loss = len(writers.acked) - before
+    writers.stop()
+    acked = writers.acked
+    outcomes = [o[3] for o in writers.outcomes]
+    slow = [o for o in writers.outcomes if o[1] > 2.0]
     errors = sorted({o for o in outcomes if o != "ok"})
     print(f"    16 writers: {len(acked)} acknowledged, {before} before the loss and {after_loss} in the "
           f"2 s after it; errors seen: {errors or 'none'}")

@@ -9,11 +9,10 @@ import shutil
 import signal
 import socket
 import subprocess
-import threading
 import time
 import uuid
 
-from harness import BIN, ROOT, Client, expect
+from harness import BIN, ROOT, Writers, expect
 
 PGBIN = "/usr/lib/postgresql/" + sorted(os.listdir("/usr/lib/postgresql"))[-1] + "/bin"
 
@@ -88,35 +87,7 @@ def test_primary_killed_replica_promoted_writes_resume(env):
             "request_timeout_ms": 3000, "rate_limit_rps": 100000, "rate_limit_burst": 100000})
         tenant = "fo-" + uuid.uuid4().hex[:8]
         tok = env.token(tenant=tenant)
-        acked, outcomes = {}, []
-        lock = threading.Lock()
-        stop = threading.Event()
-
-        def load(i):
-            c = Client(env, tok, timeout=10)
-            n = 0
-            while not stop.is_set():
-                key = f"w{i}-{n}"
-                n += 1
-                while not stop.is_set():  # an agent retries with the same key
-                    try:
-                        err, sc = c.tool("create_invoice", {
-                            "customer_id": "fo", "idempotency_key": key,
-                            "line_items": [{"description": "x", "amount_cents": 1}]})
-                    except Exception as e:  # noqa: BLE001 - reported through outcomes
-                        err, sc = True, {"error": {"code": repr(e)[:80], "retryable": False}}
-                        c.close()
-                    with lock:
-                        outcomes.append((time.time(), "ok" if not err else sc["error"]["code"]))
-                        if not err:
-                            acked[key] = sc["invoice_id"]
-                    if not err or not sc["error"]["retryable"]:
-                        break
-                    time.sleep(0.05)
-
-        threads = [threading.Thread(target=load, args=(i,)) for i in range(8)]
-        for t in threads:
-            t.start()
+        writers = Writers(env, tok, 8, "fo")
         time.sleep(1.5)
         with open(os.path.join(primary, "pg", "postmaster.pid")) as f:
             postmaster = int(f.readline())
@@ -127,9 +98,9 @@ def test_primary_killed_replica_promoted_writes_resume(env):
                        check=True, timeout=60, stdout=subprocess.DEVNULL)
         t_promoted = time.time()
         time.sleep(3.0)
-        stop.set()
-        for t in threads:
-            t.join()
+        writers.stop()
+        acked = writers.acked
+        outcomes = [(t0 + took, o) for t0, took, _key, o in writers.outcomes]
         first_ok = min((t for t, o in outcomes if o == "ok" and t > t_promoted), default=None)
         errors = sorted({o for t, o in outcomes if o != "ok"})
         acked_before = sum(1 for t, o in outcomes if o == "ok" and t < t_kill)
