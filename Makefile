@@ -185,15 +185,21 @@ bench: deps all
 bench-cluster: deps all
 	sh bench/cluster.sh
 
+# The unit goes where this machine's systemd looks (pkg-config), unless
+# SYSTEMD_UNIT_DIR says otherwise; the README it names is installed too.
+SYSTEMD_UNIT_DIR ?= $(or $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system)
+DOC_DIR := $(PREFIX)/share/doc/mcp-invoiced
 install: bin/mcp-invoiced bin/mcp-invoiced-render
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/lib/systemd/system $(DESTDIR)/usr/lib/sysusers.d \
-	  $(DESTDIR)/usr/lib/tmpfiles.d $(DESTDIR)/etc/mcp-invoiced \
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSTEMD_UNIT_DIR) $(DESTDIR)/usr/lib/sysusers.d \
+	  $(DESTDIR)/usr/lib/tmpfiles.d $(DESTDIR)/etc/mcp-invoiced $(DESTDIR)$(DOC_DIR) \
 	  $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 0644 man/mcp-invoiced.8 $(DESTDIR)$(PREFIX)/share/man/man8/mcp-invoiced.8
 	install -m 0644 man/mcp-invoiced.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/mcp-invoiced.conf.5
+	install -m 0644 README.md $(DESTDIR)$(DOC_DIR)/README.md
+	install -m 0644 systemd/mcp-invoiced.conf.example $(DESTDIR)$(DOC_DIR)/mcp-invoiced.conf.example
 	install -m 0755 bin/mcp-invoiced $(DESTDIR)$(PREFIX)/bin/mcp-invoiced
 	install -m 0755 bin/mcp-invoiced-render $(DESTDIR)$(PREFIX)/bin/mcp-invoiced-render
-	sed 's|@PREFIX@|$(PREFIX)|g' systemd/mcp-invoiced.service > $(DESTDIR)/lib/systemd/system/mcp-invoiced.service
+	sed 's|@PREFIX@|$(PREFIX)|g' systemd/mcp-invoiced.service > $(DESTDIR)$(SYSTEMD_UNIT_DIR)/mcp-invoiced.service
 	install -m 0644 systemd/mcp-invoiced.sysusers $(DESTDIR)/usr/lib/sysusers.d/mcp-invoiced.conf
 	install -m 0644 systemd/mcp-invoiced.tmpfiles $(DESTDIR)/usr/lib/tmpfiles.d/mcp-invoiced.conf
 	test -e $(DESTDIR)/etc/mcp-invoiced/mcp-invoiced.conf || \
