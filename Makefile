@@ -104,6 +104,13 @@ build/san/%.o: %.c
 	@echo CC-SAN $<
 	@$(CC) $(SAN_CFLAGS) -c -o $@ $<
 
+# The database engine's test includes db.c and brings its own libpq
+# (functions in the executable take precedence over the shared library's).
+ENGINE_TEST_OBJS := $(filter-out build/san/worker/db/db.o,$(SAN_OBJS))
+build/tests/test_db_engine: tests/unit/test_db_engine.c $(ENGINE_TEST_OBJS)
+	@mkdir -p build/tests
+	$(CC) $(SAN_CFLAGS) -Wno-missing-prototypes -o $@ $< $(ENGINE_TEST_OBJS) $(LIBS) -lcmocka
+
 build/tests/%: tests/unit/%.c $(SAN_OBJS)
 	@mkdir -p build/tests
 	$(CC) $(SAN_CFLAGS) -Wno-missing-prototypes -o $@ $< $(SAN_OBJS) $(LIBS) -lcmocka

@@ -640,7 +640,7 @@ static void on_result(struct db *db, struct db_segment *seg, PGresult *r)
 			 * a serialization failure or deadlock, or a cancel meant for
 			 * a statement before it. */
 			job->rerun = db_map_error(state, PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY),
-			                       PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL), &job->err) ||
+			                          PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL), &job->err) ||
 			             (state && strcmp(state, "57014") == 0 && clock_now_ns() < job->deadline_ns);
 		}
 		return;
