@@ -668,7 +668,7 @@ static void on_result(struct db *db, struct db_segment *seg, PGresult *r)
 		job->cols[0] = copy_value(r, 0);
 		job->ok = 1;
 	} else if (db_map_error(PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
-	                     PQgetisnull(r, 0, 3) ? NULL : PQgetvalue(r, 0, 3), &job->err)) {
+	                        PQgetisnull(r, 0, 3) ? NULL : PQgetvalue(r, 0, 3), &job->err)) {
 		/* Rolled back inside its own subtransaction: run it again. One
 		 * that waited 200 ms for a row lock held elsewhere goes again
 		 * alone, as often as its deadline allows (those tries are not
