@@ -26,6 +26,7 @@ static void usage(FILE *out)
 	    "  check-config [--config FILE]   validate the configuration and print it\n"
 	    "  tools                          print the tool table (Markdown)\n"
 	    "  config-keys                    print every configuration key, its range and default\n"
+	    "  statements                     print the SQL every worker prepares (name, statement)\n"
 	    "  --version, --help\n"
 	    "\n"
 	    "The configuration file defaults to " CONFIG_DEFAULT_PATH "; every key can be\n"
@@ -91,6 +92,10 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "config-keys") == 0) {
 		config_keys_print(stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "statements") == 0) {
+		db_statements_print(stdout);
 		return 0;
 	}
 	if (strcmp(cmd, "tools") == 0) {

@@ -19,7 +19,7 @@ ALLOWED = {
     "server": {"server/lib", "server/proc", "server/proto", "server/auth", "shm"},
     "worker/http": {"server/lib"},
     "worker/tools": {"server/lib", "server/proc", "server/proto", "server/auth"},
-    "worker/db": {"worker/tools", "server/lib", "server/proc", "shm"},
+    "worker/db": {"worker/tools", "server/lib", "server/proc", "server/proto", "shm"},
     "worker/core": {"worker/db", "worker/tools", "server/lib", "server/proc", "server/proto",
                     "server/auth", "shm"},
     "worker/mcp": {"worker/core", "worker/db", "worker/http", "worker/tools", "server/lib",

@@ -2,12 +2,14 @@
  * entry.h - the entry points one role calls in another role's code, all
  * linked into the one binary: the master starts a worker with worker_main
  * (in the forked child); the command line prints the tool table with
- * tools_markdown. Nothing else of worker/ is visible to server/.
+ * tools_markdown and the statement table with db_statements_print.
+ * Nothing else of worker/ is visible to server/.
  */
 #ifndef MCPI_ENTRY_H
 #define MCPI_ENTRY_H
 
 #include <openssl/ssl.h>
+#include <stdio.h>
 
 struct auth_keys;
 struct config;
@@ -31,5 +33,8 @@ void worker_main(const struct worker_start *start) __attribute__((noreturn));
 
 /* The README's tool table, markdown, malloc'd (`mcp-invoiced tools`). */
 char *tools_markdown(void);
+
+/* The statements a worker prepares, "name\tsql" lines (`mcp-invoiced statements`). */
+void db_statements_print(FILE *out);
 
 #endif

@@ -7,9 +7,11 @@
  * through pgbench; writes run through the mcp_try_* wrappers
  * (0004_batch_members.sql). Runs in workers.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "server/lib/log.h"
+#include "server/proto/entry.h"
 #include "worker/db/statements.h"
 #include "worker/tools/tool_error.h"
 
@@ -85,6 +87,12 @@ size_t db_statements_count(void)
 const struct db_statement *db_statement_at(size_t i)
 {
 	return &statements[i];
+}
+
+void db_statements_print(FILE *out)
+{
+	for (size_t i = 0; i < NSTATEMENTS; i++)
+		fprintf(out, "%s\t%s\n", statements[i].name, statements[i].sql);
 }
 
 int db_map_error(const char *state, const char *msg, const char *detail, struct tool_error *err)
