@@ -23,6 +23,22 @@ static int exec_ok(PGconn *c, const char *sql, const char *what)
 	return ok ? 0 : -1;
 }
 
+/* After migrations that ran on a database with rows: every table that has
+ * rows analyzed, so plans made from the first request on see the new
+ * columns and indexes (README "Database": plans that hold on day one). An
+ * empty table is left unanalyzed: until its first ANALYZE the planner
+ * assumes it may grow (at least 10 pages), where a table analyzed empty is
+ * taken to be as small as it is now. */
+static int analyze_tables(PGconn *c)
+{
+	return exec_ok(c, "DO $$DECLARE t regclass; n bigint; BEGIN"
+	                  " FOR t IN SELECT oid FROM pg_class WHERE relkind = 'r'"
+	                  "  AND relnamespace = 'public'::regnamespace LOOP"
+	                  "  EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s LIMIT 1) x', t) INTO n;"
+	                  "  IF n > 0 THEN EXECUTE format('ANALYZE %s', t); END IF;"
+	                  " END LOOP; END $$", "analyzing the tables");
+}
+
 static int applied(PGconn *c, const char *version, int *out)
 {
 	const char *params[1] = { version };
@@ -86,6 +102,8 @@ int migrate_run(const struct config *cfg)
 		log_info("applied migration %s", mg->name);
 		done++;
 	}
+	if (done > 0 && analyze_tables(c) < 0)
+		goto out;
 	log_info("schema is current (%d applied now, %zu known)", done, migrations_count);
 	rc = 0;
 out:

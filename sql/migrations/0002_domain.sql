@@ -139,19 +139,26 @@ LANGUAGE sql SECURITY DEFINER SET search_path = public AS $$
 	SELECT count(*) FROM gone
 $$;
 
+-- One invoice of the tenant, by primary key. As the owner (row-level
+-- security does not bind it) the look-up has no tenant_id condition, so no
+-- index leading with tenant_id competes with the primary key: under the
+-- policy, a plan cached while the table was nearly empty took
+-- invoices_by_customer and read every invoice of the tenant per call (see
+-- 0009_plans.sql). The tenant, the caller's and the policy's, is compared
+-- here, and the row is locked only once it is known to be the tenant's.
 CREATE FUNCTION mcp_invoice_or_404(p_tenant text, p_invoice uuid, p_lock boolean)
-RETURNS invoices LANGUAGE plpgsql AS $$
+RETURNS invoices LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
 DECLARE
 	inv invoices;
 BEGIN
-	IF p_lock THEN
-		SELECT * INTO inv FROM invoices WHERE tenant_id = p_tenant AND invoice_id = p_invoice FOR UPDATE;
-	ELSE
-		SELECT * INTO inv FROM invoices WHERE tenant_id = p_tenant AND invoice_id = p_invoice;
-	END IF;
-	IF NOT FOUND THEN
+	SELECT * INTO inv FROM invoices WHERE invoice_id = p_invoice;
+	IF NOT FOUND OR inv.tenant_id IS DISTINCT FROM p_tenant
+	   OR inv.tenant_id IS DISTINCT FROM current_setting('app.tenant_id', true) THEN
 		RAISE EXCEPTION 'no invoice % for this tenant; use list_invoices to find an invoice_id', p_invoice
 			USING ERRCODE = 'MI404', DETAIL = 'invoice_id';
+	END IF;
+	IF p_lock THEN
+		SELECT * INTO inv FROM invoices WHERE invoice_id = p_invoice FOR UPDATE;
 	END IF;
 	RETURN inv;
 END $$;
