@@ -69,7 +69,7 @@ class Env:
             [f"/usr/lib/postgresql/{pgbin}/bin/psql", "-X", "-q", "-h", os.path.join(self.dir, "sock"),
              "-p", str(PGPORT), "-U", "postgres", "-d", "invoices", "-c",
              f"BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep({seconds}); COMMIT;"],
-            stdout=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def stop(self):
         if self.server:
@@ -270,6 +270,17 @@ def sanitizer_report(logs):
         if i >= 0:
             return logs[max(0, i - 300):i + 4000]
     return ""
+
+
+def sql_fails(env, sql, fragment):
+    """Runs sql as postgres; it must be refused with fragment in psql's error."""
+    try:
+        env.psql(sql)
+    except Exception as e:  # noqa: BLE001 - psql's error text names the rule
+        text = str(getattr(e, "stderr", "")) + str(e)
+        expect(fragment in text, (fragment, text))
+        return
+    raise AssertionError(f"the database accepted: {sql}")
 
 
 def tool_error(sc):

@@ -6,21 +6,11 @@ histories and recomputes every figure from the rows."""
 import random
 import uuid
 
-from harness import Client, expect, run_threads
+from harness import Client, expect, run_threads, sql_fails
 from test_domain import fails, new_tenant, ok
 
 SERVER = dict(workers=2, extra={"rate_limit_rps": 100000, "rate_limit_burst": 100000,
                                 "max_inflight": 512, "max_connections_per_ip": 0})
-
-
-def sql_fails(env, sql, fragment):
-    try:
-        env.psql(sql)
-    except Exception as e:  # noqa: BLE001 - psql's error text names the rule
-        text = str(getattr(e, "stderr", "")) + str(e)
-        expect(fragment in text, (fragment, text))
-        return
-    raise AssertionError(f"the database accepted: {sql}")
 
 
 def sent_invoice(c, cust="acme", amount=10000, currency="USD", **kw):
