@@ -71,6 +71,18 @@ class Env:
              f"BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep({seconds}); COMMIT;"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
+    LOCK_HOLDER = ("SELECT l.pid FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                   "WHERE c.relname = '%s' AND l.mode = 'AccessExclusiveLock' AND l.granted")
+
+    def wait_lock_held(self, table, timeout=30):
+        """Waits until hold_lock's session holds its lock on table."""
+        wait_for(lambda: self.psql(self.LOCK_HOLDER % table) != "", timeout=timeout,
+                 what=f"the lock on {table}")
+
+    def release_lock(self, table):
+        """Cancels hold_lock's session: its transaction ends, the lock goes."""
+        self.psql(f"SELECT pg_cancel_backend(pid) FROM ({self.LOCK_HOLDER % table}) h")
+
     def stop(self):
         if self.server:
             self.server.stop()

@@ -174,9 +174,7 @@ def test_inflight_cap_answers_503(env):
     try:
         tenant = "cap-" + uuid.uuid4().hex[:8]
         holder = env.hold_lock("invoices", 120)  # cancelled below; the duration is a hang guard
-        wait_for(lambda: env.psql("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
-                                  "WHERE c.relname = 'invoices' AND l.mode = 'AccessExclusiveLock' "
-                                  "AND l.granted") == "1", what="the lock holder")
+        env.wait_lock_held("invoices")
         tok = env.token(tenant=tenant)
         results = {}
 
@@ -194,7 +192,7 @@ def test_inflight_cap_answers_503(env):
         c = Client(env, tok)
         st, hdrs, b = c.rpc("tools/list", {})
         probes = [c.raw("GET", p, b"", {})[0] for p in ("/livez", "/readyz")]
-        env.psql(f"SELECT pg_cancel_backend({holder_pid(env)})")
+        env.release_lock("invoices")
         holder.wait(timeout=30)
         holder = None
         t.join(timeout=60)
@@ -211,16 +209,10 @@ def test_inflight_cap_answers_503(env):
         expect(srv.metrics()["mcpi_inflight"] == 0)
     finally:
         if holder:
-            holder.kill()
-            holder.wait()
+            env.release_lock("invoices")
+            holder.wait(timeout=30)
         expect(env.server.stop() == 0, "clean exit")
         env.server = None
-
-
-def holder_pid(env):
-    """The backend holding the ACCESS EXCLUSIVE lock on invoices."""
-    return env.psql("SELECT l.pid FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
-                    "WHERE c.relname = 'invoices' AND l.mode = 'AccessExclusiveLock' AND l.granted")
 
 
 def test_noisy_tenant_cannot_starve_others(env):
