@@ -283,6 +283,13 @@ def test_sighup_rotates_the_jwt_key_in_every_new_worker(env):
     try:
         old_tok = env.token()
         expect(set().union(*answers_by_worker(env, old_tok).values()) == {200})
+        # A cursor sealed under the old secret (the cursor key derives from it).
+        oc = Client(env, old_tok)
+        for i in range(3):
+            oc.tool("create_invoice", {"customer_id": "rotate-cursor", "line_items": ITEM})
+        err, page = oc.tool("list_invoices", {"customer_id": "rotate-cursor", "limit": 2})
+        expect(not err and page["next_cursor"], page)
+        old_cursor = page["next_cursor"]
         old_pids = set(srv.worker_pids())
         new_secret = os.urandom(24).hex().encode()
         with open(path, "wb") as f:
@@ -304,6 +311,13 @@ def test_sighup_rotates_the_jwt_key_in_every_new_worker(env):
             expect(all(v == {413} for v in limits.values()), f"new max_body_bytes: {limits}")
 
         check(new_pids)
+        # The old cursor is refused after the rotation; a fresh one works.
+        nc = Client(env, new_tok)
+        err, sc = nc.tool("list_invoices", {"customer_id": "rotate-cursor", "limit": 2, "cursor": old_cursor})
+        expect(err and sc["error"]["code"] == "INVALID_INPUT" and sc["error"].get("field") == "cursor", sc)
+        err, page = nc.tool("list_invoices", {"customer_id": "rotate-cursor", "limit": 2})
+        err2, rest = nc.tool("list_invoices", {"customer_id": "rotate-cursor", "limit": 2, "cursor": page["next_cursor"]})
+        expect(not err and not err2 and len(page["invoices"]) == 2 and len(rest["invoices"]) >= 1, (page, rest))
         # A worker started later (a replacement) agrees with its siblings.
         victim = sorted(new_pids)[0]
         os.kill(victim, signal.SIGKILL)
