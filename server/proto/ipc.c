@@ -58,12 +58,18 @@ ssize_t ipc_recvmsg(int chan, void *buf, size_t len, int *fd_out, int *flags)
 	do
 		n = recvmsg(chan, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
-	if (n <= 0)
+	if (n < 0)
 		return n;
 	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
 		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
 		    cm->cmsg_len == CMSG_LEN(sizeof(int)) && *fd_out < 0)
 			memcpy(fd_out, CMSG_DATA(cm), sizeof(int));
+	}
+	/* An empty datagram reads as end of file; one carrying a descriptor
+	 * (only a misbehaving peer sends it) must not leak that descriptor. */
+	if (n == 0 && *fd_out >= 0) {
+		close(*fd_out);
+		*fd_out = -1;
 	}
 	*flags = mh.msg_flags;
 	return n;

@@ -69,7 +69,19 @@ class Env:
             [f"/usr/lib/postgresql/{pgbin}/bin/psql", "-X", "-q", "-h", os.path.join(self.dir, "sock"),
              "-p", str(PGPORT), "-U", "postgres", "-d", "invoices", "-c",
              f"BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep({seconds}); COMMIT;"],
-            stdout=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    LOCK_HOLDER = ("SELECT l.pid FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                   "WHERE c.relname = '%s' AND l.mode = 'AccessExclusiveLock' AND l.granted")
+
+    def wait_lock_held(self, table, timeout=30):
+        """Waits until hold_lock's session holds its lock on table."""
+        wait_for(lambda: self.psql(self.LOCK_HOLDER % table) != "", timeout=timeout,
+                 what=f"the lock on {table}")
+
+    def release_lock(self, table):
+        """Cancels hold_lock's session: its transaction ends, the lock goes."""
+        self.psql(f"SELECT pg_cancel_backend(pid) FROM ({self.LOCK_HOLDER % table}) h")
 
     def stop(self):
         if self.server:
@@ -270,6 +282,17 @@ def sanitizer_report(logs):
         if i >= 0:
             return logs[max(0, i - 300):i + 4000]
     return ""
+
+
+def sql_fails(env, sql, fragment):
+    """Runs sql as postgres; it must be refused with fragment in psql's error."""
+    try:
+        env.psql(sql)
+    except Exception as e:  # noqa: BLE001 - psql's error text names the rule
+        text = str(getattr(e, "stderr", "")) + str(e)
+        expect(fragment in text, (fragment, text))
+        return
+    raise AssertionError(f"the database accepted: {sql}")
 
 
 def tool_error(sc):

@@ -180,6 +180,38 @@ def test_non_json_claims(env):
     expect(Client(env, f"{h}.{body}.{sig}").rpc("ping")[0] == 200)
 
 
+def test_claims_and_header_not_utf8_or_with_lone_surrogates_are_refused(env):
+    """Correctly signed tokens whose claims or header are not UTF-8 (raw
+    bytes) or escape an unpaired surrogate are refused; the same tokens
+    with valid text are served."""
+    now = int(time.time())
+    hdr = b'{"alg":"HS256","typ":"JWT"}'
+
+    def claims(note):
+        return (f'{{"iss":"{ISSUER}","aud":"{AUDIENCE}","sub":"s","tenant_id":"acme","note":').encode() + \
+            note + f',"scope":"invoices:read","exp":{now + 60}}}'.encode()
+
+    def signed(header, body):
+        h, b = b64url(header), b64url(body)
+        return f"{h}.{b}.{b64url(hmac.new(env.secret, f'{h}.{b}'.encode(), hashlib.sha256).digest())}"
+
+    bad = [(hdr, claims(b'"acme\xff"'), "claims"),                # not UTF-8 at all
+           (hdr, claims(b'"acme\xc3"'), "claims"),                # truncated sequence
+           (hdr, claims(b'"acme\xed\xa0\x80"'), "claims"),        # a surrogate encoded in UTF-8
+           (hdr, claims(b'"acme\xc0\xaf"'), "claims"),            # overlong "/"
+           (hdr, claims(b'"acme\\ud800"'), "claims"),             # escaped lone high surrogate
+           (hdr, claims(b'"acme\\udc00x"'), "claims"),            # escaped lone low surrogate
+           (hdr, claims(b'"\\udc00\\ud800"'), "claims"),          # reversed pair
+           (b'{"alg":"HS256","typ":"JWT\xff"}', claims(b'"acme"'), "header"),
+           (b'{"alg":"HS256","typ":"JWT","kid":"\\ud800"}', claims(b'"acme"'), "header")]
+    for header, body, where in bad:
+        refused(env, signed(header, body), where)
+    # Valid text, including an escaped surrogate pair and raw UTF-8, is served.
+    for note in (b'"acme"', b'"caf\xc3\xa9"', b'"\\ud83d\\ude00"'):
+        st, _, b = Client(env, signed(hdr, claims(note))).rpc("ping")
+        expect(st == 200, (note, st, b))
+
+
 def test_insufficient_scope_is_403(env):
     c = Client(env, env.token(scope="invoices:read"))
     st, hdrs, b = c.call("create_invoice", {"customer_id": "c1",

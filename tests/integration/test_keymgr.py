@@ -23,6 +23,21 @@ def private_scalar(key_path):
     return raw.lstrip(b"\x00")
 
 
+def key_forms(key_path):
+    """Every form the private key may take in a process's memory: the
+    secret integer big-endian (DER, as in the file), little-endian (an
+    OpenSSL BIGNUM's limbs on this machine), and a line of the PEM text."""
+    secret = private_scalar(key_path)
+    lines = [ln for ln in open(key_path).read().splitlines() if ln and not ln.startswith("-----")]
+    return {"big-endian": secret, "little-endian": secret[::-1],
+            "PEM": max(lines[1:] or lines, key=len).encode()}
+
+
+def holds_key(pid, forms):
+    """The forms of the key found in pid's memory."""
+    return [name for name, needle in forms.items() if memory_contains(pid, needle)]
+
+
 def memory_contains(pid, needle):
     """Scans every readable mapping of pid (release build: no sanitizer
     shadow) for needle, in chunks that overlap by len(needle)."""
@@ -54,18 +69,20 @@ def test_workers_never_hold_the_tls_private_key(env):
         c = Client(env, env.token())
         for _ in range(5):
             expect(c.rpc("ping")[0] == 200)  # handshakes done: signatures were made
-        secret = private_scalar(os.path.join(env.dir, "tls.key"))
-        expect(len(secret) >= 30, len(secret))
+        forms = key_forms(os.path.join(env.dir, "tls.key"))
+        expect(len(forms["big-endian"]) >= 30 and len(forms["PEM"]) >= 40, forms)
         keymgrs = srv.keymgr_pids()
         expect(len(keymgrs) == 1, keymgrs)
-        expect(memory_contains(keymgrs[0], secret), "control: the key manager holds the key")
-        for pid in srv.worker_pids() + [srv.proc.pid]:
-            expect(not memory_contains(pid, secret), f"process {pid} holds the TLS private key")
+        # Control: the scan finds the key as OpenSSL holds it to sign with.
+        expect("little-endian" in holds_key(keymgrs[0], forms), "control: the key manager holds the key")
+        for pid in srv.worker_pids() + [srv.proc.pid] + srv.renderer_pids():
+            found = holds_key(pid, forms)
+            expect(not found, f"process {pid} holds the TLS private key ({', '.join(found)})")
         # ... and the key manager holds nothing but that key.
         expect(not memory_contains(keymgrs[0], env.secret), "the key manager holds the JWT secret")
         expect(memory_contains(srv.worker_pids()[0], env.secret), "control: workers hold the JWT secret")
-        print(f"    private key found in key manager {keymgrs[0]}, not in the master "
-              f"{srv.proc.pid} nor in workers {srv.worker_pids()}")
+        print(f"    private key found in key manager {keymgrs[0]} ({', '.join(holds_key(keymgrs[0], forms))}), "
+              f"in no form in the master {srv.proc.pid}, workers {srv.worker_pids()} or renderer")
     finally:
         expect(env.server.stop() == 0)
         env.server = None

@@ -5,11 +5,12 @@ import hashlib
 import hmac
 import json
 import os
+import signal
 import subprocess
 import tempfile
 import time
 
-from harness import AUDIENCE, ISSUER, Client, b64url, expect
+from harness import AUDIENCE, ISSUER, Client, b64url, expect, wait_for
 
 
 def openssl(*args, data=None):
@@ -116,14 +117,36 @@ def test_rsa_keys_above_the_maximum_are_refused_at_startup(env):
     srv = env.start_server(workers=1, extra={"jwt_alg": "RS256", "jwt_public_key_file": path},
                            wait=False)
     try:
-        rc = srv.proc.wait(timeout=20)
+        srv.proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
-        rc = "still running"
-        srv.stop()
+        pass
     logs = srv.logs()
     env.server = None
-    srv.log.close()
+    rc = srv.stop()  # (stops it if still running) and reads the log for sanitizer reports
     expect(rc == 1 and "at most 16384 bits" in logs, (rc, logs[-500:]))
+
+
+def test_rsa_keys_above_the_maximum_are_refused_on_reload(env):
+    """SIGHUP with the key file replaced by a 16400-bit key: the reload is
+    refused and the server keeps verifying with the key it has."""
+    d = tempfile.mkdtemp(dir=env.dir)
+    priv, pub = os.path.join(d, "priv.pem"), os.path.join(d, "pub.pem")
+    openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", priv)
+    openssl("pkey", "-in", priv, "-pubout", "-out", pub)
+    srv = env.start_server(workers=1, extra={"jwt_alg": "RS256", "jwt_public_key_file": pub})
+    try:
+        pids = srv.worker_pids()
+        with open(pub, "w") as f:
+            f.write(rsa_public_pem((1 << 16399) + 12345))
+        srv.signal(signal.SIGHUP)
+        wait_for(lambda: "reload refused" in srv.logs(), what="the reload refused")
+        expect("at most 16384 bits" in srv.logs(), srv.logs()[-1000:])
+        expect(srv.worker_pids() == pids, "the workers were not replaced")
+        st, _, b = Client(env).rpc("tools/list", {}, token=sign("RS256", priv, claims()))
+        expect(st == 200, ("the old key still verifies", st, b))
+    finally:
+        expect(env.server.stop() == 0)
+        env.server = None
 
 
 def test_es256(env):
@@ -135,8 +158,8 @@ def test_hs256_secret_too_short_is_refused_at_startup(env):
     with open(short, "w") as f:
         f.write("too-short")
     srv = env.start_server(workers=1, extra={"jwt_secret_file": short}, wait=False)
-    rc = srv.proc.wait(timeout=20)
+    srv.proc.wait(timeout=20)
     logs = srv.logs()
     env.server = None
-    srv.log.close()
+    rc = srv.stop()  # reads the log for sanitizer reports
     expect(rc == 1 and "at least 32 bytes" in logs, (rc, logs[-500:]))

@@ -6,26 +6,37 @@ import threading
 import time
 import uuid
 
-from harness import PORT, Client, Server, expect, metric_total, run_threads
+from harness import PORT, Client, Server, expect, metric_total, run_threads, wait_for
 
 
-def paced_load(env, tok, ports, offered_rps, duration, threads):
+ADMITTED = 'mcpi_mcp_requests_total{method="tools/list",tool="",outcome="ok"}'
+
+
+def admitted_count(servers):
+    """tools/list calls the servers admitted, from their own counters."""
+    return sum(srv.metrics().get(ADMITTED, 0) for srv in servers)
+
+
+def paced_load(env, tok, ports, servers, offered_rps, duration, threads):
     """Offers offered_rps tools/list calls for duration seconds from threads
-    clients spread over ports; returns (admitted times, 429 count, other
-    statuses) counting only the window after the warm-up."""
+    clients spread over ports. The servers' own counters, read at the start
+    and end of the window, say how many were admitted. Returns a dict:
+    admitted, limited (429s seen), other (unexpected statuses), outer and
+    inner (the window between the two reads: longest and shortest it can
+    have been at the servers)."""
     interval = threads / offered_rps
-    admitted, limited, other = [], [], []
+    limited, other = [], []
     lock = threading.Lock()
-    t_start = time.time() + 0.5
+    started = threading.Barrier(threads + 1)
+    done = threading.Event()
 
     def load(i):
         c = Client(env, tok, port=ports[i % len(ports)])
         c.rpc("tools/list", {})  # connect (and warm up) before the clock starts
-        nxt = t_start + i * interval / threads
-        while True:
+        started.wait()
+        nxt = time.time() + i * interval / threads
+        while not done.is_set():
             now = time.time()
-            if now >= t_start + duration:
-                break
             if now < nxt:
                 time.sleep(nxt - now)
             nxt += interval
@@ -37,29 +48,59 @@ def paced_load(env, tok, ports, offered_rps, duration, threads):
                     expect(b["error"]["data"]["code"] == "RATE_LIMITED", b)
                     expect(b["error"]["data"]["retryable"] is True, b)
                     expect(b["error"]["data"]["retry_after_ms"] >= 1, b)
-                elif st == 200:
-                    admitted.append(time.time())
-                else:
+                elif st != 200:
                     other.append(st)
 
-    errors = run_threads(threads, load)
+    result = {}
+
+    def clock(_):
+        try:
+            started.wait()
+            time.sleep(0.5)  # warm-up: the burst is spent, the offered load exceeds the rate
+            t0 = time.time()
+            first = admitted_count(servers)
+            t1 = time.time()
+            time.sleep(duration)
+            t2 = time.time()
+            last = admitted_count(servers)
+            t3 = time.time()
+            result.update(admitted=last - first, outer=t3 - t0, inner=t2 - t1, t1=t1, t2=t2)
+        finally:
+            done.set()
+
+    errors = run_threads(threads + 1, lambda i: clock(i) if i == threads else load(i))
     expect(not errors, errors)
-    return [t for t in admitted if t_start <= t < t_start + duration], len(limited), other
+    result["limited"] = len([t for t in limited if result["t1"] <= t <= result["t2"]])
+    result["other"] = other
+    return result
+
+
+def check_rate(res, rps, burst, what):
+    """The token bucket's arithmetic over the window, on the servers' own
+    counts: at most rps * outer + burst admitted (the claim: the limit is
+    global; per-worker or per-host buckets would admit several times that).
+    Below the rate, a bucket loses what arrives while it is full, and on a
+    loaded 2-core machine the instants the servers decide at are not
+    observable from outside (a descheduled worker decides a backlog at
+    once): the floor, 3/4 of the rate, catches a limiter that refuses what
+    it should admit without failing on the machine's pauses. The exact
+    rate is test_limiter.c's, on a synthetic clock."""
+    most = rps * res["outer"] * 1.02 + burst
+    least = rps * res["inner"] * 0.75
+    print(f"    {what}: admitted {res['admitted']:.0f} in {res['inner']:.2f}-{res['outer']:.2f}s "
+          f"({res['admitted'] / res['inner']:.1f}/s), {res['limited']} limited; bounds [{least:.0f}, {most:.0f}]")
+    expect(res["admitted"] <= most, f"admitted {res['admitted']:.0f}, at most {most:.0f} allowed")
+    expect(res["admitted"] >= least, f"admitted {res['admitted']:.0f}, at least {least:.0f} expected")
+    expect(res["limited"] > 0.3 * res["admitted"], "the offered load exceeded the limit")
 
 
 def test_rate_limit_is_global_across_four_workers(env):
     srv = env.start_server(workers=4, extra={"rate_limit_rps": 200, "rate_limit_burst": 20,
                                              "log_level": "warn"})
     try:
-        duration = 10.0
-        in_window, limited, other = paced_load(env, env.token(), [PORT], 400.0, duration, 8)
-        expect(not other, other)
-        rate = len(in_window) / duration
-        pids = {p for p in srv.worker_pids()}
-        print(f"    offered {(len(in_window) + limited) / duration:.0f}/s, admitted {rate:.1f}/s "
-              f"over {duration:.0f}s by {len(pids)} workers")
-        expect(abs(rate - 200) <= 200 * 0.03, f"admitted {rate:.1f}/s, want 200 ± 3%")
-        expect(limited > 0.3 * len(in_window), "the offered load exceeded the limit")
+        res = paced_load(env, env.token(), [PORT], [srv], 400.0, 10.0, 8)
+        expect(not res["other"], res["other"])
+        check_rate(res, 200, 20, "four workers")
         m = srv.metrics()
         expect(m["mcpi_inflight"] == 0, m["mcpi_inflight"])
         served = [k for k, v in m.items() if k.startswith("mcpi_requests_total") and v > 50]
@@ -90,7 +131,7 @@ def test_burst_of_200_concurrent_creates_all_succeed(env):
         cust = "burst_" + uuid.uuid4().hex[:8]
         ids = []
         lock = threading.Lock()
-        go = threading.Event()
+        go = threading.Barrier(200)  # every client connected before any sends
 
         def one(i):
             c = Client(env, tok, timeout=60)
@@ -101,15 +142,8 @@ def test_burst_of_200_concurrent_creates_all_succeed(env):
             with lock:
                 ids.append(iid)
 
-        ts = [threading.Thread(target=one, args=(i,)) for i in range(200)]
-        errs = []
-        for t in ts:
-            t.start()
-        time.sleep(0.5)
-        go.set()
-        for t in ts:
-            t.join()
-        expect(not errs, errs)
+        errs = run_threads(200, one)
+        expect(not errs, errs[:5])
         expect(len(ids) == 200 and len(set(ids)) == 200, len(set(ids)))
         n = env.psql(f"SELECT count(*) FROM invoices WHERE tenant_id = 'burst' AND customer_id = '{cust}'")
         expect(n == "200", n)
@@ -124,58 +158,75 @@ def test_burst_of_200_concurrent_creates_all_succeed(env):
 
 
 def test_inflight_cap_answers_503(env):
-    env.start_server(workers=2, extra={"max_inflight": 1, "log_level": "warn"})
+    """With the one in-flight slot held by a create blocked in the database,
+    a call is answered 503; probes are not counted against the cap; the
+    blocked create then completes and its invoice is in the database."""
+    srv = env.start_server(workers=2, extra={"max_inflight": 1, "log_level": "warn"})
+    holder = None
     try:
-        # Hold a lock so create_invoice blocks inside the database.
-        import subprocess
-        import os
-        pgbin = sorted(os.listdir("/usr/lib/postgresql"))[-1]
-        holder = subprocess.Popen(
-            [f"/usr/lib/postgresql/{pgbin}/bin/psql", "-X", "-q", "-h", os.path.join(env.dir, "sock"),
-             "-p", str(__import__("harness").PGPORT), "-U", "postgres", "-d", "invoices", "-c",
-             "BEGIN; LOCK TABLE invoices IN EXCLUSIVE MODE; SELECT pg_sleep(2); COMMIT;"],
-            stdout=subprocess.DEVNULL)
-        time.sleep(0.5)
-        tok = env.token()
+        tenant = "cap-" + uuid.uuid4().hex[:8]
+        holder = env.hold_lock("invoices", 120)  # cancelled below; the duration is a hang guard
+        env.wait_lock_held("invoices")
+        tok = env.token(tenant=tenant)
         results = {}
 
         def slow(_):
-            c = Client(env, tok)
+            c = Client(env, tok, timeout=60)
             results["slow"] = c.call("create_invoice", {"customer_id": "c", "line_items": [
-                {"description": "x", "amount_cents": 1}]})[0]
+                {"description": "x", "amount_cents": 1}]})
 
         t = threading.Thread(target=slow, args=(0,))
         t.start()
-        time.sleep(0.5)
+        # The create holds the slot once it waits on the lock inside PostgreSQL.
+        wait_for(lambda: srv.metrics()["mcpi_inflight"] == 1 and env.psql(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'") != "0",
+            what="the create to wait on the lock")
         c = Client(env, tok)
         st, hdrs, b = c.rpc("tools/list", {})
-        t.join()
-        holder.wait()
+        probes = [c.raw("GET", p, b"", {})[0] for p in ("/livez", "/readyz")]
+        env.release_lock("invoices")
+        holder.wait(timeout=30)
+        holder = None
+        t.join(timeout=60)
+        expect(not t.is_alive(), "the blocked create finished")
         expect(st == 503, (st, b))
         expect(hdrs["retry-after"] == "1", hdrs)
         expect(b["error"]["data"] == {"code": "OVERLOADED", "retryable": True, "retry_after_ms": 100}, b)
-        expect(results["slow"] == 200, results)
-        expect(env.server.metrics()["mcpi_inflight"] == 0)
+        expect(probes == [200, 200], f"probes answered {probes} with the in-flight cap reached")
+        st, _, b = results["slow"]
+        expect(st == 200 and b["result"]["isError"] is False, (st, b))
+        iid = b["result"]["structuredContent"]["invoice_id"]
+        expect(env.psql(f"SELECT count(*) FROM invoices WHERE tenant_id = '{tenant}' "
+                        f"AND invoice_id = '{iid}'") == "1", "the blocked create is in the database")
+        expect(srv.metrics()["mcpi_inflight"] == 0)
     finally:
+        if holder:
+            env.release_lock("invoices")
+            holder.wait(timeout=30)
         expect(env.server.stop() == 0, "clean exit")
         env.server = None
 
 
 def test_noisy_tenant_cannot_starve_others(env):
-    env.start_server(workers=2, extra={"tenant_rate_limit_rps": 20, "tenant_rate_limit_burst": 5,
+    # 4/s with a burst of 5: in t seconds at most 5 + 4t (+1 for rounding)
+    # are admitted, whatever the machine's speed.
+    env.start_server(workers=2, extra={"tenant_rate_limit_rps": 4, "tenant_rate_limit_burst": 5,
                                        "log_level": "warn"})
     try:
         noisy = Client(env, env.token(tenant="noisy"))
         quiet = Client(env, env.token(tenant="quiet"))
-        codes = [noisy.rpc("tools/list", {})[0] for _ in range(60)]
-        expect(codes.count(429) >= 40, codes)
-        st, hdrs, b = noisy.rpc("tools/list", {})
-        if st == 429:
-            expect(b["error"]["data"]["code"] == "RATE_LIMITED" and "tenant" in b["error"]["message"], b)
+        t0 = time.time()
+        answers = [noisy.rpc("tools/list", {}) for _ in range(60)]
+        took = time.time() - t0
+        codes = [st for st, _, _ in answers]
+        expect(took < 10 and codes.count(429) >= 60 - 6 - 4 * took, (took, codes))
+        for st, hdrs, b in answers:
+            if st == 429:
+                expect(b["error"]["data"]["code"] == "RATE_LIMITED" and "tenant" in b["error"]["message"], b)
         quiet_codes = [quiet.rpc("tools/list", {})[0] for _ in range(5)]
         expect(quiet_codes == [200] * 5, quiet_codes)
         m = env.server.metrics()
-        expect(metric_total(m, "mcpi_rejected_total", "tenant_rate") >= 40, m)
+        expect(metric_total(m, "mcpi_rejected_total", "tenant_rate") == codes.count(429), m)
     finally:
         expect(env.server.stop() == 0)
         env.server = None
@@ -258,13 +309,10 @@ def test_two_hosts_together_admit_the_global_rate(env):
             except OSError:
                 pass
             time.sleep(0.1)
-        duration = 10.0
-        in_window, limited, other = paced_load(env, env.token(), [PORT, port_b], 400.0, duration, 8)
-        expect(not other, sorted(set(other)))
-        rate = len(in_window) / duration
-        print(f"    two hosts: offered {(len(in_window) + limited) / duration:.0f}/s, admitted "
-              f"{rate:.1f}/s together (global 200/s)")
-        expect(abs(rate - 200) <= 200 * 0.05, f"admitted {rate:.1f}/s, want 200 ± 5%")
+        res = paced_load(env, env.token(), [PORT, port_b], [a, b], 400.0, 10.0, 8)
+        expect(not res["other"], sorted(set(res["other"])))
+        # Each host holds half the burst (10); both together the global figures.
+        check_rate(res, 200, 20, "two hosts together (global 200/s)")
         expect(a.metrics()["mcpi_max_inflight"] == 32, "each host holds half the in-flight cap")
     finally:
         rc_b = b.stop()

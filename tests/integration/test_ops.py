@@ -19,6 +19,14 @@ from harness import BIN, PGPORT, PORT, Client, expect, wait_for
 PGBIN = "/usr/lib/postgresql/%s/bin" % sorted(os.listdir("/usr/lib/postgresql"))[-1]
 
 
+
+def promtool():
+    """promtool (Debian package prometheus, installed by tests/deps.sh): the
+    checks that use it fail, never skip, where it is missing."""
+    path = shutil.which("promtool")
+    expect(path, "promtool not found (Debian package prometheus; run tests/deps.sh)")
+    return path
+
 def get(c, path):
     st, h, body = c.raw("GET", path, b"", {})
     return st, h, json.loads(body) if h.get("content-type", "").startswith("application/json") else body
@@ -202,9 +210,13 @@ def test_readyz_is_503_while_draining(env):
         c = Client(env)
         expect(get(c, "/readyz")[0] == 200)
         srv.signal(signal.SIGTERM)
-        time.sleep(0.15)
-        # The kept-alive connection is served during the drain grace period.
-        st, h, body = get(c, "/readyz")
+        # The kept-alive connection is served during the drain grace period:
+        # 200 until the worker has seen the signal, then 503 (and closed).
+        deadline = time.time() + 20
+        while True:
+            st, h, body = get(c, "/readyz")
+            if st != 200 or time.time() > deadline:
+                break
         expect(st == 503 and body["reason"] == "draining", (st, body))
         expect(h.get("connection", "").lower() == "close", h)
         expect(srv.proc.wait(timeout=20) == 0)
@@ -225,10 +237,9 @@ def test_metrics_exposition_is_valid(env):
         Client(env).rpc("ping")  # 401
         text = scrape(env)
         fams = parse_exposition(text)
-        if shutil.which("promtool"):
-            p = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
-                               text=True, timeout=30)
-            expect(p.returncode == 0, p.stdout + p.stderr)
+        p = subprocess.run([promtool(), "check", "metrics"], input=text, capture_output=True,
+                           text=True, timeout=30)
+        expect(p.returncode == 0, p.stdout + p.stderr)
         req = "mcpi_mcp_requests_total"
         expect(values(fams, req, method="tools/call", tool="upsert_customer", outcome="ok") == 1, fams[req])
         expect(values(fams, req, method="tools/call", tool="get_customer", outcome="NOT_FOUND") == 1)
@@ -294,29 +305,32 @@ def test_metrics_show_requests_waiting_for_the_database(env):
     try:
         tok = env.token()
         Client(env, tok).tool("upsert_customer", {"customer_id": "ops-q", "name": "Q"})
-        holder = env.hold_lock("customers", 3)
-        time.sleep(0.5)
+        holder = env.hold_lock("customers", 120)  # released below; the duration is a hang guard
+        env.wait_lock_held("customers")
         errs = []
         threads = [threading.Thread(target=lambda: errs.append(
             Client(env, tok).tool("get_customer", {"customer_id": "ops-q"})[0])) for _ in range(3)]
         for t in threads:
             t.start()
         wait_for(lambda: values(parse_exposition(scrape(env)), "mcpi_queue_depth", queue="database") == 3,
-                 timeout=2, what="three requests waiting for the database")
+                 what="three requests waiting for the database")
         fams = parse_exposition(scrape(env))
         expect(values(fams, "mcpi_queue_limit", queue="database") == 50)
+        time.sleep(1.1)  # not synchronisation: the three must wait over a second
+        env.release_lock("customers")
         for t in threads:
             t.join()
         expect(errs == [False] * 3, errs)
         fams = parse_exposition(scrape(env))
         expect(values(fams, "mcpi_queue_depth", queue="database") == 0)
-        # The three waited ~2 s for the lock: the per-tool histogram shows it.
+        # The three waited over 1 s for the lock: the per-tool histogram shows it.
         over1s = values(fams, "mcpi_mcp_request_duration_seconds_bucket", tool="get_customer", le="1")
         total = values(fams, "mcpi_mcp_request_duration_seconds_count", tool="get_customer")
         expect(total - over1s == 3, (total, over1s))
     finally:
         if holder:
-            holder.wait()
+            env.release_lock("customers")
+            holder.wait(timeout=30)
         stop_server(env)
 
 
@@ -403,18 +417,18 @@ def test_dashboard_queries_name_metrics_the_server_exports(env):
                 for label in (x.strip() for x in group.split(",")):
                     expect(label == "le" or any(label in lab for f in fams.values()
                                                 for _, lab, _ in f["samples"]), f"no label {label}: {e}")
-        if shutil.which("promtool"):
-            # promtool parses every query as PromQL (Grafana's variables filled in).
-            rules = {"groups": [{"name": "dashboard", "rules": [
-                {"record": f"dashboard:q{i}", "expr": e.replace("$__rate_interval", "5m")
-                 .replace("$__range", "1h").replace("$instance", ".*")}
-                for i, e in enumerate(exprs) if not e.startswith("label_values")]}]}
-            path = os.path.join(env.dir, "dashboard-rules.json")
-            with open(path, "w") as f:
-                json.dump(rules, f)  # JSON is YAML
-            p = subprocess.run(["promtool", "check", "rules", path], capture_output=True, text=True,
-                               timeout=30)
-            expect(p.returncode == 0, p.stdout + p.stderr)
+        # promtool parses every query as PromQL (Grafana's variables filled in).
+        rules = {"groups": [{"name": "dashboard", "rules": [
+            {"record": f"dashboard:q{i}", "expr": e.replace("$__rate_interval", "5m")
+             .replace("$__range", "1h").replace("$instance", ".*")}
+            for i, e in enumerate(exprs) if not e.startswith("label_values")]}]}
+        expect(rules["groups"][0]["rules"], "the dashboard has queries")
+        path = os.path.join(env.dir, "dashboard-rules.json")
+        with open(path, "w") as f:
+            json.dump(rules, f)  # JSON is YAML
+        p = subprocess.run([promtool(), "check", "rules", path], capture_output=True, text=True,
+                           timeout=30)
+        expect(p.returncode == 0, p.stdout + p.stderr)
     finally:
         stop_server(env)
 

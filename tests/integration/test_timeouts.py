@@ -14,16 +14,18 @@ def test_idle_keep_alive_is_closed(env):
     st, _, _ = c.rpc("ping")
     expect(st == 200)
     sock = c.conn.sock
-    sock.settimeout(6)
+    sock.settimeout(15)
     t0 = time.time()
     data = sock.recv(1)  # b"" (orderly close) once the server drops the idle connection
     took = time.time() - t0
     expect(data == b"", data)
-    expect(1.5 <= took <= 3.5, took)
+    # Never before idle_timeout_s; the ceiling is only a hang guard (a loaded
+    # machine may run the worker's timer late, never early).
+    expect(1.5 <= took < 12, took)
 
 
 def test_silent_tcp_client_is_dropped(env):
-    s = socket.create_connection(("127.0.0.1", PORT), timeout=6)
+    s = socket.create_connection(("127.0.0.1", PORT), timeout=15)
     t0 = time.time()
     try:
         data = s.recv(1)
@@ -31,7 +33,7 @@ def test_silent_tcp_client_is_dropped(env):
         data = b""
     took = time.time() - t0
     s.close()
-    expect(data == b"" and 1.5 <= took <= 3.5, (data, took))
+    expect(data == b"" and 1.5 <= took < 12, (data, took))  # not before header_timeout_s; hang guard
 
 
 def test_activity_keeps_the_connection(env):

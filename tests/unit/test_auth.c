@@ -118,9 +118,40 @@ static void test_garbage(void **state)
 		assert_int_equal(auth_verify(&keys, &cfg, bad[i], strlen(bad[i]), 0, &id, why, sizeof(why)), -1);
 }
 
+/* A cached token skips the signature and JSON work but not the time
+ * claims: auth_verify with a given now refuses it once expired or before
+ * nbf, and serves it again within them. */
+static void test_token_cache_rechecks_time_claims(void **state)
+{
+	struct auth_identity id;
+	char why[200], *tok;
+	long leeway = cfg.jwt_leeway_s;
+	(void)state;
+	tok = mint(JWT_ALG_HS256, secret, "{\"iss\":\"iss\",\"aud\":\"aud\",\"sub\":\"s\","
+	           "\"tenant_id\":\"cached\",\"iat\":1000,\"nbf\":1500,\"exp\":2000}");
+	assert_non_null(tok);
+	cfg.jwt_leeway_s = 30;
+	assert_int_equal(auth_verify(&keys, &cfg, tok, strlen(tok), 1600, &id, why, sizeof(why)), 0);
+	assert_string_equal(id.tenant, "cached");
+	/* The key changes in place: only a cache hit can still pass now. */
+	keys.key[0] ^= 1;
+	assert_int_equal(auth_verify(&keys, &cfg, tok, strlen(tok), 1700, &id, why, sizeof(why)), 0);
+	assert_int_equal(auth_verify(&keys, &cfg, tok, strlen(tok), 2030, &id, why, sizeof(why)), 0);
+	assert_int_equal(auth_verify(&keys, &cfg, tok, strlen(tok), 2031, &id, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "expired"));
+	assert_int_equal(auth_verify(&keys, &cfg, tok, strlen(tok), 1470, &id, why, sizeof(why)), 0);
+	assert_int_equal(auth_verify(&keys, &cfg, tok, strlen(tok), 1469, &id, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "nbf"));
+	assert_int_equal(auth_verify(&keys, &cfg, tok, strlen(tok), 1600, &id, why, sizeof(why)), 0);
+	keys.key[0] ^= 1;
+	cfg.jwt_leeway_s = leeway;
+	free(tok);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_token_cache_rechecks_time_claims),
 		cmocka_unit_test(test_good_token),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_garbage),

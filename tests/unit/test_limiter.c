@@ -3,6 +3,8 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -64,11 +66,19 @@ static void test_limit_holds_across_processes(void **state)
 	long long t = limiter_now_ns(), retry;
 	int total = 0;
 	(void)state;
+	atomic_int *ready = mmap(NULL, sizeof(*ready), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	assert_true(ready != MAP_FAILED);
+	atomic_store(ready, 0);
 	limiter_configure(seg, 1, 500, 64, 1);
-	/* Four processes race for a bucket of 500 at the same instant. */
+	/* Four processes race for a bucket of 500 at the same instant: each
+	 * waits at a start barrier (outside the segment under test) until all
+	 * four are there, so they do race rather than run one after another. */
 	for (int p = 0; p < 4; p++) {
 		if (fork() == 0) {
 			int mine = 0;
+			atomic_fetch_add(ready, 1);
+			while (atomic_load(ready) < 4)
+				;
 			for (int i = 0; i < 400; i++)
 				mine += limiter_take(seg, t, &retry) == 0;
 			atomic_fetch_add(&seg->slots[p].requests, mine);
@@ -80,6 +90,7 @@ static void test_limit_holds_across_processes(void **state)
 	for (int p = 0; p < 4; p++)
 		total += (int)atomic_load(&seg->slots[p].requests);
 	assert_int_equal(total, 500);
+	munmap(ready, sizeof(*ready));
 	shm_destroy(seg);
 }
 
