@@ -17,12 +17,17 @@
 #define admission_check_head fuzz_unused_admission_check_head
 #define admission_enter fuzz_unused_admission_enter
 #define admission_leave fuzz_unused_admission_leave
-#include "../../worker/admission.c"
+#define admission_peer_key fuzz_unused_admission_peer_key
+#include "worker/admission.c"
 
 #define mcp_handle fuzz_unused_mcp_handle
 #define mcp_wait_cancel fuzz_unused_mcp_wait_cancel
 #define mcp_version_supported fuzz_unused_mcp_version_supported
-#include "../../worker/mcp.c"
+#define rpc_server_info fuzz_unused_rpc_server_info
+#define rpc_versions_array fuzz_unused_rpc_versions_array
+#define rpc_send_result fuzz_unused_rpc_send_result
+#define rpc_error fuzz_unused_rpc_error
+#include "worker/mcp/mcp.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -22,8 +22,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../../server/ipc.h"
-#include "../../server/render_proto.h"
+#include "server/proto/ipc.h"
+#include "server/proto/render_proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

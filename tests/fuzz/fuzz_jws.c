@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../worker/jws.h"
+#include "server/auth/jws.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

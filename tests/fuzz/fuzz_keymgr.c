@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #define keymgr_main fuzz_unused_keymgr_main
-#include "../../server/keymgr.c"
+#include "server/keymgr.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

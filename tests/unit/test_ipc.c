@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "../../server/ipc.h"
+#include "server/proto/ipc.h"
 
 static int open_fds(void)
 {
