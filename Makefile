@@ -198,11 +198,12 @@ SYSTEMD_UNIT_DIR ?= $(or $(shell pkg-config --variable=systemdsystemunitdir syst
 DOC_DIR := $(PREFIX)/share/doc/mcp-invoiced
 install: bin/mcp-invoiced bin/mcp-invoiced-render
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSTEMD_UNIT_DIR) $(DESTDIR)/usr/lib/sysusers.d \
-	  $(DESTDIR)/usr/lib/tmpfiles.d $(DESTDIR)/etc/mcp-invoiced $(DESTDIR)$(DOC_DIR) \
+	  $(DESTDIR)/usr/lib/tmpfiles.d $(DESTDIR)/etc/mcp-invoiced $(DESTDIR)$(DOC_DIR)/docs \
 	  $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 0644 man/mcp-invoiced.8 $(DESTDIR)$(PREFIX)/share/man/man8/mcp-invoiced.8
 	install -m 0644 man/mcp-invoiced.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/mcp-invoiced.conf.5
 	install -m 0644 README.md $(DESTDIR)$(DOC_DIR)/README.md
+	install -m 0644 docs/*.md $(DESTDIR)$(DOC_DIR)/docs/
 	install -m 0644 systemd/mcp-invoiced.conf.example $(DESTDIR)$(DOC_DIR)/mcp-invoiced.conf.example
 	install -m 0755 bin/mcp-invoiced $(DESTDIR)$(PREFIX)/bin/mcp-invoiced
 	install -m 0755 bin/mcp-invoiced-render $(DESTDIR)$(PREFIX)/bin/mcp-invoiced-render

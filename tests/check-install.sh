@@ -20,7 +20,7 @@ rm -rf "$dest"
 dest=$(mktemp -d)
 make -s install DESTDIR="$dest" PREFIX=/opt/mcpi SYSTEMD_UNIT_DIR=/opt/mcpi/lib/systemd/system >/dev/null
 for f in opt/mcpi/bin/mcp-invoiced opt/mcpi/bin/mcp-invoiced-render opt/mcpi/lib/systemd/system/mcp-invoiced.service \
-	opt/mcpi/share/doc/mcp-invoiced/README.md \
+	opt/mcpi/share/doc/mcp-invoiced/README.md opt/mcpi/share/doc/mcp-invoiced/docs/configuration.md \
 	usr/lib/sysusers.d/mcp-invoiced.conf usr/lib/tmpfiles.d/mcp-invoiced.conf \
 	etc/mcp-invoiced/mcp-invoiced.conf opt/mcpi/share/man/man8/mcp-invoiced.8 \
 	opt/mcpi/share/man/man5/mcp-invoiced.conf.5; do
