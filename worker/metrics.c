@@ -219,6 +219,8 @@ struct slot_metric {
 static const struct slot_metric slot_metrics[] = {
 	{ "mcpi_worker_state", "gauge", "Scoreboard state (1 starting, 2 ready, 3 draining).", NULL,
 	  offsetof(struct shm_slot, state), SLOT_INT },
+	{ "mcpi_worker_pid", "gauge", "The process id of the worker in this slot (as in the logs).", NULL,
+	  offsetof(struct shm_slot, pid), SLOT_INT },
 	{ "mcpi_database_up", "gauge", "1 while the worker's database connection is up.", NULL,
 	  offsetof(struct shm_slot, database_up), SLOT_INT },
 	{ "mcpi_connections", "gauge", "Client connections open.", NULL, LL(connections) },
@@ -274,15 +276,15 @@ static void slot_families(struct shm_segment *shm, struct strbuf *b)
 			int state = atomic_load(&s->state), pid = atomic_load(&s->pid);
 			if (state == SLOT_FREE || pid == 0)
 				continue;
-			if (m->offset == offsetof(struct shm_slot, state))
-				strbuf_printf(b, "%s{pid=\"%d\",slot=\"%d\"} %lld\n", m->name, pid, i, slot_value(s, m));
-			else if (m->reason)
-				strbuf_printf(b, "%s{pid=\"%d\",reason=\"%s\"} %lld\n", m->name, pid, m->reason,
+			/* Labelled by slot, not pid: a replaced or reloaded worker
+			 * takes a slot over, so its series go on (pid: mcpi_worker_pid). */
+			if (m->reason)
+				strbuf_printf(b, "%s{slot=\"%d\",reason=\"%s\"} %lld\n", m->name, i, m->reason,
 				              slot_value(s, m));
 			else if (m->kind == SLOT_MICROS)
-				strbuf_printf(b, "%s{pid=\"%d\"} %.6f\n", m->name, pid, slot_value(s, m) / 1e6);
+				strbuf_printf(b, "%s{slot=\"%d\"} %.6f\n", m->name, i, slot_value(s, m) / 1e6);
 			else
-				strbuf_printf(b, "%s{pid=\"%d\"} %lld\n", m->name, pid, slot_value(s, m));
+				strbuf_printf(b, "%s{slot=\"%d\"} %lld\n", m->name, i, slot_value(s, m));
 		}
 	}
 }

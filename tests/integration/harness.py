@@ -313,6 +313,15 @@ def wait_for(pred, timeout=15, what="condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def worker_slot(m, pid):
+    """The scoreboard slot (the label of per-worker metrics) of worker pid,
+    from m (Server.metrics())."""
+    for k, v in m.items():
+        if k.startswith("mcpi_worker_pid{") and int(v) == pid:
+            return re.search(r'slot="(\d+)"', k).group(1)
+    raise AssertionError(f"no slot has worker {pid}")
+
+
 def metric_total(m, name, reason=None):
     """The sum of metric name's samples in m (Server.metrics()), all
     workers' lines together; with reason, only those of that reason."""

@@ -11,7 +11,7 @@ import subprocess
 import threading
 import time
 
-from harness import BIN, PORT, Client, expect, metric_total
+from harness import BIN, Client, PORT, expect, metric_total, worker_slot
 
 
 def connections(srv):
@@ -154,7 +154,8 @@ def test_connections_per_address_are_capped(env):
         socks = []
         wait_for(lambda: connections(srv) <= 1, what="connections released")
         m = srv.metrics()
-        expect(m['mcpi_rejected_total{pid="%d",reason="per_ip"}' % srv.worker_pids()[0]] == 6, m)
+        slot = worker_slot(m, srv.worker_pids()[0])
+        expect(m['mcpi_rejected_total{slot="%s",reason="per_ip"}' % slot] == 6, m)
         c = Client(env, tok)
         expect(c.rpc("ping")[0] == 200)
         c.close()
@@ -222,7 +223,7 @@ def test_idle_flood_cannot_lock_out_a_client_with_a_request(env):
         expect(time.time() - t0 < 2, f"answered promptly: {time.time() - t0:.2f}s")
         c.close()
         m = srv.metrics()
-        expect(m['mcpi_idle_reclaimed_total{pid="%d"}' % srv.worker_pids()[0]] >= 20, m)
+        expect(m['mcpi_idle_reclaimed_total{slot="%s"}' % worker_slot(m, srv.worker_pids()[0])] >= 20, m)
         # The oldest idle connections were the ones closed.
         expect(closed_within(idle[0], 1) and not closed_within(idle[-1], 0.3), "oldest first")
     finally:

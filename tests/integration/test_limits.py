@@ -6,7 +6,7 @@ import threading
 import time
 import uuid
 
-from harness import PORT, Client, Server, expect, metric_total, run_threads, wait_for
+from harness import Client, PORT, Server, expect, metric_total, run_threads, wait_for, worker_slot
 
 
 ADMITTED = 'mcpi_mcp_requests_total{method="tools/list",tool="",outcome="ok"}'
@@ -261,7 +261,7 @@ def test_worker_body_budget_answers_503_and_is_released(env):
         expect(data.startswith(b"HTTP/1.1 503") and b"Retry-After: 1" in data and b"OVERLOADED" in data,
                data[:300])
         pid = srv.worker_pids()[0]
-        gauge = 'mcpi_body_bytes_buffered{pid="%d"}' % pid
+        gauge = 'mcpi_body_bytes_buffered{slot="%s"}' % worker_slot(srv.metrics(), pid)
         held = srv.metrics()[gauge]
         expect(2 * 120000 < held <= 262144, held)
         for s in socks:
@@ -271,7 +271,8 @@ def test_worker_body_budget_answers_503_and_is_released(env):
         while time.time() < deadline and srv.metrics()[gauge] > 16384 * 2:
             time.sleep(0.05)
         expect(srv.metrics()[gauge] <= 16384 * 2, srv.metrics()[gauge])
-        expect(srv.metrics()['mcpi_rejected_total{pid="%d",reason="body_budget"}' % pid] == 1)
+        expect(srv.metrics()['mcpi_rejected_total{slot="%s",reason="body_budget"}'
+                             % worker_slot(srv.metrics(), pid)] == 1)
         c = Client(env, env.token())
         st, _, b = c.post(None, raw_body=b'{"jsonrpc":"2.0","id":1,"method":"ping","p":"' + b"b" * 100000 + b'"}')
         expect(st == 200, (st, b))
@@ -350,9 +351,9 @@ def test_idle_connections_hold_no_body_budget(env):
         time.sleep(0.3)  # the silent ones' handshakes are done server-side too
         m = srv.metrics()
         pid = srv.worker_pids()[0]
-        expect(m['mcpi_connections{pid="%d"}' % pid] >= 60, m)
+        expect(m['mcpi_connections{slot="%s"}' % worker_slot(m, pid)] >= 60, m)
         # Only the connection scraping /metrics holds a buffer now.
-        held = m['mcpi_body_bytes_buffered{pid="%d"}' % pid]
+        held = m['mcpi_body_bytes_buffered{slot="%s"}' % worker_slot(m, pid)]
         expect(held <= 16384, f"{held:.0f} bytes buffered for 60 idle connections")
     finally:
         for s in socks:

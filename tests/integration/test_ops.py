@@ -14,7 +14,7 @@ import subprocess
 import threading
 import time
 
-from harness import BIN, PGPORT, PORT, Client, expect, wait_for
+from harness import BIN, PGPORT, PORT, Client, expect, wait_for, worker_slot
 
 PGBIN = "/usr/lib/postgresql/%s/bin" % sorted(os.listdir("/usr/lib/postgresql"))[-1]
 
@@ -502,3 +502,27 @@ def test_a_mistyped_environment_variable_is_refused_at_start(env):
                        env=dict(os.environ, MCP_INVOICED_WORKERS="3"))
     expect(p.returncode == 0, p.stderr)
 
+
+def test_per_worker_series_are_labelled_by_slot_and_survive_a_restart(env):
+    srv = env.start_server(workers=2)
+    try:
+        m = srv.metrics()
+        expect(not [k for k in m if 'pid="' in k], [k for k in m if 'pid="' in k][:5])
+        victim = srv.worker_pids()[0]
+        slot = worker_slot(m, victim)
+        expect(f'mcpi_connections{{slot="{slot}"}}' in m, "per-worker gauges carry the slot")
+        os.kill(victim, signal.SIGKILL)
+
+        def replaced():
+            try:
+                pids = srv.worker_pids()
+                return victim not in pids and len(pids) == 2 and srv.metrics().get("mcpi_workers_ready") == 2
+            except (OSError, AssertionError):  # a scrape handed to the dying worker
+                return False
+        wait_for(replaced, what="the replacement")
+        m = srv.metrics()
+        replacement = [p for p in srv.worker_pids() if worker_slot(m, p) == slot]
+        expect(len(replacement) == 1 and replacement[0] != victim, (slot, srv.worker_pids()))
+        expect(f'mcpi_connections{{slot="{slot}"}}' in m, "the same series goes on")
+    finally:
+        stop_server(env)
