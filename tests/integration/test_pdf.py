@@ -169,7 +169,8 @@ def test_invoice_pdf_and_inline_cap(env):
     path = save(pdf, "invoice.pdf")
     check_pdf(path, pages=1)
     txt = tool_out("pdftotext", "-layout", path, "-")
-    for needle in ("INVOICE", "Müller & Söhne GmbH", "100.00", "EUR 75.00", "Payments received"):
+    for needle in ("INVOICE", "Müller & Söhne GmbH", "100.00", "EUR 75.00", "Payments and credits",
+                   "Payment received"):
         expect(needle in txt, (needle, txt[:1500]))
     # Without inline: the link only.
     plain = result_of(c, "get_invoice_pdf", {"invoice_id": ids[0]})
@@ -234,7 +235,8 @@ def test_resources_methods_both_eras(env):
         if d == "ListResourceTemplatesResult":
             tpls = [x["uriTemplate"] for x in body["result"]["resourceTemplates"]]
             expect(tpls == ["invoiced://statements/{customer_id}/{currency}/{period_end}.pdf{?period_start,type}",
-                            "invoiced://invoices/{invoice_id}.pdf"], tpls)
+                            "invoiced://invoices/{invoice_id}.pdf",
+                            "invoiced://credit-notes/{credit_note_id}.pdf"], tpls)
     st, _, body = c.rpc("server/discover", META, headers={"MCP-Protocol-Version": MODERN,
                                                           "Mcp-Method": "server/discover"})
     expect("resources" in body["result"]["capabilities"], body)
