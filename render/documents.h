@@ -1,6 +1,6 @@
 /*
- * documents.h - the two documents the renderer lays out (a customer
- * statement, an invoice) from the JSON the worker sends. The JSON is
+ * documents.h - the documents the renderer lays out (a customer
+ * statement, an invoice, a credit note) from the JSON the worker sends. The JSON is
  * untrusted here (it passed through a worker): every member is looked up
  * with its type checked, and a missing one prints as empty. Runs only in
  * the renderer (and the fuzz target).
@@ -11,7 +11,7 @@
 #include <pango/pango.h>
 #include <stddef.h>
 
-/* Renders document kind (DOC_STATEMENT, DOC_INVOICE) from json. 0 with
+/* Renders document kind (DOC_STATEMENT, DOC_INVOICE, DOC_CREDIT_NOTE) from json. 0 with
  * *pdf malloc'd (*len bytes, *pages), or -1 with err. */
 int documents_render(PangoFontMap *fonts, int kind, const char *json, size_t json_len,
                      unsigned char **pdf, size_t *len, int *pages, char *err, size_t errlen);

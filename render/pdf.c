@@ -19,8 +19,11 @@
 #include "render/pdf.h"
 
 #define MARGIN 42.0
-#define ROW_H 14.0
+#define ROW_PAD 1.0 /* above and below a table row's text (the fonts' own line height has room) */
 #define BODY_SIZE 8.5
+#define RUNNING_SIZE 8.0
+#define MIN_FIT 0.7 /* one-line text shrinks at most to this share of its size ... */
+#define MIN_FIT_AMOUNT 0.5 /* ... and an amount, which is never shortened, to this */
 #define FOOTER_H 18.0
 #define GAP 12.0
 
@@ -46,6 +49,9 @@ struct pdf {
 	int windowed;            /* drawing a block: only what starts in [win_top, win_bottom) */
 	double win_top, win_bottom, shift; /* ... is drawn, shift lower on this page */
 	int page, pages;
+	int sizing;              /* measuring a table row: nothing is drawn or kept */
+	double *row_heights;     /* each row's height, found by the dry run; owned */
+	double ascii_h[2];       /* one line of ASCII text at BODY_SIZE, regular and bold */
 	const struct pdf_doc *doc;
 };
 
@@ -171,18 +177,27 @@ static void keep_line_spans(struct pdf *p, double y)
 	pango_layout_iter_free(it);
 }
 
-static double show(struct pdf *p, double x, double y, double w, const char *s, double size, int bold,
-                   enum pdf_align align, int one_line)
+static void prepare(struct pdf *p, double w, const char *s, double size, int bold, enum pdf_align align,
+                    int one_line)
 {
-	int lw, lh;
-
 	set_font(p, size, bold);
 	pango_layout_set_width(p->layout, (int)(w * PANGO_SCALE));
+	pango_layout_set_single_paragraph_mode(p->layout, one_line);
 	pango_layout_set_ellipsize(p->layout, one_line ? PANGO_ELLIPSIZE_END : PANGO_ELLIPSIZE_NONE);
 	pango_layout_set_wrap(p->layout, PANGO_WRAP_WORD_CHAR);
 	pango_layout_set_alignment(p->layout, pango_align(align));
 	pango_layout_set_text(p->layout, s ? s : "", -1);
+}
+
+/* Draws (or measures, or keeps the spans of) the prepared layout at (x, y);
+ * returns its height. */
+static double emit(struct pdf *p, double x, double y)
+{
+	int lw, lh;
+
 	pango_layout_get_size(p->layout, &lw, &lh);
+	if (p->sizing)
+		return (double)lh / PANGO_SCALE;
 	if (p->measure)
 		keep_line_spans(p, y);
 	else if (!p->dry)
@@ -190,10 +205,76 @@ static double show(struct pdf *p, double x, double y, double w, const char *s, d
 	return (double)lh / PANGO_SCALE;
 }
 
+static double show(struct pdf *p, double x, double y, double w, const char *s, double size, int bold,
+                   enum pdf_align align, int one_line)
+{
+	prepare(p, w, s, size, bold, align, one_line);
+	return emit(p, x, y);
+}
+
 double pdf_text(struct pdf *p, double x, double y, double w, const char *s, double size, int bold,
                 enum pdf_align align)
 {
 	return show(p, x, y, w, s, size, bold, align, 0);
+}
+
+/* s set on one line at size, unwrapped: its width, height and baseline. */
+static void natural(struct pdf *p, const char *s, double size, int bold, double *w, double *h, double *base)
+{
+	int lw, lh;
+
+	set_font(p, size, bold);
+	pango_layout_set_width(p->layout, -1);
+	pango_layout_set_single_paragraph_mode(p->layout, 1);
+	pango_layout_set_ellipsize(p->layout, PANGO_ELLIPSIZE_NONE);
+	pango_layout_set_text(p->layout, s ? s : "", -1);
+	pango_layout_get_size(p->layout, &lw, &lh);
+	*w = (double)lw / PANGO_SCALE;
+	*h = (double)lh / PANGO_SCALE;
+	*base = (double)pango_layout_get_baseline(p->layout) / PANGO_SCALE;
+}
+
+double pdf_text_width(struct pdf *p, const char *s, double size, int bold)
+{
+	double w, h, base;
+
+	natural(p, s, size, bold, &w, &h, &base);
+	return w;
+}
+
+double pdf_line_height(struct pdf *p, const char *s, double size, int bold)
+{
+	double w, h, base;
+
+	natural(p, s, size, bold, &w, &h, &base);
+	return h;
+}
+
+/* One line at size, or smaller (to min_share of size, in tenths of a
+ * point: the font cache's key) so that it fits w; what still does not fit
+ * is shortened. A smaller size is set on the baseline the full size would
+ * have. Returns the height from y to the bottom of the line. */
+static double show_fit(struct pdf *p, double x, double y, double w, const char *s, double size, int bold,
+                       enum pdf_align align, double min_share)
+{
+	double nw, nh, base, fw, fh, fbase, fitted, shift;
+
+	prepare(p, w, s, size, bold, align, 1);
+	if (!pango_layout_is_ellipsized(p->layout))
+		return emit(p, x, y); /* it fits: one layout, the common case */
+	natural(p, s, size, bold, &nw, &nh, &base);
+	fitted = floor(size * w / nw * 10.0) / 10.0;
+	if (fitted < size * min_share)
+		fitted = ceil(size * min_share * 10.0) / 10.0;
+	natural(p, s, fitted, bold, &fw, &fh, &fbase);
+	shift = base - fbase;
+	return shift + show(p, x, y + shift, w, s, fitted, bold, align, 1);
+}
+
+double pdf_text_fit(struct pdf *p, double x, double y, double w, const char *s, double size, int bold,
+                    enum pdf_align align)
+{
+	return show_fit(p, x, y, w, s, size, bold, align, MIN_FIT);
 }
 
 void pdf_rule(struct pdf *p, double x, double y, double w, int dashed)
@@ -215,6 +296,12 @@ void pdf_rule(struct pdf *p, double x, double y, double w, int dashed)
 	cairo_restore(p->cr);
 }
 
+void pdf_keep(struct pdf *p, double top, double bottom)
+{
+	if (p->measure)
+		keep_span(p, top, bottom);
+}
+
 void pdf_shade(struct pdf *p, double x, double y, double w, double h)
 {
 	if (p->measure)
@@ -230,10 +317,20 @@ void pdf_shade(struct pdf *p, double x, double y, double w, double h)
 	cairo_restore(p->cr);
 }
 
-/* The top of a continuation page; returns the y below it. */
+/* The top of a continuation page: seller, customer and document, each on
+ * one line in its third; returns the y below it. */
 static double running_header(struct pdf *p, double y)
 {
-	double h = pdf_text(p, MARGIN, y, pdf_width(p), p->doc->running, BODY_SIZE, 1, PDF_LEFT);
+	static const double share[3] = { 0.3, 0.35, 0.35 };
+	static const enum pdf_align align[3] = { PDF_LEFT, PDF_CENTER, PDF_RIGHT };
+	double x = MARGIN, h = 0;
+
+	for (int i = 0; i < 3; i++) {
+		double t = show_fit(p, x + 2, y, share[i] * pdf_width(p) - 4, p->doc->running[i], RUNNING_SIZE, 1,
+		                    align[i], MIN_FIT);
+		h = t > h ? t : h;
+		x += share[i] * pdf_width(p);
+	}
 	pdf_rule(p, MARGIN, y + h + 3, pdf_width(p), 0);
 	return y + h + GAP;
 }
@@ -241,43 +338,112 @@ static double running_header(struct pdf *p, double y)
 static void footer(struct pdf *p)
 {
 	char text[400];
-	double y = p->h - MARGIN + 4;
+	double y = p->h - MARGIN + 4, w = pdf_width(p);
 
-	pdf_rule(p, MARGIN, y - 4, pdf_width(p), 0);
+	pdf_rule(p, MARGIN, y - 4, w, 0);
 	snprintf(text, sizeof(text), "%s  \xc2\xb7  Page %d of %d", p->doc->title, p->page, p->pages);
-	pdf_text(p, MARGIN, y, pdf_width(p), text, 7.5, 0, PDF_RIGHT);
-	show(p, MARGIN, y, pdf_width(p) / 2, p->doc->author, 7.5, 0, PDF_LEFT, 1);
+	show_fit(p, MARGIN + w * 0.45, y, w * 0.55, text, 7.5, 0, PDF_RIGHT, MIN_FIT);
+	show_fit(p, MARGIN, y, w * 0.43, p->doc->author, 7.5, 0, PDF_LEFT, MIN_FIT);
 }
 
+static int ascii(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return 0;
+	return 1;
+}
+
+/* A cell: one line that shrinks to fit, or (a wrap column) wrapped text;
+ * returns its height. */
+static double cell(struct pdf *p, const struct pdf_column *col, double x, double y, const char *text, int bold)
+{
+	double cw = col->width * pdf_width(p);
+
+	/* An empty cell has no height: pango would give an empty line the
+	 * tallest metrics of every fallback font. */
+	if (!*text)
+		return 0;
+	/* Sizing a one-line cell of ASCII text: it is set in Noto Sans, whose
+	 * line height is known, so no layout is needed (the dry run measures
+	 * thousands of cells). */
+	if (p->sizing && (!col->wrap || bold) && ascii(text))
+		return p->ascii_h[bold != 0];
+	if (col->wrap && !bold)
+		return show(p, x + 2, y, cw - 4, text, BODY_SIZE, 0, col->align, 0);
+	return show_fit(p, x + 2, y, cw - 4, text, BODY_SIZE, bold, col->align, col->fit ? MIN_FIT_AMOUNT : MIN_FIT);
+}
+
+/* Lays out a row's cells at y (cells NULL: the column titles); with
+ * sizing set only measures. Returns the row's height: its tallest cell,
+ * by the real line heights of the fonts its text uses, plus padding. */
+static double row_cells(struct pdf *p, char (*cells)[PDF_CELL_MAX], double y)
+{
+	double x = MARGIN, h = 0;
+
+	for (int c = 0; c < p->doc->ncols; c++) {
+		const struct pdf_column *col = &p->doc->cols[c];
+		double t = cell(p, col, x, y + ROW_PAD, cells ? cells[c] : col->title, !cells);
+		h = t > h ? t : h;
+		x += col->width * pdf_width(p);
+	}
+	return h + 2 * ROW_PAD;
+}
+
+static double measure_row(struct pdf *p, char (*cells)[PDF_CELL_MAX])
+{
+	double h;
+
+	p->sizing = 1;
+	h = row_cells(p, cells, 0);
+	p->sizing = 0;
+	return h;
+}
+
+/* Backgrounds first: a row's shade fills exactly its own height and its
+ * text lies ROW_PAD inside it, so no shade or rule reaches another row's
+ * text; the rule under the titles is below their lines. */
 static double table_header(struct pdf *p, double y)
 {
-	double x = MARGIN;
+	double h = measure_row(p, NULL);
 
-	pdf_shade(p, MARGIN, y - 2, pdf_width(p), ROW_H);
-	for (int c = 0; c < p->doc->ncols; c++) {
-		double cw = p->doc->cols[c].width * pdf_width(p);
-		show(p, x + 2, y, cw - 4, p->doc->cols[c].title, BODY_SIZE, 1, p->doc->cols[c].align, 1);
-		x += cw;
-	}
-	pdf_rule(p, MARGIN, y + ROW_H - 2, pdf_width(p), 0);
-	return y + ROW_H + 1;
+	pdf_shade(p, MARGIN, y, pdf_width(p), h);
+	row_cells(p, NULL, y);
+	pdf_rule(p, MARGIN, y + h, pdf_width(p), 0);
+	return y + h + 1;
+}
+
+static void fill_cells(struct pdf *p, size_t i, char (*cells)[PDF_CELL_MAX])
+{
+	memset(cells, 0, sizeof(char[PDF_MAX_COLS][PDF_CELL_MAX]));
+	p->doc->row(p->doc, i, cells);
+	for (int c = 0; c < PDF_MAX_COLS; c++)
+		cells[c][PDF_CELL_MAX - 1] = '\0';
+}
+
+/* Row i's height: measured on the dry run, remembered for the real one. */
+static double row_height(struct pdf *p, size_t i)
+{
+	char (*cells)[PDF_CELL_MAX];
+
+	if (!p->dry || p->row_heights[i] > 0)
+		return p->row_heights[i];
+	cells = g_malloc(sizeof(char[PDF_MAX_COLS][PDF_CELL_MAX]));
+	fill_cells(p, i, cells);
+	p->row_heights[i] = measure_row(p, cells);
+	g_free(cells);
+	return p->row_heights[i];
 }
 
 static void table_row(struct pdf *p, size_t i, double y)
 {
-	char cells[PDF_MAX_COLS][PDF_CELL_MAX];
-	double x = MARGIN;
+	char (*cells)[PDF_CELL_MAX] = g_malloc(sizeof(char[PDF_MAX_COLS][PDF_CELL_MAX]));
 
-	memset(cells, 0, sizeof(cells));
-	p->doc->row(p->doc, i, cells);
+	fill_cells(p, i, cells);
 	if (i % 2 == 1)
-		pdf_shade(p, MARGIN, y - 2, pdf_width(p), ROW_H);
-	for (int c = 0; c < p->doc->ncols; c++) {
-		double cw = p->doc->cols[c].width * pdf_width(p);
-		cells[c][PDF_CELL_MAX - 1] = '\0';
-		show(p, x + 2, y, cw - 4, cells[c], BODY_SIZE, 0, p->doc->cols[c].align, 1);
-		x += cw;
-	}
+		pdf_shade(p, MARGIN, y, pdf_width(p), p->row_heights[i]);
+	row_cells(p, cells, y);
+	g_free(cells);
 }
 
 static double page_bottom(const struct pdf *p)
@@ -295,8 +461,8 @@ static void next_page(struct pdf *p)
 }
 
 /* Where a page's share of a block ends: the lowest y at most limit that no
- * line or shaded box straddles, or limit when one is taller than a page. */
-static double safe_break(const struct pdf *p, double top, double limit)
+ * line, shaded box or kept part straddles (top or above: nothing fits). */
+static double safe_break(const struct pdf *p, double limit)
 {
 	double y = limit;
 	int moved = 1;
@@ -310,12 +476,15 @@ static double safe_break(const struct pdf *p, double top, double limit)
 			}
 		}
 	}
-	return y > top ? y : limit;
+	return y;
 }
 
 /* Lays block out from page y, continuing below the running header of new
- * pages while it does not fit; returns the page y below it. */
-static double flow_block(struct pdf *p, block_fn block, double y)
+ * pages while it does not fit; returns the page y below it. fresh: y is
+ * the top of a page. What does not fit below y starts on the next page;
+ * only a part taller than a whole page is cut (or, with no room at all
+ * below a page's top, overflows: never endless pages). */
+static double flow_block(struct pdf *p, block_fn block, double y, int fresh)
 {
 	double top = y, shift = 0, end, cut;
 
@@ -324,9 +493,16 @@ static double flow_block(struct pdf *p, block_fn block, double y)
 	end = block(p, p->doc, y);
 	p->measure = 0;
 	for (;;) {
-		cut = end <= page_bottom(p) - shift ? end : safe_break(p, top, page_bottom(p) - shift);
+		double limit = page_bottom(p) - shift;
+		cut = end <= limit ? end : safe_break(p, limit);
+		if (cut <= top && !fresh) {
+			next_page(p);
+			shift = running_header(p, MARGIN) - top;
+			fresh = 1;
+			continue;
+		}
 		if (cut <= top)
-			cut = end; /* no room at all below the page's top: the rest overflows, no endless pages */
+			cut = limit > top ? limit : end;
 		if (!p->dry) {
 			p->windowed = 1;
 			p->win_top = top;
@@ -340,6 +516,7 @@ static double flow_block(struct pdf *p, block_fn block, double y)
 		next_page(p);
 		shift = running_header(p, MARGIN) - cut;
 		top = cut;
+		fresh = 1;
 	}
 }
 
@@ -347,39 +524,34 @@ static double flow_block(struct pdf *p, block_fn block, double y)
 static void lay_out(struct pdf *p)
 {
 	const struct pdf_doc *d = p->doc;
-	double bottom = page_bottom(p), y, tail_h;
+	double bottom = page_bottom(p), y, page_top = -1;
 	size_t row = 0;
 
 	p->page = 0;
 	next_page(p);
-	y = flow_block(p, d->first, MARGIN) + GAP;
+	y = flow_block(p, d->first, MARGIN, 1) + GAP;
 	for (;;) {
-		size_t fit = bottom - y - ROW_H >= ROW_H ? (size_t)((bottom - y - ROW_H) / ROW_H) : 0, n;
-		double rows_top;
-		if (fit == 0 && (row < d->nrows || y + ROW_H > bottom)) {
+		double header_h = measure_row(p, NULL) + 1;
+		double need = header_h + (row < d->nrows ? row_height(p, row) : 0);
+		/* No room for the titles and the next row: a new page, unless this
+		 * is a page's top (a row taller than a page overflows). */
+		if (y + need > bottom && y > page_top) {
 			next_page(p);
-			y = running_header(p, MARGIN);
+			y = page_top = running_header(p, MARGIN);
 			continue;
 		}
-		rows_top = table_header(p, y);
-		n = d->nrows - row < fit ? d->nrows - row : fit;
-		for (size_t k = 0; k < n && !p->dry; k++)
-			table_row(p, row + k, rows_top + (double)k * ROW_H);
-		row += n;
-		y = rows_top + (double)n * ROW_H;
-		if (row == d->nrows)
+		y = table_header(p, y);
+		for (int first = 1; row < d->nrows && (first || y + row_height(p, row) <= bottom); first = 0) {
+			if (!p->dry)
+				table_row(p, row, y);
+			y += row_height(p, row++);
+		}
+		if (row >= d->nrows)
 			break;
 		next_page(p);
-		y = running_header(p, MARGIN);
+		y = page_top = running_header(p, MARGIN);
 	}
-	p->measure = 1;
-	tail_h = d->tail(p, d, 0);
-	p->measure = 0;
-	if (y + GAP + tail_h > bottom) {
-		next_page(p);
-		y = running_header(p, MARGIN);
-	}
-	flow_block(p, d->tail, y + GAP);
+	flow_block(p, d->tail, y + GAP, 0);
 	if (!p->dry) {
 		footer(p);
 		cairo_show_page(p->cr);
@@ -392,6 +564,7 @@ int pdf_render_doc(PangoFontMap *fonts, const struct pdf_doc *d, unsigned char *
 	struct sink sink = { 0 };
 	struct pdf p = { .doc = d, .w = d->letter ? 612.0 : 595.276, .h = d->letter ? 792.0 : 841.89 };
 	cairo_surface_t *surface;
+	cairo_font_options_t *fo;
 	char date[32];
 	int rc = -1;
 
@@ -403,9 +576,21 @@ int pdf_render_doc(PangoFontMap *fonts, const struct pdf_doc *d, unsigned char *
 	cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATE_DATE, date);
 	p.cr = cairo_create(surface);
 	p.ctx = pango_font_map_create_context(fonts);
+	/* Unhinted metrics and unrounded glyph positions: widths are the
+	 * fonts' own (hinting rounded each glyph to a whole point, so "fits"
+	 * was measured on a different text than the one printed at 8.5 pt). */
+	fo = cairo_font_options_create();
+	cairo_font_options_set_hint_metrics(fo, CAIRO_HINT_METRICS_OFF);
+	cairo_font_options_set_hint_style(fo, CAIRO_HINT_STYLE_NONE);
+	pango_cairo_context_set_font_options(p.ctx, fo);
+	cairo_font_options_destroy(fo);
+	pango_context_set_round_glyph_positions(p.ctx, FALSE);
 	pango_cairo_update_context(p.cr, p.ctx);
 	p.layout = pango_layout_new(p.ctx);
 	cairo_set_source_rgb(p.cr, 0.1, 0.1, 0.1);
+	p.row_heights = g_new0(double, d->nrows ? d->nrows : 1);
+	p.ascii_h[0] = pdf_line_height(&p, "Hg", BODY_SIZE, 0);
+	p.ascii_h[1] = pdf_line_height(&p, "Hg", BODY_SIZE, 1);
 	p.dry = 1;
 	lay_out(&p);
 	p.pages = p.page;
@@ -426,6 +611,7 @@ out:
 	for (int i = 0; i < p.nfonts; i++)
 		pango_font_description_free(p.fonts[i].fd);
 	g_free(p.spans);
+	g_free(p.row_heights);
 	g_object_unref(p.layout);
 	g_object_unref(p.ctx);
 	cairo_destroy(p.cr);

@@ -12,7 +12,7 @@
  * starts a new renderer.
  *
  *   mcp-invoiced-render BUDGET_MS LOG_LEVEL [USER]    (fd 3: the master channel)
- *   mcp-invoiced-render --file statement|invoice IN.json OUT.pdf
+ *   mcp-invoiced-render --file statement|invoice|credit_note IN.json OUT.pdf
  */
 #include <errno.h>
 #include <poll.h>
@@ -116,7 +116,8 @@ static int render_file(const char *kind, const char *in, const char *out)
 		return 1;
 	}
 	fclose(f);
-	if (documents_render(fonts, strcmp(kind, "invoice") == 0 ? DOC_INVOICE : DOC_STATEMENT, json,
+	if (documents_render(fonts, strcmp(kind, "invoice") == 0 ? DOC_INVOICE
+	                     : strcmp(kind, "credit_note") == 0 ? DOC_CREDIT_NOTE : DOC_STATEMENT, json,
 	                     (size_t)n, &pdf, &pdf_len, &pages, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return 1;

@@ -19,7 +19,7 @@
 #define RENDER_ERROR_MAX 200
 
 /* What a document is: chosen by the tool, laid out by the renderer. */
-enum doc_kind { DOC_NONE = 0, DOC_STATEMENT = 1, DOC_INVOICE = 2 };
+enum doc_kind { DOC_NONE = 0, DOC_STATEMENT = 1, DOC_INVOICE = 2, DOC_CREDIT_NOTE = 3 };
 
 enum render_msg_type { RENDER_REQUEST = 1, RENDER_REPLY = 2 };
 

@@ -9,6 +9,7 @@ CREATE TABLE customers (
 	name        text        NOT NULL CHECK (char_length(name) BETWEEN 1 AND 200),
 	email       text        CHECK (char_length(email) <= 254),
 	address     text        CHECK (char_length(address) <= 1000),
+	vat_id      text        CHECK (char_length(vat_id) <= 64),  -- VAT or other tax id (tool alias: tax_id)
 	created_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
 	updated_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
 	PRIMARY KEY (tenant_id, customer_id)
@@ -383,23 +384,24 @@ BEGIN
 END $$;
 
 CREATE FUNCTION mcp_upsert_customer(p_tenant text, p_subject text, p_request text, p_customer text,
-                                    p_name text, p_email text, p_address text)
+                                    p_name text, p_email text, p_address text, p_vat_id text)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
 	c customers;
 	created boolean;
 BEGIN
 	PERFORM set_config('app.tenant_id', p_tenant, true);
-	INSERT INTO customers AS t (tenant_id, customer_id, name, email, address)
-	VALUES (p_tenant, p_customer, p_name, p_email, p_address)
+	INSERT INTO customers AS t (tenant_id, customer_id, name, email, address, vat_id)
+	VALUES (p_tenant, p_customer, p_name, p_email, p_address, p_vat_id)
 	ON CONFLICT (tenant_id, customer_id) DO UPDATE
 	   SET name = EXCLUDED.name, email = EXCLUDED.email, address = EXCLUDED.address,
-	       updated_at = clock_timestamp()
+	       vat_id = EXCLUDED.vat_id, updated_at = clock_timestamp()
 	RETURNING (xmax = 0) INTO created;
 	SELECT * INTO c FROM customers WHERE tenant_id = p_tenant AND customer_id = p_customer;
 	PERFORM mcp_audit(p_tenant, p_subject, 'upsert_customer', p_customer, p_request);
 	RETURN jsonb_build_object('customer_id', c.customer_id, 'name', c.name, 'email', c.email,
-	                          'address', c.address, 'created', created,
+	                          'address', c.address, 'vat_id', c.vat_id, 'tax_id', c.vat_id,
+	                          'created', created,
 	                          'created_at', mcp_ts(c.created_at), 'updated_at', mcp_ts(c.updated_at));
 END $$;
 

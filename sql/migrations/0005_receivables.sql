@@ -508,7 +508,12 @@ BEGIN
 	lines := ARRAY(SELECT l FROM mcp_price_lines(p_tenant, p_items) l);
 	INSERT INTO invoices (tenant_id, customer_id, currency, subtotal_cents, discount_cents, tax_cents,
 	                      total_cents, tax_breakdown, due_date, memo)
-	SELECT p_tenant, p_customer, p_currency, t.subtotal, t.discount, t.tax, t.total, t.breakdown,
+	-- Without a currency: the tenant's default_currency (business profile,
+	-- 0006), else USD.
+	SELECT p_tenant, p_customer,
+	       COALESCE(p_currency, (SELECT b.default_currency FROM business_profiles b WHERE b.tenant_id = p_tenant),
+	                'USD'),
+	       t.subtotal, t.discount, t.tax, t.total, t.breakdown,
 	       COALESCE(p_due_date, current_date + 30), p_memo
 	  FROM mcp_line_totals(lines) t
 	RETURNING * INTO inv;
@@ -938,7 +943,8 @@ BEGIN
 		                          'address', NULL, 'has_details', false) || stats;
 	END IF;
 	RETURN jsonb_build_object('customer_id', c.customer_id, 'name', c.name, 'email', c.email,
-	                          'address', c.address, 'has_details', true,
+	                          'address', c.address, 'vat_id', c.vat_id, 'tax_id', c.vat_id,
+	                          'has_details', true,
 	                          'created_at', mcp_ts(c.created_at), 'updated_at', mcp_ts(c.updated_at)) || stats;
 END $$;
 

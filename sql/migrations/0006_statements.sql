@@ -14,11 +14,13 @@ CREATE TABLE business_profiles (
 	tenant_id            text        PRIMARY KEY,
 	legal_name           text        NOT NULL CHECK (char_length(legal_name) BETWEEN 1 AND 200),
 	address              text        CHECK (char_length(address) <= 1000),
-	tax_id               text        CHECK (char_length(tax_id) <= 64),
+	tax_id               text        CHECK (char_length(tax_id) <= 64),  -- the VAT id (tools: vat_id, alias tax_id)
 	email                text        CHECK (char_length(email) <= 254),
 	phone                text        CHECK (char_length(phone) <= 64),
 	payment_instructions text        CHECK (char_length(payment_instructions) <= 1000),
 	paper_size           text        NOT NULL DEFAULT 'A4' CHECK (paper_size IN ('A4', 'Letter')),
+	-- create_invoice without a currency uses it (USD when NULL).
+	default_currency     char(3)     CHECK (default_currency ~ '^[A-Z]{3}$'),
 	created_at           timestamptz NOT NULL DEFAULT clock_timestamp(),
 	updated_at           timestamptz NOT NULL DEFAULT clock_timestamp()
 );
@@ -31,15 +33,16 @@ GRANT SELECT, INSERT, UPDATE ON business_profiles TO mcp_invoiced_app;
 CREATE FUNCTION mcp_business_profile_json(b business_profiles) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
 	SELECT CASE WHEN b.tenant_id IS NULL THEN NULL ELSE jsonb_build_object(
-		'legal_name', b.legal_name, 'address', b.address, 'tax_id', b.tax_id, 'email', b.email,
-		'phone', b.phone, 'payment_instructions', b.payment_instructions,
-		'paper_size', b.paper_size, 'updated_at', mcp_ts(b.updated_at)) END
+		'legal_name', b.legal_name, 'address', b.address, 'vat_id', b.tax_id, 'tax_id', b.tax_id,
+		'email', b.email, 'phone', b.phone, 'payment_instructions', b.payment_instructions,
+		'paper_size', b.paper_size, 'default_currency', b.default_currency,
+		'updated_at', mcp_ts(b.updated_at)) END
 $$;
 
 CREATE FUNCTION mcp_upsert_business_profile(p_tenant text, p_subject text, p_request text,
                                             p_legal_name text, p_address text, p_tax_id text,
                                             p_email text, p_phone text, p_instructions text,
-                                            p_paper text)
+                                            p_paper text, p_default_currency text)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
 	b business_profiles;
@@ -47,14 +50,14 @@ DECLARE
 BEGIN
 	PERFORM set_config('app.tenant_id', p_tenant, true);
 	INSERT INTO business_profiles AS t (tenant_id, legal_name, address, tax_id, email, phone,
-	                                    payment_instructions, paper_size)
+	                                    payment_instructions, paper_size, default_currency)
 	VALUES (p_tenant, p_legal_name, p_address, p_tax_id, p_email, p_phone, p_instructions,
-	        COALESCE(p_paper, 'A4'))
+	        COALESCE(p_paper, 'A4'), p_default_currency)
 	ON CONFLICT (tenant_id) DO UPDATE
 	   SET legal_name = EXCLUDED.legal_name, address = EXCLUDED.address, tax_id = EXCLUDED.tax_id,
 	       email = EXCLUDED.email, phone = EXCLUDED.phone,
 	       payment_instructions = EXCLUDED.payment_instructions, paper_size = EXCLUDED.paper_size,
-	       updated_at = clock_timestamp()
+	       default_currency = EXCLUDED.default_currency, updated_at = clock_timestamp()
 	RETURNING (xmax = 0) INTO created;
 	SELECT * INTO b FROM business_profiles WHERE tenant_id = p_tenant;
 	PERFORM mcp_audit(p_tenant, p_subject, 'upsert_business_profile', p_tenant, p_request);
@@ -64,7 +67,7 @@ END $$;
 CREATE FUNCTION mcp_try_upsert_business_profile(p_tenant text, p_subject text, p_request text,
                                                 p_legal_name text, p_address text, p_tax_id text,
                                                 p_email text, p_phone text, p_instructions text,
-                                                p_paper text,
+                                                p_paper text, p_default_currency text,
                                                 OUT result jsonb, OUT err_state text,
                                                 OUT err_message text, OUT err_detail text)
 LANGUAGE plpgsql AS $$
@@ -72,7 +75,8 @@ DECLARE
 	v_state text; v_message text; v_detail text;
 BEGIN
 	result := mcp_upsert_business_profile(p_tenant, p_subject, p_request, p_legal_name, p_address,
-	                                      p_tax_id, p_email, p_phone, p_instructions, p_paper);
+	                                      p_tax_id, p_email, p_phone, p_instructions, p_paper,
+	                                      p_default_currency);
 EXCEPTION WHEN OTHERS THEN
 	GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
 	                        v_detail = PG_EXCEPTION_DETAIL;
@@ -97,7 +101,7 @@ CREATE FUNCTION mcp_customer_json(p_tenant text, p_customer text) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
 	RETURN (SELECT jsonb_build_object('customer_id', p_customer, 'name', c.name, 'email', c.email,
-	                          'address', c.address)
+	                          'address', c.address, 'vat_id', c.vat_id, 'tax_id', c.vat_id)
 	  FROM (SELECT 1) one
 	  LEFT JOIN customers c ON c.tenant_id = p_tenant AND c.customer_id = p_customer);
 END $$;
@@ -190,7 +194,7 @@ BEGIN
 			UNION ALL SELECT invoice_id, 0, 0, amount_cents FROM app_counted) m
 		 GROUP BY invoice_id),
 	open_at AS (
-		SELECT l.*, COALESCE(s.paid, 0) - COALESCE(s.back, 0) AS paid,
+		SELECT l.*, COALESCE(s.paid, 0) - COALESCE(s.back, 0) AS paid, COALESCE(s.credited, 0) AS credited,
 		       l.total_cents - COALESCE(s.paid, 0) + COALESCE(s.back, 0) - COALESCE(s.credited, 0) AS open,
 		       p_end - l.due_date AS days
 		  FROM live l LEFT JOIN per_invoice s ON s.invoice_id = l.invoice_id),
@@ -265,7 +269,8 @@ BEGIN
 			COALESCE((SELECT jsonb_agg(jsonb_build_object(
 				'date', to_char(issued, 'YYYY-MM-DD'), 'type', 'invoice', 'document', invoice_number,
 				'due_date', to_char(due_date, 'YYYY-MM-DD'), 'original_cents', total_cents,
-				'paid_cents', paid, 'open_cents', open, 'days_past_due', GREATEST(days, 0))
+				'paid_cents', paid, 'credited_cents', credited, 'open_cents', open,
+				'days_past_due', GREATEST(days, 0))
 				ORDER BY issued, created_at, invoice_id) FROM open_at WHERE open > 0), '[]')
 		ELSE
 			COALESCE((SELECT jsonb_agg(jsonb_build_object(
@@ -285,8 +290,24 @@ BEGIN
 	RETURN result;
 END $$;
 
--- One invoice as a document: everything get_invoice shows plus the seller
--- and the customer.
+-- One invoice as a document (a tax invoice): everything get_invoice shows
+-- plus the seller and the customer, and the figures the page prints, each
+-- from the rows (the renderer adds nothing up):
+--   line_items[].net_cents   quantity x unit price less the line's discount
+--                            (for a tax-inclusive line the tax is in it)
+--   net_cents                subtotal - discounts = the sum of the lines' net_cents
+--   tax_added_cents          the exclusive rates' VAT: net + tax_added = total
+--   vat_summary              per rate (and one row for untaxed lines): rate,
+--                            inclusive, taxable amount, VAT, the rate's name
+--                            (an exemption's reason when the rate is 0)
+--   settlements              in date order, each with the signed amount it
+--                            moves the amount due by: payments (-), their
+--                            reversals (+), credit notes (- the part applied
+--                            to this invoice; credit_note_cents is the note's
+--                            whole amount, customer_credit_cents the part that
+--                            became customer credit), customer credit applied (-);
+--                            total + sum(amount_cents) = amount_due_cents
+--                            (tests/integration/test_pdf.py)
 CREATE FUNCTION mcp_invoice_document(p_tenant text, p_invoice uuid)
 RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -297,7 +318,79 @@ BEGIN
 	RETURN mcp_invoice_full(inv) || jsonb_build_object(
 		'document_date', to_char(COALESCE(inv.issued_at, inv.created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
 		'seller', (SELECT mcp_business_profile_json(b) FROM business_profiles b WHERE b.tenant_id = p_tenant),
-		'customer', mcp_customer_json(p_tenant, inv.customer_id));
+		'customer', mcp_customer_json(p_tenant, inv.customer_id),
+		'line_items', COALESCE((SELECT jsonb_agg(mcp_line_json(l) || jsonb_build_object(
+				'net_cents', l.amount_cents::numeric * l.quantity - l.discount_cents) ORDER BY l.position)
+			FROM invoice_line_items l WHERE l.invoice_id = inv.invoice_id AND l.tenant_id = p_tenant), '[]'),
+		'net_cents', inv.subtotal_cents - inv.discount_cents,
+		'tax_added_cents', (SELECT COALESCE(sum(l.tax_cents), 0) FROM invoice_line_items l
+		                     WHERE l.invoice_id = inv.invoice_id AND l.tenant_id = p_tenant
+		                       AND NOT l.tax_inclusive),
+		'vat_summary', COALESCE((SELECT jsonb_agg(jsonb_build_object(
+				'tax_code', v.tax_code, 'rate_bps', v.tax_rate_bps, 'inclusive', v.tax_inclusive,
+				'name', (SELECT t.name FROM tax_rates t WHERE t.tenant_id = p_tenant AND t.code = v.tax_code),
+				'taxable_cents', v.taxable, 'tax_cents', v.tax)
+				ORDER BY v.tax_code IS NULL, v.tax_rate_bps DESC, v.tax_code)
+			FROM (SELECT l.tax_code, l.tax_rate_bps, l.tax_inclusive, sum(l.tax_cents) AS tax,
+			             sum(l.amount_cents::numeric * l.quantity - l.discount_cents
+			                 - CASE WHEN l.tax_inclusive THEN l.tax_cents ELSE 0 END) AS taxable
+			        FROM invoice_line_items l WHERE l.invoice_id = inv.invoice_id AND l.tenant_id = p_tenant
+			       GROUP BY l.tax_code, l.tax_rate_bps, l.tax_inclusive) v), '[]'),
+		'settlements', COALESCE((SELECT jsonb_agg(jsonb_build_object(
+				'kind', m.kind, 'date', to_char(m.at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), 'document', m.doc,
+				'reference', m.ref, 'amount_cents', m.amount, 'payment_date', m.paid,
+				'credit_note_cents', m.whole, 'customer_credit_cents', m.to_credit) ORDER BY m.at, m.k, m.id)
+			FROM (SELECT 'payment' AS kind, p.paid_at AS at, 0 AS k, p.payment_id::text AS id, NULL::text AS doc,
+			             NULLIF(concat_ws(' ', p.method, p.reference), '') AS ref, -p.amount_cents AS amount,
+			             NULL::text AS paid, NULL::bigint AS whole, NULL::bigint AS to_credit
+			        FROM payments p WHERE p.invoice_id = inv.invoice_id AND p.tenant_id = p_tenant
+			      UNION ALL
+			      SELECT 'reversal', r.created_at, 1, r.reversal_id::text, NULL, r.reason, r.amount_cents,
+			             to_char(p.paid_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), NULL, NULL
+			        FROM payment_reversals r JOIN payments p ON p.payment_id = r.payment_id
+			       WHERE r.invoice_id = inv.invoice_id AND r.tenant_id = p_tenant
+			      UNION ALL
+			      SELECT 'credit_note', n.created_at, 2, n.credit_note_id::text, n.credit_note_number, n.reason,
+			             -n.applied_cents, NULL, n.amount_cents, n.customer_credit_cents
+			        FROM credit_notes n WHERE n.invoice_id = inv.invoice_id AND n.tenant_id = p_tenant
+			      UNION ALL
+			      SELECT 'credit_applied', a.created_at, 3, a.application_id::text, NULL, NULL, -a.amount_cents,
+			             NULL, NULL, NULL
+			        FROM credit_applications a WHERE a.invoice_id = inv.invoice_id AND a.tenant_id = p_tenant) m),
+			'[]'));
+END $$;
+
+-- One credit note as a document: the note (mcp_credit_note_json), the
+-- invoice it credits (number, date, total), the seller and the customer,
+-- and its lines with each line's amount (unit amount x quantity, as
+-- credited: tax included, no tax is computed on a credit note); a note
+-- given by amount_cents alone is one line, its reason.
+CREATE FUNCTION mcp_credit_note_document(p_tenant text, p_note uuid)
+RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	n credit_notes;
+	inv invoices;
+BEGIN
+	PERFORM set_config('app.tenant_id', p_tenant, true);
+	SELECT * INTO n FROM credit_notes WHERE tenant_id = p_tenant AND credit_note_id = p_note;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'no credit note % for this tenant; get_invoice lists an invoice''s credit notes', p_note
+			USING ERRCODE = 'MI404', DETAIL = 'credit_note_id';
+	END IF;
+	inv := mcp_invoice_or_404(p_tenant, n.invoice_id, false);
+	RETURN mcp_credit_note_json(n) || jsonb_build_object(
+		'document_date', to_char(n.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
+		'invoice_number', inv.invoice_number,
+		'invoice_date', to_char(inv.issued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
+		'invoice_total_cents', inv.total_cents,
+		'line_items', CASE WHEN n.line_items IS NULL
+			THEN jsonb_build_array(jsonb_build_object('description', n.reason, 'amount_cents', n.amount_cents,
+			                                          'quantity', 1, 'line_total_cents', n.amount_cents))
+			ELSE (SELECT jsonb_agg(e || jsonb_build_object('line_total_cents',
+			                       (e->>'amount_cents')::numeric * (e->>'quantity')::numeric) ORDER BY o)
+			        FROM jsonb_array_elements(n.line_items) WITH ORDINALITY AS x(e, o)) END,
+		'seller', (SELECT mcp_business_profile_json(b) FROM business_profiles b WHERE b.tenant_id = p_tenant),
+		'customer', mcp_customer_json(p_tenant, n.customer_id));
 END $$;
 
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO mcp_invoiced_app;

@@ -157,7 +157,9 @@ def test_arabic_name_letter_paper_open_items(env):
     txt = tool_out("pdftotext", "-layout", path, "-")
     expect("Open items at the statement date" in txt and "Days past due" in txt, txt[:1200])
     # KWD has three decimals: 10.000 + 10.001 + 10.002 invoiced, 2.500 paid.
-    expect(re.search(r"Closing balance\s*\n.*\b30\.003\s+2\.500\s+0\.000\s+KWD 27\.503\s*$", txt, re.M), txt[:1500])
+    # The band: opening + invoiced - payments + reversals - credit notes = closing.
+    expect(re.search(r"= Closing balance\s*\n\s*0\.000\s+30\.003\s+2\.500\s+0\.000\s+0\.000\s+KWD 27\.503\s*$",
+                     txt, re.M), txt[:1500])
     for number, open_amount in (("INV-000001", "7.500"), ("INV-000002", "10.001"), ("INV-000003", "10.002")):
         row = re.search(rf"^\S+\s+{number}\s.*$", txt, re.M)
         expect(row and row.group(0).split()[-2] == open_amount, (number, open_amount, row and row.group(0)))
@@ -180,7 +182,8 @@ def test_invoice_pdf_and_inline_cap(env):
     path = save(pdf, "invoice.pdf")
     check_pdf(path, pages=1)
     txt = tool_out("pdftotext", "-layout", path, "-")
-    for needle in ("INVOICE", "Müller & Söhne GmbH", "100.00", "EUR 75.00", "Payments received"):
+    for needle in ("INVOICE", "Müller & Söhne GmbH", "100.00", "EUR 75.00", "Payments and credits",
+                   "Payment received"):
         expect(needle in txt, (needle, txt[:1500]))
     # Without inline: the link only.
     plain = result_of(c, "get_invoice_pdf", {"invoice_id": ids[0]})
@@ -245,7 +248,8 @@ def test_resources_methods_both_eras(env):
         if d == "ListResourceTemplatesResult":
             tpls = [x["uriTemplate"] for x in body["result"]["resourceTemplates"]]
             expect(tpls == ["invoiced://statements/{customer_id}/{currency}/{period_end}.pdf{?period_start,type}",
-                            "invoiced://invoices/{invoice_id}.pdf"], tpls)
+                            "invoiced://invoices/{invoice_id}.pdf",
+                            "invoiced://credit-notes/{credit_note_id}.pdf"], tpls)
     st, _, body = c.rpc("server/discover", META, headers={"MCP-Protocol-Version": MODERN,
                                                           "Mcp-Method": "server/discover"})
     expect("resources" in body["result"]["capabilities"], body)

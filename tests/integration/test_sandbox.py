@@ -121,9 +121,13 @@ def test_the_release_build_serves_and_cancels_while_confined(env):
         # its own statement_timeout; the second, sent behind it in the
         # pipeline and already answered, is cancelled by the worker's
         # short-lived child once it starts (fork while confined).
-        outcomes = []
-        ts = [threading.Thread(target=lambda: outcomes.append(
-            Client(env, env.token()).tool("get_customer", {"customer_id": "rel"}))) for _ in range(2)]
+        # Both clients connect first (TLS done), so both reads are sent
+        # while the first is still waiting, however loaded the machine is.
+        outcomes, clients = [], [Client(env, env.token()) for _ in range(2)]
+        for cl in clients:
+            cl.connect()
+        ts = [threading.Thread(target=lambda cl=cl: outcomes.append(
+            cl.tool("get_customer", {"customer_id": "rel"}))) for cl in clients]
         for t in ts:
             t.start()
         for t in ts:

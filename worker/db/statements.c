@@ -38,6 +38,8 @@ static const struct db_statement statements[] = {
 	                   " FROM mcp_statement($1, $2, $3, $4::date, $5::date, $6) AS r", 1, -1 },
 	{ "get_invoice_document", "SELECT r::text, r->>'currency', r->>'invoice_id'"
 	                          " FROM mcp_invoice_document($1, $2::uuid) AS r", 1, -1 },
+	{ "get_credit_note_document", "SELECT r::text, r->>'currency', r->>'credit_note_id'"
+	                              " FROM mcp_credit_note_document($1, $2::uuid) AS r", 1, -1 },
 	{ "expire_idempotency_keys", "SELECT mcp_expire_idempotency_keys()::text", 0, -1 },
 	{ "create_invoice", "SELECT result::text, err_state, err_message, err_detail"
 	                    " FROM mcp_try_create_invoice($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)", 0, -1 },
@@ -58,9 +60,9 @@ static const struct db_statement statements[] = {
 	{ "apply_payment", "SELECT result::text, err_state, err_message, err_detail"
 	                   " FROM mcp_try_apply_payment($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 0, 3 },
 	{ "upsert_customer", "SELECT result::text, err_state, err_message, err_detail"
-	                     " FROM mcp_try_upsert_customer($1, $2, $3, $4, $5, $6, $7)", 0, -1 },
+	                     " FROM mcp_try_upsert_customer($1, $2, $3, $4, $5, $6, $7, $8)", 0, -1 },
 	{ "upsert_business_profile", "SELECT result::text, err_state, err_message, err_detail"
-	                             " FROM mcp_try_upsert_business_profile($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 0, -1 },
+	                             " FROM mcp_try_upsert_business_profile($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)", 0, -1 },
 	/* Every batch: a member stuck on a row lock gives up quickly and is
 	 * tried again alone, so one lock wait never holds the others back; no
 	 * statement runs past the last member's deadline. */

@@ -15,7 +15,8 @@
 #include "worker/tools/document.h"
 
 /* The URI templates served under resources/templates/list (RFC 6570). */
-static const char *const templates[] = { DOC_STATEMENT_TEMPLATE, DOC_INVOICE_TEMPLATE };
+static const char *const templates[] = { DOC_STATEMENT_TEMPLATE, DOC_INVOICE_TEMPLATE,
+                                         DOC_CREDIT_NOTE_TEMPLATE };
 
 /* 1 if the template has a variable called name ({a}, {?a,b}, {/a} ...). */
 static int template_has_var(const char *tpl, const char *name, size_t name_len)

@@ -132,6 +132,8 @@ static void do_resources_list(struct rpc *c, int templates)
 			"type to activity (or open_item)."));
 		json_object_array_add(list, resource_template(DOC_INVOICE_TEMPLATE, "invoice",
 			"Invoice (PDF)", "One invoice as a PDF document (get_invoice_pdf)."));
+		json_object_array_add(list, resource_template(DOC_CREDIT_NOTE_TEMPLATE, "credit-note",
+			"Credit note (PDF)", "One credit note as a PDF document (get_credit_note_pdf)."));
 	}
 	json_object_object_add(result, templates ? "resourceTemplates" : "resources", list);
 	private_cache(c, result);
@@ -638,12 +640,12 @@ static void do_resources_read(struct rpc *c)
 	args = def ? tools_validate(def, raw, &err) : NULL;
 	json_object_put(raw);
 	if (!args) {
-		char msg[800];
+		char msg[1024];
 		data = json_object_new_object();
 		json_object_object_add(data, "uri", json_object_new_string_len(u, utf8_clip(u, ulen, 300)));
 		snprintf(msg, sizeof(msg), "%s%s", def ? "Invalid resource URI: " :
-		         "Unknown resource: params.uri must match " DOC_STATEMENT_TEMPLATE " or "
-		         DOC_INVOICE_TEMPLATE, def ? err.message : "");
+		         "Unknown resource: params.uri must match " DOC_STATEMENT_TEMPLATE ", "
+		         DOC_INVOICE_TEMPLATE " or " DOC_CREDIT_NOTE_TEMPLATE, def ? err.message : "");
 		rpc_error(c, 200, -32602, msg, json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN));
 		json_object_put(data);
 		return;

@@ -18,6 +18,7 @@
 
 #define STATEMENTS "invoiced://statements/"
 #define INVOICES "invoiced://invoices/"
+#define CREDIT_NOTES "invoiced://credit-notes/"
 
 /* The next '/'-free segment of [p, end) up to stop; NULL if empty. */
 static const char *segment(const char *p, const char *end, char stop, size_t *len)
@@ -77,6 +78,14 @@ const struct tool_def *document_parse_uri(const char *uri, size_t len, json_obje
 		add(*args, "invoice_id", s, n);
 		return tools_find("get_invoice_pdf");
 	}
+	if (len > strlen(CREDIT_NOTES) && memcmp(uri, CREDIT_NOTES, strlen(CREDIT_NOTES)) == 0) {
+		p = uri + strlen(CREDIT_NOTES);
+		if (!(s = segment(p, end, '.', &n)) || (size_t)(end - (s + n)) != 4 || memcmp(s + n, ".pdf", 4) != 0)
+			return NULL;
+		*args = json_object_new_object();
+		add(*args, "credit_note_id", s, n);
+		return tools_find("get_credit_note_pdf");
+	}
 	if (len <= strlen(STATEMENTS) || memcmp(uri, STATEMENTS, strlen(STATEMENTS)) != 0)
 		return NULL;
 	p = uri + strlen(STATEMENTS);
@@ -109,13 +118,15 @@ static void money(char *buf, size_t cap, json_object *obj, const char *name, int
 	currency_format(json_object_get_int64(v), exp, buf, cap);
 }
 
-/* One line an agent (or a person) reads first. */
+/* One line an agent (or a person) reads first. Its figures add up: a
+ * statement names every component that moves the balance, an invoice what
+ * lies between its total and its amount due. */
 static void summary(int kind, json_object *doc, const char *uri, size_t size, char *buf, size_t cap)
 {
 	const char *cur = json_get_string(doc, "currency");
 	int exp = (int)json_get_int(doc, "currency_exponent");
 	json_object *cust = NULL, *sum = NULL, *lines = NULL;
-	char a[5][48];
+	char a[8][48];
 
 	json_object_object_get_ex(doc, "customer", &cust);
 	if (kind == DOC_STATEMENT) {
@@ -124,23 +135,36 @@ static void summary(int kind, json_object *doc, const char *uri, size_t size, ch
 		money(a[0], sizeof(a[0]), sum, "opening_balance_cents", exp);
 		money(a[1], sizeof(a[1]), sum, "invoiced_cents", exp);
 		money(a[2], sizeof(a[2]), sum, "payments_cents", exp);
-		money(a[3], sizeof(a[3]), sum, "closing_balance_cents", exp);
-		money(a[4], sizeof(a[4]), sum, "overdue_cents", exp);
-		snprintf(buf, cap, "Statement %s (%s) for %s (%s), %s, %s to %s: opening %s, invoiced %s, "
-		         "payments %s, closing balance %s %s, overdue %s; %zu lines. PDF: %s (%zu bytes).",
+		money(a[3], sizeof(a[3]), sum, "reversals_cents", exp);
+		money(a[4], sizeof(a[4]), sum, "credit_notes_cents", exp);
+		money(a[5], sizeof(a[5]), sum, "closing_balance_cents", exp);
+		money(a[6], sizeof(a[6]), sum, "overdue_cents", exp);
+		money(a[7], sizeof(a[7]), sum, "unapplied_credit_cents", exp);
+		snprintf(buf, cap, "Statement %s (%s) for %s (%s), %s, %s to %s: opening %s + invoiced %s "
+		         "- payments %s + payment reversals %s - credit notes %s = closing balance %s %s; "
+		         "overdue %s, unapplied credit %s; %zu lines. PDF: %s (%zu bytes).",
 		         json_get_string(doc, "statement_id"), json_get_string(doc, "type"),
 		         json_get_string(cust, "name") ? json_get_string(cust, "name") : "(no name saved)",
 		         json_get_string(cust, "customer_id"), cur, json_get_string(doc, "period_start"),
-		         json_get_string(doc, "period_end"), a[0], a[1], a[2], a[3], cur, a[4],
+		         json_get_string(doc, "period_end"), a[0], a[1], a[2], a[3], a[4], a[5], cur, a[6], a[7],
 		         lines ? json_object_array_length(lines) : 0, uri, size);
+	} else if (kind == DOC_CREDIT_NOTE) {
+		money(a[0], sizeof(a[0]), doc, "amount_cents", exp);
+		money(a[1], sizeof(a[1]), doc, "applied_to_invoice_cents", exp);
+		money(a[2], sizeof(a[2]), doc, "customer_credit_cents", exp);
+		snprintf(buf, cap, "Credit note %s for %s on invoice %s: %s %s = %s applied to the invoice + %s "
+		         "customer credit. PDF: %s (%zu bytes).", json_get_string(doc, "credit_note_number"),
+		         json_get_string(doc, "customer_id"), json_get_string(doc, "invoice_number")
+		         ? json_get_string(doc, "invoice_number") : "(unnumbered)", a[0], cur, a[1], a[2], uri, size);
 	} else {
 		money(a[0], sizeof(a[0]), doc, "total_cents", exp);
 		money(a[1], sizeof(a[1]), doc, "amount_paid_cents", exp);
-		money(a[2], sizeof(a[2]), doc, "amount_due_cents", exp);
-		snprintf(buf, cap, "Invoice %s (%s) for %s: total %s, paid %s, amount due %s %s, due %s. "
-		         "PDF: %s (%zu bytes).",
+		money(a[2], sizeof(a[2]), doc, "credited_cents", exp);
+		money(a[3], sizeof(a[3]), doc, "amount_due_cents", exp);
+		snprintf(buf, cap, "Invoice %s (%s) for %s: total %s - paid %s (net of reversals) - credited %s "
+		         "(credit notes and customer credit applied) = amount due %s %s, due %s. PDF: %s (%zu bytes).",
 		         json_get_string(doc, "invoice_number") ? json_get_string(doc, "invoice_number") : "(draft)",
-		         json_get_string(doc, "status"), json_get_string(doc, "customer_id"), a[0], a[1], a[2],
+		         json_get_string(doc, "status"), json_get_string(doc, "customer_id"), a[0], a[1], a[2], a[3],
 		         cur, json_get_string(doc, "due_date"), uri, size);
 	}
 }
@@ -191,7 +215,8 @@ char *document_tool_result(int kind, const char *structured, const char *uri,
 	json_object_put(doc);
 	q = strchr(file_name(uri), '?');
 	name_len = q ? (size_t)(q - file_name(uri)) : strlen(file_name(uri));
-	snprintf(name, sizeof(name), "%s%.*s", kind == DOC_STATEMENT ? "statement-" : "invoice-",
+	snprintf(name, sizeof(name), "%s%.*s", kind == DOC_STATEMENT ? "statement-"
+	         : kind == DOC_CREDIT_NOTE ? "credit-note-" : "invoice-",
 	         (int)name_len, file_name(uri));
 	strbuf_init(&b, slen + (want_inline ? pdf_len * 4 / 3 : 0) + 2048);
 	strbuf_puts(&b, "\"content\":[{\"type\":\"text\",\"text\":");

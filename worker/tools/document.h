@@ -1,6 +1,6 @@
 /*
  * document.h - the PDF documents the server renders (customer statements,
- * invoices): their kinds, their invoiced:// resource URIs, and the tool
+ * invoices, credit notes): their kinds, their invoiced:// resource URIs, and the tool
  * result or resource contents that carry a rendered PDF. Runs in workers.
  */
 #ifndef MCPI_DOCUMENT_H
@@ -17,6 +17,7 @@ struct tool_error;
 #define DOC_MIME "application/pdf"
 #define DOC_STATEMENT_TEMPLATE "invoiced://statements/{customer_id}/{currency}/{period_end}.pdf{?period_start,type}"
 #define DOC_INVOICE_TEMPLATE "invoiced://invoices/{invoice_id}.pdf"
+#define DOC_CREDIT_NOTE_TEMPLATE "invoiced://credit-notes/{credit_note_id}.pdf"
 #define DOC_URI_MAX 256
 
 /* Parses an invoiced:// URI of one of the templates above into the tool

@@ -23,6 +23,21 @@ const char *tool_args_except(struct tool_call *call, const char *skip)
 	return json_object_to_json_string_ext(call->holder, JSON_C_TO_STRING_PLAIN);
 }
 
+int tool_arg_alias(struct tool_call *call, const char *preferred, const char *alias, const char **value,
+                   struct tool_error *err)
+{
+	const char *a = json_get_string(call->args, preferred), *b = json_get_string(call->args, alias);
+
+	if (a && b && strcmp(a, b) != 0) {
+		tool_error_set(err, "INVALID_INPUT", alias, 0,
+		               "%s is an alias of %s (one field): give one of them, or both with the same value",
+		               alias, preferred);
+		return -1;
+	}
+	*value = a ? a : b;
+	return 0;
+}
+
 const char *tool_args_fingerprint(struct tool_call *call)
 {
 	return tool_args_except(call, "idempotency_key");

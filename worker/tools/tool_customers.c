@@ -12,11 +12,14 @@
 
 int tool_upsert_customer(struct tool_call *call, struct tool_query *q, struct tool_error *err)
 {
-	(void)err;
-	*q = (struct tool_query){ .stmt = "upsert_customer", .nparams = 7, .ncols = 1, .params = {
+	const char *vat_id;
+
+	if (tool_arg_alias(call, "vat_id", "tax_id", &vat_id, err) < 0)
+		return -1;
+	*q = (struct tool_query){ .stmt = "upsert_customer", .nparams = 8, .ncols = 1, .params = {
 		call->id->tenant, call->id->sub, call->request_id, json_get_string(call->args, "customer_id"),
 		json_get_string(call->args, "name"), json_get_string(call->args, "email"),
-		json_get_string(call->args, "address") } };
+		json_get_string(call->args, "address"), vat_id } };
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 /*
  * tool_documents.c - queries for the seller's business profile and for the
- * documents rendered to PDF (get_statement, get_invoice_pdf). Runs in
+ * documents rendered to PDF (get_statement, get_invoice_pdf,
+ * get_credit_note_pdf). Runs in
  * workers: prepare names one SQL function call; finish adds the currency's
  * exponent and keeps the document's resource URI in the call (call->scope)
  * for the result and the renderer.
@@ -17,13 +18,16 @@
 
 int tool_upsert_business_profile(struct tool_call *call, struct tool_query *q, struct tool_error *err)
 {
-	(void)err;
-	*q = (struct tool_query){ .stmt = "upsert_business_profile", .nparams = 10, .ncols = 1, .params = {
+	const char *vat_id;
+
+	if (tool_arg_alias(call, "vat_id", "tax_id", &vat_id, err) < 0)
+		return -1;
+	*q = (struct tool_query){ .stmt = "upsert_business_profile", .nparams = 11, .ncols = 1, .params = {
 		call->id->tenant, call->id->sub, call->request_id, json_get_string(call->args, "legal_name"),
-		json_get_string(call->args, "address"), json_get_string(call->args, "tax_id"),
+		json_get_string(call->args, "address"), vat_id,
 		json_get_string(call->args, "email"), json_get_string(call->args, "phone"),
 		json_get_string(call->args, "payment_instructions"),
-		json_get_string(call->args, "paper_size") } };
+		json_get_string(call->args, "paper_size"), json_get_string(call->args, "default_currency") } };
 	return 0;
 }
 
@@ -100,5 +104,25 @@ int tool_get_invoice_pdf_finish(struct tool_call *call, char *const *cols, char 
 		return -1;
 	}
 	snprintf(call->scope, sizeof(call->scope), "invoiced://invoices/%s.pdf", cols[2]);
+	return add_exponent(cols[0], cols[1], result, err);
+}
+
+int tool_get_credit_note_pdf(struct tool_call *call, struct tool_query *q, struct tool_error *err)
+{
+	(void)err;
+	*q = (struct tool_query){ .stmt = "get_credit_note_document", .nparams = 2, .read_only = 1, .ncols = 3,
+	                          .params = { call->id->tenant, json_get_string(call->args, "credit_note_id") } };
+	return 0;
+}
+
+/* cols: the document, its currency, its credit_note_id. */
+int tool_get_credit_note_pdf_finish(struct tool_call *call, char *const *cols, char **result,
+                                    struct tool_error *err)
+{
+	if (!cols[2]) {
+		tool_error_set(err, "INTERNAL", NULL, 0, "the database returned no credit note");
+		return -1;
+	}
+	snprintf(call->scope, sizeof(call->scope), "invoiced://credit-notes/%s.pdf", cols[2]);
 	return add_exponent(cols[0], cols[1], result, err);
 }

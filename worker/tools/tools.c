@@ -50,8 +50,9 @@ static const struct arg_spec create_invoice_args[] = {
 	  .items = line_item_fields, .description = "1-100 billed lines." },
 	{ .name = "due_date", .type = ARG_DATE,
 	  .description = "Due date YYYY-MM-DD; default 30 days after today." },
-	{ .name = "currency", .type = ARG_CURRENCY, .default_str = "USD",
-	  .description = "ISO 4217 code, default USD. Amounts are in its minor units." },
+	{ .name = "currency", .type = ARG_CURRENCY,
+	  .description = "ISO 4217 code; default the business profile's default_currency, USD when "
+	                 "none is set. Amounts are in its minor units." },
 	{ .name = "memo", .type = ARG_STRING, .min = 0, .max = 2000,
 	  .description = "Free text shown on the invoice, up to 2000 characters." },
 	IDEMPOTENCY_KEY,
@@ -193,6 +194,13 @@ static const struct arg_spec list_outstanding_args[] = {
 	{ 0 }
 };
 
+/* One field, two names: vat_id (preferred) and tax_id (accepted alias). */
+#define VAT_ID(what) \
+	{ .name = "vat_id", .type = ARG_STRING, .min = 1, .max = 64, .description = what }
+#define TAX_ID_ALIAS \
+	{ .name = "tax_id", .type = ARG_STRING, .min = 1, .max = 64, \
+	  .description = "Accepted alias of vat_id (the same field; giving both with different values is refused)." }
+
 static const struct arg_spec upsert_customer_args[] = {
 	CUSTOMER_ID(1, "Your identifier for the customer, 1-64 of [A-Za-z0-9_.:-]."),
 	{ .name = "name", .type = ARG_STRING, .required = 1, .min = 1, .max = 200,
@@ -201,6 +209,8 @@ static const struct arg_spec upsert_customer_args[] = {
 	  .description = "Billing e-mail address." },
 	{ .name = "address", .type = ARG_STRING, .min = 1, .max = 1000,
 	  .description = "Postal address, up to 1000 characters (newlines allowed)." },
+	VAT_ID("The customer's VAT number (printed on invoices as the buyer's VAT id)."),
+	TAX_ID_ALIAS,
 	{ 0 }
 };
 
@@ -214,8 +224,8 @@ static const struct arg_spec upsert_business_profile_args[] = {
 	  .description = "The seller's legal name, printed on statements and invoices (the PDF's author)." },
 	{ .name = "address", .type = ARG_STRING, .min = 1, .max = 1000,
 	  .description = "Postal address, up to 1000 characters (newlines allowed)." },
-	{ .name = "tax_id", .type = ARG_STRING, .min = 1, .max = 64,
-	  .description = "VAT number or other tax identifier." },
+	VAT_ID("The seller's VAT number or other tax identifier, printed on every document."),
+	TAX_ID_ALIAS,
 	{ .name = "email", .type = ARG_STRING, .min = 3, .max = 254, .charset = CHARS_EMAIL,
 	  .description = "Contact e-mail address for billing questions." },
 	{ .name = "phone", .type = ARG_STRING, .min = 1, .max = 64, .description = "Contact telephone." },
@@ -223,6 +233,8 @@ static const struct arg_spec upsert_business_profile_args[] = {
 	  .description = "How to pay (bank account, IBAN, reference to quote), printed on the remittance slip." },
 	{ .name = "paper_size", .type = ARG_ENUM, .enum_values = "A4 Letter", .default_str = "A4",
 	  .description = "Paper size of the PDFs: A4 (default) or Letter." },
+	{ .name = "default_currency", .type = ARG_CURRENCY,
+	  .description = "ISO 4217 code create_invoice uses when it is given no currency; without it, USD." },
 	{ 0 }
 };
 
@@ -247,6 +259,14 @@ static const struct arg_spec get_statement_args[] = {
 };
 
 static const struct arg_spec get_invoice_pdf_args[] = { INVOICE_ID, INLINE_ARG, { 0 } };
+
+static const struct arg_spec get_credit_note_pdf_args[] = {
+	{ .name = "credit_note_id", .type = ARG_STRING, .required = 1, .min = 1, .max = 64,
+	  .charset = CHARS_UUID,
+	  .description = "The credit_note_id from create_credit_note or get_invoice's credit_notes." },
+	INLINE_ARG,
+	{ 0 }
+};
 
 #define TS "{\"type\":\"string\"}"
 #define NTS "{\"type\":[\"string\",\"null\"]}"
@@ -297,9 +317,10 @@ static const struct arg_spec get_invoice_pdf_args[] = { INVOICE_ID, INLINE_ARG, 
 #define AGING_PROPS "\"current\":" INT ",\"days_1_30\":" INT ",\"days_31_60\":" INT "," \
 	"\"days_61_90\":" INT ",\"days_over_90\":" INT
 #define PROFILE_PROPS \
-	"\"legal_name\":" TS ",\"address\":" NTS ",\"tax_id\":" NTS ",\"email\":" NTS "," \
-	"\"phone\":" NTS ",\"payment_instructions\":" NTS "," \
-	"\"paper_size\":{\"type\":\"string\",\"enum\":[\"A4\",\"Letter\"]},\"updated_at\":" TS
+	"\"legal_name\":" TS ",\"address\":" NTS ",\"vat_id\":" NTS ",\"tax_id\":" NTS "," \
+	"\"email\":" NTS ",\"phone\":" NTS ",\"payment_instructions\":" NTS "," \
+	"\"paper_size\":{\"type\":\"string\",\"enum\":[\"A4\",\"Letter\"]}," \
+	"\"default_currency\":" NTS ",\"updated_at\":" TS
 #define NINT "{\"type\":[\"integer\",\"null\"]}"
 #define STATEMENT_SCHEMA "{\"type\":\"object\",\"properties\":{" \
 	"\"statement_id\":" TS ",\"type\":{\"type\":\"string\",\"enum\":[\"activity\",\"open_item\"]}," \
@@ -307,20 +328,50 @@ static const struct arg_spec get_invoice_pdf_args[] = { INVOICE_ID, INLINE_ARG, 
 	"\"period_start\":" TS ",\"period_end\":" TS "," \
 	"\"seller\":{\"type\":[\"object\",\"null\"]},\"customer\":{\"type\":\"object\"}," \
 	"\"summary\":{\"type\":\"object\",\"properties\":{\"opening_balance_cents\":" INT "," \
-	"\"invoiced_cents\":" INT ",\"payments_cents\":" INT ",\"closing_balance_cents\":" INT "," \
+	"\"invoiced_cents\":" INT ",\"payments_cents\":" INT ",\"reversals_cents\":" INT "," \
+	"\"credit_notes_cents\":" INT ",\"closing_balance_cents\":" INT ",\"unapplied_credit_cents\":" INT "," \
 	"\"overdue_cents\":" INT ",\"amount_due_cents\":" INT "}}," \
 	"\"aging\":{\"type\":\"object\",\"properties\":{" AGING_PROPS ",\"total\":" INT "}}," \
 	"\"lines\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{" \
-	"\"date\":" TS ",\"type\":{\"type\":\"string\",\"enum\":[\"invoice\",\"payment\",\"void\"]}," \
+	"\"date\":" TS ",\"type\":{\"type\":\"string\",\"enum\":[\"invoice\",\"payment\",\"void\"," \
+	"\"reversal\",\"credit_note\"]}," \
 	"\"document\":" NTS ",\"due_date\":" NTS ",\"reference\":" NTS ",\"debit_cents\":" INT "," \
 	"\"credit_cents\":" INT ",\"balance_cents\":" INT ",\"original_cents\":" INT "," \
-	"\"paid_cents\":" INT ",\"open_cents\":" INT ",\"days_past_due\":" INT "}}}," \
+	"\"paid_cents\":" INT ",\"credited_cents\":" INT ",\"open_cents\":" INT ",\"days_past_due\":" INT "}}}," \
 	"\"pdf\":{\"type\":\"object\",\"properties\":{\"uri\":" TS ",\"mimeType\":" TS "," \
 	"\"size\":" INT ",\"pages\":" NINT "}}}," \
 	"\"required\":[\"statement_id\",\"type\",\"currency\",\"statement_date\",\"period_start\"," \
 	"\"summary\",\"aging\",\"lines\"]}"
+/* What get_invoice_pdf adds to FULL_INVOICE_SCHEMA: the printed figures. */
+#define INVOICE_DOCUMENT_SCHEMA "{\"type\":\"object\",\"properties\":{" INVOICE_PROPS "," \
+	"\"void_reason\":" NTS ",\"voided_at\":" NTS ",\"line_items\":" LINE_ITEMS_SCHEMA "," \
+	"\"payments\":" ARRAY_OF("{\"type\":\"object\"}") ",\"credit_notes\":" ARRAY_OF(CREDIT_NOTE_SCHEMA) "," \
+	"\"credits_applied\":" ARRAY_OF("{\"type\":\"object\"}") ",\"document_date\":" TS "," \
+	"\"currency_exponent\":" INT ",\"net_cents\":" INT ",\"tax_added_cents\":" INT "," \
+	"\"vat_summary\":" ARRAY_OF("{\"type\":\"object\",\"properties\":{\"tax_code\":" NTS "," \
+	"\"rate_bps\":" NINT ",\"inclusive\":{\"type\":[\"boolean\",\"null\"]},\"name\":" NTS "," \
+	"\"taxable_cents\":" INT ",\"tax_cents\":" INT "}}") "," \
+	"\"settlements\":" ARRAY_OF("{\"type\":\"object\",\"properties\":{\"kind\":{\"type\":\"string\"," \
+	"\"enum\":[\"payment\",\"reversal\",\"credit_note\",\"credit_applied\"]},\"date\":" TS "," \
+	"\"document\":" NTS ",\"reference\":" NTS ",\"amount_cents\":" INT "}}") "," \
+	"\"seller\":{\"type\":[\"object\",\"null\"]},\"customer\":{\"type\":\"object\"}," \
+	"\"pdf\":{\"type\":\"object\"}}," \
+	"\"required\":[" INVOICE_REQUIRED ",\"line_items\",\"payments\",\"vat_summary\",\"settlements\"]}"
+#define CREDIT_NOTE_DOCUMENT_SCHEMA "{\"type\":\"object\",\"properties\":{" \
+	"\"credit_note_id\":{\"type\":\"string\",\"format\":\"uuid\"},\"credit_note_number\":" TS "," \
+	"\"invoice_id\":" TS ",\"invoice_number\":" NTS ",\"invoice_date\":" NTS "," \
+	"\"invoice_total_cents\":" INT ",\"customer_id\":" TS ",\"currency\":" TS "," \
+	"\"currency_exponent\":" INT ",\"amount_cents\":" INT ",\"applied_to_invoice_cents\":" INT "," \
+	"\"customer_credit_cents\":" INT ",\"reason\":" TS ",\"document_date\":" TS "," \
+	"\"line_items\":" ARRAY_OF("{\"type\":\"object\",\"properties\":{\"description\":" TS "," \
+	"\"amount_cents\":" INT ",\"quantity\":" INT ",\"line_total_cents\":" INT "}}") "," \
+	"\"seller\":{\"type\":[\"object\",\"null\"]},\"customer\":{\"type\":\"object\"}," \
+	"\"pdf\":{\"type\":\"object\"}}," \
+	"\"required\":[\"credit_note_id\",\"credit_note_number\",\"invoice_id\",\"currency\"," \
+	"\"amount_cents\",\"document_date\",\"line_items\"]}"
 #define CUSTOMER_PROPS \
-	"\"customer_id\":" TS ",\"name\":" NTS ",\"email\":" NTS ",\"address\":" NTS ","
+	"\"customer_id\":" TS ",\"name\":" NTS ",\"email\":" NTS ",\"address\":" NTS "," \
+	"\"vat_id\":" NTS ",\"tax_id\":" NTS ","
 
 static const struct tool_def tool_table[] = {
 	{
@@ -435,8 +486,9 @@ static const struct tool_def tool_table[] = {
 	{
 		.name = "upsert_customer",
 		.title = "Save customer",
-		.description = "Create or update a customer's details (name, email, address) used on "
-		               "statements. Invoices may reference a customer_id before it has details.",
+		.description = "Create or update a customer's details (name, email, address, vat_id) used "
+		               "on statements and invoices. Invoices may reference a customer_id before it "
+		               "has details.",
 		.scope = "invoices:write",
 		.idempotent = 1,
 		.args = upsert_customer_args,
@@ -560,9 +612,10 @@ static const struct tool_def tool_table[] = {
 	{
 		.name = "upsert_business_profile",
 		.title = "Save business profile",
-		.description = "Create or replace the seller details printed on statements and invoice "
-		               "PDFs: legal name, address, tax id, contact, payment instructions, paper "
-		               "size (A4 or Letter). One profile per tenant.",
+		.description = "Create or replace the seller details printed on statements, invoice and "
+		               "credit note PDFs: legal name, address, VAT id (vat_id; tax_id is an alias), "
+		               "contact, payment instructions, paper size (A4 or Letter), and the "
+		               "default_currency of new invoices. One profile per tenant.",
 		.scope = "invoices:write",
 		.idempotent = 1,
 		.args = upsert_business_profile_args,
@@ -586,9 +639,10 @@ static const struct tool_def tool_table[] = {
 	{
 		.name = "get_statement",
 		.title = "Customer statement",
-		.description = "A customer's statement in one currency as of period_end: opening balance, "
-		               "invoiced, payments, closing balance, overdue, lines (activity: with running "
-		               "balance; open_item: open invoices) and aging buckets (current, 1-30, 31-60, "
+		.description = "A customer's statement in one currency as of period_end: opening balance + "
+		               "invoiced - payments + reversals - credit notes = closing balance, overdue, "
+		               "lines (activity: with running balance; open_item: open invoices with "
+		               "original, paid, credited, open) and aging buckets (current, 1-30, 31-60, "
 		               "61-90, over 90 days past due at the statement date), all in "
 		               "structuredContent, plus the statement as a PDF (a resource_link; with "
 		               "inline true also embedded). Payments dated after period_end do not count.",
@@ -604,17 +658,38 @@ static const struct tool_def tool_table[] = {
 	{
 		.name = "get_invoice_pdf",
 		.title = "Invoice PDF",
-		.description = "One invoice as a PDF document (seller, customer, number, dates, lines, "
-		               "totals, payments, amount due): structuredContent as get_invoice plus a "
-		               "resource_link to the PDF; with inline true the PDF is also embedded.",
+		.description = "One invoice as a PDF tax invoice (seller and buyer with VAT ids, number, "
+		               "dates, lines with unit price, discount and VAT rate, subtotal, discounts, "
+		               "net, VAT per rate, total, every payment, reversal, credit note and credit "
+		               "applied, amount due): structuredContent as get_invoice plus the printed "
+		               "figures (net_cents, vat_summary, settlements: total + their amounts = "
+		               "amount due) and a resource_link to the PDF; with inline true the PDF is "
+		               "also embedded.",
 		.scope = "invoices:read",
 		.read_only = 1,
 		.idempotent = 1,
 		.args = get_invoice_pdf_args,
-		.output_schema = FULL_INVOICE_SCHEMA,
+		.output_schema = INVOICE_DOCUMENT_SCHEMA,
 		.prepare = tool_get_invoice_pdf,
 		.finish = tool_get_invoice_pdf_finish,
 		.document = DOC_INVOICE,
+	},
+	{
+		.name = "get_credit_note_pdf",
+		.title = "Credit note PDF",
+		.description = "One credit note as a PDF document (seller, customer, number, date, the "
+		               "invoice it credits, lines, amount, the part applied to the invoice and the "
+		               "part that became customer credit) plus the same data in "
+		               "structuredContent and a resource_link; with inline true the PDF is also "
+		               "embedded.",
+		.scope = "invoices:read",
+		.read_only = 1,
+		.idempotent = 1,
+		.args = get_credit_note_pdf_args,
+		.output_schema = CREDIT_NOTE_DOCUMENT_SCHEMA,
+		.prepare = tool_get_credit_note_pdf,
+		.finish = tool_get_credit_note_pdf_finish,
+		.document = DOC_CREDIT_NOTE,
 	},
 };
 #define NTOOLS (sizeof(tool_table) / sizeof(tool_table[0]))

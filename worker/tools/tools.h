@@ -116,6 +116,11 @@ const char *tool_args_fingerprint(struct tool_call *call);
  * (owned by call->holder, like the fingerprint). */
 const char *tool_args_except(struct tool_call *call, const char *skip);
 
+/* An argument with two names (preferred, alias): *value is whichever was
+ * given (NULL: neither); -1 with err when both were given and differ. */
+int tool_arg_alias(struct tool_call *call, const char *preferred, const char *alias, const char **value,
+                   struct tool_error *err);
+
 /* Seconds since the epoch of a timestamp that passed ARG_TIMESTAMP
  * validation (RFC 3339 with Z or an offset). */
 long long tool_timestamp_epoch(const char *s);
