@@ -188,12 +188,19 @@ def test_invoice_pdf_and_inline_cap(env):
     # Without inline: the link only.
     plain = result_of(c, "get_invoice_pdf", {"invoice_id": ids[0]})
     expect([b["type"] for b in plain["content"]] == ["text", "resource_link"], plain["content"])
-    # Over the cap (200000 here): a clear error naming the cap and the URI.
+    # Over the cap (200000 here): still a result, with the link, pdf.inline
+    # false and a note naming the cap and the URI to read.
     big = "big-1"
     make_long_statement(env, c, big, 4000)
-    err = result_of(c, "get_statement", {"customer_id": big, "currency": "USD", "inline": True})
-    msg = err["structuredContent"].get("error", {}).get("message", "")
-    expect(err.get("isError") and "200000" in msg and "invoiced://statements/big-1/USD/" in msg, err)
+    over = result_of(c, "get_statement", {"customer_id": big, "currency": "USD", "inline": True})
+    expect(not over.get("isError") and [b["type"] for b in over["content"]] == ["text", "resource_link", "text"],
+           over["content"][:3] if "content" in over else over)
+    note = over["content"][2]["text"]
+    uri = over["content"][1]["uri"]
+    expect("200000" in note and uri in note and uri.startswith("invoiced://statements/big-1/USD/"), note)
+    expect(over["structuredContent"]["pdf"]["inline"] is False and over["content"][1]["size"] > 200000, over["content"][1])
+    small = result_of(c, "get_invoice_pdf", {"invoice_id": ids[0], "inline": True})
+    expect(small["structuredContent"]["pdf"]["inline"] is True and small["content"][2]["type"] == "resource", small["content"][2:])
     ok_plain = result_of(c, "get_statement", {"customer_id": big, "currency": "USD"})
     expect(ok_plain["content"][1]["size"] > 200000, ok_plain["content"][1])
 

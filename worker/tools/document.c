@@ -196,21 +196,18 @@ char *document_tool_result(int kind, const char *structured, const char *uri,
 	json_object *doc = json_tokener_parse(structured);
 	size_t slen = strlen(structured), name_len;
 	struct strbuf b;
-	char text[1500], pdfinfo[DOC_URI_MAX + 128], name[DOC_URI_MAX];
+	char text[1500], pdfinfo[DOC_URI_MAX + 128], name[DOC_URI_MAX], note[DOC_URI_MAX + 200];
 	const char *q;
+	int embed;
 
 	if (!doc || slen < 2 || structured[slen - 1] != '}') {
 		json_object_put(doc);
 		tool_error_set(err, "INTERNAL", NULL, 0, "the document data could not be read back");
 		return NULL;
 	}
-	if (want_inline && (long)pdf_len > cap) {
-		json_object_put(doc);
-		tool_error_set(err, "INVALID_INPUT", "inline", 0,
-		               "the PDF is %zu bytes, over the inline cap of %ld bytes (inline_pdf_max_bytes); "
-		               "call again without inline and read %s with resources/read", pdf_len, cap, uri);
-		return NULL;
-	}
+	/* Over the inline cap the PDF is linked, not embedded, and the result
+	 * says so: what the agent asked for, as far as it can have it. */
+	embed = want_inline && (long)pdf_len <= cap;
 	summary(kind, doc, uri, pdf_len, text, sizeof(text));
 	json_object_put(doc);
 	q = strchr(file_name(uri), '?');
@@ -218,7 +215,7 @@ char *document_tool_result(int kind, const char *structured, const char *uri,
 	snprintf(name, sizeof(name), "%s%.*s", kind == DOC_STATEMENT ? "statement-"
 	         : kind == DOC_CREDIT_NOTE ? "credit-note-" : "invoice-",
 	         (int)name_len, file_name(uri));
-	strbuf_init(&b, slen + (want_inline ? pdf_len * 4 / 3 : 0) + 2048);
+	strbuf_init(&b, slen + (embed ? pdf_len * 4 / 3 : 0) + 2048);
 	strbuf_puts(&b, "\"content\":[{\"type\":\"text\",\"text\":");
 	strbuf_json_string(&b, text, strlen(text));
 	strbuf_puts(&b, "},{\"type\":\"resource_link\",\"uri\":");
@@ -227,7 +224,15 @@ char *document_tool_result(int kind, const char *structured, const char *uri,
 	strbuf_json_string(&b, name, strlen(name));
 	snprintf(pdfinfo, sizeof(pdfinfo), ",\"mimeType\":\"" DOC_MIME "\",\"size\":%zu}", pdf_len);
 	strbuf_puts(&b, pdfinfo);
-	if (want_inline) {
+	if (want_inline && !embed) {
+		snprintf(note, sizeof(note), "The PDF is %zu bytes, over the inline cap of %ld bytes "
+		         "(inline_pdf_max_bytes), so it is not embedded: read %s with resources/read.",
+		         pdf_len, cap, uri);
+		strbuf_puts(&b, ",{\"type\":\"text\",\"text\":");
+		strbuf_json_string(&b, note, strlen(note));
+		strbuf_puts(&b, "}");
+	}
+	if (embed) {
 		strbuf_puts(&b, ",{\"type\":\"resource\",\"resource\":{\"uri\":");
 		strbuf_json_string(&b, uri, strlen(uri));
 		strbuf_puts(&b, ",\"mimeType\":\"" DOC_MIME "\",");
@@ -238,8 +243,8 @@ char *document_tool_result(int kind, const char *structured, const char *uri,
 	strbuf_append(&b, structured, slen - 1);
 	strbuf_puts(&b, ",\"pdf\":{\"uri\":");
 	strbuf_json_string(&b, uri, strlen(uri));
-	snprintf(pdfinfo, sizeof(pdfinfo), ",\"mimeType\":\"" DOC_MIME "\",\"size\":%zu,\"pages\":%d}},"
-	         "\"isError\":false", pdf_len, pages);
+	snprintf(pdfinfo, sizeof(pdfinfo), ",\"mimeType\":\"" DOC_MIME "\",\"size\":%zu,\"pages\":%d,"
+	         "\"inline\":%s}},\"isError\":false", pdf_len, pages, embed ? "true" : "false");
 	strbuf_puts(&b, pdfinfo);
 	return strbuf_take(&b, NULL);
 }

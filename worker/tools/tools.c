@@ -241,7 +241,8 @@ static const struct arg_spec upsert_business_profile_args[] = {
 #define INLINE_ARG \
 	{ .name = "inline", .type = ARG_BOOLEAN, \
 	  .description = "Also return the PDF itself as an embedded resource (base64), when it is under " \
-	                 "the server's inline cap; default false (a resource_link to read instead)." }
+	                 "the server's inline cap (over it: the resource_link, pdf.inline false and a note); " \
+	                 "default false (a resource_link to read instead)." }
 
 static const struct arg_spec get_statement_args[] = {
 	CUSTOMER_ID(1, "The customer the statement is for."),
@@ -339,7 +340,7 @@ static const struct arg_spec get_credit_note_pdf_args[] = {
 	"\"credit_cents\":" INT ",\"balance_cents\":" INT ",\"original_cents\":" INT "," \
 	"\"paid_cents\":" INT ",\"credited_cents\":" INT ",\"open_cents\":" INT ",\"days_past_due\":" INT "}}}," \
 	"\"pdf\":{\"type\":\"object\",\"properties\":{\"uri\":" TS ",\"mimeType\":" TS "," \
-	"\"size\":" INT ",\"pages\":" NINT "}}}," \
+	"\"size\":" INT ",\"pages\":" NINT ",\"inline\":{\"type\":\"boolean\"}}}}," \
 	"\"required\":[\"statement_id\",\"type\",\"currency\",\"statement_date\",\"period_start\"," \
 	"\"summary\",\"aging\",\"lines\"]}"
 /* What get_invoice_pdf adds to FULL_INVOICE_SCHEMA: the printed figures. */
