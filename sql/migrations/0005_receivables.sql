@@ -785,6 +785,13 @@ BEGIN
 	                    issued_at = greatest(clock_timestamp(), inv.created_at)  -- a clock stepped back
 	 WHERE invoice_id = p_invoice RETURNING * INTO inv;
 	PERFORM mcp_audit(p_tenant, p_subject, 'send_invoice', p_invoice::text, p_request);
+	-- Accepted, but said: the agent may have meant another date.
+	IF inv.due_date < current_date THEN
+		RETURN mcp_invoice_full(inv) || jsonb_build_object('warnings', jsonb_build_array(format(
+			'due_date %s had already passed when the invoice was sent: it is overdue at once '
+			'(update_invoice cannot change a sent invoice; void it and create another if that was not meant)',
+			inv.due_date)));
+	END IF;
 	RETURN mcp_invoice_full(inv);
 END $$;
 
@@ -837,6 +844,13 @@ BEGIN
 		'status', mcp_invoice_json(inv)->'status',
 		'amount_paid_cents', inv.amount_paid_cents,
 		'amount_due_cents', inv.total_cents - inv.amount_paid_cents - inv.credited_cents);
+	-- Accepted, but said: a statement counts the payment from the day the
+	-- invoice was sent, never before.
+	IF pay.paid_at < inv.issued_at THEN
+		result := result || jsonb_build_object('warnings', jsonb_build_array(format(
+			'paid_at %s is before the invoice was sent (%s): statements count the payment from the day '
+			'the invoice was sent', mcp_ts(pay.paid_at), mcp_ts(inv.issued_at))));
+	END IF;
 	PERFORM mcp_idempotency_store(p_tenant, 'apply_payment', p_key, result);
 	PERFORM mcp_audit(p_tenant, p_subject, 'apply_payment', pay.payment_id::text, p_request);
 	RETURN result;

@@ -228,3 +228,23 @@ def test_integers_may_be_written_with_a_zero_fraction(env):
     err, sc = c.tool("list_invoices", {"customer_id": "zf", "limit": 1e300})
     expect(err and sc["error"]["field"] == "limit", sc)
 
+
+
+def test_past_due_dates_and_early_payments_are_accepted_with_a_warning(env):
+    c = Client(env, env.token(tenant="warnings"))
+    err, inv = c.tool("create_invoice", {"customer_id": "w", "due_date": "2020-01-31",
+                                         "line_items": [{"description": "x", "amount_cents": 1000}]})
+    expect(not err, inv)
+    err, sent = c.tool("send_invoice", {"invoice_id": inv["invoice_id"]})
+    expect(not err and sent["status"] in ("overdue", "sent"), sent)
+    expect(len(sent.get("warnings", [])) == 1 and "2020-01-31 had already passed" in sent["warnings"][0], sent)
+    err, paid = c.tool("apply_payment", {"invoice_id": inv["invoice_id"], "amount_cents": 100,
+                                         "paid_at": "2020-01-01T00:00:00Z"})
+    expect(not err and paid["amount_due_cents"] == 900, paid)
+    expect(len(paid.get("warnings", [])) == 1 and "before the invoice was sent" in paid["warnings"][0], paid)
+    # Ordinary calls carry none.
+    err, again = c.tool("apply_payment", {"invoice_id": inv["invoice_id"], "amount_cents": 100})
+    expect(not err and "warnings" not in again, again)
+    err, inv2 = c.tool("create_invoice", {"customer_id": "w", "line_items": [{"description": "y", "amount_cents": 5}]})
+    err, sent2 = c.tool("send_invoice", {"invoice_id": inv2["invoice_id"]})
+    expect(not err and "warnings" not in sent2, sent2)

@@ -303,7 +303,9 @@ static const struct arg_spec get_credit_note_pdf_args[] = {
 	"\"applied_to_invoice_cents\":" INT ",\"customer_credit_cents\":" INT ",\"reason\":" TS "," \
 	"\"created_at\":" TS "}}"
 #define ARRAY_OF(items) "{\"type\":\"array\",\"items\":" items "}"
-#define FULL_INVOICE_SCHEMA "{\"type\":\"object\",\"properties\":{" INVOICE_PROPS "," \
+/* Present when the call succeeded but has something the agent should know. */
+#define WARNINGS "{\"type\":\"array\",\"items\":{\"type\":\"string\"}}"
+#define FULL_INVOICE_SCHEMA "{\"type\":\"object\",\"properties\":{" INVOICE_PROPS ",\"warnings\":" WARNINGS "," \
 	"\"void_reason\":" NTS ",\"voided_at\":" NTS ",\"line_items\":" LINE_ITEMS_SCHEMA "," \
 	"\"payments\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{" \
 	PAYMENT_PROPS ",\"reversed\":{\"type\":\"boolean\"}}}}," \
@@ -445,7 +447,7 @@ static const struct tool_def tool_table[] = {
 		.output_schema = "{\"type\":\"object\",\"properties\":{\"payment\":{\"type\":\"object\","
 			"\"properties\":{" PAYMENT_PROPS ",\"invoice_id\":" TS ",\"currency\":" TS "}},"
 			"\"invoice_id\":" TS ",\"status\":" TS ",\"amount_paid_cents\":" INT ","
-			"\"amount_due_cents\":" INT "},\"required\":[\"payment\",\"invoice_id\",\"status\","
+			"\"amount_due_cents\":" INT ",\"warnings\":" WARNINGS "},\"required\":[\"payment\",\"invoice_id\",\"status\","
 			"\"amount_paid_cents\",\"amount_due_cents\"]}",
 		.prepare = tool_apply_payment,
 	},
