@@ -46,6 +46,13 @@ RENDER_SRCS := $(wildcard render/*.c) $(wildcard server/lib/*.c) server/proto/ip
 RENDER_CFLAGS = $(ALL_CFLAGS) $(shell pkg-config --cflags $(RENDER_PKGS) 2>/dev/null)
 RENDER_LIBS = $(shell pkg-config --libs $(RENDER_PKGS) 2>/dev/null)
 RENDER_OBJS := $(RENDER_SRCS:%.c=build/render/%.o)
+# The JWKS fetcher is its own binary too: only it links libcurl, so no
+# other process has an HTTP client in it.
+JWKS_PKGS := libcurl json-c openssl libseccomp
+JWKS_SRCS := $(wildcard jwks/*.c) $(wildcard server/lib/*.c) server/proto/ipc.c server/proto/keyset.c \
+             server/proto/jwks_msg.c server/proc/privsep.c server/proc/sandbox.c server/auth/jws.c
+JWKS_CFLAGS = $(ALL_CFLAGS) $(shell pkg-config --cflags $(JWKS_PKGS) 2>/dev/null)
+JWKS_LIBS = $(shell pkg-config --libs $(JWKS_PKGS) 2>/dev/null)
 LIB_OBJS := $(LIB_SRCS:%.c=build/rel/%.o) build/rel/migrations.o
 SAN_OBJS := $(LIB_SRCS:%.c=build/san/%.o) build/san/migrations.o
 
@@ -55,7 +62,7 @@ RENDER_FUZZ_SRCS := $(filter-out render/renderer.c,$(RENDER_SRCS))
 
 
 .PHONY: all run stop test unit fuzz integration test-cluster bench bench-cluster install clean deps check-readme
-all: bin/mcp-invoiced bin/mcp-invoiced-render
+all: bin/mcp-invoiced bin/mcp-invoiced-render bin/mcp-invoiced-jwks
 
 bin/mcp-invoiced: $(OBJS)
 	@mkdir -p bin
@@ -64,6 +71,25 @@ bin/mcp-invoiced: $(OBJS)
 bin/mcp-invoiced-render: $(RENDER_OBJS)
 	@mkdir -p bin
 	$(CC) $(RENDER_CFLAGS) $(LDFLAGS) -o $@ $(RENDER_OBJS) $(RENDER_LIBS)
+
+bin/mcp-invoiced-jwks: $(JWKS_SRCS:%.c=build/jwks/%.o)
+	@mkdir -p bin
+	$(CC) $(JWKS_CFLAGS) $(LDFLAGS) -o $@ $^ $(JWKS_LIBS)
+
+build/jwks/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo CC-JWKS $<
+	@$(CC) $(JWKS_CFLAGS) -c -o $@ $<
+
+# The fetcher the sanitizer server runs in the tests (ASan + UBSan).
+bin/mcp-invoiced-jwks-san: $(JWKS_SRCS:%.c=build/jwkssan/%.o)
+	@mkdir -p bin
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(JWKS_LIBS)
+
+build/jwkssan/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo CC-JWKS-SAN $<
+	@$(CC) $(SAN_CFLAGS) $(shell pkg-config --cflags $(JWKS_PKGS) 2>/dev/null) -c -o $@ $<
 
 build/render/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -131,6 +157,12 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
 	@echo LINK-FUZZ $@
 	@clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJS) $(LIBS)
 
+# The JWKS parser's driver links the fetcher's parser (jwks/jwk.c).
+build/fuzz/fuzz_jwks: tests/fuzz/fuzz_jwks.c build/fuzzobj/jwks/jwk.o $(FUZZ_OBJS)
+	@mkdir -p build/fuzz
+	@echo LINK-FUZZ $@
+	@clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
+
 # The renderer's driver links the renderer's modules (and cairo/pango).
 build/fuzzrender/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -153,7 +185,7 @@ fuzz: $(FUZZERS)
 	  mkdir -p build/corpus/$$n; \
 	  $$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 build/corpus/$$n tests/fuzz/corpus/$$n > build/fuzz/$$n.log 2>&1 || { tail -n 40 build/fuzz/$$n.log; exit 1; }; tail -n 1 build/fuzz/$$n.log; done
 
-integration: bin/mcp-invoiced-san bin/mcp-invoiced-render-san bin/mcp-invoiced
+integration: bin/mcp-invoiced-san bin/mcp-invoiced-render-san bin/mcp-invoiced-jwks-san bin/mcp-invoiced
 	python3 tests/integration/run.py
 
 # Two hosts behind HAProxy on one PostgreSQL, in network namespaces (root);
@@ -167,7 +199,7 @@ check-readme: bin/mcp-invoiced
 	@diff -u build/readme-tools.md build/tools.md && echo "README tool table matches the tool table"
 
 test: deps
-	@$(MAKE) --no-print-directory -j$$(nproc) all bin/mcp-invoiced-san bin/mcp-invoiced-render-san $(UNIT_TESTS) $(FUZZERS)
+	@$(MAKE) --no-print-directory -j$$(nproc) all bin/mcp-invoiced-san bin/mcp-invoiced-render-san bin/mcp-invoiced-jwks-san $(UNIT_TESTS) $(FUZZERS)
 	@$(MAKE) --no-print-directory check-readme
 	@python3 tests/check-layout.py
 	@sh tests/check-systemd.sh
@@ -196,7 +228,7 @@ bench-cluster: deps all
 # SYSTEMD_UNIT_DIR says otherwise; the README it names is installed too.
 SYSTEMD_UNIT_DIR ?= $(or $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system)
 DOC_DIR := $(PREFIX)/share/doc/mcp-invoiced
-install: bin/mcp-invoiced bin/mcp-invoiced-render
+install: bin/mcp-invoiced bin/mcp-invoiced-render bin/mcp-invoiced-jwks
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSTEMD_UNIT_DIR) $(DESTDIR)/usr/lib/sysusers.d \
 	  $(DESTDIR)/usr/lib/tmpfiles.d $(DESTDIR)/etc/mcp-invoiced $(DESTDIR)$(DOC_DIR)/docs \
 	  $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man5
@@ -207,6 +239,7 @@ install: bin/mcp-invoiced bin/mcp-invoiced-render
 	install -m 0644 systemd/mcp-invoiced.conf.example $(DESTDIR)$(DOC_DIR)/mcp-invoiced.conf.example
 	install -m 0755 bin/mcp-invoiced $(DESTDIR)$(PREFIX)/bin/mcp-invoiced
 	install -m 0755 bin/mcp-invoiced-render $(DESTDIR)$(PREFIX)/bin/mcp-invoiced-render
+	install -m 0755 bin/mcp-invoiced-jwks $(DESTDIR)$(PREFIX)/bin/mcp-invoiced-jwks
 	sed 's|@PREFIX@|$(PREFIX)|g' systemd/mcp-invoiced.service > $(DESTDIR)$(SYSTEMD_UNIT_DIR)/mcp-invoiced.service
 	install -m 0644 systemd/mcp-invoiced.sysusers $(DESTDIR)/usr/lib/sysusers.d/mcp-invoiced.conf
 	install -m 0644 systemd/mcp-invoiced.tmpfiles $(DESTDIR)/usr/lib/tmpfiles.d/mcp-invoiced.conf

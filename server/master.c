@@ -84,6 +84,8 @@ static void close_master_fds(struct master *m)
 	for (int i = 0; i < MAX_RENDERERS; i++)
 		if (m->renderers[i].pid > 0)
 			close(m->renderers[i].chan);
+	if (m->jwks.chan >= 0)
+		close(m->jwks.chan);
 }
 
 /* A channel and a fork for a child process: in the child returns 0 with
@@ -115,16 +117,21 @@ pid_t master_fork_child(struct master *m, int sv[2])
 
 /* Forks a key manager for the current configuration and waits until it
  * has loaded the private key and checked it against the certificate. */
-/* Reads what a child sent on chan (only IPC_READY is expected): 1 if
- * that came. A channel whose peer is gone leaves epoll (the child is
- * reaped on SIGCHLD). */
+/* Reads what a child sent on chan (IPC_READY, or a worker's
+ * IPC_KEYS_WANTED): 1 if IPC_READY came. A channel whose peer is gone
+ * leaves epoll (the child is reaped on SIGCHLD). */
 int master_child_ready(struct master *m, int chan)
 {
 	struct ipc_msg msg;
 	int fd, rc, ready = 0;
 
-	while ((rc = ipc_recv(chan, &msg, &fd)) == 1)
+	while ((rc = ipc_recv(chan, &msg, &fd)) == 1) {
 		ready |= msg.type == IPC_READY;
+		if (msg.type == IPC_KEYS_WANTED)
+			jwks_want(m);
+		if (fd >= 0)
+			close(fd);
+	}
 	if (rc == 0 || (rc < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
 		epoll_ctl(m->epfd, EPOLL_CTL_DEL, chan, NULL);
 	return ready;
@@ -349,6 +356,7 @@ static void begin_stop(struct master *m, int status, const char *why)
 	for (int r = 0; r < MAX_RENDERERS; r++)
 		if (m->renderers[r].pid > 0)
 			kill(m->renderers[r].pid, SIGTERM);
+	jwks_stop(m);
 	retire_keymgr(m, m->keymgr_pid, m->keymgr_chan);
 	m->keymgr_pid = 0;
 	m->keymgr_chan = -1;
@@ -423,7 +431,7 @@ static void reap(struct master *m)
 			snprintf(how, sizeof(how), "killed by signal %d", WTERMSIG(status));
 		else
 			snprintf(how, sizeof(how), "exit status %d", WEXITSTATUS(status));
-		if (renderers_reap(m, pid, how))
+		if (renderers_reap(m, pid, how) || jwks_reap(m, pid, how))
 			continue;
 		for (size_t i = 0; i < sizeof(m->old_keymgrs) / sizeof(pid_t); i++) {
 			if (m->old_keymgrs[i] == pid) {
@@ -517,6 +525,26 @@ static void configure_limits(struct master *m)
 	                         c->cluster_hosts);
 }
 
+/* Keys from a JWKS outlive a reload: the new generation starts with the
+ * set in use (the fetcher fetches again with the new settings). */
+static int carry_key_set(struct master *m, struct auth_keys *nkeys,
+                         char *err, size_t errlen)
+{
+	size_t skipped;
+
+	if (!nkeys->from_jwks)
+		return 0;
+	if (m->jwks.exe < 0) {
+		snprintf(err, errlen, "keys from a JWKS need the fetcher %s, which was not there at start-up",
+		         JWKS_BINARY);
+		return -1;
+	}
+	if (m->keys.set_bytes &&
+	    auth_keys_install(nkeys, m->keys.set_bytes, m->keys.set_len, &skipped, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
 static void reload(struct master *m)
 {
 	struct config nc, oldcfg;
@@ -535,6 +563,13 @@ static void reload(struct master *m)
 	    load_material(&nc, &ntls, &nkeys, err, sizeof(err)) < 0) {
 		log_error("reload refused, keeping the running configuration: %s", err);
 		config_free(&nc);
+		return;
+	}
+	if (carry_key_set(m, &nkeys, err, sizeof(err)) < 0) {
+		log_error("reload refused, keeping the running configuration: %s", err);
+		config_free(&nc);
+		SSL_CTX_free(ntls);
+		auth_keys_free(&nkeys);
 		return;
 	}
 	sd_notify_send("RELOADING=1");
@@ -573,6 +608,7 @@ static void reload(struct master *m)
 		sd_notify_send("READY=1");
 		return;
 	}
+	jwks_reloaded(m, &oldcfg);
 	config_free(&oldcfg);
 	SSL_CTX_free(oldtls);
 	auth_keys_free(&oldkeys);
@@ -636,7 +672,8 @@ static void tick(struct master *m)
 		m->next_watchdog_ns = now + m->watchdog_ms * 1000000LL;
 	}
 	if (m->stopping) {
-		if (live_workers(m, 1) == 0 && live_keymgrs(m) == 0 && renderers_live(m) == 0)
+		if (live_workers(m, 1) == 0 && live_keymgrs(m) == 0 && renderers_live(m) == 0 &&
+		    !jwks_live(m))
 			return;
 		if (now > m->stop_deadline_ns) {
 			for (int i = 0; i < SHM_MAX_SLOTS; i++)
@@ -650,6 +687,8 @@ static void tick(struct master *m)
 			for (int r = 0; r < MAX_RENDERERS; r++)
 				if (m->renderers[r].pid > 0)
 					kill(m->renderers[r].pid, SIGKILL);
+			if (m->jwks.pid > 0)
+				kill(m->jwks.pid, SIGKILL);
 			m->stop_deadline_ns = now + 1000000000LL;
 		}
 		return;
@@ -658,6 +697,7 @@ static void tick(struct master *m)
 		m->render_respawn_at_ns = 0;
 		renderers_respawn(m);
 	}
+	jwks_tick(m, now);
 	if (m->respawn_at_ns && now >= m->respawn_at_ns) {
 		m->respawn_at_ns = 0;
 		while (live_workers(m, 0) < m->cfg.workers)
@@ -710,6 +750,11 @@ static void master_start_up(struct master *m, sigset_t *mask)
 	for (int r = 0; r < m->cfg.renderers && r < MAX_RENDERERS; r++)
 		if (renderers_spawn(m, r, 1) < 0)
 			fatal("cannot start the PDF renderer (see the error above)");
+	if (jwks_open(m) < 0 || jwks_start(m) < 0)
+		fatal("cannot start the JWKS fetcher (see the error above)");
+	if (strcmp(m->cfg.jwt_audience, m->cfg.public_url) != 0)
+		log_warn("jwt_audience (%s) is not public_url (%s): clients asking for a token for this "
+		         "resource (RFC 8707) get one naming public_url", m->cfg.jwt_audience, m->cfg.public_url);
 	log_info("mcp-invoiced listening on https://%s%s with %ld workers", m->cfg.listen,
 	         m->cfg.mcp_path, m->cfg.workers);
 	if (m->metrics_fd >= 0)
@@ -718,6 +763,7 @@ static void master_start_up(struct master *m, sigset_t *mask)
 	 * first key manager holds the key, root is gone. Workers forked from
 	 * here on inherit this filter and narrow it. */
 	sandbox_allow_exec_fd(m->render_exe);
+	sandbox_allow_exec_fd(m->jwks.exe);
 	if (sandbox_enter(SANDBOX_MASTER, err, sizeof(err)) < 0)
 		fatal("%s", err);
 	sandbox_test_hook(SANDBOX_MASTER);
@@ -734,6 +780,8 @@ static void dispatch_event(struct master *m, uint32_t tag)
 		accept_batch(m, m->metrics_fd, IPC_METRICS_CONN);
 	else if (tag == TAG_SIGNAL)
 		on_signal(m);
+	else if (tag == TAG_JWKS && m->jwks.pid > 0)
+		jwks_on_channel(m);
 	else if (tag < SHM_MAX_SLOTS && m->workers[tag].pid > 0)
 		on_channel(m, (int)tag);
 	else if (tag >= TAG_RENDER_BASE && tag < TAG_RENDER_BASE + MAX_RENDERERS &&
@@ -755,6 +803,8 @@ int master_run(struct config *cfg, const char *cfg_path)
 	m.epfd = -1;
 	m.sfd = -1;
 	m.keymgr_chan = -1;
+	m.jwks.chan = -1;
+	m.jwks.exe = -1;
 	log_init("master", log_level_parse(m.cfg.log_level, &lvl) == 0 ? lvl : LOG_INFO);
 
 	sigemptyset(&mask);
@@ -774,7 +824,8 @@ int master_run(struct config *cfg, const char *cfg_path)
 		for (int i = 0; i < n; i++)
 			dispatch_event(&m, events[i].data.u32);
 		tick(&m);
-		if (m.stopping && live_workers(&m, 1) == 0 && live_keymgrs(&m) == 0 && renderers_live(&m) == 0) {
+		if (m.stopping && live_workers(&m, 1) == 0 && live_keymgrs(&m) == 0 && renderers_live(&m) == 0 &&
+		    !jwks_live(&m)) {
 			log_info("stopped; in flight at exit: %lld", shm_inflight_total(m.shm));
 			SSL_CTX_free(m.tls);
 			auth_keys_free(&m.keys);

@@ -18,12 +18,15 @@
 #define TAG_LISTEN 0xfffffff0u
 #define TAG_SIGNAL 0xfffffff1u
 #define TAG_METRICS_LISTEN 0xfffffff2u
+#define TAG_JWKS 0xfffffff3u
 #define TAG_RENDER_BASE 0xffff0000u /* + renderer index */
 #define MAX_RENDERERS 16
 #if defined(MCPI_TEST_HOOKS)
 #define RENDERER_BINARY "mcp-invoiced-render-san" /* the tests' sanitizer renderer */
+#define JWKS_BINARY "mcp-invoiced-jwks-san"
 #else
 #define RENDERER_BINARY "mcp-invoiced-render"
+#define JWKS_BINARY "mcp-invoiced-jwks"
 #endif
 
 struct worker_rec {
@@ -43,6 +46,22 @@ struct renderer_rec {
 	int ready;
 };
 
+/* The JWKS fetcher process (jwks/fetcher.c, a binary of its own) and when
+ * to ask it for a fetch (server/jwks.c). */
+struct jwks_rec {
+	pid_t pid;
+	int chan;
+	int exe;                   /* the fetcher binary, opened O_PATH at start-up (fexecve) */
+	char path[4096];
+	int ready;
+	int busy;                  /* a fetch asked and not answered */
+	int wanted;                /* a worker saw an unknown kid: fetch once the cooldown allows */
+	long long last_fetch_ns;   /* when the last fetch was asked */
+	long long next_fetch_ns;   /* the next periodic fetch (or retry after a failure) */
+	long long respawn_at_ns;
+	int failures;              /* fetchers that died before ready, in a row */
+};
+
 struct master {
 	struct config cfg;
 	const char *cfg_path;
@@ -57,6 +76,7 @@ struct master {
 	int keymgr_chan;
 	pid_t old_keymgrs[16];   /* earlier generations', exiting with their workers */
 	struct auth_keys keys;
+	struct jwks_rec jwks;
 	struct cursor_key cursor_key;
 	struct worker_rec workers[SHM_MAX_SLOTS];
 	struct renderer_rec renderers[MAX_RENDERERS];
@@ -95,5 +115,16 @@ void renderers_on_channel(struct master *m, int r);
 int renderers_reap(struct master *m, pid_t pid, const char *how);
 int renderers_live(struct master *m);
 void renderers_respawn(struct master *m);
+
+/* jwks.c */
+int jwks_open(struct master *m);
+int jwks_start(struct master *m);
+void jwks_on_channel(struct master *m);
+void jwks_want(struct master *m);
+int jwks_reap(struct master *m, pid_t pid, const char *how);
+void jwks_tick(struct master *m, long long now_ns);
+void jwks_reloaded(struct master *m, const struct config *old);
+int jwks_live(struct master *m);
+void jwks_stop(struct master *m);
 
 #endif

@@ -27,6 +27,8 @@
 #define SHM_DURATION_BUCKETS 10
 extern const long long shm_duration_bounds_us[SHM_DURATION_BUCKETS - 1];
 
+#define SHM_JWKS_OUTCOMES 16
+
 enum shm_slot_state { SLOT_FREE = 0, SLOT_STARTING, SLOT_READY, SLOT_DRAINING };
 
 struct shm_slot {
@@ -120,6 +122,12 @@ struct shm_segment {
 	atomic_llong worker_restarts;        /* workers replaced after dying */
 	atomic_llong renderer_restarts;      /* renderers replaced after dying once ready */
 	atomic_llong retired_worker_cpu_us;  /* CPU time of workers already reaped */
+	/* Keys from a JWKS (written by the master, read by /metrics, /readyz): */
+	atomic_int jwks_mode;                /* 1: keys come from a JWKS */
+	atomic_llong jwks_keys;              /* keys in the set in use; -1 before any set */
+	atomic_llong jwks_loaded_at;         /* Unix time the set in use was fetched */
+	atomic_llong jwks_fetches[SHM_JWKS_OUTCOMES]; /* by enum jwks_outcome */
+	atomic_llong jwks_refresh_asks;      /* workers' asks for a fetch (unknown kid) */
 	struct shm_process_stats master, keymgr;
 	struct shm_histogram db_round_trip;
 	alignas(64) atomic_llong requests[SHM_MAX_SERIES][SHM_MAX_OUTCOMES];

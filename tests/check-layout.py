@@ -15,7 +15,7 @@ ALLOWED = {
     "shm": {"server/lib"},
     "server/proto": {"server/lib"},
     "server/proc": {"server/lib", "server/proto"},
-    "server/auth": {"server/lib", "server/proc"},
+    "server/auth": {"server/lib", "server/proc", "server/proto"},
     "server": {"server/lib", "server/proc", "server/proto", "server/auth", "shm"},
     "worker/http": {"server/lib"},
     "worker/tools": {"server/lib", "server/proc", "server/proto", "server/auth"},
@@ -27,6 +27,7 @@ ALLOWED = {
     "worker": {"worker/core", "worker/db", "worker/http", "worker/mcp", "worker/tools", "server/lib",
                "server/proc", "server/proto", "server/auth", "shm"},
     "render": {"server/lib", "server/proc", "server/proto"},
+    "jwks": {"server/lib", "server/proc", "server/proto", "server/auth"},
 }
 
 

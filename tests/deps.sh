@@ -2,7 +2,7 @@
 # deps.sh - install the Debian packages mcp-invoiced needs to build, test and
 # run. As root it runs apt-get; otherwise it prints the exact command.
 set -eu
-PKGS="build-essential pkg-config libpq-dev libjson-c-dev libssl-dev libjwt-dev libseccomp-dev libcmocka-dev procps \
+PKGS="build-essential pkg-config libpq-dev libjson-c-dev libssl-dev libjwt-dev libseccomp-dev libcurl4-openssl-dev libcmocka-dev procps \
 postgresql postgresql-contrib openssl curl wrk clang libclang-rt-14-dev python3 prometheus systemd man-db groff-base \
 pgbouncer haproxy iproute2 \
 libcairo2-dev libpango1.0-dev fonts-noto-core fonts-noto-cjk fonts-dejavu-core poppler-utils qpdf"

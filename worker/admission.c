@@ -7,6 +7,7 @@
  * traffic cannot drain the bucket that legitimate tenants share.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <ctype.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 
 #include "server/lib/fnv.h"
 #include "server/lib/log.h"
+#include "server/proto/ipc.h"
 #include "shm/limiter.h"
 #include "worker/admission.h"
 
@@ -93,14 +95,21 @@ static int content_type_json(const struct http_header *h)
 	return h->value_len == n || h->value[n] == ';' || h->value[n] == ' ';
 }
 
-static void unauthorized(struct worker_ctx *w, struct response *resp, const char *why)
+/* 401. A request without a token gets a bare challenge (RFC 6750 3.1: no
+ * error code when no credentials were sent); a bad token invalid_token.
+ * Both name the path-specific metadata URL (RFC 9728 5.1), where clients
+ * find the authorization server. */
+static void unauthorized(struct worker_ctx *w, struct response *resp, int had_token, const char *why)
 {
-	char origin[512], data[300];
+	char data[300];
 	size_t n = 0;
 
-	url_origin(w->cfg->public_url, origin, sizeof(origin));
-	response_header(resp, "WWW-Authenticate: Bearer error=\"invalid_token\", "
-	                "resource_metadata=\"%s" RESOURCE_METADATA_PATH "\"", origin);
+	if (had_token)
+		response_header(resp, "WWW-Authenticate: Bearer error=\"invalid_token\", "
+		                "resource_metadata=\"%s\"", w->resource_metadata_url);
+	else
+		response_header(resp, "WWW-Authenticate: Bearer resource_metadata=\"%s\"",
+		                w->resource_metadata_url);
 	n = (size_t)snprintf(data, sizeof(data), "{\"code\":\"UNAUTHORIZED\",\"reason\":");
 	log_escape(data, sizeof(data) - 2, &n, why);
 	data[n++] = '}';
@@ -149,12 +158,27 @@ void admission_preflight(struct worker_ctx *w, const struct http_request *req, s
 	snprintf(resp->outcome, sizeof(resp->outcome), "preflight");
 }
 
+/* A token named a key this worker lacks: ask the master for a JWKS fetch,
+ * at most once a second from this worker (the master fetches at most once
+ * per jwt_jwks_cooldown_s, however many ask). */
+static void ask_for_keys(struct worker_ctx *w)
+{
+	long long now = limiter_now_ns();
+
+	if (!w->keys->from_jwks || (w->keys_asked_ns && now - w->keys_asked_ns < 1000000000LL))
+		return;
+	w->keys_asked_ns = now;
+	if (ipc_send(w->channel_fd, IPC_KEYS_WANTED, -1) < 0)
+		log_warn("cannot ask the master for a JWKS fetch: %s", strerror(errno));
+}
+
 int admission_check_head(struct worker_ctx *w, const struct http_request *req, struct response *resp,
                          struct auth_identity *id, int id_verified)
 {
 	struct shm_slot *slot = &w->shm->slots[w->slot];
 	const struct http_header *h;
 	char why[200];
+	int rc;
 
 	h = http_find_header(req, "Origin");
 	if (h && !origin_allowed(w->cfg, h)) {
@@ -173,13 +197,16 @@ int admission_check_head(struct worker_ctx *w, const struct http_request *req, s
 		goto identified;
 	if (!h || h->value_len < 8 || strncasecmp(h->value, "Bearer ", 7) != 0) {
 		atomic_fetch_add(&slot->rejected_auth, 1);
-		unauthorized(w, resp, "no bearer token in the Authorization header");
+		unauthorized(w, resp, 0, "no bearer token in the Authorization header");
 		return -1;
 	}
-	if (auth_verify(w->keys, w->cfg, h->value + 7, h->value_len - 7, (long long)time(NULL),
-	                id, why, sizeof(why)) < 0) {
+	rc = auth_verify(w->keys, w->cfg, h->value + 7, h->value_len - 7, (long long)time(NULL), id, why,
+	                 sizeof(why));
+	if (rc < 0) {
+		if (rc == AUTH_UNKNOWN_KEY)
+			ask_for_keys(w);
 		atomic_fetch_add(&slot->rejected_auth, 1);
-		unauthorized(w, resp, why);
+		unauthorized(w, resp, 1, why);
 		return -1;
 	}
 identified:

@@ -46,6 +46,8 @@ void health_ready(struct worker_ctx *w, struct response *resp)
 	}
 	if (atomic_load(&w->shm->stopping))
 		reason = "draining";
+	else if (atomic_load(&w->shm->jwks_mode) && atomic_load(&w->shm->jwks_keys) < 0)
+		reason = "no_signing_keys";
 	else if (!ready)
 		reason = "no_worker_ready";
 	else if (!database_up)

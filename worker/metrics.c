@@ -15,9 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "server/lib/log.h"
 #include "server/lib/strbuf.h"
+#include "server/proto/jwks_msg.h"
 #include "shm/shm.h"
 #include "worker/metrics.h"
 #include "worker/tools/tools.h"
@@ -118,6 +120,30 @@ static void series_labels(size_t s, const char **method, const char **tool)
 static void family(struct strbuf *b, const char *name, const char *type, const char *help)
 {
 	strbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Keys from a JWKS (only when the server takes its keys from one): fetches
+ * by outcome, keys in the set in use and its age. */
+static void render_jwks(struct strbuf *b, struct shm_segment *shm)
+{
+	long long loaded = atomic_load(&shm->jwks_loaded_at), keys = atomic_load(&shm->jwks_keys);
+	struct timespec now;
+
+	if (!atomic_load(&shm->jwks_mode))
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	family(b, "mcpi_jwks_fetches_total", "counter", "JWKS fetches by outcome (ok, timeout, redirect, ...).");
+	for (unsigned o = 0; o < JWKS_OUTCOMES; o++)
+		strbuf_printf(b, "mcpi_jwks_fetches_total{outcome=\"%s\"} %lld\n", jwks_outcome_name(o),
+		              (long long)atomic_load(&shm->jwks_fetches[o]));
+	family(b, "mcpi_jwks_refresh_requests_total", "counter",
+	       "Workers' requests for a JWKS fetch after a token named an unknown key id.");
+	strbuf_printf(b, "mcpi_jwks_refresh_requests_total %lld\n", (long long)atomic_load(&shm->jwks_refresh_asks));
+	family(b, "mcpi_jwks_keys", "gauge", "Keys in the JWKS key set in use (0 before any set).");
+	strbuf_printf(b, "mcpi_jwks_keys %lld\n", keys < 0 ? 0 : keys);
+	family(b, "mcpi_jwks_key_set_age_seconds", "gauge",
+	       "Seconds since the key set in use was fetched (-1 before any set).");
+	strbuf_printf(b, "mcpi_jwks_key_set_age_seconds %lld\n", keys < 0 ? -1 : (long long)now.tv_sec - loaded);
 }
 
 /* One histogram's bucket, sum and count lines; labels is "" or `a="b",`. */
@@ -324,6 +350,7 @@ static void server_families(struct worker_ctx *w, struct strbuf *b)
 	strbuf_printf(b, "mcpi_worker_restarts_total %lld\n", (long long)atomic_load(&shm->worker_restarts));
 	family(b, "mcpi_renderer_restarts_total", "counter", "PDF renderers replaced after dying unexpectedly.");
 	strbuf_printf(b, "mcpi_renderer_restarts_total %lld\n", (long long)atomic_load(&shm->renderer_restarts));
+	render_jwks(b, shm);
 	family(b, "mcpi_process_cpu_seconds_total", "counter",
 	       "User and system CPU time by process role (all workers together, including replaced ones).");
 	for (int r = 0; r < SHM_ROLES; r++)

@@ -24,6 +24,16 @@ static int path_is(const char *path, size_t len, const char *want)
 	return strlen(want) == len && memcmp(path, want, len) == 0;
 }
 
+/* The path of our path-specific metadata URL (it follows public_url,
+ * which may differ from mcp_path behind a proxy). */
+static const char *metadata_path(struct worker_ctx *w)
+{
+	const char *url = w->resource_metadata_url, *scheme = strstr(url, "://");
+	const char *path = scheme ? strchr(scheme + 3, '/') : NULL;
+
+	return path ? path : RESOURCE_METADATA_PATH;
+}
+
 static void resource_metadata(struct worker_ctx *w, struct response *resp)
 {
 	json_object *o = json_object_new_object(), *a = json_object_new_array();
@@ -157,7 +167,8 @@ struct mcp_wait *request_handle(struct worker_ctx *w, const struct http_request 
 		                   "Method Not Allowed: this server is stateless and takes POST only", NULL);
 		return NULL;
 	}
-	if (path_is(req->target, plen, RESOURCE_METADATA_PATH) || path_is(req->target, plen, wk_path)) {
+	if (path_is(req->target, plen, RESOURCE_METADATA_PATH) || path_is(req->target, plen, wk_path) ||
+	    path_is(req->target, plen, metadata_path(w))) {
 		if (is_get) {
 			resource_metadata(w, resp);
 			return NULL;

@@ -21,6 +21,7 @@
 #include "server/proc/tls.h"
 #include "server/proto/entry.h"
 #include "server/proto/ipc.h"
+#include "server/proto/keyset.h"
 #include "shm/limiter.h"
 #include "worker/conn.h"
 #include "worker/core/worker_ctx.h"
@@ -113,6 +114,26 @@ static void check_leaks(void)
 #endif
 
 
+/* A new JWKS key set from the master (a sealed memfd): imported here, so
+ * tokens of its keys verify from the next request on; tokens cached under
+ * the old set are verified again. */
+static void install_key_set(struct worker_ctx *w, int fd)
+{
+	unsigned char *bytes;
+	size_t len, skipped;
+	char err[300];
+
+	if (ipc_sealed_read(fd, KEYSET_MAX_BYTES, &bytes, &len) < 0) {
+		log_error("unreadable JWKS key set from the master");
+		return;
+	}
+	if (auth_keys_install(w->keys, bytes, len, &skipped, err, sizeof(err)) < 0)
+		log_error("JWKS key set from the master refused: %s", err);
+	else
+		log_debug("JWKS key set installed: %zu keys", w->keys->nset);
+	free(bytes);
+}
+
 static void on_channel(struct worker_ctx *w)
 {
 	struct ipc_msg msg;
@@ -134,6 +155,9 @@ static void on_channel(struct worker_ctx *w)
 			render_add_channel(&w->render, fd);
 		} else if (msg.type == IPC_DRAIN) {
 			conn_drain(w, "replaced by reload");
+		} else if (msg.type == IPC_KEYSET) {
+			install_key_set(w, fd);
+			close(fd);
 		}
 	}
 	if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
@@ -243,6 +267,7 @@ void worker_main(const struct worker_start *start)
 	w->tls = start->tls;
 	w->keys = start->keys;
 	w->cursor_key = start->cursor_key;
+	worker_ctx_metadata_url(w);
 	sfd = worker_start_up(w);
 	for (;;) {
 		int n = epoll_wait(epfd, events, 64, SWEEP_MS);

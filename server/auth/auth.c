@@ -1,10 +1,15 @@
 /*
  * auth.c - verify JWT bearer tokens. Runs in workers on every request; the
- * key is read once by the master (auth_keys_load) and inherited by fork.
+ * keys (keys.c) are read by the master and inherited by fork, or arrive as
+ * a JWKS key set from the master.
  *
  * Order of checks: shape, then the header's "alg" must be exactly the
- * configured algorithm (so "none" or an HS256 token signed with an RSA public
- * key is refused before any crypto), "typ" (absent, JWT or the RFC 9068
+ * configured algorithm, or one of them with a JWKS (so "none" or an HS256
+ * token signed with an RSA public key is refused before any crypto); with
+ * a JWKS the key is chosen by "kid" among the keys of that algorithm only
+ * (all of them when the token has no kid), and "jku", "jwk" and "x5u",
+ * which would name a key of the token's choosing, refuse the token (no
+ * header is ever followed); "typ" (absent, JWT or the RFC 9068
  * at+jwt, in any case, "application/" optional) and no "crit", then the
  * signature (jws.c), then the claims: exp (required), nbf and iat with
  * leeway, all NumericDates in 0..AUTH_MAX_DATE so no arithmetic on them can
@@ -15,9 +20,7 @@
  * one holding a NUL (or an object key holding one, which json-c would cut
  * short) refuses the token, so "acme\u0000evil" is never served as "acme".
  */
-#include <errno.h>
 #include <stdint.h>
-#include <jwt.h>
 #include <json-c/json.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -30,80 +33,6 @@
 #include "server/lib/fnv.h"
 #include "server/lib/json_text.h"
 #include "server/lib/words.h"
-
-static int read_key_file(const char *path, unsigned char **out, size_t *len,
-                         char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "rb");
-	unsigned char *buf;
-	size_t n;
-
-	if (!f) {
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-		return -1;
-	}
-	buf = malloc(65536);
-	if (!buf) {
-		fclose(f);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	n = fread(buf, 1, 65535, f);
-	fclose(f);
-	/* A trailing newline is an editor's, not part of an HMAC secret. */
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		n--;
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	return 0;
-}
-
-int auth_keys_load(const struct config *cfg, struct auth_keys *keys, char *err, size_t errlen)
-{
-	const char *path;
-	char why[200];
-
-	memset(keys, 0, sizeof(*keys));
-	keys->alg = jwt_str_alg(cfg->jwt_alg);
-	keys->alg_name = jwt_alg_str((jwt_alg_t)keys->alg);
-	if (keys->alg != JWT_ALG_HS256 && keys->alg != JWT_ALG_RS256 && keys->alg != JWT_ALG_ES256) {
-		snprintf(err, errlen, "jwt_alg %s is not supported", cfg->jwt_alg);
-		return -1;
-	}
-	path = keys->alg == JWT_ALG_HS256 ? cfg->jwt_secret_file : cfg->jwt_public_key_file;
-	if (read_key_file(path, &keys->key, &keys->key_len, err, errlen) < 0)
-		return -1;
-	if (keys->alg == JWT_ALG_HS256 && keys->key_len < 32) {
-		snprintf(err, errlen, "%s: an HS256 secret needs at least 32 bytes, found %zu",
-		         path, keys->key_len);
-		auth_keys_free(keys);
-		return -1;
-	}
-	if (keys->alg != JWT_ALG_HS256 && !strstr((char *)keys->key, "-----BEGIN PUBLIC KEY-----")) {
-		snprintf(err, errlen, "%s: expected a PEM public key (BEGIN PUBLIC KEY)", path);
-		auth_keys_free(keys);
-		return -1;
-	}
-	if (jws_key_init(&keys->jws, keys->alg == JWT_ALG_HS256 ? JWS_HS256
-	                 : keys->alg == JWT_ALG_RS256 ? JWS_RS256 : JWS_ES256,
-	                 keys->key, keys->key_len, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "%s: %s", path, why);
-		auth_keys_free(keys);
-		return -1;
-	}
-	return 0;
-}
-
-void auth_keys_free(struct auth_keys *keys)
-{
-	jws_key_free(&keys->jws);
-	if (keys->key) {
-		OPENSSL_cleanse(keys->key, keys->key_len);
-		free(keys->key);
-	}
-	memset(keys, 0, sizeof(*keys));
-}
 
 /* Decodes one base64url part of the token (part names it in why) and parses
  * it as a JSON object. The decoded text must be strict JSON (json_text.c:
@@ -271,6 +200,7 @@ static int tenant_valid(const char *t, size_t n)
 
 struct cache_entry {
 	const struct auth_keys *keys;
+	unsigned long serial;
 	const struct config *cfg;
 	size_t len;
 	char token[CACHE_MAX_TOKEN];
@@ -313,7 +243,8 @@ static int cache_lookup(const struct auth_keys *keys, const struct config *cfg, 
 	if (!token_cache || len > CACHE_MAX_TOKEN)
 		return 0;
 	e = &token_cache[cache_slot(token, len)];
-	if (e->len != len || e->keys != keys || e->cfg != cfg || memcmp(e->token, token, len) != 0)
+	if (e->len != len || e->keys != keys || e->serial != keys->serial || e->cfg != cfg ||
+	    memcmp(e->token, token, len) != 0)
 		return 0;
 	if (!time_claims_ok(cfg, now, e->exp, e->nbf, e->iat, why, whylen)) {
 		*rc = -1;
@@ -336,6 +267,7 @@ static void cache_store(const struct auth_keys *keys, const struct config *cfg, 
 		return;
 	e = &token_cache[cache_slot(token, len)];
 	e->keys = keys;
+	e->serial = keys->serial;
 	e->cfg = cfg;
 	e->len = len;
 	memcpy(e->token, token, len);
@@ -368,19 +300,48 @@ static int typ_accepted(json_object *typ)
 
 #define REFUSE(...) do { snprintf(why, whylen, __VA_ARGS__); goto out; } while (0)
 
-/* The header: the one algorithm configured, an accepted typ, no crit.
- * The decoded header, or NULL with why. */
-static json_object *checked_header(const struct auth_keys *keys, const char *part, size_t len,
-                                   char *why, size_t whylen)
+/* The algorithm the header names, if the keys accept it: 0 if not (why
+ * says which are). */
+static enum jws_alg header_alg(const struct auth_keys *keys, json_object *header, char *why,
+                               size_t whylen)
 {
-	json_object *header = decode_json_part(part, len, "header", why, whylen), *v, *typ_v;
+	const char *name = "";
+	size_t n = 0, w = 0;
+	enum jws_alg a;
+	json_object *v;
+
+	if (json_object_object_get_ex(header, "alg", &v) && json_object_is_type(v, json_type_string)) {
+		name = json_object_get_string(v);
+		n = (size_t)json_object_get_string_len(v);
+	}
+	if (!keys->from_jwks) {
+		if (keys->alg_name && strlen(keys->alg_name) == n && memcmp(name, keys->alg_name, n) == 0)
+			return jws_alg_from_name(name, n);
+		snprintf(why, whylen, "token algorithm must be %s", keys->alg_name);
+		return 0;
+	}
+	a = jws_alg_from_name(name, n);
+	if (a && (keys->algs & (1u << a)))
+		return a;
+	w = (size_t)snprintf(why, whylen, "token algorithm must be one of:");
+	for (int i = 1; i < JWS_ALG_END && w < whylen; i++)
+		if (keys->algs & (1u << i))
+			w += (size_t)snprintf(why + w, whylen - w, " %s", jws_alg_name((enum jws_alg)i));
+	return 0;
+}
+
+/* The header: an accepted algorithm, an accepted typ, no crit, no key of
+ * the token's own choosing. The decoded header, or NULL with why. */
+static json_object *checked_header(const struct auth_keys *keys, const char *part, size_t len,
+                                   enum jws_alg *alg, char *why, size_t whylen)
+{
+	static const char *const key_headers[] = { "jku", "jwk", "x5u" };
+	json_object *header = decode_json_part(part, len, "header", why, whylen), *typ_v;
 
 	if (!header || refuse_nul_strings(header, 1, why, whylen) < 0)
 		goto refused;
-	if (!json_object_object_get_ex(header, "alg", &v) || !string_equals(v, keys->alg_name)) {
-		snprintf(why, whylen, "token algorithm must be %s", keys->alg_name);
+	if (!(*alg = header_alg(keys, header, why, whylen)))
 		goto refused;
-	}
 	if (json_object_object_get_ex(header, "typ", &typ_v) &&
 	    (!json_object_is_type(typ_v, json_type_string) || !typ_accepted(typ_v))) {
 		snprintf(why, whylen, "token type (typ) is not accepted: use JWT or at+jwt (RFC 9068), "
@@ -391,10 +352,63 @@ static json_object *checked_header(const struct auth_keys *keys, const char *par
 		snprintf(why, whylen, "token has critical header parameters this server does not understand");
 		goto refused;
 	}
+	for (size_t i = 0; i < sizeof(key_headers) / sizeof(key_headers[0]); i++)
+		if (json_object_object_get_ex(header, key_headers[i], NULL)) {
+			snprintf(why, whylen, "token header %s names a key: keys come only from the issuer's "
+			         "JWKS or the configured key file", key_headers[i]);
+			goto refused;
+		}
 	return header;
 refused:
 	json_object_put(header);
 	return NULL;
+}
+
+/* The signature under the configured key, or with a JWKS under the key the
+ * header's kid names among those of alg (every key of alg when there is no
+ * kid). 0, -1 with why, or AUTH_UNKNOWN_KEY. */
+static int check_signature(const struct auth_keys *keys, json_object *header, enum jws_alg alg,
+                           const char *input, size_t input_len, const unsigned char *sig,
+                           size_t sig_len, char *why, size_t whylen)
+{
+	const char *kid = NULL;
+	size_t kid_len = 0, tried = 0;
+	json_object *v;
+
+	if (!keys->from_jwks) {
+		if (jws_verify(&keys->jws, input, input_len, sig, sig_len))
+			return 0;
+		snprintf(why, whylen, "token signature is invalid");
+		return -1;
+	}
+	if (json_object_object_get_ex(header, "kid", &v)) {
+		if (!json_object_is_type(v, json_type_string)) {
+			snprintf(why, whylen, "token header kid must be a string");
+			return -1;
+		}
+		kid = json_object_get_string(v);
+		kid_len = (size_t)json_object_get_string_len(v);
+	}
+	for (size_t i = 0; i < keys->nset; i++) {
+		const struct auth_jwk *k = &keys->set[i];
+		if (k->jws.alg != alg || (kid && (k->kid_len != kid_len || memcmp(k->kid, kid, kid_len) != 0)))
+			continue;
+		tried++;
+		if (jws_verify(&k->jws, input, input_len, sig, sig_len))
+			return 0;
+	}
+	if (tried) {
+		snprintf(why, whylen, "token signature is invalid");
+		return -1;
+	}
+	if (!keys->set_bytes)
+		snprintf(why, whylen, "no signing keys of the issuer are loaded yet");
+	else if (kid)
+		snprintf(why, whylen, "token key id (kid) is not among the issuer's current %s keys",
+		         jws_alg_name(alg));
+	else
+		snprintf(why, whylen, "the issuer has no current %s key", jws_alg_name(alg));
+	return AUTH_UNKNOWN_KEY;
 }
 
 /* exp (required), nbf and iat as NumericDates, then the time rules. */
@@ -419,12 +433,51 @@ static int check_time_claims(const struct config *cfg, json_object *claims, long
 	return time_claims_ok(cfg, now, *exp, *nbf, *iat, why, whylen) ? 0 : -1;
 }
 
+/* The granted scopes: "scope" (RFC 8693, a space-separated string) or,
+ * from providers that send it instead (Okta, Entra ID), "scp" as an array
+ * of strings or a string. 0, or -1 with why. */
+static int scope_of(json_object *claims, struct auth_identity *id, char *why, size_t whylen)
+{
+	const char *scope = "";
+	size_t scope_len = 0, w = 0;
+	json_object *scp;
+
+	id->scope[0] = '\0';
+	if (member_string(claims, "scope", &scope, &scope_len) ||
+	    member_string(claims, "scp", &scope, &scope_len)) {
+		if (scope_len >= sizeof(id->scope))
+			goto too_long;
+		memcpy(id->scope, scope, scope_len + 1);
+		return 0;
+	}
+	if (!json_object_object_get_ex(claims, "scp", &scp) || !json_object_is_type(scp, json_type_array))
+		return 0;
+	for (size_t i = 0; i < json_object_array_length(scp); i++) {
+		json_object *e = json_object_array_get_idx(scp, i);
+		size_t n;
+		if (!json_object_is_type(e, json_type_string))
+			continue;
+		n = (size_t)json_object_get_string_len(e);
+		if (w + n + 2 > sizeof(id->scope))
+			goto too_long;
+		if (w)
+			id->scope[w++] = ' ';
+		memcpy(id->scope + w, json_object_get_string(e), n);
+		w += n;
+		id->scope[w] = '\0';
+	}
+	return 0;
+too_long:
+	snprintf(why, whylen, "token scope claim is too long");
+	return -1;
+}
+
 /* Issuer, audience, tenant, subject and scope, into id. */
 static int identity_of(const struct config *cfg, json_object *claims, struct auth_identity *id,
                        char *why, size_t whylen)
 {
-	const char *tenant, *sub, *scope = "";
-	size_t tenant_len, sub_len, scope_len = 0;
+	const char *tenant, *sub;
+	size_t tenant_len, sub_len;
 	json_object *v;
 
 	if (refuse_nul_strings(claims, 0, why, whylen) < 0)
@@ -447,13 +500,10 @@ static int identity_of(const struct config *cfg, json_object *claims, struct aut
 		snprintf(why, whylen, "token has no valid sub claim");
 		return -1;
 	}
-	if (member_string(claims, "scope", &scope, &scope_len) && scope_len >= sizeof(id->scope)) {
-		snprintf(why, whylen, "token scope claim is too long");
+	if (scope_of(claims, id, why, whylen) < 0)
 		return -1;
-	}
 	memcpy(id->sub, sub, sub_len + 1);
 	memcpy(id->tenant, tenant, tenant_len + 1);
-	memcpy(id->scope, scope, scope_len + 1);
 	return 0;
 }
 
@@ -467,6 +517,7 @@ int auth_verify(const struct auth_keys *keys, const struct config *cfg,
 	unsigned char sig[JWS_MAX_SIG_BYTES]; /* the longest any accepted key makes */
 	long sig_len;
 	long long exp, nbf = NO_CLAIM, iat = NO_CLAIM;
+	enum jws_alg alg;
 	int rc = -1;
 
 	if (token_len == 0 || token_len > AUTH_MAX_TOKEN) {
@@ -483,7 +534,7 @@ int auth_verify(const struct auth_keys *keys, const struct config *cfg,
 	dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
 	if (!dot1 || !dot2 || strchr(dot2 + 1, '.') || dot2[1] == '\0')
 		REFUSE("token is not a signed JWT (three dot-separated parts)");
-	if (!(header = checked_header(keys, tokbuf, (size_t)(dot1 - tokbuf), why, whylen)))
+	if (!(header = checked_header(keys, tokbuf, (size_t)(dot1 - tokbuf), &alg, why, whylen)))
 		goto out;
 	/* Parsed (not trusted) before the signature check, so a malformed
 	 * token gets a precise reason. */
@@ -493,8 +544,11 @@ int auth_verify(const struct auth_keys *keys, const struct config *cfg,
 	sig_len = base64_decode(dot2 + 1, token_len - (size_t)(dot2 + 1 - tokbuf), sig, sizeof(sig), 1);
 	if (sig_len <= 0)
 		REFUSE("token signature is not base64url of at most %d bytes", JWS_MAX_SIG_BYTES);
-	if (!jws_verify(&keys->jws, tokbuf, (size_t)(dot2 - tokbuf), sig, (size_t)sig_len))
-		REFUSE("token signature is invalid");
+	rc = check_signature(keys, header, alg, tokbuf, (size_t)(dot2 - tokbuf), sig, (size_t)sig_len,
+	                     why, whylen);
+	if (rc < 0)
+		goto out;
+	rc = -1;
 	if (check_time_claims(cfg, claims, now, &exp, &nbf, &iat, why, whylen) < 0 ||
 	    identity_of(cfg, claims, id, why, whylen) < 0)
 		goto out;

@@ -14,7 +14,7 @@
 #include "server/lib/log.h"
 #include "server/proc/config.h"
 
-enum key_type { KEY_STRING, KEY_LONG, KEY_ENUM };
+enum key_type { KEY_STRING, KEY_LONG, KEY_ENUM, KEY_ENUM_LIST };
 
 struct config_key {
 	const char *name;
@@ -27,6 +27,7 @@ struct config_key {
 #define S(k) { #k, KEY_STRING, offsetof(struct config, k), 0, 0, NULL }
 #define L(k, lo, hi) { #k, KEY_LONG, offsetof(struct config, k), lo, hi, NULL }
 #define E(k, vals) { #k, KEY_ENUM, offsetof(struct config, k), 0, 0, vals }
+#define EL(k, vals) { #k, KEY_ENUM_LIST, offsetof(struct config, k), 0, 0, vals }
 
 static const struct config_key config_keys[] = {
 	S(listen),
@@ -38,9 +39,14 @@ static const struct config_key config_keys[] = {
 	S(database_url),
 	S(migrate_database_url),
 	E(database_statements, "prepared unnamed"),
-	E(jwt_alg, "HS256 RS256 ES256"),
+	EL(jwt_alg, "HS256 RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 EdDSA"),
 	S(jwt_secret_file),
 	S(jwt_public_key_file),
+	S(jwt_jwks_uri),
+	S(jwt_jwks_ca_file),
+	L(jwt_jwks_refresh_s, 1, 86400),
+	L(jwt_jwks_cooldown_s, 1, 3600),
+	S(jwt_jwks_cache_file),
 	S(jwt_issuer),
 	S(jwt_audience),
 	L(jwt_leeway_s, 0, 3600),
@@ -101,6 +107,9 @@ void config_defaults(struct config *cfg)
 	cfg->workers = ncpu > 0 ? ncpu : 1;
 	cfg->worker_connections = 1024;
 	set_str(&cfg->jwt_alg, "HS256");
+	cfg->jwt_jwks_refresh_s = 600;
+	cfg->jwt_jwks_cooldown_s = 30;
+	set_str(&cfg->jwt_jwks_cache_file, "/var/lib/mcp-invoiced/jwks.cache");
 	set_str(&cfg->database_statements, "prepared");
 	cfg->jwt_leeway_s = 30;
 	set_str(&cfg->jwt_tenant_claim, "tenant_id");
@@ -204,6 +213,28 @@ static const char *nearest_key(const char *name)
 	return best && best_d <= (len / 3 > 2 ? len / 3 : 2) ? best : NULL;
 }
 
+/* 1 if v is one or more words of vals, separated by single spaces. */
+static int list_of(const char *vals, const char *v)
+{
+	char word[32];
+
+	if (!*v)
+		return 0;
+	while (*v) {
+		size_t n = strcspn(v, " ");
+		if (n == 0 || n >= sizeof(word))
+			return 0;
+		memcpy(word, v, n);
+		word[n] = '\0';
+		if (!enum_contains(vals, word))
+			return 0;
+		v += n;
+		if (*v == ' ' && !*++v)
+			return 0;
+	}
+	return 1;
+}
+
 /* Sets one key; on error writes the reason (without location) into err. */
 static int set_key(struct config *cfg, const char *name, const char *value,
                    char *err, size_t errlen)
@@ -239,6 +270,14 @@ static int set_key(struct config *cfg, const char *name, const char *value,
 		if (!enum_contains(k->enum_values, value)) {
 			snprintf(err, errlen, "%s must be one of: %s; got '%s'", name,
 			         k->enum_values, value);
+			return -1;
+		}
+		set_str(str_field(cfg, k), value);
+		return 0;
+	case KEY_ENUM_LIST:
+		if (!list_of(k->enum_values, value)) {
+			snprintf(err, errlen, "%s must be one or more of: %s (separated by spaces); got '%s'",
+			         name, k->enum_values, value);
 			return -1;
 		}
 		set_str(str_field(cfg, k), value);
@@ -401,6 +440,64 @@ static int valid_listen(const char *s)
 	return 1;
 }
 
+static int empty(const char *s)
+{
+	return !s || !*s;
+}
+
+int config_jwks_mode(const struct config *cfg)
+{
+	return !empty(cfg->jwt_jwks_uri) ||
+	       (empty(cfg->jwt_secret_file) && empty(cfg->jwt_public_key_file) &&
+	        cfg->jwt_issuer && strncmp(cfg->jwt_issuer, "https://", 8) == 0);
+}
+
+/* Where the keys come from: one key file for the one jwt_alg, or a JWKS
+ * (an https jwt_jwks_uri, or discovery from an https jwt_issuer) for the
+ * public-key algorithms listed in jwt_alg, with somewhere to send clients
+ * for tokens (authorization_servers). */
+static int validate_keys(const struct config *cfg, const char *where, char *err, size_t errlen)
+{
+	if (empty(cfg->jwt_issuer) || empty(cfg->jwt_audience)) {
+		snprintf(err, errlen, "%s: jwt_issuer is required (and jwt_audience, which defaults to "
+		         "public_url)", where);
+		return -1;
+	}
+	if (config_jwks_mode(cfg)) {
+		if (!empty(cfg->jwt_secret_file) || !empty(cfg->jwt_public_key_file)) {
+			snprintf(err, errlen, "%s: jwt_jwks_uri and a key file (jwt_secret_file, "
+			         "jwt_public_key_file) exclude each other", where);
+			return -1;
+		}
+		if (!empty(cfg->jwt_jwks_uri) && strncmp(cfg->jwt_jwks_uri, "https://", 8) != 0) {
+			snprintf(err, errlen, "%s: jwt_jwks_uri must be an https:// URL", where);
+			return -1;
+		}
+		if (strcmp(cfg->jwt_alg, "HS256") == 0) {
+			snprintf(err, errlen, "%s: keys from a JWKS need jwt_alg to list the public-key "
+			         "algorithms the issuer signs with, e.g. \"RS256\" or \"ES256 RS256\"", where);
+			return -1;
+		}
+		if (strncmp(cfg->jwt_issuer, "https://", 8) == 0 && empty(cfg->authorization_servers)) {
+			snprintf(err, errlen, "%s: authorization_servers is empty: clients could not find where "
+			         "to get a token for this https issuer's JWKS keys", where);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(cfg->jwt_alg, "HS256") == 0) {
+		if (empty(cfg->jwt_secret_file)) {
+			snprintf(err, errlen, "%s: jwt_alg = HS256 needs jwt_secret_file", where);
+			return -1;
+		}
+	} else if (empty(cfg->jwt_public_key_file)) {
+		snprintf(err, errlen, "%s: jwt_alg = %s needs jwt_public_key_file (or jwt_jwks_uri)", where,
+		         cfg->jwt_alg);
+		return -1;
+	}
+	return 0;
+}
+
 int config_validate(const struct config *cfg, char *err, size_t errlen)
 {
 	const char *where = cfg->source_path ? cfg->source_path : "configuration";
@@ -423,19 +520,8 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: database_url is required", where);
 		return -1;
 	}
-	if (strcmp(cfg->jwt_alg, "HS256") == 0) {
-		if (!cfg->jwt_secret_file || !*cfg->jwt_secret_file) {
-			snprintf(err, errlen, "%s: jwt_alg = HS256 needs jwt_secret_file", where);
-			return -1;
-		}
-	} else if (!cfg->jwt_public_key_file || !*cfg->jwt_public_key_file) {
-		snprintf(err, errlen, "%s: jwt_alg = %s needs jwt_public_key_file", where, cfg->jwt_alg);
+	if (validate_keys(cfg, where, err, errlen) < 0)
 		return -1;
-	}
-	if (!cfg->jwt_issuer || !*cfg->jwt_issuer || !cfg->jwt_audience || !*cfg->jwt_audience) {
-		snprintf(err, errlen, "%s: jwt_issuer and jwt_audience are required", where);
-		return -1;
-	}
 	if (cfg->worker_body_budget_bytes < cfg->max_body_bytes + 16384) {
 		snprintf(err, errlen, "%s: worker_body_budget_bytes (%ld) must hold at least one full "
 		         "request: max_body_bytes (%ld) plus 16384 for its head", where,
@@ -479,6 +565,9 @@ static void derive_defaults(struct config *cfg)
 		snprintf(buf, sizeof(buf), "https://%s%s", cfg->listen, cfg->mcp_path);
 		set_str(&cfg->public_url, buf);
 	}
+	/* A token must name us (RFC 8707): by default the resource URL itself. */
+	if (!cfg->jwt_audience || !*cfg->jwt_audience)
+		set_str(&cfg->jwt_audience, cfg->public_url);
 	if (!cfg->migrate_database_url && cfg->database_url)
 		set_str(&cfg->migrate_database_url, cfg->database_url);
 	if (!cfg->allowed_origins)
@@ -558,7 +647,7 @@ void config_keys_print(FILE *out)
 		const char *def = strstr(line, " = ") + 3;
 		if (k->type == KEY_LONG)
 			fprintf(out, "%s\tinteger\t%ld..%ld\t%s\n", k->name, k->min, k->max, def);
-		else if (k->type == KEY_ENUM)
+		else if (k->type == KEY_ENUM || k->type == KEY_ENUM_LIST)
 			fprintf(out, "%s\tenum\t%s\t%s\n", k->name, k->enum_values, def);
 		else
 			fprintf(out, "%s\tstring\t-\t%s\n", k->name, def);

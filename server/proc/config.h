@@ -20,9 +20,14 @@ struct config {
 	char *database_url;
 	char *migrate_database_url;
 	char *database_statements; /* prepared | unnamed (PgBouncer transaction mode) */
-	char *jwt_alg;
+	char *jwt_alg;              /* one algorithm with a key file; a space-separated list with a JWKS */
 	char *jwt_secret_file;
 	char *jwt_public_key_file;
+	char *jwt_jwks_uri;         /* https URL of the issuer's JWKS; "" = discover it from jwt_issuer */
+	char *jwt_jwks_ca_file;     /* PEM bundle trusted for JWKS and discovery fetches; "" = system store */
+	long jwt_jwks_refresh_s;    /* fetch the JWKS again this long after the last success */
+	long jwt_jwks_cooldown_s;   /* at most one fetch per this long, however many ask */
+	char *jwt_jwks_cache_file;  /* the last good key set, loaded when the provider is unreachable */
 	char *jwt_issuer;
 	char *jwt_audience;
 	long jwt_leeway_s;
@@ -76,6 +81,10 @@ void config_defaults(struct config *cfg);
 int config_validate(const struct config *cfg, char *err, size_t errlen);
 
 void config_free(struct config *cfg);
+
+/* 1 if the keys come from a JWKS: jwt_jwks_uri is set, or neither key file
+ * is and jwt_issuer is an https URL (discovery). */
+int config_jwks_mode(const struct config *cfg);
 
 /* Writes the effective configuration (secrets are paths, never contents). */
 void config_dump(const struct config *cfg, char *buf, size_t cap);

@@ -88,7 +88,7 @@ static const char *const keymgr_calls[] = {
  * managers it forks need before they narrow it (their lists). */
 static const char *const master_calls[] = {
 	"accept4", "socketpair", "kill", "setrlimit", "sched_getaffinity", "getdents64",
-	"umask",
+	"umask", "rename", "renameat", "renameat2", "fsync", "unlink", "unlinkat",
 };
 
 /* The PDF renderer (its own binary): poll its channels, receive a
@@ -105,6 +105,19 @@ static const char *const renderer_calls[] = {
 	/* the dynamic loader, when a restarted renderer executes under the
 	 * master's filter before it installs this one */
 	"arch_prctl",
+};
+
+/* The JWKS fetcher (its own binary): one HTTPS GET at a time with
+ * libcurl: sockets and connect (the socket domains are limited to
+ * AF_UNIX/INET/INET6), name resolution (the resolver's thread and its
+ * wake-up socket pair, /etc/hosts and resolv.conf read-only, DNS over
+ * UDP), the CA bundle, and the sealed memfd of its answer. No children,
+ * no listening, nothing of the database or the TLS key. */
+static const char *const jwks_calls[] = {
+	"socket", "connect", "getsockopt", "setsockopt", "getsockname", "getpeername", "sendmmsg",
+	"recvmmsg", "openat", "access", "faccessat", "faccessat2", "readlink", "getdents64", "statfs",
+	"fstatfs", "ioctl", "clone", "clone3", "set_tid_address", "socketpair", "pipe2", "eventfd2",
+	"memfd_create", "ftruncate", "sched_getaffinity", "getcwd", "dup", "dup2", "dup3", "arch_prctl",
 };
 
 /* Sanitizer builds: LeakSanitizer's stop-the-world (a tracer thread that
@@ -132,6 +145,7 @@ static const struct sandbox_policy policies[SANDBOX_ROLES] = {
 	[SANDBOX_KEYMGR] = { "keymgr", LIST(keymgr_calls), 0, 0 },
 	[SANDBOX_WORKER] = { "worker", LIST(worker_calls), 1, 0 },
 	[SANDBOX_RENDERER] = { "renderer", LIST(renderer_calls), 0, 0 },
+	[SANDBOX_JWKS] = { "jwks", LIST(jwks_calls), 1, 0 },
 };
 #undef LIST
 
@@ -222,23 +236,28 @@ static int allow_prctl(scmp_filter_ctx ctx, char *err, size_t errlen)
 #endif
 }
 
-static int exec_fd = -1;
+static int exec_fds[4];
+static int n_exec_fds;
 
 void sandbox_allow_exec_fd(int fd)
 {
-	exec_fd = fd;
+	if (fd >= 0 && n_exec_fds < (int)(sizeof(exec_fds) / sizeof(exec_fds[0])))
+		exec_fds[n_exec_fds++] = fd;
 }
 
-/* execveat of exec_fd itself (AT_EMPTY_PATH): the renderer binary only.
- * Any other execveat matches no rule: EPERM (execve still kills). */
+/* execveat of the exec_fds themselves (AT_EMPTY_PATH): the renderer and
+ * JWKS fetcher binaries only. Any other execveat matches no rule: EPERM
+ * (execve still kills). */
 static int allow_exec_fd(scmp_filter_ctx ctx, char *err, size_t errlen)
 {
-	int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(execveat), 2,
-	                          SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)exec_fd),
-	                          SCMP_A4(SCMP_CMP_EQ, (scmp_datum_t)AT_EMPTY_PATH));
-	if (rc < 0) {
-		snprintf(err, errlen, "seccomp rule for execveat: %s", strerror(-rc));
-		return -1;
+	for (int i = 0; i < n_exec_fds; i++) {
+		int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(execveat), 2,
+		                          SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)exec_fds[i]),
+		                          SCMP_A4(SCMP_CMP_EQ, (scmp_datum_t)AT_EMPTY_PATH));
+		if (rc < 0) {
+			snprintf(err, errlen, "seccomp rule for execveat: %s", strerror(-rc));
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -247,7 +266,7 @@ int sandbox_enter(enum sandbox_role role, char *err, size_t errlen)
 {
 	const struct sandbox_policy *p = &policies[role];
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
-	int may_exec = role == SANDBOX_MASTER && exec_fd >= 0;
+	int may_exec = role == SANDBOX_MASTER && n_exec_fds > 0;
 	int rc = -1;
 
 	if (!ctx) {

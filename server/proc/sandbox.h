@@ -10,7 +10,8 @@
 #include <stddef.h>
 
 /* One entry per role in sandbox.c's policy table. */
-enum sandbox_role { SANDBOX_MASTER, SANDBOX_KEYMGR, SANDBOX_WORKER, SANDBOX_RENDERER, SANDBOX_ROLES };
+enum sandbox_role { SANDBOX_MASTER, SANDBOX_KEYMGR, SANDBOX_WORKER, SANDBOX_RENDERER, SANDBOX_JWKS,
+                    SANDBOX_ROLES };
 
 /* Installs role's filter on the calling process: a system call the role
  * must never make (execve, ptrace, listen, ...) kills the process with
@@ -18,10 +19,11 @@ enum sandbox_role { SANDBOX_MASTER, SANDBOX_KEYMGR, SANDBOX_WORKER, SANDBOX_REND
  * 0, or -1 with err set. */
 int sandbox_enter(enum sandbox_role role, char *err, size_t errlen);
 
-/* The master only, before it enters its sandbox: the one program it may
- * still execute is the file open at fd (O_PATH, the renderer binary), by
- * execveat(fd, "", ..., AT_EMPTY_PATH), i.e. fexecve. Every other execve or
- * execveat kills, as in every role. */
+/* The master only, before it enters its sandbox: the programs it may
+ * still execute are the files open at the fds given here (O_PATH: the
+ * renderer binary, the JWKS fetcher binary; at most 4), by execveat(fd,
+ * "", ..., AT_EMPTY_PATH), i.e. fexecve. Every other execve or execveat
+ * kills, as in every role. */
 void sandbox_allow_exec_fd(int fd);
 
 /* Test builds only (MCPI_TEST_HOOKS): when MCPI_TEST_FORBIDDEN names

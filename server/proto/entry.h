@@ -24,7 +24,7 @@ struct worker_start {
 	int channel_fd;  /* SOCK_SEQPACKET to the master */
 	int keymgr_fd;   /* SOCK_SEQPACKET to this generation's key manager */
 	SSL_CTX *tls;
-	const struct auth_keys *keys;
+	struct auth_keys *keys;
 	const struct cursor_key *cursor_key;
 };
 

@@ -7,8 +7,12 @@
  * still account for the connection the master counted.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "server/proto/ipc.h"
@@ -85,7 +89,7 @@ int ipc_send(int chan, enum ipc_type type, int pass_fd)
 static int carries_fd(uint32_t type)
 {
 	return type == IPC_CONN || type == IPC_KEYCHAN || type == IPC_METRICS_CONN ||
-	       type == IPC_RENDERCHAN;
+	       type == IPC_RENDERCHAN || type == IPC_KEYSET;
 }
 
 int ipc_recv(int chan, struct ipc_msg *msg, int *fd_out)
@@ -103,7 +107,7 @@ int ipc_recv(int chan, struct ipc_msg *msg, int *fd_out)
 	    (msg->type == IPC_CONN || msg->type == IPC_METRICS_CONN))
 		return 1; /* the kernel could not install the descriptor (see ipc.h) */
 	if ((flags & (MSG_CTRUNC | MSG_TRUNC)) || n != (ssize_t)sizeof(*msg) ||
-	    msg->len != sizeof(*msg) || msg->type < IPC_READY || msg->type > IPC_RENDERCHAN ||
+	    msg->len != sizeof(*msg) || msg->type < IPC_READY || msg->type > IPC_KEYS_WANTED ||
 	    carries_fd(msg->type) != (fd >= 0)) {
 		if (fd >= 0)
 			close(fd);
@@ -112,4 +116,61 @@ int ipc_recv(int chan, struct ipc_msg *msg, int *fd_out)
 	}
 	*fd_out = fd;
 	return 1;
+}
+
+int ipc_sealed_memfd(const char *name, const void *data, size_t len)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	const char *p = data;
+	size_t done = 0;
+
+	if (fd < 0)
+		return -1;
+	while (done < len) {
+		ssize_t n = write(fd, p + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto fail;
+		done += (size_t)n;
+	}
+	if (fcntl(fd, F_ADD_SEALS, IPC_SEALS) < 0)
+		goto fail;
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+int ipc_sealed_read(int fd, size_t max, unsigned char **data, size_t *len)
+{
+	struct stat st;
+	unsigned char *buf;
+	size_t done = 0, size;
+
+	*data = NULL;
+	*len = 0;
+	if (fstat(fd, &st) < 0 || st.st_size <= 0 || (size_t)st.st_size > max ||
+	    (fcntl(fd, F_GET_SEALS) & IPC_SEALS) != IPC_SEALS) {
+		errno = EPROTO;
+		return -1;
+	}
+	size = (size_t)st.st_size;
+	if (!(buf = malloc(size + 1)))
+		return -1;
+	while (done < size) {
+		ssize_t n = pread(fd, buf + done, size - done, (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			free(buf);
+			errno = EPROTO;
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	buf[size] = '\0';
+	*data = buf;
+	*len = size;
+	return 0;
 }

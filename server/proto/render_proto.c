@@ -14,31 +14,7 @@
 #include "server/proto/ipc.h"
 #include "server/proto/render_proto.h"
 
-#define SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
-
-static int sealed_memfd(const void *data, size_t len)
-{
-	int fd = memfd_create("mcpi-render", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	const char *p = data;
-	size_t done = 0;
-
-	if (fd < 0)
-		return -1;
-	while (done < len) {
-		ssize_t n = write(fd, p + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto fail;
-		done += (size_t)n;
-	}
-	if (fcntl(fd, F_ADD_SEALS, SEALS) < 0)
-		goto fail;
-	return fd;
-fail:
-	close(fd);
-	return -1;
-}
+#define SEALS IPC_SEALS
 
 int render_msg_send(int chan, struct render_msg *m, const void *data, size_t len)
 {
@@ -47,7 +23,7 @@ int render_msg_send(int chan, struct render_msg *m, const void *data, size_t len
 	m->len = sizeof(*m);
 	m->size = len;
 	m->error[RENDER_ERROR_MAX - 1] = '\0';
-	if (len > 0 && (fd = sealed_memfd(data, len)) < 0)
+	if (len > 0 && (fd = ipc_sealed_memfd("mcpi-render", data, len)) < 0)
 		return -1;
 	rc = ipc_sendmsg(chan, m, sizeof(*m), fd);
 	saved = errno;

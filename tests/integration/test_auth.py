@@ -9,8 +9,11 @@ from harness import AUDIENCE, ISSUER, PORT, Client, b64url, expect
 
 SERVER = dict(workers=2)
 
-WWW = (f'Bearer error="invalid_token", '
-       f'resource_metadata="https://127.0.0.1:{PORT}/.well-known/oauth-protected-resource"')
+# RFC 9728 5.1: the path-specific metadata URL; RFC 6750 3.1: no error
+# code when the request carried no token.
+METADATA = f"https://127.0.0.1:{PORT}/.well-known/oauth-protected-resource/mcp"
+WWW = f'Bearer error="invalid_token", resource_metadata="{METADATA}"'
+WWW_NO_TOKEN = f'Bearer resource_metadata="{METADATA}"'
 
 
 def refused(env, token, reason_part=None, headers=None):
@@ -21,7 +24,8 @@ def refused(env, token, reason_part=None, headers=None):
     h.update(headers or {})
     st, hdrs, body = c.raw("POST", "/mcp", b'{"jsonrpc":"2.0","id":1,"method":"ping"}', h)
     expect(st == 401, (st, body))
-    expect(hdrs.get("www-authenticate") == WWW, hdrs.get("www-authenticate"))
+    no_token = token is None or token == "" or (headers or {}).get("Authorization", "").startswith("Basic")
+    expect(hdrs.get("www-authenticate") == (WWW_NO_TOKEN if no_token else WWW), hdrs.get("www-authenticate"))
     reason = json.loads(body)["error"]["data"]["reason"]
     if reason_part:
         expect(reason_part in reason, reason)
@@ -218,7 +222,10 @@ def test_insufficient_scope_is_403(env):
                                             "line_items": [{"description": "x", "amount_cents": 1}]})
     expect(st == 403, (st, b))
     expect('error="insufficient_scope"' in hdrs["www-authenticate"], hdrs)
-    expect('scope="invoices:write"' in hdrs["www-authenticate"], hdrs)
+    # Every scope the call needs plus those the token holds (MCP scope
+    # challenge, recommended approach), and where to find the AS.
+    expect('scope="invoices:read invoices:write"' in hdrs["www-authenticate"], hdrs)
+    expect(f'resource_metadata="{METADATA}"' in hdrs["www-authenticate"], hdrs)
     expect(b["error"]["data"]["scope"] == "invoices:write", b)
     # The read scope is enough for reading.
     st, _, b = c.call("list_invoices", {"customer_id": "c1"})

@@ -327,7 +327,8 @@ def test_payment_scope_required(env):
     c = Client(env, env.token(tenant=new_tenant(), scope="invoices:read invoices:write"))
     inv = invoice(c)
     st, hdrs, _ = c.call("apply_payment", {"invoice_id": inv["invoice_id"], "amount_cents": 1})
-    expect(st == 403 and 'scope="payments:write"' in hdrs["www-authenticate"], (st, hdrs))
+    expect(st == 403 and 'scope="invoices:read invoices:write payments:write"' in hdrs["www-authenticate"],
+           (st, hdrs))
 
 
 def test_scripted_agent_session(env):

@@ -56,7 +56,9 @@ static void test_parse_errors_name_line_and_reason(void **state)
 	expect_error("\n\nworkers = many\n", "f.conf:3: workers must be an integer, got 'many'");
 	expect_error("workers = 0\n", "f.conf:1: workers must be between 1 and 256, got 0");
 	expect_error("rate_limit_rps = 99999999999999999999\n", "rate_limit_rps must be an integer");
-	expect_error("jwt_alg = none\n", "jwt_alg must be one of: HS256 RS256 ES256; got 'none'");
+	expect_error("jwt_alg = none\n", "jwt_alg must be one or more of: HS256 RS256 RS384 RS512 PS256 "
+	             "PS384 PS512 ES256 ES384 EdDSA (separated by spaces); got 'none'");
+	expect_error("jwt_alg = RS256  ES256\n", "jwt_alg must be one or more of");
 	expect_error("log_level = loud\n", "log_level must be one of");
 	expect_error("just words\n", "f.conf:1: expected 'key = value'");
 	expect_error("max_body_bytes = 10\n", "between 1024 and");

@@ -11,6 +11,7 @@
 
 #include "server/lib/clock.h"
 #include "server/lib/log.h"
+#include "server/lib/words.h"
 #include "server/lib/strbuf.h"
 #include "server/lib/utf8.h"
 #include "worker/mcp/completion.h"
@@ -483,13 +484,22 @@ static void start_tool(struct rpc *c, const struct tool_def *def, json_object *a
 	}
 }
 
-/* The token lacks scope for method: 403 with the scope to ask for. */
+/* The token lacks scope for method: 403 with the scopes to ask for (MCP
+ * authorization, scope challenge: the recommended approach): every scope
+ * the operation needs plus those of ours the token already holds, so a
+ * client that steps up with exactly this list loses no permission it had.
+ * The three scopes are independent: none implies another. */
 static void insufficient_scope(struct rpc *c, const char *scope, const char *what)
 {
-	char msg[200], data[128];
+	static const char *const ours[] = { "invoices:read", "invoices:write", "payments:write" };
+	char msg[200], data[128], ask[128] = "";
+	size_t n = 0;
 
+	for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
+		if (words_contain(scope, ours[i]) || auth_has_scope(c->id, ours[i]))
+			n += (size_t)snprintf(ask + n, sizeof(ask) - n, "%s%s", n ? " " : "", ours[i]);
 	response_header(c->resp, "WWW-Authenticate: Bearer error=\"insufficient_scope\", "
-	                "scope=\"%s\"", scope);
+	                "scope=\"%s\", resource_metadata=\"%s\"", ask, c->w->resource_metadata_url);
 	snprintf(msg, sizeof(msg), "the token lacks scope %s needed by %s", scope, what);
 	snprintf(data, sizeof(data), "{\"code\":\"INSUFFICIENT_SCOPE\",\"scope\":\"%s\"}", scope);
 	rpc_error(c, 403, -32003, msg, data);
