@@ -619,6 +619,7 @@ static void lay_out_kind(int kind, struct docdata *dd, struct pdf_doc *d, char *
 }
 
 int documents_render(PangoFontMap *fonts, int kind, const char *json, size_t json_len,
+                     int (*cancelled)(void *ctx), void *cancel_ctx,
                      unsigned char **pdf, size_t *len, int *pages, char *err, size_t errlen)
 {
 	struct json_tokener *tok = json_tokener_new();
@@ -662,6 +663,8 @@ int documents_render(PangoFontMap *fonts, int kind, const char *json, size_t jso
 	d.title = dd.title;
 	for (int i = 0; i < 3; i++)
 		d.running[i] = dd.running[i];
+	d.cancelled = cancelled;
+	d.cancel_ctx = cancel_ctx;
 	rc = pdf_render_doc(fonts, &d, pdf, len, pages, err, errlen);
 out:
 	g_free(title);

@@ -12,8 +12,10 @@
 #include <stddef.h>
 
 /* Renders document kind (DOC_STATEMENT, DOC_INVOICE, DOC_CREDIT_NOTE) from json. 0 with
- * *pdf malloc'd (*len bytes, *pages), or -1 with err. */
+ * *pdf malloc'd (*len bytes, *pages), or -1 with err. cancelled (may be
+ * NULL) is asked at every new page; 1 stops the document (-1). */
 int documents_render(PangoFontMap *fonts, int kind, const char *json, size_t json_len,
+                     int (*cancelled)(void *ctx), void *cancel_ctx,
                      unsigned char **pdf, size_t *len, int *pages, char *err, size_t errlen);
 
 #endif

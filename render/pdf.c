@@ -53,6 +53,7 @@ struct pdf {
 	double *row_heights;     /* each row's height, found by the dry run; owned */
 	double ascii_h[2];       /* one line of ASCII text at BODY_SIZE, regular and bold */
 	const struct pdf_doc *doc;
+	int stopped;            /* the caller went away: the layout ends at the next page */
 };
 
 typedef double (*block_fn)(struct pdf *p, const struct pdf_doc *d, double y);
@@ -453,6 +454,8 @@ static double page_bottom(const struct pdf *p)
 
 static void next_page(struct pdf *p)
 {
+	if (!p->stopped && p->doc->cancelled && p->doc->cancelled(p->doc->cancel_ctx))
+		p->stopped = 1;
 	if (p->page > 0 && !p->dry) {
 		footer(p);
 		cairo_show_page(p->cr);
@@ -537,6 +540,8 @@ static void lay_out(struct pdf *p)
 		 * is a page's top (a row taller than a page overflows). */
 		if (y + need > bottom && y > page_top) {
 			next_page(p);
+			if (p->stopped)
+				return;
 			y = page_top = running_header(p, MARGIN);
 			continue;
 		}
@@ -549,6 +554,8 @@ static void lay_out(struct pdf *p)
 		if (row >= d->nrows)
 			break;
 		next_page(p);
+		if (p->stopped)
+			return;
 		y = page_top = running_header(p, MARGIN);
 	}
 	flow_block(p, d->tail, y + GAP, 0);
@@ -595,8 +602,13 @@ int pdf_render_doc(PangoFontMap *fonts, const struct pdf_doc *d, unsigned char *
 	lay_out(&p);
 	p.pages = p.page;
 	p.dry = 0;
-	lay_out(&p);
+	if (!p.stopped)
+		lay_out(&p);
 	cairo_surface_finish(surface);
+	if (p.stopped) {
+		snprintf(err, errlen, "cancelled: its caller was answered or has gone");
+		goto out;
+	}
 	if (sink.failed || cairo_surface_status(surface) != CAIRO_STATUS_SUCCESS) {
 		snprintf(err, errlen, "cairo could not write the PDF: %s",
 		         cairo_status_to_string(cairo_surface_status(surface)));

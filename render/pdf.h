@@ -54,6 +54,10 @@ struct pdf_doc {
 	double (*first)(struct pdf *p, const struct pdf_doc *d, double y);
 	double (*tail)(struct pdf *p, const struct pdf_doc *d, double y);
 	const void *data;    /* the kind's own data */
+	/* Asked at every new page (NULL: never): 1 stops the layout, and the
+	 * document fails as cancelled. */
+	int (*cancelled)(void *ctx);
+	void *cancel_ctx;
 };
 
 /* Renders d. 0 with *out (malloc'd, *len bytes) and *pages, or -1 with err. */

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -53,6 +54,37 @@ static void budget(long ms)
 	setitimer(ITIMER_REAL, &it, NULL);
 }
 
+/* The message waiting on fd, if it is a RENDER_CANCEL: consumed, and its
+ * id returned (0: none, or another kind of message, left in place). */
+static uint32_t take_cancel(int fd)
+{
+	struct render_msg m;
+	struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (recvmsg(fd, &mh, MSG_PEEK | MSG_DONTWAIT) != (ssize_t)sizeof(m) || m.type != RENDER_CANCEL ||
+	    m.len != sizeof(m))
+		return 0;
+	if (recvmsg(fd, &mh, MSG_DONTWAIT) != (ssize_t)sizeof(m))
+		return 0;
+	return m.id ? m.id : 0;
+}
+
+struct cancel_watch {
+	int fd;
+	uint32_t id;
+};
+
+/* Asked by the layout at every new page: has the worker cancelled this
+ * request (its caller was answered or has gone)? */
+static int cancelled(void *ctx)
+{
+	const struct cancel_watch *w = ctx;
+	uint32_t id = take_cancel(w->fd);
+
+	return id != 0 && id == w->id;
+}
+
 /* Answers one request on fd; -1 when the worker has gone. */
 static int serve(PangoFontMap *fonts, int fd, long budget_ms)
 {
@@ -62,6 +94,9 @@ static int serve(PangoFontMap *fonts, int fd, long budget_ms)
 	int r, pages = 0, header_ok;
 
 	memset(&req, 0, sizeof(req));
+	/* A cancel for a document already answered: nothing to do. */
+	if (take_cancel(fd))
+		return 0;
 	r = render_msg_recv(fd, RENDER_REQUEST, RENDER_MAX_INPUT, 0, &req, &data, &len);
 	if (r == 0 || (r < 0 && errno != EAGAIN && errno != EPROTO))
 		return -1;
@@ -83,8 +118,9 @@ static int serve(PangoFontMap *fonts, int fd, long budget_ms)
 			snprintf(rep.error, sizeof(rep.error), "malformed render request");
 		log_warn("render request %u refused: %s", rep.id, rep.error);
 	} else {
+		struct cancel_watch watch = { fd, req.id };
 		budget(budget_ms);
-		if (documents_render(fonts, (int)req.kind, (const char *)data, len, &pdf, &pdf_len, &pages,
+		if (documents_render(fonts, (int)req.kind, (const char *)data, len, cancelled, &watch, &pdf, &pdf_len, &pages,
 		                     rep.error, sizeof(rep.error)) == 0 && pdf_len <= RENDER_MAX_OUTPUT) {
 			rep.status = 0;
 			rep.pages = (uint32_t)pages;
@@ -118,7 +154,7 @@ static int render_file(const char *kind, const char *in, const char *out)
 	fclose(f);
 	if (documents_render(fonts, strcmp(kind, "invoice") == 0 ? DOC_INVOICE
 	                     : strcmp(kind, "credit_note") == 0 ? DOC_CREDIT_NOTE : DOC_STATEMENT, json,
-	                     (size_t)n, &pdf, &pdf_len, &pages, err, sizeof(err)) < 0) {
+	                     (size_t)n, NULL, NULL, &pdf, &pdf_len, &pages, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}

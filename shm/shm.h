@@ -52,6 +52,7 @@ struct shm_slot {
 	atomic_llong db_round_trips, db_round_trip_us;
 	/* The worker's PDF documents (render.h's render_stats and queue). */
 	atomic_llong render_jobs, render_rendered, render_failed, render_refused, render_timeouts;
+	atomic_llong render_cancelled;
 	atomic_llong render_busy_us;
 	/* Request durations: counts per upper bound in shm_duration_bounds_us
 	 * (the last bucket is +Inf), and their sum in microseconds. */

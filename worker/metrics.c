@@ -278,6 +278,7 @@ static const struct slot_metric slot_metrics[] = {
 	{ "mcpi_render_documents_total", NULL, NULL, "failed", LL(render_failed) },
 	{ "mcpi_render_documents_total", NULL, NULL, "refused", LL(render_refused) },
 	{ "mcpi_render_documents_total", NULL, NULL, "timeout", LL(render_timeouts) },
+	{ "mcpi_render_documents_total", NULL, NULL, "cancelled", LL(render_cancelled) },
 	{ "mcpi_render_busy_seconds_total", "counter", "Time documents spent in a renderer.", NULL,
 	  US(render_busy_us) },
 };

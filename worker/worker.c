@@ -60,6 +60,7 @@ static void publish_render_stats(struct worker_ctx *w)
 	atomic_store(&slot->render_failed, st->failed);
 	atomic_store(&slot->render_refused, st->refused);
 	atomic_store(&slot->render_timeouts, st->timeouts);
+	atomic_store(&slot->render_cancelled, st->cancelled);
 	atomic_store(&slot->render_busy_us, st->busy_ns / 1000);
 }
 

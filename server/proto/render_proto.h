@@ -21,7 +21,9 @@
 /* What a document is: chosen by the tool, laid out by the renderer. */
 enum doc_kind { DOC_NONE = 0, DOC_STATEMENT = 1, DOC_INVOICE = 2, DOC_CREDIT_NOTE = 3 };
 
-enum render_msg_type { RENDER_REQUEST = 1, RENDER_REPLY = 2 };
+/* RENDER_CANCEL (worker to renderer, no payload): the caller of request
+ * id was answered or has gone; the renderer stops it at its next page. */
+enum render_msg_type { RENDER_REQUEST = 1, RENDER_REPLY = 2, RENDER_CANCEL = 3 };
 
 struct render_msg {
 	uint32_t type;

@@ -40,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size < 1)
 		return 0;
-	if (documents_render(fonts, data[0] % 4, (const char *)data + 1, size - 1, &pdf, &len, &pages, err,
+	if (documents_render(fonts, data[0] % 4, (const char *)data + 1, size - 1, NULL, NULL, &pdf, &len, &pages, err,
 	                     sizeof(err)) == 0 && (!pdf || len < 100 || pages < 1))
 		__builtin_trap();
 	free(pdf);

@@ -5,11 +5,12 @@ PDF of every tenant still renders; a pile of statements that each render
 in well under their budget all succeed (the budget counts rendering time,
 not time in the queue); another tenant's one-page PDF asked for during the
 pile waits for about one document, not the pile."""
+import json
 import threading
 import time
 import uuid
 
-from harness import Client, expect
+from harness import Client, expect, metric_total
 from test_pdf import history, make_long_statement, ok, result_of, tenant_client
 
 SERVER = dict(workers=1, extra={"render_timeout_ms": 3000, "render_queue": 32, "rate_limit_rps": 100000,
@@ -81,3 +82,36 @@ def test_a_pile_of_statements_all_render_and_another_tenant_is_not_queued_behind
     # Behind at most the document rendering now and its own, with room
     # for the machine's noise; the pile is twelve documents.
     expect(light_wait < 2.5 * one + 0.5, (light_wait, one))
+
+
+def test_a_document_whose_caller_hung_up_stops_rendering(env):
+    tenant, c = tenant_client(env)
+    make_long_statement(env, c, "gone", 5000)
+    t0 = time.time()
+    r = result_of(c, "get_statement", {"customer_id": "gone", "currency": "USD"})
+    alone = time.time() - t0
+    expect(not r.get("isError"), r)
+    _, light = tenant_client(env)
+    history(light, "one", "One Page Co", currency="USD")
+    expect(not result_of(light, "get_statement", {"customer_id": "one"}).get("isError"))
+    before = metric_total(env.server.metrics(), "mcpi_render_documents_total", "cancelled")
+    # The agent asks for the long statement again and hangs up while it
+    # renders; another tenant's one-page PDF comes right after.
+    gone = Client(env, c.token)
+    gone.connect()
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": "get_statement", "arguments": {"customer_id": "gone", "currency": "USD"}}})
+    gone.conn.request("POST", "/mcp", body=body, headers={
+        "Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+        "Authorization": "Bearer " + c.token})
+    time.sleep(min(0.5, alone / 3))
+    gone.close()
+    t0 = time.time()
+    r = result_of(light, "get_statement", {"customer_id": "one"})
+    waited = time.time() - t0
+    cancelled = metric_total(env.server.metrics(), "mcpi_render_documents_total", "cancelled") - before
+    print(f"    5,000-line statement alone {alone * 1000:.0f} ms; its caller hung up, another tenant's "
+          f"one-page PDF then took {waited * 1000:.0f} ms; cancelled in the renderer: {cancelled:.0f}")
+    expect(not r.get("isError"), r)
+    expect(cancelled == 1, cancelled)
+    expect(waited < alone / 2, (waited, alone))

@@ -190,6 +190,30 @@ static void test_tenants_take_turns(void **state)
 	assert_int_equal(f->answered, 5);
 }
 
+static void test_a_document_whose_caller_is_gone_is_cancelled_in_the_renderer(void **state)
+{
+	struct fixture *f = *state;
+	struct tool_error err = { 0 };
+	struct render_job *j = job(f, "t", "a", clock_now_ns() + 30000000000LL);
+	struct render_msg m;
+	unsigned char *data;
+	size_t len;
+	char first;
+	uint32_t id;
+
+	assert_int_equal(render_submit(&f->rp, j, &err), 0);
+	id = take_request(f, &first);
+	render_abandon(&f->rp, j); /* the client hung up while its PDF renders */
+	assert_int_equal(render_msg_recv(f->renderer, RENDER_CANCEL, 0, 0, &m, &data, &len), 1);
+	assert_int_equal(m.id, id);
+	assert_int_equal(f->rp.stats.cancelled, 1);
+	/* The renderer stops and answers; that frees the channel, and no
+	 * done() runs for the abandoned document. */
+	reply(f, id, 0);
+	assert_null(f->rp.busy[0]);
+	assert_int_equal(f->answered, 0);
+}
+
 static void test_refusal_of_an_oversized_request_names_it(void **state)
 {
 	int sv[2];
@@ -221,6 +245,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refusal_naming_no_request_frees_the_channel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_budget_counts_from_when_a_renderer_takes_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tenants_take_turns, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_document_whose_caller_is_gone_is_cancelled_in_the_renderer, setup,
+		                                teardown),
 		cmocka_unit_test(test_refusal_of_an_oversized_request_names_it),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

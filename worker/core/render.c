@@ -133,6 +133,7 @@ static void dispatch(struct render_pool *rp)
 		free(job->data);
 		job->data = NULL;
 		rp->busy[i] = job;
+		rp->cancel_sent[i] = 0;
 		rp->sent_ns[i] = clock_now_ns();
 	}
 }
@@ -188,6 +189,24 @@ int render_submit(struct render_pool *rp, struct render_job *job, struct tool_er
 	return 0;
 }
 
+/* Tells channel i's renderer to stop its document (at its next page):
+ * nobody waits for it any more. The reply still comes, and frees the
+ * channel. */
+static void cancel_in_renderer(struct render_pool *rp, int i)
+{
+	struct render_msg m;
+
+	if (rp->cancel_sent[i])
+		return;
+	memset(&m, 0, sizeof(m));
+	m.type = RENDER_CANCEL;
+	m.id = rp->busy[i]->id;
+	if (render_msg_send(rp->fds[i], &m, NULL, 0) == 0) {
+		rp->cancel_sent[i] = 1;
+		rp->stats.cancelled++;
+	}
+}
+
 void render_abandon(struct render_pool *rp, struct render_job *job)
 {
 	struct render_job **pp;
@@ -199,6 +218,7 @@ void render_abandon(struct render_pool *rp, struct render_job *job)
 				job->answered = 1;
 				rp->jobs--;
 			}
+			cancel_in_renderer(rp, i);
 			return;
 		}
 	}
@@ -302,6 +322,7 @@ void render_tick(struct render_pool *rp, long long now_ns)
 			rp->stats.timeouts++;
 			fail(rp, job, 1, "TIMEOUT", 1, "the PDF was not ready before the call's deadline "
 			     "(request_timeout_ms); retry later");
+			cancel_in_renderer(rp, i); /* its caller has its answer */
 		}
 	}
 }

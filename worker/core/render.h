@@ -47,6 +47,7 @@ struct render_job {
 
 struct render_stats {
 	long long rendered, failed, refused, timeouts;
+	long long cancelled;         /* documents a renderer was told to stop */
 	long long busy_ns;           /* time documents spent in a renderer */
 };
 
@@ -55,6 +56,7 @@ struct render_pool {
 	int fds[RENDER_MAX_CHANNELS];          /* -1: free */
 	struct render_job *busy[RENDER_MAX_CHANNELS];
 	long long sent_ns[RENDER_MAX_CHANNELS];
+	int cancel_sent[RENDER_MAX_CHANNELS];  /* RENDER_CANCEL sent for busy[i] */
 	unsigned long long served[RENDER_FAIR_SLOTS], served_seq;
 	struct render_job *queue, *queue_tail;
 	long jobs, max_jobs;                   /* waiting + rendering, and the bound */
@@ -74,7 +76,8 @@ struct render_job *render_job_new(int kind, char *data, size_t len, const char *
 /* 0: done will be called. -1: refused at once (queue full: retryable;
  * data over the renderer's limit: not), *err says so and the job is freed. */
 int render_submit(struct render_pool *rp, struct render_job *job, struct tool_error *err);
-/* The submitter no longer wants the answer: done is never called. */
+/* The submitter no longer wants the answer: done is never called; a
+ * document already in a renderer is cancelled there (RENDER_CANCEL). */
 void render_abandon(struct render_pool *rp, struct render_job *job);
 void render_on_io(struct render_pool *rp, int idx, unsigned events);
 /* Deadlines; call a few times a second. */
