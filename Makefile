@@ -49,7 +49,7 @@ RENDER_OBJS := $(RENDER_SRCS:%.c=build/render/%.o)
 # The JWKS fetcher is its own binary too: only it links libcurl, so no
 # other process has an HTTP client in it.
 JWKS_PKGS := libcurl json-c openssl libseccomp
-JWKS_SRCS := $(wildcard jwks/*.c) $(wildcard server/lib/*.c) server/proto/ipc.c server/proto/keyset.c \
+JWKS_SRCS := $(wildcard server/jwks/*.c) $(wildcard server/lib/*.c) server/proto/ipc.c server/proto/keyset.c \
              server/proto/jwks_msg.c server/proc/privsep.c server/proc/sandbox.c server/auth/jws.c
 JWKS_CFLAGS = $(ALL_CFLAGS) $(shell pkg-config --cflags $(JWKS_PKGS) 2>/dev/null)
 JWKS_LIBS = $(shell pkg-config --libs $(JWKS_PKGS) 2>/dev/null)
@@ -157,8 +157,8 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
 	@echo LINK-FUZZ $@
 	@clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJS) $(LIBS)
 
-# The JWKS parser's driver links the fetcher's parser (jwks/jwk.c).
-build/fuzz/fuzz_jwks: tests/fuzz/fuzz_jwks.c build/fuzzobj/jwks/jwk.o $(FUZZ_OBJS)
+# The JWKS parser's driver links the fetcher's parser (server/jwks/jwk.c).
+build/fuzz/fuzz_jwks: tests/fuzz/fuzz_jwks.c build/fuzzobj/server/jwks/jwk.o $(FUZZ_OBJS)
 	@mkdir -p build/fuzz
 	@echo LINK-FUZZ $@
 	@clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)

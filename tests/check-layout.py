@@ -27,7 +27,7 @@ ALLOWED = {
     "worker": {"worker/core", "worker/db", "worker/http", "worker/mcp", "worker/tools", "server/lib",
                "server/proc", "server/proto", "server/auth", "shm"},
     "render": {"server/lib", "server/proc", "server/proto"},
-    "jwks": {"server/lib", "server/proc", "server/proto", "server/auth"},
+    "server/jwks": {"server/lib", "server/proc", "server/proto", "server/auth"},
 }
 
 

@@ -28,8 +28,8 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include "jwks/fetch.h"
-#include "jwks/jwk.h"
+#include "server/jwks/fetch.h"
+#include "server/jwks/jwk.h"
 #include "server/auth/jws.h"
 #include "server/lib/log.h"
 #include "server/proc/privsep.h"

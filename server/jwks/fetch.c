@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "jwks/fetch.h"
+#include "server/jwks/fetch.h"
 #include "server/proto/jwks_msg.h"
 
 int fetch_init(void)

@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "jwks/jwk.h"
+#include "server/jwks/jwk.h"
 #include "server/auth/jws.h"
 #include "server/lib/base64.h"
 #include "server/lib/json_text.h"
