@@ -161,7 +161,7 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
 build/fuzz/fuzz_jwks: tests/fuzz/fuzz_jwks.c build/fuzzobj/server/jwks/jwk.o $(FUZZ_OBJS)
 	@mkdir -p build/fuzz
 	@echo LINK-FUZZ $@
-	@clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
+	@clang $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $(filter %.c %.o,$^) $(LIBS)
 
 # The renderer's driver links the renderer's modules (and cairo/pango).
 build/fuzzrender/%.o: %.c
