@@ -99,9 +99,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rc = ipc_recv(sv[1], &im, &got_fd);
 		if (rc == 1) {
 			int carries = im.type == IPC_CONN || im.type == IPC_KEYCHAN ||
-			              im.type == IPC_METRICS_CONN || im.type == IPC_RENDERCHAN;
+			              im.type == IPC_METRICS_CONN || im.type == IPC_RENDERCHAN || im.type == IPC_KEYSET;
 			if (msg_len != sizeof(im) || im.len != sizeof(im) || im.type < IPC_READY ||
-			    im.type > IPC_RENDERCHAN || carries != (got_fd >= 0))
+			    im.type > IPC_KEYS_WANTED || carries != (got_fd >= 0))
 				__builtin_trap();
 			if (got_fd >= 0)
 				close(got_fd);
