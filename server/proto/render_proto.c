@@ -37,35 +37,26 @@ int render_msg_send(int chan, struct render_msg *m, const void *data, size_t len
 static int read_payload(int fd, size_t size, int map, unsigned char **data)
 {
 	struct stat st;
-	unsigned char *buf;
-	size_t done = 0;
+	size_t got;
 
+	if (!map) {
+		if (ipc_sealed_read(fd, size, data, &got) < 0)
+			return -1;
+		if (got == size)
+			return 0;
+		free(*data);
+		*data = NULL;
+		return -1;
+	}
 	if (fstat(fd, &st) < 0 || st.st_size < 0 || (size_t)st.st_size != size ||
 	    (fcntl(fd, F_GET_SEALS) & SEALS) != SEALS)
 		return -1;
-	if (map) {
-		/* Sealed: the pages can no longer change, and they are given
-		 * back at munmap (a copy would stay in the allocator's heap). */
-		void *p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
-		if (p == MAP_FAILED)
-			return -1;
-		*data = p;
-		return 0;
-	}
-	if (!(buf = malloc(size + 1)))
+	/* Sealed: the pages can no longer change, and they are given back at
+	 * munmap (a copy would stay in the allocator's heap). */
+	void *p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
 		return -1;
-	while (done < size) {
-		ssize_t n = pread(fd, buf + done, size - done, (off_t)done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			free(buf);
-			return -1;
-		}
-		done += (size_t)n;
-	}
-	buf[size] = '\0';
-	*data = buf;
+	*data = p;
 	return 0;
 }
 
