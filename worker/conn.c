@@ -279,14 +279,14 @@ void conn_new(struct worker_ctx *w, int fd, int from_metrics)
 	reuse_append(c);
 }
 
-
 /* Queues a response for writing; takes the serialized bytes. */
 static void conn_send(struct worker_ctx *w, struct conn *c, struct response *r,
                       const struct http_request *req, const char *rid, long long t0)
 {
 	struct shm_slot *slot = &w->shm->slots[w->slot];
 
-	if (r->close || draining)
+	/* Stopping (the master's flag, maybe before this worker's drain notice): close. */
+	if (r->close || draining || atomic_load(&w->shm->stopping))
 		c->keep_alive = 0;
 	c->out = response_serialize(r, rid, c->keep_alive, &c->out_len);
 	c->out_pos = 0;

@@ -42,9 +42,13 @@ def test_every_process_role_is_confined(env):
         expect(not c.tool("upsert_customer", {"customer_id": "sandboxed", "name": "S"})[0])
         expect(c.rpc("tools/list")[0] == 200)
         os.kill(renderers[0], signal.SIGKILL)
-        wait_for(lambda: len(srv.children("mcpi-render")) == 1 and srv.children("mcpi-render") != renderers,
-                 timeout=15)
-        again = srv.children("mcpi-render")[0]
+        seen = []
+
+        def replaced():
+            seen[:] = srv.children("mcpi-render")
+            return len(seen) == 1 and seen != renderers
+        wait_for(replaced, timeout=15)
+        again = seen[0]
         wait_for(lambda: seccomp_status(again) == (2, 2), timeout=10)
         err, st = c.tool("get_statement", {"customer_id": "sandboxed"})
         expect(not err and st["summary"]["closing_balance_cents"] == 0, st)
