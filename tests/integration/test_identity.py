@@ -16,7 +16,7 @@ import subprocess
 import threading
 import time
 
-from harness import PORT, ROOT, Client, Server, expect
+from harness import PORT, RELEASE_BIN, ROOT, Client, Server, expect
 
 IDP = os.path.join(ROOT, "tests", "idp")
 RESOURCE = f"https://127.0.0.1:{PORT}/mcp"
@@ -131,7 +131,7 @@ class Idp:
         return c
 
 
-def start_server(env, idp, extra=None, wait=True):
+def start_server(env, idp, extra=None, wait=True, binary=None):
     """The server with keys from the provider's JWKS (discovered from the
     https issuer): the base configuration less its HS256 key file."""
     lines = [l for l in env.base_conf.splitlines() if not l.startswith(("jwt_", "authorization_servers"))]
@@ -141,7 +141,7 @@ def start_server(env, idp, extra=None, wait=True):
     path = os.path.join(env.dir, "identity.conf")
     with open(path, "w") as f:
         f.write(conf)
-    env.server = Server(env, path)
+    env.server = Server(env, path, binary=binary)
     env.server.workers = 2
     if wait:
         env.server.wait_ready()
@@ -209,6 +209,37 @@ def test_discovery_registration_pkce_resource_then_tools_work(env, idp):
     expect(claims["aud"] == RESOURCE and claims["tenant_id"] == "idp-tenant", claims)
     print(f"    SDK: registered {seen['registered'][:12]}..., {len(seen['tools'])} tools, "
           f"token alg ES256 kid {idp.keys[0]['kid']}")
+
+
+def fetcher_status(srv):
+    """The JWKS fetcher's seccomp mode and filter count and its environment."""
+    pids = srv.children("mcpi-jwks")
+    expect(len(pids) == 1, ("one JWKS fetcher", pids))
+    status = open(f"/proc/{pids[0]}/status").read()
+    mode = int(status.split("Seccomp:")[1].split()[0])
+    filters = int(status.split("Seccomp_filters:")[1].split()[0])
+    return mode, filters, open(f"/proc/{pids[0]}/environ", "rb").read()
+
+
+@with_idp
+def test_the_fetcher_is_confined_in_both_builds(env, idp):
+    # The sanitizer build and the release build (no sanitizer allowances in
+    # its filter): each fetcher runs under its own seccomp filter with an
+    # empty environment and still fetches the provider's keys, so a token
+    # the provider signs is accepted.
+    for binary in (None, RELEASE_BIN):
+        before = idp.stats()["jwks"]
+        start_server(env, idp, binary=binary)
+        mode, filters, environ = fetcher_status(env.server)
+        expect(mode == 2 and filters >= 1, (binary, mode, filters))
+        expect(environ == b"", (binary, "fetcher environment not empty", len(environ)))
+        expect(metric(env, 'mcpi_jwks_fetches_total{outcome="ok"}') == 1, env.server.metrics())
+        expect(idp.stats()["jwks"] == before + 1, idp.stats())
+        st, _, body = ping(env, idp.machine_token())
+        expect(st == 200, body)
+        print(f"    {os.path.basename(binary or 'sanitizer build')}: fetcher Seccomp {mode} "
+              f"({filters} filter{'s' if filters > 1 else ''}), empty environment, keys fetched")
+        stop_server(env)
 
 
 @with_idp
