@@ -144,7 +144,7 @@ void admission_preflight(struct worker_ctx *w, const struct http_request *req, s
 {
 	const struct http_header *origin = http_find_header(req, "Origin");
 
-	if (!origin || !origin_allowed(w->cfg, origin)) {
+	if (!origin || !origin_allowed(w->start.cfg, origin)) {
 		response_rpc_error(resp, 403, NULL, -32002, "Forbidden: this Origin is not allowed", NULL);
 		snprintf(resp->outcome, sizeof(resp->outcome), "origin_refused");
 		return;
@@ -165,23 +165,23 @@ static void ask_for_keys(struct worker_ctx *w)
 {
 	long long now = limiter_now_ns();
 
-	if (!w->keys->from_jwks || (w->keys_asked_ns && now - w->keys_asked_ns < 1000000000LL))
+	if (!w->start.keys->from_jwks || (w->keys_asked_ns && now - w->keys_asked_ns < 1000000000LL))
 		return;
 	w->keys_asked_ns = now;
-	if (ipc_send(w->channel_fd, IPC_KEYS_WANTED, -1) < 0)
+	if (ipc_send(w->start.channel_fd, IPC_KEYS_WANTED, -1) < 0)
 		log_warn("cannot ask the master for a JWKS fetch: %s", strerror(errno));
 }
 
 int admission_check_head(struct worker_ctx *w, const struct http_request *req, struct response *resp,
                          struct auth_identity *id, int id_verified)
 {
-	struct shm_slot *slot = &w->shm->slots[w->slot];
+	struct shm_slot *slot = &w->start.shm->slots[w->start.slot];
 	const struct http_header *h;
 	char why[200];
 	int rc;
 
 	h = http_find_header(req, "Origin");
-	if (h && !origin_allowed(w->cfg, h)) {
+	if (h && !origin_allowed(w->start.cfg, h)) {
 		response_rpc_error(resp, 403, NULL, -32002, "Forbidden: this Origin is not allowed", NULL);
 		snprintf(resp->outcome, sizeof(resp->outcome), "origin_refused");
 		return -1;
@@ -200,7 +200,7 @@ int admission_check_head(struct worker_ctx *w, const struct http_request *req, s
 		unauthorized(w, resp, 0, "no bearer token in the Authorization header");
 		return -1;
 	}
-	rc = auth_verify(w->keys, w->cfg, h->value + 7, h->value_len - 7, (long long)time(NULL), id, why,
+	rc = auth_verify(w->start.keys, w->start.cfg, h->value + 7, h->value_len - 7, (long long)time(NULL), id, why,
 	                 sizeof(why));
 	if (rc < 0) {
 		if (rc == AUTH_UNKNOWN_KEY)
@@ -217,24 +217,24 @@ identified:
 
 int admission_enter(struct worker_ctx *w, const struct auth_identity *id, struct response *resp)
 {
-	struct shm_slot *slot = &w->shm->slots[w->slot];
+	struct shm_slot *slot = &w->start.shm->slots[w->start.slot];
 	long long retry_ms;
 
 	/* The tenant's share first, so a noisy tenant's excess never spends
 	 * the server-wide tokens the other tenants rely on. */
-	if (limiter_take_tenant(w->shm, id->tenant, limiter_now_ns(), &retry_ms) < 0) {
+	if (limiter_take_tenant(w->start.shm, id->tenant, limiter_now_ns(), &retry_ms) < 0) {
 		atomic_fetch_add(&slot->rejected_tenant_rate, 1);
 		rejected(resp, 429, "RATE_LIMITED", retry_ms,
 		         "Rate limited: this tenant's share of requests is used up; retry after retry_after_ms");
 		return -1;
 	}
-	if (limiter_take(w->shm, limiter_now_ns(), &retry_ms) < 0) {
+	if (limiter_take(w->start.shm, limiter_now_ns(), &retry_ms) < 0) {
 		atomic_fetch_add(&slot->rejected_rate, 1);
 		rejected(resp, 429, "RATE_LIMITED", retry_ms,
 		         "Rate limited: too many requests; retry after retry_after_ms");
 		return -1;
 	}
-	if (limiter_enter(w->shm, w->slot) < 0) {
+	if (limiter_enter(w->start.shm, w->start.slot) < 0) {
 		atomic_fetch_add(&slot->rejected_inflight, 1);
 		rejected(resp, 503, "OVERLOADED", 100,
 		         "Overloaded: too many requests in flight; retry after retry_after_ms");
@@ -245,7 +245,7 @@ int admission_enter(struct worker_ctx *w, const struct auth_identity *id, struct
 
 void admission_leave(struct worker_ctx *w)
 {
-	limiter_leave(w->shm, w->slot);
+	limiter_leave(w->start.shm, w->start.slot);
 }
 
 /* The client address as a table key (never 0), and whether it is loopback. */

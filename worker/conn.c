@@ -145,7 +145,7 @@ static long long buffered;
 static void buffer_account(struct worker_ctx *w, long long delta)
 {
 	buffered += delta;
-	atomic_store(&w->shm->slots[w->slot].buffered_bytes, buffered);
+	atomic_store(&w->start.shm->slots[w->start.slot].buffered_bytes, buffered);
 }
 
 /* Releases the input buffer of a connection that holds no request bytes. */
@@ -167,7 +167,7 @@ static void conn_close(struct worker_ctx *w, struct conn *c)
 	response_reset(&c->resp);
 	reuse_remove(c);
 	if (!c->over_limit)
-		peer_limit_leave(w->shm, w->slot, c->peer_key);
+		peer_limit_leave(w->start.shm, w->start.slot, c->peer_key);
 	if (c->ssl) {
 		if (c->state != C_HANDSHAKE)
 			SSL_shutdown(c->ssl);
@@ -189,7 +189,7 @@ static void conn_close(struct worker_ctx *w, struct conn *c)
 	c->next = graveyard;
 	graveyard = c;
 	nconns--;
-	atomic_fetch_sub(&w->shm->slots[w->slot].connections, 1);
+	atomic_fetch_sub(&w->start.shm->slots[w->start.slot].connections, 1);
 }
 
 /* Frees the connections closed during the last batch of events. */
@@ -217,17 +217,17 @@ static void conn_watch(struct conn *c, unsigned events)
  * first, so that an idle flood cannot keep a client with a request out. */
 static void reclaim_idle(struct worker_ctx *w)
 {
-	long high = w->cfg->worker_connections - w->cfg->worker_connections / 10;
+	long high = w->start.cfg->worker_connections - w->start.cfg->worker_connections / 10;
 
 	while (nconns >= high && reuse_head) {
-		atomic_fetch_add(&w->shm->slots[w->slot].reclaimed_idle, 1);
+		atomic_fetch_add(&w->start.shm->slots[w->start.slot].reclaimed_idle, 1);
 		conn_close(w, reuse_head);
 	}
 }
 
 void conn_new(struct worker_ctx *w, int fd, int from_metrics)
 {
-	struct shm_slot *slot = &w->shm->slots[w->slot];
+	struct shm_slot *slot = &w->start.shm->slots[w->start.slot];
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct conn *c;
 	int loopback, over_limit;
@@ -239,22 +239,22 @@ void conn_new(struct worker_ctx *w, int fd, int from_metrics)
 	 * Retry-After retries. It costs a TLS handshake, but no more than any
 	 * new connection does, for PER_IP_REFUSAL_NS at most, with no input
 	 * buffer, and it does not count against the cap. */
-	over_limit = peer_limit_enter(w->shm, w->slot, key, w->cfg->max_connections_per_ip) < 0;
+	over_limit = peer_limit_enter(w->start.shm, w->start.slot, key, w->start.cfg->max_connections_per_ip) < 0;
 	if (over_limit) {
 		static long long last_log_ns;
 		atomic_fetch_add(&slot->rejected_per_ip, 1);
 		if (limiter_now_ns() - last_log_ns > 1000000000LL) {
 			last_log_ns = limiter_now_ns();
 			log_warn("answering 429 to new connections from an address over max_connections_per_ip "
-			         "(%ld over all workers)", w->cfg->max_connections_per_ip);
+			         "(%ld over all workers)", w->start.cfg->max_connections_per_ip);
 		}
 	}
 	reclaim_idle(w);
 	c = calloc(1, sizeof(*c));
-	if (!c || !(c->ssl = SSL_new(w->tls))) {
+	if (!c || !(c->ssl = SSL_new(w->start.tls))) {
 		free(c);
 		if (!over_limit)
-			peer_limit_leave(w->shm, w->slot, key);
+			peer_limit_leave(w->start.shm, w->start.slot, key);
 		close(fd);
 		atomic_fetch_sub(&slot->connections, 1);
 		return;
@@ -283,10 +283,10 @@ void conn_new(struct worker_ctx *w, int fd, int from_metrics)
 static void conn_send(struct worker_ctx *w, struct conn *c, struct response *r,
                       const struct http_request *req, const char *rid, long long t0)
 {
-	struct shm_slot *slot = &w->shm->slots[w->slot];
+	struct shm_slot *slot = &w->start.shm->slots[w->start.slot];
 
 	/* Stopping (the master's flag, maybe before this worker's drain notice): close. */
-	if (r->close || draining || atomic_load(&w->shm->stopping))
+	if (r->close || draining || atomic_load(&w->start.shm->stopping))
 		c->keep_alive = 0;
 	c->out = response_serialize(r, rid, c->keep_alive, &c->out_len);
 	c->out_pos = 0;
@@ -346,7 +346,7 @@ static void too_many_connections(struct worker_ctx *w, struct conn *c)
 	char msg[160];
 
 	snprintf(msg, sizeof(msg), "Too many connections from your address (max_connections_per_ip = %ld); "
-	         "retry after retry_after_ms", w->cfg->max_connections_per_ip);
+	         "retry after retry_after_ms", w->start.cfg->max_connections_per_ip);
 	response_init(&r);
 	response_header(&r, "Retry-After: 1");
 	response_rpc_error(&r, 429, NULL, -32000, msg,
@@ -359,7 +359,7 @@ static void budget_spent(struct worker_ctx *w, struct conn *c)
 {
 	struct response r;
 
-	atomic_fetch_add(&w->shm->slots[w->slot].rejected_budget, 1);
+	atomic_fetch_add(&w->start.shm->slots[w->start.slot].rejected_budget, 1);
 	response_init(&r);
 	response_header(&r, "Retry-After: 1");
 	response_rpc_error(&r, 503, NULL, -32000, "Overloaded: this worker holds too many request "
@@ -372,7 +372,7 @@ static void too_large(struct worker_ctx *w, struct conn *c)
 {
 	char msg[96];
 
-	snprintf(msg, sizeof(msg), "Request body too large (limit %ld bytes)", w->cfg->max_body_bytes);
+	snprintf(msg, sizeof(msg), "Request body too large (limit %ld bytes)", w->start.cfg->max_body_bytes);
 	conn_refuse(w, c, 413, msg);
 }
 
@@ -383,7 +383,7 @@ static int ensure_capacity(struct worker_ctx *w, struct conn *c, size_t want)
 
 	if (c->in_cap >= want)
 		return 0;
-	if (buffered + (long long)(want - c->in_cap) > w->cfg->worker_body_budget_bytes)
+	if (buffered + (long long)(want - c->in_cap) > w->start.cfg->worker_body_budget_bytes)
 		return -2;
 	p = realloc(c->in, want);
 	if (!p)
@@ -436,7 +436,7 @@ static int conn_parse_head(struct worker_ctx *w, struct conn *c)
 		conn_refuse(w, c, 411, "Content-Length or Transfer-Encoding: chunked is required");
 		return -1;
 	}
-	if (c->req.content_length > w->cfg->max_body_bytes) {
+	if (c->req.content_length > w->start.cfg->max_body_bytes) {
 		too_large(w, c);
 		return -1;
 	}
@@ -543,7 +543,7 @@ static int conn_process(struct worker_ctx *w, struct conn *c)
 	complete = c->in_len >= total;
 	if (c->req.chunked) {
 		long wire = http_chunked_feed(&c->chunk, c->in + c->head_len, c->in_len - c->head_len,
-		                              (size_t)w->cfg->max_body_bytes);
+		                              (size_t)w->start.cfg->max_body_bytes);
 		if (wire == HTTP_ERROR) {
 			char msg[256];
 			snprintf(msg, sizeof(msg), "Bad Request: %s", c->chunk.error);
@@ -639,7 +639,7 @@ static int conn_make_room(struct worker_ctx *w, struct conn *c, size_t limit, en
 
 static enum step conn_read(struct worker_ctx *w, struct conn *c)
 {
-	size_t limit = HTTP_MAX_HEAD_BYTES + (size_t)w->cfg->max_body_bytes + 1;
+	size_t limit = HTTP_MAX_HEAD_BYTES + (size_t)w->start.cfg->max_body_bytes + 1;
 	enum step step;
 
 	if (conn_process(w, c))
@@ -691,7 +691,7 @@ static enum step conn_linger_start(struct worker_ctx *w, struct conn *c)
 {
 	long long now = limiter_now_ns();
 
-	if (w->cfg->lingering_time_s == 0) {
+	if (w->start.cfg->lingering_time_s == 0) {
 		conn_close(w, c);
 		return STEP_CLOSED;
 	}
@@ -709,8 +709,8 @@ static enum step conn_linger_start(struct worker_ctx *w, struct conn *c)
 		c->linger_until_ns = c->accepted_ns + PER_IP_REFUSAL_NS;
 		c->linger_bytes_left = PER_IP_REFUSAL_LINGER_BYTES;
 	} else {
-		c->linger_until_ns = now + w->cfg->lingering_time_s * 1000000000LL;
-		c->linger_bytes_left = 16 * (size_t)w->cfg->max_body_bytes;
+		c->linger_until_ns = now + w->start.cfg->lingering_time_s * 1000000000LL;
+		c->linger_bytes_left = 16 * (size_t)w->start.cfg->max_body_bytes;
 	}
 	reuse_append(c);
 	conn_watch(c, EPOLLIN);
@@ -812,10 +812,10 @@ static void conn_run(struct worker_ctx *w, struct conn *c)
 void conn_sweep(struct worker_ctx *w)
 {
 	long long now = limiter_now_ns();
-	long long body_ns = (long long)w->cfg->request_timeout_ms * 1000000LL;
-	long long head_ns = w->cfg->header_timeout_s * 1000000000LL;
-	long long idle_ns = w->cfg->idle_timeout_s * 1000000000LL;
-	long long linger_quiet_ns = w->cfg->lingering_timeout_s * 1000000000LL;
+	long long body_ns = (long long)w->start.cfg->request_timeout_ms * 1000000LL;
+	long long head_ns = w->start.cfg->header_timeout_s * 1000000000LL;
+	long long idle_ns = w->start.cfg->idle_timeout_s * 1000000000LL;
+	long long linger_quiet_ns = w->start.cfg->lingering_timeout_s * 1000000000LL;
 	struct conn *c, *next;
 
 	for (c = conns; c; c = next) {
@@ -858,8 +858,8 @@ void conn_drain(struct worker_ctx *w, const char *why)
 		return;
 	draining = 1;
 	drain_started_ns = limiter_now_ns();
-	drain_deadline_ns = drain_started_ns + (long long)w->cfg->shutdown_timeout_s * 1000000000LL;
-	atomic_store(&w->shm->slots[w->slot].state, SLOT_DRAINING);
+	drain_deadline_ns = drain_started_ns + (long long)w->start.cfg->shutdown_timeout_s * 1000000000LL;
+	atomic_store(&w->start.shm->slots[w->start.slot].state, SLOT_DRAINING);
 	log_info("draining (%s): %ld connections open", why, nconns);
 }
 

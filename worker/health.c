@@ -38,15 +38,15 @@ void health_ready(struct worker_ctx *w, struct response *resp)
 	char json[200];
 
 	for (int i = 0; i < SHM_MAX_SLOTS; i++) {
-		struct shm_slot *s = &w->shm->slots[i];
+		struct shm_slot *s = &w->start.shm->slots[i];
 		if (atomic_load(&s->state) != SLOT_READY)
 			continue;
 		ready++;
 		database_up += atomic_load(&s->database_up) == 1;
 	}
-	if (atomic_load(&w->shm->stopping))
+	if (atomic_load(&w->start.shm->stopping))
 		reason = "draining";
-	else if (atomic_load(&w->shm->jwks_mode) && atomic_load(&w->shm->jwks_keys) < 0)
+	else if (atomic_load(&w->start.shm->jwks_mode) && atomic_load(&w->start.shm->jwks_keys) < 0)
 		reason = "no_signing_keys";
 	else if (!ready)
 		reason = "no_worker_ready";

@@ -101,8 +101,8 @@ void metrics_observe(struct worker_ctx *w, const struct response *r, long long d
 {
 	size_t s = series_of(r);
 
-	atomic_fetch_add_explicit(&w->shm->requests[s][outcome_of(r)], 1, memory_order_relaxed);
-	shm_histogram_observe(&w->shm->series_duration[s], duration_us);
+	atomic_fetch_add_explicit(&w->start.shm->requests[s][outcome_of(r)], 1, memory_order_relaxed);
+	shm_histogram_observe(&w->start.shm->series_duration[s], duration_us);
 }
 
 /* The method and tool labels of series s. */
@@ -321,7 +321,7 @@ static void server_families(struct worker_ctx *w, struct strbuf *b)
 {
 	static const char *const states[] = { "free", "starting", "ready", "draining" };
 	static const char *const roles[] = { "master", "keymgr", "worker" };
-	struct shm_segment *shm = w->shm;
+	struct shm_segment *shm = w->start.shm;
 	long long by_state[4] = { 0 }, cpu[SHM_ROLES], rss[SHM_ROLES], waiting = 0;
 
 	cpu[SHM_ROLE_MASTER] = atomic_load(&shm->master.cpu_us);
@@ -389,9 +389,9 @@ void metrics_render(struct worker_ctx *w, struct response *resp)
 
 	strbuf_init(&b, 16384);
 	server_families(w, &b);
-	slot_families(w->shm, &b);
-	slot_duration_histogram(w->shm, &b);
-	series_metrics(w->shm, &b);
+	slot_families(w->start.shm, &b);
+	slot_duration_histogram(w->start.shm, &b);
+	series_metrics(w->start.shm, &b);
 	body = strbuf_take(&b, &len);
 	response_set_body(resp, 200, body, len);
 	response_header(resp, "Content-Type: text/plain; version=0.0.4; charset=utf-8");

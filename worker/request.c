@@ -42,9 +42,9 @@ static void resource_metadata(struct worker_ctx *w, struct response *resp)
 	size_t len;
 	char *body;
 
-	json_object_object_add(o, "resource", json_object_new_string(w->cfg->public_url));
+	json_object_object_add(o, "resource", json_object_new_string(w->start.cfg->public_url));
 	/* Only URLs belong here (RFC 9728 2): a plain issuer name is left out. */
-	for (s = w->cfg->authorization_servers; s && *s; ) {
+	for (s = w->start.cfg->authorization_servers; s && *s; ) {
 		size_t n = strcspn(s, " ");
 		if (n)
 			json_object_array_add(a, json_object_new_string_len(s, (int)n));
@@ -100,7 +100,7 @@ void request_done(struct worker_ctx *w, struct response *resp)
  * clients only. */
 static int metrics_allowed(struct worker_ctx *w, int peer)
 {
-	if (w->cfg->metrics_listen && *w->cfg->metrics_listen)
+	if (w->start.cfg->metrics_listen && *w->start.cfg->metrics_listen)
 		return (peer & REQUEST_PEER_METRICS) != 0;
 	return (peer & REQUEST_PEER_LOOPBACK) != 0;
 }
@@ -111,7 +111,7 @@ static int is_mcp_post(struct worker_ctx *w, const struct http_request *req)
 	size_t plen = query ? (size_t)(query - req->target) : req->target_len;
 
 	return req->method_len == 4 && memcmp(req->method, "POST", 4) == 0 &&
-	       path_is(req->target, plen, w->cfg->mcp_path);
+	       path_is(req->target, plen, w->start.cfg->mcp_path);
 }
 
 int request_precheck(struct worker_ctx *w, const struct http_request *req, const char *request_id,
@@ -136,7 +136,7 @@ struct mcp_wait *request_handle(struct worker_ctx *w, const struct http_request 
 	int is_get = req->method_len == 3 && memcmp(req->method, "GET", 3) == 0;
 	char wk_path[300];
 
-	snprintf(wk_path, sizeof(wk_path), RESOURCE_METADATA_PATH "%s", w->cfg->mcp_path);
+	snprintf(wk_path, sizeof(wk_path), RESOURCE_METADATA_PATH "%s", w->start.cfg->mcp_path);
 	if ((peer & REQUEST_PEER_METRICS) && !path_is(req->target, plen, "/metrics") &&
 	    !path_is(req->target, plen, HEALTH_LIVE_PATH) && !path_is(req->target, plen, HEALTH_READY_PATH)) {
 		response_rpc_error(resp, 404, NULL, -32600, "Not Found: this listener serves /metrics only", NULL);
@@ -154,7 +154,7 @@ struct mcp_wait *request_handle(struct worker_ctx *w, const struct http_request 
 		}
 		return NULL;
 	}
-	if (path_is(req->target, plen, w->cfg->mcp_path)) {
+	if (path_is(req->target, plen, w->start.cfg->mcp_path)) {
 		if (is_post)
 			return handle_mcp(w, req, body, body_len, request_id, verified, resp, resume, owner);
 		if (req->method_len == 7 && memcmp(req->method, "OPTIONS", 7) == 0 &&

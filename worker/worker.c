@@ -37,7 +37,7 @@ static int epfd = -1;
 /* The database engine's figures, for /metrics (any worker renders all). */
 static void publish_db_stats(struct worker_ctx *w)
 {
-	struct shm_slot *slot = &w->shm->slots[w->slot];
+	struct shm_slot *slot = &w->start.shm->slots[w->start.slot];
 	const struct db_stats *st = &w->db.stats;
 
 	atomic_store(&slot->db_queued, st->queued);
@@ -52,7 +52,7 @@ static void publish_db_stats(struct worker_ctx *w)
 /* The PDF documents' figures, for /metrics. */
 static void publish_render_stats(struct worker_ctx *w)
 {
-	struct shm_slot *slot = &w->shm->slots[w->slot];
+	struct shm_slot *slot = &w->start.shm->slots[w->start.slot];
 	const struct render_stats *st = &w->render.stats;
 
 	atomic_store(&slot->render_jobs, w->render.jobs);
@@ -74,8 +74,8 @@ static void publish_usage(struct worker_ctx *w)
 		return;
 	next_ns = now + 1000000000LL;
 	shm_self_usage(&cpu, &rss);
-	atomic_store(&w->shm->slots[w->slot].cpu_us, cpu);
-	atomic_store(&w->shm->slots[w->slot].rss_bytes, rss);
+	atomic_store(&w->start.shm->slots[w->start.slot].cpu_us, cpu);
+	atomic_store(&w->start.shm->slots[w->start.slot].rss_bytes, rss);
 }
 
 static void maintenance_done(struct db_job *job)
@@ -96,7 +96,7 @@ static void maintenance(struct worker_ctx *w)
 		return;
 	next_ns = now + 3600LL * 1000000000LL + (long long)(getpid() % 600) * 1000000000LL;
 	db_submit(&w->db, db_job_new("expire_idempotency_keys", 0, NULL, 0, 1,
-	                             now + w->cfg->request_timeout_ms * 1000000LL, maintenance_done, NULL),
+	                             now + w->start.cfg->request_timeout_ms * 1000000LL, maintenance_done, NULL),
 	          &err);
 }
 
@@ -128,10 +128,10 @@ static void install_key_set(struct worker_ctx *w, int fd)
 		log_error("unreadable JWKS key set from the master");
 		return;
 	}
-	if (auth_keys_install(w->keys, bytes, len, &skipped, err, sizeof(err)) < 0)
+	if (auth_keys_install(w->start.keys, bytes, len, &skipped, err, sizeof(err)) < 0)
 		log_error("JWKS key set from the master refused: %s", err);
 	else
-		log_debug("JWKS key set installed: %zu keys", w->keys->nset);
+		log_debug("JWKS key set installed: %zu keys", w->start.keys->nset);
 	free(bytes);
 }
 
@@ -140,15 +140,15 @@ static void on_channel(struct worker_ctx *w)
 	struct ipc_msg msg;
 	int fd, r;
 
-	while ((r = ipc_recv(w->channel_fd, &msg, &fd)) == 1) {
+	while ((r = ipc_recv(w->start.channel_fd, &msg, &fd)) == 1) {
 		if ((msg.type == IPC_CONN || msg.type == IPC_METRICS_CONN) && fd < 0) {
-			atomic_fetch_sub(&w->shm->slots[w->slot].connections, 1);
+			atomic_fetch_sub(&w->start.shm->slots[w->start.slot].connections, 1);
 			log_warn("a connection was dropped: this worker is at its descriptor limit "
 			         "(RLIMIT_NOFILE); lower worker_connections or raise LimitNOFILE");
 		} else if (msg.type == IPC_CONN || msg.type == IPC_METRICS_CONN) {
 			if (conn_draining()) {
 				close(fd);
-				atomic_fetch_sub(&w->shm->slots[w->slot].connections, 1);
+				atomic_fetch_sub(&w->start.shm->slots[w->start.slot].connections, 1);
 			} else {
 				conn_new(w, fd, msg.type == IPC_METRICS_CONN);
 			}
@@ -166,7 +166,7 @@ static void on_channel(struct worker_ctx *w)
 			log_error("malformed message from master");
 			return;
 		}
-		epoll_ctl(epfd, EPOLL_CTL_DEL, w->channel_fd, NULL);
+		epoll_ctl(epfd, EPOLL_CTL_DEL, w->start.channel_fd, NULL);
 		conn_drain(w, "master went away");
 	}
 }
@@ -184,9 +184,9 @@ static int worker_start_up(struct worker_ctx *w)
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	prctl(PR_SET_NAME, "mcpi-worker");
-	tls_keymgr_attach(w->keymgr_fd);
+	tls_keymgr_attach(w->start.keymgr_fd);
 	log_init("worker", LOG_INFO);
-	if (log_level_parse(w->cfg->log_level, &lvl) == 0)
+	if (log_level_parse(w->start.cfg->log_level, &lvl) == 0)
 		log_set_level(lvl);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -200,15 +200,15 @@ static int worker_start_up(struct worker_ctx *w)
 	if (sfd < 0 || epfd < 0)
 		fatal("worker: epoll/signalfd: %s", strerror(errno));
 	ev.data.ptr = TAG_CHANNEL;
-	epoll_ctl(epfd, EPOLL_CTL_ADD, w->channel_fd, &ev);
+	epoll_ctl(epfd, EPOLL_CTL_ADD, w->start.channel_fd, &ev);
 	ev.data.ptr = TAG_SIGNAL;
 	epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
 
-	db_init(&w->db, w->cfg->database_url, w->cfg->request_timeout_ms);
-	w->db.unnamed = strcmp(w->cfg->database_statements, "unnamed") == 0;
-	render_init(&w->render, epfd, w->cfg->render_queue, w->cfg->render_timeout_ms);
-	w->db.up = &w->shm->slots[w->slot].database_up;
-	w->db.round_trip_hist = &w->shm->db_round_trip;
+	db_init(&w->db, w->start.cfg->database_url, w->start.cfg->request_timeout_ms);
+	w->db.unnamed = strcmp(w->start.cfg->database_statements, "unnamed") == 0;
+	render_init(&w->render, epfd, w->start.cfg->render_queue, w->start.cfg->render_timeout_ms);
+	w->db.up = &w->start.shm->slots[w->start.slot].database_up;
+	w->db.round_trip_hist = &w->start.shm->db_round_trip;
 	/* A database that refuses us (wrong database, role or password, schema
 	 * not migrated) is a configuration error: exit, and the master stops
 	 * the server after repeated failures. A database that is merely down
@@ -225,9 +225,9 @@ static int worker_start_up(struct worker_ctx *w)
 	if (sandbox_enter(SANDBOX_WORKER, err, sizeof(err)) < 0)
 		fatal("worker: %s", err);
 	sandbox_test_hook(SANDBOX_WORKER);
-	atomic_store(&w->shm->slots[w->slot].pid, (int)getpid());
-	atomic_store(&w->shm->slots[w->slot].state, SLOT_READY);
-	if (ipc_send(w->channel_fd, IPC_READY, -1) < 0)
+	atomic_store(&w->start.shm->slots[w->start.slot].pid, (int)getpid());
+	atomic_store(&w->start.shm->slots[w->start.slot].state, SLOT_READY);
+	if (ipc_send(w->start.channel_fd, IPC_READY, -1) < 0)
 		fatal("worker: cannot report ready: %s", strerror(errno));
 	return sfd;
 }
@@ -260,14 +260,7 @@ void worker_main(const struct worker_start *start)
 	struct epoll_event events[64];
 	int sfd;
 
-	w->cfg = start->cfg;
-	w->shm = start->shm;
-	w->slot = start->slot;
-	w->channel_fd = start->channel_fd;
-	w->keymgr_fd = start->keymgr_fd;
-	w->tls = start->tls;
-	w->keys = start->keys;
-	w->cursor_key = start->cursor_key;
+	w->start = *start;
 	worker_ctx_metadata_url(w);
 	sfd = worker_start_up(w);
 	for (;;) {

@@ -35,9 +35,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		config_defaults(&cfg);
 		log_init("fuzz", LOG_ERROR);
 		cursor_key_init(&ck, (const unsigned char *)"k", 1);
-		w.cfg = &cfg;
-		w.shm = shm_create();
-		w.cursor_key = &ck;
+		w.start.cfg = &cfg;
+		w.start.shm = shm_create();
+		w.start.cursor_key = &ck;
 		db_init(&w.db, "host=/nonexistent-mcpi-fuzz port=1 connect_timeout=1", 1000);
 		/* Down and never due for a retry: tool calls fail at once. */
 		w.db.next_attempt_ns = LLONG_MAX;

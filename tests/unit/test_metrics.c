@@ -40,7 +40,7 @@ static char *render(struct worker_ctx *w)
 
 static void test_labels_are_fixed_names(void **state)
 {
-	struct worker_ctx w = { .shm = shm_create() };
+	struct worker_ctx w = { .start.shm = shm_create() };
 	struct response r;
 	char *text;
 	(void)state;
@@ -75,27 +75,27 @@ static void test_labels_are_fixed_names(void **state)
 	assert_non_null(strstr(text, "mcpi_mcp_request_duration_seconds_sum{method=\"tools/call\","
 	                             "tool=\"get_invoice\"} 0.004000\n"));
 	free(text);
-	shm_destroy(w.shm);
+	shm_destroy(w.start.shm);
 }
 
 static void test_replaced_workers_cpu_stays_counted(void **state)
 {
-	struct worker_ctx w = { .shm = shm_create() };
-	int slot = shm_slot_claim(w.shm);
+	struct worker_ctx w = { .start.shm = shm_create() };
+	int slot = shm_slot_claim(w.start.shm);
 	char *text;
 	(void)state;
 
-	atomic_store(&w.shm->slots[slot].cpu_us, 1500000);
-	atomic_store(&w.shm->slots[slot].rss_bytes, 7 << 20);
-	shm_slot_reap(w.shm, slot);
-	slot = shm_slot_claim(w.shm);
-	atomic_store(&w.shm->slots[slot].cpu_us, 500000);
+	atomic_store(&w.start.shm->slots[slot].cpu_us, 1500000);
+	atomic_store(&w.start.shm->slots[slot].rss_bytes, 7 << 20);
+	shm_slot_reap(w.start.shm, slot);
+	slot = shm_slot_claim(w.start.shm);
+	atomic_store(&w.start.shm->slots[slot].cpu_us, 500000);
 	text = render(&w);
 	assert_non_null(strstr(text, "mcpi_process_cpu_seconds_total{role=\"worker\"} 2.000000\n"));
 	assert_non_null(strstr(text, "mcpi_process_resident_memory_bytes{role=\"worker\"} 0\n"));
 	assert_non_null(strstr(text, "mcpi_workers{state=\"starting\"} 1\n"));
 	free(text);
-	shm_destroy(w.shm);
+	shm_destroy(w.start.shm);
 }
 
 int main(void)

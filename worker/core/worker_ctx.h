@@ -13,19 +13,13 @@
 #include "server/auth/auth.h"
 #include "server/auth/cursor.h"
 #include "server/proc/config.h"
+#include "server/proto/entry.h"
 #include "shm/shm.h"
 #include "worker/core/render.h"
 #include "worker/db/db.h"
 
 struct worker_ctx {
-	const struct config *cfg;
-	struct shm_segment *shm;
-	int slot;
-	int channel_fd;  /* SOCK_SEQPACKET to the master */
-	int keymgr_fd;   /* SOCK_SEQPACKET to this generation's key manager */
-	SSL_CTX *tls;
-	struct auth_keys *keys;
-	const struct cursor_key *cursor_key;
+	struct worker_start start;  /* what the master handed over (server/proto/entry.h) */
 	struct db db;
 	struct render_pool render; /* channels to the PDF renderers */
 	unsigned long long request_seq;
@@ -36,10 +30,10 @@ struct worker_ctx {
 	char resource_metadata_url[600];
 };
 
-/* Fills w->resource_metadata_url from w->cfg. */
+/* Fills w->resource_metadata_url from w->start.cfg. */
 static inline void worker_ctx_metadata_url(struct worker_ctx *w)
 {
-	const char *url = w->cfg->public_url, *scheme = strstr(url, "://");
+	const char *url = w->start.cfg->public_url, *scheme = strstr(url, "://");
 	const char *path = scheme ? strchr(scheme + 3, '/') : NULL;
 	size_t origin = path ? (size_t)(path - url) : strlen(url);
 

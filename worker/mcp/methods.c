@@ -329,7 +329,7 @@ static void render_answered(struct render_job *job)
 		json_object_object_get_ex(wt->call.args, "inline", &want);
 		members = document_tool_result(wt->def->document, wt->structured, wt->call.scope, job->pdf,
 		                               job->pdf_len, job->pages, json_object_get_boolean(want),
-		                               wt->rpc.w->cfg->inline_pdf_max_bytes, &err);
+		                               wt->rpc.w->start.cfg->inline_pdf_max_bytes, &err);
 		if (members)
 			send_members(&wt->rpc, members, 0);
 		else
@@ -351,7 +351,7 @@ static int start_render(struct mcp_wait *wt, char *structured)
 		fatal("out of memory");
 	wt->structured = structured;
 	wt->rjob = render_job_new(wt->def->document, copy, strlen(copy), wt->id.tenant,
-	                          wt->submitted_ns + wt->rpc.w->cfg->request_timeout_ms * 1000000LL,
+	                          wt->submitted_ns + wt->rpc.w->start.cfg->request_timeout_ms * 1000000LL,
 	                          render_answered, wt);
 	if (render_submit(&wt->rpc.w->render, wt->rjob, &err) < 0) {
 		wt->rjob = NULL;
@@ -452,7 +452,7 @@ static int wait_submit(struct rpc *c, struct mcp_wait *wt, const struct tool_que
                        struct tool_error *err)
 {
 	wt->job = db_job_new(q->stmt, q->nparams, q->params, !q->read_only, q->ncols,
-	                     clock_now_ns() + c->w->cfg->request_timeout_ms * 1000000LL,
+	                     clock_now_ns() + c->w->start.cfg->request_timeout_ms * 1000000LL,
 	                     answered, wt);
 	wt->submitted_ns = clock_now_ns();
 	if (db_submit(&c->w->db, wt->job, err) < 0)
@@ -473,7 +473,7 @@ static void start_tool(struct rpc *c, const struct tool_def *def, json_object *a
 	memset(&err, 0, sizeof(err));
 	wt->def = def;
 	wt->call = (struct tool_call){ .id = &wt->id, .request_id = wt->request_id, .tool_name = def->name,
-	                               .cursor_key = c->w->cursor_key, .cfg = c->w->cfg, .args = args };
+	                               .cursor_key = c->w->start.cursor_key, .cfg = c->w->start.cfg, .args = args };
 	if (read_uri) {
 		snprintf(wt->uri, sizeof(wt->uri), "%s", read_uri);
 		wt->read_uri = wt->uri;
