@@ -338,3 +338,21 @@ def test_document_vat_is_a_database_rule(env):
               "invoices_document_vat")
     sql_fails(env, f"UPDATE invoices SET rounding_cents = 1 WHERE invoice_id = '{inv['invoice_id']}'",
               "invoices_document_vat")
+
+
+def test_the_database_knows_the_same_currency_exponents_as_the_c_table(env):
+    # mcp_currency_exponent (0010_einvoice.sql) and server/lib/currency.c
+    # must agree for every code, or an e-invoice's amounts would be printed
+    # with other decimals than the PDF's.
+    from harness import ROOT
+    import re
+    src = open(os.path.join(ROOT, "server", "lib", "currency.c")).read()
+    table = "".join(re.findall(r'^\s*"([A-Z0-9]+)"', src.split("currencies[] =")[1].split(";")[0], re.M))
+    pairs = {table[i:i + 3]: int(table[i + 3]) for i in range(0, len(table), 4)}
+    expect(len(pairs) > 150 and pairs["JPY"] == 0 and pairs["KWD"] == 3 and pairs["EUR"] == 2, len(pairs))
+    values = ", ".join(f"('{code}')" for code in sorted(pairs))
+    out = env.psql(f"SELECT c, mcp_currency_exponent(c) FROM (VALUES {values}) v(c)")
+    seen = {line.split("|")[0]: int(line.split("|")[1]) for line in out.split() if "|" in line}
+    differ = {code: (pairs[code], seen.get(code)) for code in pairs if seen.get(code) != pairs[code]}
+    expect(not differ, ("C table vs SQL", differ))
+    print(f"    {len(pairs)} ISO 4217 codes: the same exponent in C and SQL")
