@@ -18,9 +18,9 @@ enum einvoice_profile { EINVOICE_EN16931, EINVOICE_PEPPOL };
 /* Writes the document for `source` (the mcp_einvoice_source JSON) into xml. Returns 0; or -1 when
  * the invoice cannot be a valid EN 16931 document, with *missing set to a new JSON array naming
  * EVERY missing business term: {"term": "BT-31", "name": "Seller VAT identifier",
- * "argument": "upsert_business_profile.vat_id"} (caller frees). On -1 xml is left unchanged.
- * EINVOICE_PEPPOL is only meaningful with EINVOICE_UBL (with CII it is refused as a missing
- * term-free -1 with *missing = NULL). */
+ * "argument": "upsert_business_profile.vat_id"} (caller frees). On -1 xml is left unchanged;
+ * *missing stays NULL when the failure is not the source's (EINVOICE_PEPPOL with EINVOICE_CII,
+ * which Peppol BIS 3.0 does not define, or the XML writer running out of memory). */
 int einvoice_write(const struct json_object *source, enum einvoice_syntax syntax,
                    enum einvoice_profile profile, struct strbuf *xml, struct json_object **missing);
 
