@@ -38,17 +38,26 @@ long long ei_int(const json_object *o, const char *key)
 	return o && json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
 }
 
+static unsigned long long pow10u(int e)
+{
+	unsigned long long p = 1;
+
+	while (e-- > 0)
+		p *= 10;
+	return p;
+}
+
 void ei_money(long long minor, int exponent, char *out, size_t cap)
 {
 	unsigned long long a = minor < 0 ? 0ULL - (unsigned long long)minor : (unsigned long long)minor;
+	unsigned long long unit = pow10u(exponent);
+	int shown = exponent < 2 ? exponent : 2;
 	const char *sign = minor < 0 ? "-" : "";
 
-	if (exponent <= 0)
-		snprintf(out, cap, "%s%llu", sign, a);
-	else if (exponent == 3)
-		snprintf(out, cap, "%s%llu.%02llu", sign, a / 1000, a % 1000 / 10);
+	if (shown <= 0)
+		snprintf(out, cap, "%s%llu", sign, a / unit);
 	else
-		snprintf(out, cap, "%s%llu.%0*llu", sign, a / 100, 2, a % 100);
+		snprintf(out, cap, "%s%llu.%0*llu", sign, a / unit, shown, a % unit / pow10u(exponent - shown));
 }
 
 void ei_percent(long long bps, char *out, size_t cap)
@@ -204,31 +213,33 @@ static void check_tax(const json_object *src, json_object *out, int credit)
 		     credit ? "update_invoice.delivery_date" : "create_invoice.delivery_date");
 }
 
-static int loses_fils(long long minor)
+static int loses_decimals(long long minor, int exponent)
 {
-	return minor % 10 != 0;
+	return exponent > 2 && minor % (long long)pow10u(exponent - 2) != 0;
 }
 
-/* BR-DEC: no amount with more than 2 decimals (exponent 3 currencies). */
+/* BR-DEC: no amount with more than 2 decimals (exponent 3 and 4 currencies:
+ * KWD, CLF). */
 static void check_decimals(const json_object *src, json_object *out)
 {
 	static const char *const totals[] = { "line_net_minor", "tax_minor", "rounding_minor", "paid_minor" };
 	json_object *lines = ei_obj(src, "lines"), *tax = ei_obj(src, "tax"), *t = ei_obj(src, "totals");
 	size_t i, n;
-	int bad = 0;
+	int bad = 0, e = (int)ei_int(src, "exponent");
 
-	if (ei_int(src, "exponent") != 3)
+	if (e <= 2)
 		return;
 	for (i = 0, n = lines ? json_object_array_length(lines) : 0; i < n; i++)
-		bad |= loses_fils(ei_int(json_object_array_get_idx(lines, i), "net_minor")) |
-		       loses_fils(ei_int(json_object_array_get_idx(lines, i), "allowance_minor"));
+		bad |= loses_decimals(ei_int(json_object_array_get_idx(lines, i), "net_minor"), e) |
+		       loses_decimals(ei_int(json_object_array_get_idx(lines, i), "allowance_minor"), e);
 	for (i = 0, n = tax ? json_object_array_length(tax) : 0; i < n; i++)
-		bad |= loses_fils(ei_int(json_object_array_get_idx(tax, i), "tax_minor"));
+		bad |= loses_decimals(ei_int(json_object_array_get_idx(tax, i), "tax_minor"), e) |
+		       loses_decimals(ei_int(json_object_array_get_idx(tax, i), "taxable_minor"), e);
 	for (i = 0; i < sizeof totals / sizeof *totals; i++)
-		bad |= loses_fils(ei_int(t, totals[i]));
+		bad |= loses_decimals(ei_int(t, totals[i]), e);
 	if (bad)
-		need(out, "BR-DEC", "Amounts with at most 2 decimals: EN 16931 cannot carry the third decimal "
-		     "of this currency, so every amount must be a multiple of 10 minor units",
+		need(out, "BR-DEC", "Amounts with at most 2 decimals: EN 16931 cannot carry this currency's "
+		     "third decimal, so every amount must be a whole number of hundredths",
 		     "create_invoice.line_items[].amount_cents");
 }
 

@@ -17,8 +17,8 @@ json_object *ei_obj(const json_object *o, const char *key);
 long long ei_int(const json_object *o, const char *key);
 
 /* minor units as a decimal amount: (3600, 2) -> "36.00", (1500, 0) -> "1500";
- * exponent 3 prints 2 decimals (EN 16931 BR-DEC allows no more), which
- * ei_missing has checked loses nothing. */
+ * exponents over 2 (KWD 3, CLF 4) print 2 decimals, as EN 16931 (BR-DEC)
+ * allows no more: ei_missing has checked that this loses nothing. */
 void ei_money(long long minor, int exponent, char *out, size_t cap);
 /* basis points as a percentage: 1900 -> "19.00", 550 -> "5.50". */
 void ei_percent(long long bps, char *out, size_t cap);
