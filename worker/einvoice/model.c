@@ -135,8 +135,8 @@ static void check_document(const json_object *src, json_object *out)
 	json_object *pre = ei_obj(src, "preceding_invoice");
 
 	if (!credit && status && !strcmp(status, "draft")) {
-		need(out, "BT-1", "Invoice number (a draft has none until it is sent)", "send_invoice");
-		need(out, "BT-2", "Invoice issue date (a draft has none until it is sent)", "send_invoice");
+		need(out, "BT-1", "Invoice number (a draft has none)", "send_invoice");
+		need(out, "BT-2", "Invoice issue date (a draft has none)", "send_invoice");
 		return;
 	}
 	if (!ei_str(src, "number"))
@@ -144,7 +144,7 @@ static void check_document(const json_object *src, json_object *out)
 	if (!ei_str(src, "issue_date"))
 		need(out, "BT-2", "Invoice issue date", credit ? "create_credit_note" : "send_invoice");
 	if (credit && (!ei_str(pre, "number") || !ei_str(pre, "issue_date")))
-		need(out, "BT-25", "Preceding invoice reference (the credited invoice must be sent)",
+		need(out, "BT-25", "Preceding invoice reference",
 		     "send_invoice");
 }
 
@@ -166,17 +166,16 @@ static void check_parties(const json_object *src, json_object *out)
 	if (seller_vat_needed && !ei_str(seller, "vat_id"))
 		need(out, "BT-31", "Seller VAT identifier", "upsert_business_profile.vat_id");
 	else if (o && !ei_str(seller, "legal_id"))
-		need(out, "BT-30", "Seller legal registration identifier (BR-CO-26: a seller not subject to "
-		     "VAT is identified by it)", "upsert_business_profile.legal_id");
+		need(out, "BT-30", "Seller legal registration identifier (no VAT id on category O)", "upsert_business_profile.legal_id");
 	if (!ei_str(buyer, "name"))
 		need(out, "BT-44", "Buyer name", "upsert_customer.name");
 	if (!ei_str(ei_obj(buyer, "address"), "country_code"))
 		need(out, "BT-55", "Buyer country code", "upsert_customer.address.country_code");
 	if (ei_uses_category(src, "K") && !ei_str(buyer, "vat_id"))
-		need(out, "BT-48", "Buyer VAT identifier (intra-community supply, category K)",
+		need(out, "BT-48", "Buyer VAT identifier (category K)",
 		     "upsert_customer.vat_id");
 	else if (ei_uses_category(src, "AE") && !ei_str(buyer, "vat_id") && !ei_str(buyer, "legal_id"))
-		need(out, "BT-48", "Buyer VAT identifier (reverse charge, category AE)", "upsert_customer.vat_id");
+		need(out, "BT-48", "Buyer VAT identifier (category AE)", "upsert_customer.vat_id");
 }
 
 /* BG-25 lines with a VAT category each (BT-151); BG-23 exemption reasons
@@ -184,32 +183,37 @@ static void check_parties(const json_object *src, json_object *out)
 static void check_tax(const json_object *src, json_object *out, int credit)
 {
 	json_object *lines = ei_obj(src, "lines"), *tax = ei_obj(src, "tax");
-	size_t i, n = lines ? json_object_array_length(lines) : 0;
+	size_t i, used, bad, n = lines ? json_object_array_length(lines) : 0;
 	char name[160];
 
 	if (n == 0)
 		need(out, "BG-25", "Invoice line", credit ? "create_credit_note.line_items" : "create_invoice.line_items");
-	for (i = 0; i < n; i++) {
+	strcpy(name, "Invoiced item VAT category code (no tax rate on line");
+	for (i = 0, used = strlen(name), bad = 0; i < n; i++) {
 		if (ei_str(json_object_array_get_idx(lines, i), "category"))
 			continue;
-		snprintf(name, sizeof name, "Invoiced item VAT category code (line %zu has no tax rate)", i + 1);
+		if (used + 16 < sizeof name)
+			used += (size_t)snprintf(name + used, sizeof name - used, "%s %zu", bad ? "," : "", i + 1);
+		bad++;
+	}
+	if (bad && used + 2 < sizeof name)
+		strcat(name, ")");
+	if (bad)
 		need(out, "BT-151", name, credit ? "create_credit_note.line_items[].tax_code"
 		                                 : "create_invoice.line_items[].tax_code");
-	}
 	n = tax ? json_object_array_length(tax) : 0;
 	for (i = 0; i < n; i++) {
 		json_object *t = json_object_array_get_idx(tax, i);
 		const char *c = ei_str(t, "category");
 		if (!ei_category_exempt(c) || ei_str(t, "exemption_reason") || ei_str(t, "exemption_reason_code"))
 			continue;
-		snprintf(name, sizeof name, "VAT exemption reason text or code (BT-121) for category %s", c);
+		snprintf(name, sizeof name, "VAT exemption reason (or BT-121 code), category %s", c);
 		need(out, "BT-120", name, "upsert_tax_rate.exemption_reason");
 	}
 	if (ei_uses_category(src, "O") && n > 1)
-		need(out, "BT-151", "Invoiced item VAT category code: category O (not subject to VAT) cannot "
-		     "share a document with other categories", "create_invoice.line_items[].tax_code");
+		need(out, "BT-151", "VAT category code (O cannot share a document with other categories)", "create_invoice.line_items[].tax_code");
 	if (ei_uses_category(src, "K") && !ei_str(src, "delivery_date"))
-		need(out, "BT-72", "Actual delivery date (intra-community supply, category K)",
+		need(out, "BT-72", "Actual delivery date (category K)",
 		     credit ? "update_invoice.delivery_date" : "create_invoice.delivery_date");
 }
 
@@ -238,8 +242,7 @@ static void check_decimals(const json_object *src, json_object *out)
 	for (i = 0; i < sizeof totals / sizeof *totals; i++)
 		bad |= loses_decimals(ei_int(t, totals[i]), e);
 	if (bad)
-		need(out, "BR-DEC", "Amounts with at most 2 decimals: EN 16931 cannot carry this currency's "
-		     "third decimal, so every amount must be a whole number of hundredths",
+		need(out, "BR-DEC", "Amounts with at most 2 decimals (whole hundredths of this currency)",
 		     "create_invoice.line_items[].amount_cents");
 }
 
@@ -254,12 +257,12 @@ static void check_payment_and_peppol(const json_object *src, json_object *out, i
 	if (!peppol)
 		return;
 	if (!ei_obj(ei_obj(src, "seller"), "electronic_address"))
-		need(out, "BT-34", "Seller electronic address (Peppol endpoint)",
+		need(out, "BT-34", "Seller electronic address",
 		     "upsert_business_profile.electronic_address");
 	if (!ei_obj(ei_obj(src, "buyer"), "electronic_address"))
-		need(out, "BT-49", "Buyer electronic address (Peppol endpoint)", "upsert_customer.electronic_address");
+		need(out, "BT-49", "Buyer electronic address", "upsert_customer.electronic_address");
 	if (!ei_str(src, "buyer_reference") && !ei_str(src, "purchase_order"))
-		need(out, "BT-10", "Buyer reference (or BT-13 purchase order reference)",
+		need(out, "BT-10", "Buyer reference (or BT-13 purchase order)",
 		     credit ? "upsert_customer.buyer_reference" : "create_invoice.buyer_reference");
 }
 
