@@ -261,6 +261,11 @@ def test_arguments_resources_and_tenants(env):
         expect(t in uris, (t, uris))
     xml_templates = [t for t in body["result"]["resourceTemplates"] if ".xml" in t["uriTemplate"]]
     expect(all(t["mimeType"] == "application/xml" for t in xml_templates), xml_templates)
+    # completion/complete knows the templates' variables.
+    ref = {"type": "ref/resource", "uri": "invoiced://invoices/{invoice_id}.ubl.xml{?profile}"}
+    for arg, prefix, want in (("profile", "p", ["peppol"]), ("invoice_id", inv[:8], [inv])):
+        st, _, body = c.rpc("completion/complete", {"ref": ref, "argument": {"name": arg, "value": prefix}})
+        expect(body["result"]["completion"]["values"] == want, (arg, body))
     # The default profile named or not: the same document.
     plain = read_resource(c, f"invoiced://invoices/{inv}.ubl.xml")[2]["result"]["contents"][0]["text"]
     named = read_resource(c, f"invoiced://invoices/{inv}.ubl.xml?profile=en16931")[2]["result"]["contents"][0]
