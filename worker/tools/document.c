@@ -282,6 +282,18 @@ char *document_read_contents(const char *uri, const unsigned char *pdf, size_t p
 	return strbuf_take(&b, NULL);
 }
 
+/* {"uri":...,"mimeType":...,"text":...}: a text resource's contents. */
+static void put_text_resource(struct strbuf *b, const char *uri, const char *mime, const char *text, size_t len)
+{
+	strbuf_puts(b, "{\"uri\":");
+	strbuf_json_string(b, uri, strlen(uri));
+	strbuf_puts(b, ",\"mimeType\":");
+	strbuf_json_string(b, mime, strlen(mime));
+	strbuf_puts(b, ",\"text\":");
+	strbuf_json_string(b, text, len);
+	strbuf_puts(b, "}");
+}
+
 char *document_text_tool_result(const char *structured, const char *uri, const char *mime,
                                 const char *text, size_t len)
 {
@@ -291,13 +303,9 @@ char *document_text_tool_result(const char *structured, const char *uri, const c
 	strbuf_init(&b, 2 * n + len * 11 / 10 + 512);
 	strbuf_puts(&b, "\"content\":[{\"type\":\"text\",\"text\":");
 	strbuf_json_string(&b, structured, n);
-	strbuf_puts(&b, "},{\"type\":\"resource\",\"resource\":{\"uri\":");
-	strbuf_json_string(&b, uri, strlen(uri));
-	strbuf_puts(&b, ",\"mimeType\":");
-	strbuf_json_string(&b, mime, strlen(mime));
-	strbuf_puts(&b, ",\"text\":");
-	strbuf_json_string(&b, text, len);
-	strbuf_puts(&b, "}}],\"structuredContent\":");
+	strbuf_puts(&b, "},{\"type\":\"resource\",\"resource\":");
+	put_text_resource(&b, uri, mime, text, len);
+	strbuf_puts(&b, "}],\"structuredContent\":");
 	strbuf_append(&b, structured, n);
 	strbuf_puts(&b, ",\"isError\":false");
 	return strbuf_take(&b, NULL);
@@ -308,12 +316,8 @@ char *document_read_text(const char *uri, const char *mime, const char *text, si
 	struct strbuf b;
 
 	strbuf_init(&b, len * 11 / 10 + 512);
-	strbuf_puts(&b, "\"contents\":[{\"uri\":");
-	strbuf_json_string(&b, uri, strlen(uri));
-	strbuf_puts(&b, ",\"mimeType\":");
-	strbuf_json_string(&b, mime, strlen(mime));
-	strbuf_puts(&b, ",\"text\":");
-	strbuf_json_string(&b, text, len);
-	strbuf_puts(&b, "}]");
+	strbuf_puts(&b, "\"contents\":[");
+	put_text_resource(&b, uri, mime, text, len);
+	strbuf_puts(&b, "]");
 	return strbuf_take(&b, NULL);
 }
