@@ -255,6 +255,9 @@ def test_a_draft_and_an_incomplete_profile_name_every_missing_term(env):
         "the invoice cannot be a valid EN 16931 document yet; missing: "
         "BT-1 Invoice number (a draft has none) (send_invoice); "
         "BT-2 Invoice issue date (a draft has none) (send_invoice); " + profile_terms), e)
+    # resources/read says the same, as a JSON-RPC error.
+    st, _, body = read_resource(c, f"invoiced://invoices/{inv}.ubl.xml")
+    expect(body["error"]["data"]["code"] == "INVALID_STATE" and body["error"]["message"] == e["message"], body)
     ok(c, "send_invoice", {"invoice_id": inv})
     e = einvoice_error(c, {"invoice_id": inv, "syntax": "cii"})
     expect(e["code"] == "INVALID_STATE" and e["message"] == (
