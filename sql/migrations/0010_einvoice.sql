@@ -427,7 +427,7 @@ BEGIN
 		RETURN head || jsonb_build_object('kind', 'credit_note', 'id', n.credit_note_id,
 			'number', n.credit_note_number,
 			'issue_date', to_char(n.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), 'due_date', NULL,
-			'note', n.reason, 'delivery_date', NULL, 'payment_terms', NULL,
+			'note', n.reason, 'delivery_date', to_char(inv.delivery_date, 'YYYY-MM-DD'), 'payment_terms', NULL,
 			'preceding_invoice', jsonb_build_object('number', inv.invoice_number,
 				'issue_date', to_char(inv.issued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')))
 			|| mcp_ei_document(mcp_ei_credit_lines(n), mcp_currency_exponent(inv.currency), n.amount_cents, 0);

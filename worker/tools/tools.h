@@ -58,6 +58,9 @@ struct tool_call {
 	char num[2][24];     /* integers rendered as statement parameters */
 	char position[CURSOR_POSITION_MAX];
 	json_object *holder; /* owns the fingerprint text; freed by tool_call_cleanup */
+	char *embed;         /* a text document the result embeds (get_einvoice's XML) at the URI */
+	size_t embed_len;    /* in scope, of type embed_mime; freed by tool_call_cleanup */
+	const char *embed_mime;
 };
 
 /* What a tool asks of the database: one prepared statement (see db.c's
