@@ -274,6 +274,12 @@ def test_a_draft_and_an_incomplete_profile_name_every_missing_term(env):
     ok(c, "upsert_customer", {"customer_id": "b", "name": "Buyer", "address": address("Gasse 2", "Köln", "50667",
                                                                                        "DE")})
     get_einvoice(c, "invoice", inv, "cii", "en16931")
+    # Once void, the invoice bills nothing: no e-invoice says it does.
+    ok(c, "void_invoice", {"invoice_id": inv, "reason": "issued in error"})
+    e = einvoice_error(c, {"invoice_id": inv})
+    expect(e["code"] == "INVALID_STATE" and e["message"] == (
+        "the invoice cannot be a valid EN 16931 document yet; missing: BT-1 Invoice in force (this invoice is "
+        "void; correct a sent invoice with a credit note instead of voiding it) (create_credit_note)"), e)
 
 
 def test_arguments_resources_and_tenants(env):

@@ -142,13 +142,21 @@ static void need(json_object *out, const char *term, const char *name, const cha
 	json_object_array_add(out, o);
 }
 
-/* BT-1/BT-2 (a draft has neither), BT-25 for a credit note. */
+/* BT-1/BT-2 (a draft has neither; a void invoice is no document), BT-25
+ * for a credit note. */
 static void check_document(const json_object *src, json_object *out)
 {
 	int credit = ei_str(src, "kind") && !strcmp(ei_str(src, "kind"), "credit_note");
 	const char *status = ei_str(src, "status");
 	json_object *pre = ei_obj(src, "preceding_invoice");
 
+	/* A void invoice was cancelled: it bills nothing, so no document says
+	 * it does (a sent invoice is corrected with a credit note instead). */
+	if (!credit && status && !strcmp(status, "void")) {
+		need(out, "BT-1", "Invoice in force (this invoice is void; correct a sent invoice with a "
+		     "credit note instead of voiding it)", "create_credit_note");
+		return;
+	}
 	if (!credit && status && !strcmp(status, "draft")) {
 		need(out, "BT-1", "Invoice number (a draft has none)", "send_invoice");
 		need(out, "BT-2", "Invoice issue date (a draft has none)", "send_invoice");
