@@ -320,3 +320,19 @@ def test_arguments_resources_and_tenants(env):
         expect(st == 200 and body["error"]["code"] == -32602, (bad, body))
     st, _, body = read_resource(other, f"invoiced://invoices/{inv}.cii.xml")
     expect(body["error"]["data"]["code"] == "NOT_FOUND", body)
+
+
+def test_the_longest_list_of_missing_terms_is_whole(env):
+    # Nothing set up at all, a draft in KWD with an untaxed line, Peppol:
+    # eleven terms, over 800 characters; none may be cut off (the error
+    # message once held 600).
+    c = Client(env, env.token(tenant=new_tenant()))
+    inv = ok(c, "create_invoice", {"customer_id": "nobody", "currency": "KWD",
+                                   "line_items": [line("x", 1001, tax=None)]})["invoice_id"]
+    e = einvoice_error(c, {"invoice_id": inv, "profile": "peppol"})
+    terms = ["BT-1 ", "BT-2 ", "BT-27 ", "BT-40 ", "BT-44 ", "BT-55 ", "BT-151 ", "BR-DEC ", "BT-34 ", "BT-49 ",
+             "BT-10 "]
+    expect(e["code"] == "INVALID_STATE" and all(t in e["message"] for t in terms), e)
+    expect(e["message"].endswith("BT-10 Buyer reference (or BT-13 purchase order) (create_invoice.buyer_reference)"),
+           e["message"][-200:])
+    print(f"    {len(terms)} missing terms in {len(e['message'])} characters, the last one whole")

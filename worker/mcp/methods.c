@@ -180,7 +180,7 @@ static void tool_error_result(struct rpc *c, const struct tool_error *err)
 {
 	json_object *result = json_object_new_object(), *sc = json_object_new_object();
 	json_object *e = json_object_new_object();
-	char text[800];
+	char text[TOOL_ERROR_MESSAGE_MAX + 100];
 
 	json_object_object_add(e, "code", json_object_new_string(err->code));
 	json_object_object_add(e, "message", json_object_new_string(err->message));
@@ -384,7 +384,7 @@ static int start_render(struct mcp_wait *wt, char *structured)
 static void rpc_db_error(struct rpc *c, const struct tool_error *err)
 {
 	json_object *data = json_object_new_object();
-	char msg[700];
+	char msg[TOOL_ERROR_MESSAGE_MAX + 100];
 
 	json_object_object_add(data, "code", json_object_new_string(err->code));
 	json_object_object_add(data, "retryable", json_object_new_boolean(err->retryable));
@@ -546,7 +546,7 @@ static void do_prompts_get(struct rpc *c)
 	struct tool_query q = { .read_only = 1, .ncols = 1 };
 	struct tool_error err;
 	struct mcp_wait *wt;
-	char msg[700], scope[64];
+	char msg[TOOL_ERROR_MESSAGE_MAX + 100], scope[64];
 
 	if (c->params && json_object_object_get_ex(c->params, "name", &name) &&
 	    json_object_is_type(name, json_type_string))
@@ -684,7 +684,7 @@ static void do_resources_read(struct rpc *c)
 	args = def ? tools_validate(def, raw, &err) : NULL;
 	json_object_put(raw);
 	if (!args) {
-		char msg[1024];
+		char msg[TOOL_ERROR_MESSAGE_MAX + 1024];
 		data = json_object_new_object();
 		json_object_object_add(data, "uri", json_object_new_string_len(u, utf8_clip(u, ulen, 300)));
 		snprintf(msg, sizeof(msg), "%s%s", def ? "Invalid resource URI: " :

@@ -6,11 +6,14 @@
 #ifndef MCPI_TOOL_ERROR_H
 #define MCPI_TOOL_ERROR_H
 
+/* Room for every missing e-invoice business term in one message. */
+#define TOOL_ERROR_MESSAGE_MAX 2048
+
 /* A business or validation failure, returned to the agent as a tool result
  * with isError. code is one of the documented codes. */
 struct tool_error {
 	const char *code;
-	char message[600];
+	char message[TOOL_ERROR_MESSAGE_MAX];
 	char field[128];
 	int retryable;
 };
