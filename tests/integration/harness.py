@@ -124,8 +124,9 @@ class Env:
 
 
 class Server:
-    def __init__(self, env, conf_path, env_extra=None, binary=None):
+    def __init__(self, env, conf_path, env_extra=None, binary=None, port=None):
         self.env = env
+        self.port = port  # its listener, when not the default PORT
         self.conf_path = conf_path
         self.log_path = os.path.join(env.dir, "server.log")
         self.log = open(self.log_path, "ab")
@@ -193,7 +194,7 @@ class Server:
         return self.children("mcpi-render")
 
     def metrics(self):
-        c = Client(self.env)
+        c = Client(self.env, port=self.port)
         st, _, body = c.raw("GET", "/metrics", b"", {})
         c.close()
         assert st == 200, st
