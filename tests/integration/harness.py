@@ -296,6 +296,15 @@ def sql_fails(env, sql, fragment):
     raise AssertionError(f"the database accepted: {sql}")
 
 
+def access_line(env, request_id):
+    """The access log entry of one request (the server's own record: its
+    duration_us is timed by the worker, free of the client's scheduling)."""
+    for line in env.server.logs().splitlines():
+        if f'"request_id":"{request_id}"' in line and '"func":"access"' in line:
+            return json.loads(line)
+    raise AssertionError(f"no access log line for {request_id}")
+
+
 def tool_error(sc):
     return sc["error"]
 
