@@ -295,15 +295,15 @@ def test_worker_body_budget_answers_503_and_is_released(env):
     socks = []
     try:
         socks = [holder(), holder()]
-        time.sleep(0.5)
+        pid = srv.worker_pids()[0]
+        gauge = 'mcpi_body_bytes_buffered{slot="%s"}' % worker_slot(srv.metrics(), pid)
+        wait_for(lambda: srv.metrics()[gauge] > 2 * 100000, what="both bodies buffered")
         third = holder(body=False)  # the head alone claims the room for its body
         socks.append(third)
         third.settimeout(5)
         data = third.recv(4096)
         expect(data.startswith(b"HTTP/1.1 503") and b"Retry-After: 1" in data and b"OVERLOADED" in data,
                data[:300])
-        pid = srv.worker_pids()[0]
-        gauge = 'mcpi_body_bytes_buffered{slot="%s"}' % worker_slot(srv.metrics(), pid)
         held = srv.metrics()[gauge]
         expect(2 * 120000 < held <= 262144, held)
         for s in socks:
