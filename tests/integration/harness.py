@@ -124,8 +124,9 @@ class Env:
 
 
 class Server:
-    def __init__(self, env, conf_path, env_extra=None, binary=None):
+    def __init__(self, env, conf_path, env_extra=None, binary=None, port=None):
         self.env = env
+        self.port = port  # its listener, when not the default PORT
         self.conf_path = conf_path
         self.log_path = os.path.join(env.dir, "server.log")
         self.log = open(self.log_path, "ab")
@@ -193,7 +194,7 @@ class Server:
         return self.children("mcpi-render")
 
     def metrics(self):
-        c = Client(self.env)
+        c = Client(self.env, port=self.port)
         st, _, body = c.raw("GET", "/metrics", b"", {})
         c.close()
         assert st == 200, st
@@ -293,6 +294,15 @@ def sql_fails(env, sql, fragment):
         expect(fragment in text, (fragment, text))
         return
     raise AssertionError(f"the database accepted: {sql}")
+
+
+def access_line(env, request_id):
+    """The access log entry of one request (the server's own record: its
+    duration_us is timed by the worker, free of the client's scheduling)."""
+    for line in env.server.logs().splitlines():
+        if f'"request_id":"{request_id}"' in line and '"func":"access"' in line:
+            return json.loads(line)
+    raise AssertionError(f"no access log line for {request_id}")
 
 
 def tool_error(sc):

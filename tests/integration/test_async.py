@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 
-from harness import PGPORT, Client, expect, run_threads, wait_for
+from harness import PGPORT, Client, access_line, expect, run_threads, wait_for
 
 SERVER = dict(workers=1, extra={"request_timeout_ms": 3000, "rate_limit_rps": 100000,
                                 "rate_limit_burst": 100000, "max_inflight": 512})
@@ -61,13 +61,13 @@ def test_writes_piled_up_go_as_one_batch_and_members_are_isolated(env):
     draft_err, draft = c.tool("create_invoice", {"customer_id": "async", "line_items": [
         {"description": "d", "amount_cents": 5}]})
     before = db_stats(env.server)
-    holder = lock_invoice(env, locked, 1.0)
+    holder = lock_invoice(env, locked, 60)  # released below; the duration is a hang guard
     # A lone write waits for the row lock: the connection's batch is busy.
     blocked = {}
     t = threading.Thread(target=lambda: blocked.update(
         r=Client(env, tok).tool("apply_payment", {"invoice_id": locked, "amount_cents": 1})))
     t.start()
-    time.sleep(0.2)
+    wait_for(lambda: app_waiting_on_lock(env), what="the payment waiting on the row lock")
     results = {}
 
     def member(i):
@@ -83,9 +83,12 @@ def test_writes_piled_up_go_as_one_batch_and_members_are_isolated(env):
             results[i] = cc.tool("upsert_customer", {"customer_id": "batch", "name": "Batch Co"})
         cc.close()
 
-    errors = run_threads(23, member)
-    t.join()
-    holder.wait()
+    try:
+        errors = run_threads(23, member)
+    finally:
+        release_row_lock(env)
+        holder.wait(timeout=30)
+    t.join(timeout=30)
     expect(not errors, errors)
     expect(not blocked["r"][0], blocked)
     for i in range(20):
@@ -155,34 +158,56 @@ def test_reads_and_refusals_are_not_held_behind_a_blocked_write(env):
     tok = env.token()
     c = Client(env, tok)
     locked = sent_invoice(c)
-    holder = lock_invoice(env, locked, 5.0)
+    other = sent_invoice(c)
+    holder = lock_invoice(env, locked, 60)  # released below; the duration is a hang guard
     out = {}
-
-    def pay():
-        t0 = time.time()
-        out["r"] = Client(env, tok).tool("apply_payment", {"invoice_id": locked, "amount_cents": 1})
-        out["took"] = time.time() - t0
-
-    t = threading.Thread(target=pay)
-    t.start()
-    time.sleep(0.3)
-    for _ in range(5):
-        t0 = time.time()
-        st, _, b = c.rpc("tools/list")
-        expect(st == 200 and time.time() - t0 < 0.3, (st, time.time() - t0))
-        t0 = time.time()
-        st, _, _ = Client(env, "bad-token").rpc("ping")
-        expect(st == 401 and time.time() - t0 < 0.3, (st, time.time() - t0))
-    t.join()
-    err, sc = out["r"]
-    expect(err and sc["error"]["code"] == "TIMEOUT" and sc["error"]["retryable"], sc)
-    expect(2.8 < out["took"] < 4.0, out["took"])
-    # Its tries gave up on the lock (lock_timeout) without holding the
-    # connection: it serves again at once, and the payment did not happen.
-    t0 = time.time()
-    err, sc = c.tool("get_invoice", {"invoice_id": locked})
-    expect(not err and time.time() - t0 < 1.0 and sc["amount_paid_cents"] == 0, (time.time() - t0, sc))
-    holder.wait()
+    t = threading.Thread(target=lambda: out.update(
+        r=Client(env, tok).call("apply_payment", {"invoice_id": locked, "amount_cents": 1})))
+    try:
+        t.start()
+        wait_for(lambda: app_waiting_on_lock(env), what="the payment waiting on the row lock")
+        local, reads = [], []
+        for _ in range(5):
+            st, hdrs, b = c.rpc("tools/list")
+            expect(st == 200, (st, b))
+            local.append(hdrs["x-request-id"])
+            st, hdrs, _ = Client(env, "bad-token").rpc("ping")
+            expect(st == 401, st)
+            local.append(hdrs["x-request-id"])
+            st, hdrs, b = c.call("get_invoice", {"invoice_id": other})
+            expect(st == 200 and not b["result"]["isError"], (st, b))
+            reads.append(hdrs["x-request-id"])
+        # Ordering: all fifteen were answered while the payment still waited
+        # on the lock. By the worker's own clock: what needs no database took
+        # less than one try of the write (lock_timeout, 200 ms), which a
+        # worker waiting on the write would make it wait; a database read
+        # queues behind the write's statement on the one connection, so it
+        # waits for the end of that try at most, not for the write's
+        # deadline (3 s).
+        waiting = t.is_alive() and app_waiting_on_lock(env)
+        took = [access_line(env, rid)["duration_us"] / 1000 for rid in local]
+        read_ms = [access_line(env, rid)["duration_us"] / 1000 for rid in reads]
+        t.join(timeout=30)
+        # Its tries gave up on the lock (lock_timeout) without holding the
+        # connection: a read right after its TIMEOUT is served as fast.
+        st, hdrs, read = c.call("get_invoice", {"invoice_id": locked})
+        after = access_line(env, hdrs["x-request-id"])["duration_us"] / 1000
+    finally:
+        release_row_lock(env)
+        holder.wait(timeout=30)
+    print(f"    beside the blocked write (server clock): tools/list and 401s at most {max(took):.1f} ms, "
+          f"database reads {', '.join(f'{x:.0f}' for x in read_ms)} ms; a read after its TIMEOUT {after:.1f} ms")
+    expect(waiting, "the reads and refusals were held up until the write ended")
+    expect(max(took) < 200, took)
+    expect(max(read_ms) < 200 + 100, ("a read waited longer than one try of the write", read_ms))
+    st, hdrs, b = out["r"]
+    sc = b["result"]["structuredContent"]
+    expect(b["result"]["isError"] and sc["error"]["code"] == "TIMEOUT" and sc["error"]["retryable"], sc)
+    # At its deadline (request_timeout_ms 3000) by the server's clock, not before.
+    deadline = access_line(env, hdrs["x-request-id"])["duration_us"] / 1e6
+    expect(3.0 <= deadline < 4.0, f"TIMEOUT after {deadline:.3f} s, the deadline is 3 s")
+    expect(after < 200, after)
+    expect(not read["result"]["isError"] and read["result"]["structuredContent"]["amount_paid_cents"] == 0, read)
 
 
 def test_commit_killed_mid_flight_reports_no_success(env):
@@ -190,19 +215,20 @@ def test_commit_killed_mid_flight_reports_no_success(env):
     tok = env.token(tenant=tenant)
     c = Client(env, tok)
     locked = sent_invoice(c)
-    holder = lock_invoice(env, locked, 5.0)
+    holder = lock_invoice(env, locked, 60)  # released below; the duration is a hang guard
     out = {}
     t = threading.Thread(target=lambda: out.update(r=Client(env, tok).tool(
         "apply_payment", {"invoice_id": locked, "amount_cents": 1, "idempotency_key": "pay-1"})))
-    t.start()
-    time.sleep(0.3)
-    env.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'mcp_invoiced_app'")
-    t.join()
+    try:
+        t.start()
+        wait_for(lambda: app_waiting_on_lock(env), what="the payment waiting on the row lock")
+        env.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'mcp_invoiced_app'")
+        t.join(timeout=30)
+    finally:
+        release_row_lock(env)
+        holder.wait(timeout=30)
     err, sc = out["r"]
     expect(err and sc["error"]["retryable"] and sc["error"]["code"] == "DATABASE_UNAVAILABLE", sc)
-    holder.kill()
-    holder.wait()
-    time.sleep(0.2)
     # The retry with the same key pays exactly once; the server reconnected by itself.
     for _ in range(2):
         deadline = time.time() + 5
@@ -247,10 +273,15 @@ def test_kill9_with_a_batch_in_flight_loses_no_acknowledged_write(env):
     threads = [threading.Thread(target=load, args=(i,)) for i in range(16)]
     for t in threads:
         t.start()
-    time.sleep(1.0)
+    # Writes are being acknowledged, then the worker dies mid-stream; the
+    # load runs on until its replacement has acknowledged writes too.
+    wait_for(lambda: len(acked) >= 50, what="writes acknowledged before the kill")
     victim = env.server.worker_pids()[0]
     os.kill(victim, signal.SIGKILL)
-    time.sleep(1.0)
+    with lock:
+        at_kill = len(acked)
+    wait_for(lambda: failed and len(acked) >= at_kill + 50 and victim not in env.server.worker_pids(),
+             timeout=30, what="the replacement worker acknowledging writes")
     stop.set()
     for t in threads:
         t.join()
@@ -291,17 +322,16 @@ def test_postgres_restart_under_load_recovers(env):
     threads = [threading.Thread(target=load, args=(i,)) for i in range(4)]
     for t in threads:
         t.start()
-    time.sleep(0.5)
+    wait_for(lambda: codes.count("ok") >= 10, what="reads answered before the restart")
     pgdir = os.path.join(env.dir, "pg")
     cmd = [f"{PGBIN}/pg_ctl", "-D", pgdir, "-l", os.path.join(pgdir, "server.log"), "-m", "fast", "-w",
            "restart"]
     if os.getuid() == 0:
         cmd = ["runuser", "-u", "postgres", "--"] + cmd
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
-    deadline = time.time() + 10
-    while time.time() < deadline and (not codes or codes[-1] != "ok"):
-        time.sleep(0.1)
-    time.sleep(0.5)
+    restarted = len(codes)
+    # Served again: 20 reads in a row answered after the restart.
+    wait_for(lambda: codes[restarted:][-20:] == ["ok"] * 20, timeout=30, what="20 reads in a row after the restart")
     stop.set()
     for t in threads:
         t.join()
@@ -319,30 +349,37 @@ def test_client_gone_while_its_request_waits(env):
     tok = env.token()
     c = Client(env, tok)
     locked = sent_invoice(c)
-    holder = lock_invoice(env, locked, 1.5)
-    ctx = ssl.create_default_context(cafile=env.cafile)
-    raw = socket.create_connection(("127.0.0.1", PORT), timeout=5)
-    s = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
-        "name": "apply_payment", "arguments": {"invoice_id": locked, "amount_cents": 1}}}).encode()
-    s.sendall(b"POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Bearer " +
-              tok.encode() + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
-    time.sleep(0.3)
-    # Reset the connection while the request waits on the row lock: the
-    # worker drops the request at once instead of spinning on the hang-up.
-    def cpu_s(pid):
-        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    holder = lock_invoice(env, locked, 60)  # released below; the duration is a hang guard
+    try:
+        ctx = ssl.create_default_context(cafile=env.cafile)
+        raw = socket.create_connection(("127.0.0.1", PORT), timeout=5)
+        s = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+            "name": "apply_payment", "arguments": {"invoice_id": locked, "amount_cents": 1}}}).encode()
+        s.sendall(b"POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Bearer " +
+                  tok.encode() + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        wait_for(lambda: app_waiting_on_lock(env) and env.server.metrics()["mcpi_inflight"] == 1,
+                 what="the payment waiting on the row lock")
 
-    worker = env.server.worker_pids()[0]
-    before = cpu_s(worker)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    s.close()
-    holder.wait()
-    expect(cpu_s(worker) - before < 0.4, f"worker CPU while the client was gone: {cpu_s(worker) - before:.2f}s")
-    deadline = time.time() + 5
-    while time.time() < deadline and env.server.metrics().get("mcpi_inflight", 1) != 0:
-        time.sleep(0.05)
-    expect(env.server.metrics()["mcpi_inflight"] == 0, env.server.metrics())
+        # Reset the connection while the request waits on the row lock: the
+        # worker drops the request at once instead of spinning on the hang-up.
+        def cpu_s(pid):
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+        worker = env.server.worker_pids()[0]
+        before = cpu_s(worker)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+        # Its slot is freed while the lock is still held, well before the
+        # request's 3 s deadline would have freed it.
+        wait_for(lambda: env.server.metrics()["mcpi_inflight"] == 0, timeout=2.5,
+                 what="the in-flight slot freed before the request's deadline")
+        time.sleep(1.0)  # a measuring window, not a wait: a worker spinning on the hang-up burns it
+        spent = cpu_s(worker) - before
+    finally:
+        release_row_lock(env)
+        holder.wait(timeout=30)
+    expect(spent < 0.4, f"worker CPU while the client was gone: {spent:.2f}s")
     err, sc = c.tool("get_invoice", {"invoice_id": locked})
     expect(not err, sc)

@@ -2,23 +2,14 @@
 connection noticed in the event loop and replaced, reads re-run
 transparently, unexpected errors -> INTERNAL. Writes in flight when a
 connection dies: see test_async.py."""
-import json
 import threading
 import time
 
-from harness import PGPORT, Client, expect, wait_for
+from harness import PGPORT, Client, access_line, expect, wait_for
 
 # Over TCP, as a deployment with a separate database host has it.
 SERVER = dict(workers=1, extra={"request_timeout_ms": 2000,
                                 "database_url": f"postgresql://mcp_invoiced_app@127.0.0.1:{PGPORT}/invoices"})
-
-
-def access_line(env, request_id):
-    """The access log entry of one request (the server's own record)."""
-    for line in env.server.logs().splitlines():
-        if f'"request_id":"{request_id}"' in line and '"func":"access"' in line:
-            return json.loads(line)
-    raise AssertionError(f"no access log line for {request_id}")
 
 
 def app_waiting_on_lock(env):

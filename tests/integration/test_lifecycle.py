@@ -59,14 +59,17 @@ def test_killed_worker_is_replaced_and_others_unaffected(env):
         ts = [threading.Thread(target=load, args=(i,)) for i in owner]
         for t in ts:
             t.start()
-        time.sleep(1.0)
+        wait_for(lambda: all(counts[i] >= 10 for i in owner), what="every connection served before the kill")
         before = set(srv.worker_pids())
         os.kill(victim, signal.SIGKILL)
         # A generous ceiling (a hang guard); the claim is judged on the
         # master's own clock below.
         wait_for(lambda: victim not in srv.worker_pids() and len(srv.worker_pids()) == 4 and
                  srv.metrics().get("mcpi_workers_ready") == 4, timeout=20, what="a replacement worker")
-        time.sleep(1.0)  # load on the survivors and the replacement
+        # Load goes on: every connection on a survivor is served 10 more times.
+        after_kill = dict(counts)
+        wait_for(lambda: all(counts[i] >= after_kill[i] + 10 for i in others), timeout=30,
+                 what="the survivors serving after the kill")
         stop.set()
         for t in ts:
             t.join()
@@ -438,8 +441,9 @@ def test_saturated_workers_leave_connections_in_the_backlog(env):
         except (TimeoutError, OSError):
             waiting.close()
         held[0].close()
-        time.sleep(0.3)
-        late = Client(env, tok, timeout=5)
+        # Waits in the kernel's queue until the worker has let the closed
+        # one go; the timeout is a hang guard.
+        late = Client(env, tok, timeout=30)
         expect(late.rpc("ping")[0] == 200, "served once a slot was free")
         held[1].close()
         late.close()
@@ -458,7 +462,7 @@ def test_sighup_with_mismatched_key_keeps_serving(env):
         with open(srv.conf_path, "a") as f:
             f.write(f"tls_key = {other}\n")
         srv.signal(signal.SIGHUP)
-        time.sleep(1.0)
+        wait_for(lambda: "reload refused" in srv.logs(), what="the reload's verdict")
         expect(set(srv.worker_pids()) == pids, "workers not replaced")
         expect(Client(env, env.token()).rpc("ping")[0] == 200, "still serving")
         logs = srv.logs()

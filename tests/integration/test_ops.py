@@ -278,9 +278,13 @@ def test_metrics_show_the_kernel_accept_queue(env):
             held.append(c)
         for _ in range(7):
             queued.append(socket.create_connection(("127.0.0.1", PORT), timeout=5))
-        time.sleep(0.5)
-        st, _, body = held[0].raw("GET", "/metrics", b"", {})
-        fams = parse_exposition(body.decode())
+
+        def exposition():
+            return parse_exposition(held[0].raw("GET", "/metrics", b"", {})[2].decode())
+        # The kernel completes the handshakes at once; the gauge reads its queue.
+        wait_for(lambda: values(exposition(), "mcpi_queue_depth", queue="accept") == 7,
+                 what="seven connections in the accept queue")
+        fams = exposition()
         depth = values(fams, "mcpi_queue_depth", queue="accept")
         limit = values(fams, "mcpi_queue_limit", queue="accept")
         somaxconn = int(open("/proc/sys/net/core/somaxconn").read())
@@ -290,7 +294,6 @@ def test_metrics_show_the_kernel_accept_queue(env):
             s.close()
         for c in held:
             c.close()
-        time.sleep(0.5)
         wait_for(lambda: values(parse_exposition(scrape(env)), "mcpi_queue_depth", queue="accept") == 0,
                  what="the accept queue to empty")
     finally:

@@ -353,7 +353,7 @@ def test_renderer_killed_mid_render(env):
     box = {}
     t = threading.Thread(target=lambda: box.update(r=result_of(c, "get_statement", {"customer_id": "kill-1"})))
     t.start()
-    time.sleep(0.5)
+    wait_for(lambda: metric_total(env.server.metrics(), "mcpi_render_queue_depth") == 1)
     os.kill(old[0], signal.SIGKILL)
     t.join(10)
     e = box["r"]["structuredContent"]["error"]
@@ -414,11 +414,15 @@ def test_time_budget_bounded_queue_and_memory(env):
               for _ in range(2)]
         for th in ts:
             th.start()
-        time.sleep(0.5)
-        t0 = time.time()
+        wait_for(lambda: metric_total(srv.metrics(), "mcpi_render_queue_depth") == 2)
         third = result_of(c, "get_statement", {"customer_id": "fast-1"})
-        expect(time.time() - t0 < 2 and third["structuredContent"]["error"]["code"] == "RENDERER_UNAVAILABLE"
+        # Ordering, not a clock: refused while the two still wait on the
+        # stopped renderer (a third in the queue would wait with them).
+        waiting = all(th.is_alive() for th in ts) and \
+            metric_total(srv.metrics(), "mcpi_render_queue_depth") == 2
+        expect(third["structuredContent"]["error"]["code"] == "RENDERER_UNAVAILABLE"
                and "render_queue" in third["structuredContent"]["error"]["message"], third)
+        expect(waiting, "the third was answered only once the others were")
         os.kill(pid, signal.SIGCONT)
         for th in ts:
             th.join(10)
