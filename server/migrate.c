@@ -2,7 +2,8 @@
  * migrate.c - the `migrate` command: connects with migrate_database_url
  * (the owning role), takes an advisory lock so two runs cannot interleave,
  * and applies each embedded migration not yet in schema_migrations inside
- * its own transaction. Safe to run again. CLI process only.
+ * its own transaction; then generates the group-commit members
+ * (mcp_make_members). Safe to run again. CLI process only.
  */
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -102,6 +103,10 @@ int migrate_run(const struct config *cfg)
 		log_info("applied migration %s", mg->name);
 		done++;
 	}
+	/* The group-commit members are generated from the tool functions
+	 * as they now are (0004_batch_members.sql), on every run. */
+	if (exec_ok(c, "SELECT mcp_make_members()", "generating the mcp_try_* members") < 0)
+		goto out;
 	if (done > 0 && analyze_tables(c) < 0)
 		goto out;
 	log_info("schema is current (%d applied now, %zu known)", done, migrations_count);

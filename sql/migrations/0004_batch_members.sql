@@ -10,89 +10,70 @@
 -- block, so even a bad cast stays the member's own error.
 -- Each returns (result, err_state, err_message, err_detail): result is the tool's
 -- JSON on success, else NULL with the error fields set.
+--
+-- The wrappers are not written out: mcp_make_members() generates
+-- mcp_try_<tool> from mcp_<tool>'s own parameter list, and `migrate` calls
+-- it after every run (server/migrate.c), so a tool function's signature is
+-- stated once, in its own definition.
 
 CREATE FUNCTION mcp_member_error(OUT result jsonb, OUT err_state text, OUT err_message text,
                                  OUT err_detail text, p_state text, p_message text, p_detail text)
 LANGUAGE sql IMMUTABLE AS $$ SELECT NULL::jsonb, p_state, p_message, NULLIF(p_detail, '') $$;
 
-CREATE FUNCTION mcp_try_create_invoice(p_tenant text, p_subject text, p_request text,
-                                       p_customer text, p_currency text, p_due_date text,
-                                       p_memo text, p_items text, p_key text, p_args text,
-                                       OUT result jsonb, OUT err_state text, OUT err_message text,
-                                       OUT err_detail text)
-LANGUAGE plpgsql AS $$
+-- mcp_try_<p_tool>(p1 text, ..., pN text) calling mcp_<p_tool>(p1::type1, ...,
+-- pN::typeN), its exceptions returned as data. The tool function must exist
+-- once (one overload) and return jsonb; a wrapper of another arity (the tool
+-- function's signature changed) is dropped first.
+CREATE FUNCTION mcp_make_member(p_tool text) RETURNS void LANGUAGE plpgsql AS $make$
+DECLARE
+	target regprocedure;
+	params text;
+	args text;
+	old regprocedure;
+BEGIN
+	SELECT p.oid::regprocedure INTO STRICT target FROM pg_proc p
+	 WHERE p.proname = 'mcp_' || p_tool AND p.pronamespace = 'public'::regnamespace
+	   AND p.prorettype = 'jsonb'::regtype;
+	-- character(n) would cast to character(1): pass text and let the call convert.
+	SELECT string_agg(format('p%s text', a.i), ', ' ORDER BY a.i),
+	       string_agg(format('p%s::%s', a.i, CASE WHEN a.t = 'bpchar'::regtype THEN 'text'
+	                                              ELSE format_type(a.t, NULL) END), ', ' ORDER BY a.i)
+	  INTO params, args
+	  FROM pg_proc p, unnest(p.proargtypes::oid[]) WITH ORDINALITY AS a(t, i)
+	 WHERE p.oid = target;
+	FOR old IN SELECT p.oid::regprocedure FROM pg_proc p
+	            WHERE p.proname = 'mcp_try_' || p_tool AND p.pronamespace = 'public'::regnamespace
+	              AND p.pronargs <> (SELECT pronargs FROM pg_proc WHERE oid = target) LOOP
+		EXECUTE format('DROP FUNCTION %s', old);
+	END LOOP;
+	EXECUTE format($f$
+CREATE OR REPLACE FUNCTION mcp_try_%1$s(%2$s, OUT result jsonb, OUT err_state text,
+                                       OUT err_message text, OUT err_detail text)
+LANGUAGE plpgsql AS $b$
 DECLARE
 	v_state text; v_message text; v_detail text;
 BEGIN
-	result := mcp_create_invoice(p_tenant, p_subject, p_request, p_customer, p_currency,
-	                             p_due_date::date, p_memo, p_items::jsonb, p_key, p_args::jsonb);
+	result := mcp_%1$s(%3$s);
 EXCEPTION WHEN OTHERS THEN
 	GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
 	                        v_detail = PG_EXCEPTION_DETAIL;
 	SELECT * INTO result, err_state, err_message, err_detail FROM mcp_member_error(v_state, v_message, v_detail);
-END $$;
+END $b$$f$, p_tool, params, args);
+	EXECUTE format('GRANT EXECUTE ON FUNCTION mcp_try_%s TO mcp_invoiced_app', p_tool);
+END $make$;
 
-CREATE FUNCTION mcp_try_send_invoice(p_tenant text, p_subject text, p_request text, p_invoice text,
-                                     OUT result jsonb, OUT err_state text, OUT err_message text,
-                                     OUT err_detail text)
-LANGUAGE plpgsql AS $$
+-- Every write tool that runs as a group-commit member (the statements
+-- worker/db/statements.c sends as mcp_try_*).
+CREATE FUNCTION mcp_make_members() RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
-	v_state text; v_message text; v_detail text;
+	tool text;
 BEGIN
-	result := mcp_send_invoice(p_tenant, p_subject, p_request, p_invoice::uuid);
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
-	                        v_detail = PG_EXCEPTION_DETAIL;
-	SELECT * INTO result, err_state, err_message, err_detail FROM mcp_member_error(v_state, v_message, v_detail);
-END $$;
-
-CREATE FUNCTION mcp_try_void_invoice(p_tenant text, p_subject text, p_request text, p_invoice text,
-                                     p_reason text,
-                                     OUT result jsonb, OUT err_state text, OUT err_message text,
-                                     OUT err_detail text)
-LANGUAGE plpgsql AS $$
-DECLARE
-	v_state text; v_message text; v_detail text;
-BEGIN
-	result := mcp_void_invoice(p_tenant, p_subject, p_request, p_invoice::uuid, p_reason);
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
-	                        v_detail = PG_EXCEPTION_DETAIL;
-	SELECT * INTO result, err_state, err_message, err_detail FROM mcp_member_error(v_state, v_message, v_detail);
-END $$;
-
-CREATE FUNCTION mcp_try_apply_payment(p_tenant text, p_subject text, p_request text, p_invoice text,
-                                      p_amount text, p_paid_at text, p_method text,
-                                      p_reference text, p_key text, p_args text,
-                                      OUT result jsonb, OUT err_state text, OUT err_message text,
-                                      OUT err_detail text)
-LANGUAGE plpgsql AS $$
-DECLARE
-	v_state text; v_message text; v_detail text;
-BEGIN
-	result := mcp_apply_payment(p_tenant, p_subject, p_request, p_invoice::uuid, p_amount::bigint,
-	                            p_paid_at::timestamptz, p_method, p_reference, p_key, p_args::jsonb);
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
-	                        v_detail = PG_EXCEPTION_DETAIL;
-	SELECT * INTO result, err_state, err_message, err_detail FROM mcp_member_error(v_state, v_message, v_detail);
-END $$;
-
-CREATE FUNCTION mcp_try_upsert_customer(p_tenant text, p_subject text, p_request text,
-                                        p_customer text, p_name text, p_email text, p_address text,
-                                        p_vat_id text, p_einvoice text,
-                                        OUT result jsonb, OUT err_state text, OUT err_message text,
-                                        OUT err_detail text)
-LANGUAGE plpgsql AS $$
-DECLARE
-	v_state text; v_message text; v_detail text;
-BEGIN
-	result := mcp_upsert_customer(p_tenant, p_subject, p_request, p_customer, p_name, p_email,
-	                              p_address, p_vat_id, p_einvoice::jsonb);
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
-	                        v_detail = PG_EXCEPTION_DETAIL;
-	SELECT * INTO result, err_state, err_message, err_detail FROM mcp_member_error(v_state, v_message, v_detail);
+	FOREACH tool IN ARRAY ARRAY['create_invoice', 'update_invoice', 'send_invoice', 'void_invoice',
+	                            'apply_payment', 'upsert_customer', 'upsert_tax_rate',
+	                            'create_credit_note', 'apply_credit', 'reverse_payment',
+	                            'upsert_business_profile'] LOOP
+		PERFORM mcp_make_member(tool);
+	END LOOP;
 END $$;
 
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO mcp_invoiced_app;

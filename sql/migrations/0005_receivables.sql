@@ -499,7 +499,6 @@ END $$;
 
 -- Replaced by the versions below (create_invoice gains require_known_customer;
 -- list_invoices and get_invoice by mcp_find_invoices and mcp_get_invoice_by).
-DROP FUNCTION mcp_try_create_invoice(text, text, text, text, text, text, text, text, text, text);
 DROP FUNCTION mcp_create_invoice(text, text, text, text, text, date, text, jsonb, text, jsonb);
 DROP FUNCTION mcp_list_invoices(text, text, text, int, bigint, uuid);
 DROP FUNCTION mcp_get_invoice(text, uuid);
@@ -1258,110 +1257,6 @@ BEGIN
 	PERFORM mcp_idempotency_store(p_tenant, 'reverse_payment', p_key, result);
 	PERFORM mcp_audit(p_tenant, p_subject, 'reverse_payment', rev.reversal_id::text, p_request);
 	RETURN result;
-END $$;
-
--- ---- group-commit members (see 0004_batch_members.sql) ----
-
-CREATE FUNCTION mcp_try_create_invoice(p_tenant text, p_subject text, p_request text,
-                                       p_customer text, p_currency text, p_due_date text,
-                                       p_memo text, p_items text, p_key text, p_args text,
-                                       p_require_known text,
-                                       OUT result jsonb, OUT err_state text, OUT err_message text,
-                                       OUT err_detail text)
-LANGUAGE plpgsql AS $$
-DECLARE
-	v_state text; v_message text; v_detail text;
-BEGIN
-	result := mcp_create_invoice(p_tenant, p_subject, p_request, p_customer, p_currency,
-	                             p_due_date::date, p_memo, p_items::jsonb, p_key, p_args::jsonb,
-	                             p_require_known::boolean);
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
-	                        v_detail = PG_EXCEPTION_DETAIL;
-	SELECT * INTO result, err_state, err_message, err_detail FROM mcp_member_error(v_state, v_message, v_detail);
-END $$;
-
-CREATE FUNCTION mcp_try_update_invoice(p_tenant text, p_subject text, p_request text, p_invoice text,
-                                       p_customer text, p_currency text, p_due_date text,
-                                       p_memo text, p_items text, p_terms text,
-                                       OUT result jsonb, OUT err_state text, OUT err_message text,
-                                       OUT err_detail text)
-LANGUAGE plpgsql AS $$
-DECLARE
-	v_state text; v_message text; v_detail text;
-BEGIN
-	result := mcp_update_invoice(p_tenant, p_subject, p_request, p_invoice::uuid, p_customer,
-	                             p_currency, p_due_date::date, p_memo, p_items::jsonb, p_terms::jsonb);
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
-	                        v_detail = PG_EXCEPTION_DETAIL;
-	SELECT * INTO result, err_state, err_message, err_detail FROM mcp_member_error(v_state, v_message, v_detail);
-END $$;
-
-CREATE FUNCTION mcp_try_upsert_tax_rate(p_tenant text, p_subject text, p_request text, p_code text,
-                                        p_name text, p_rate_bps text, p_inclusive text, p_category text,
-                                        p_reason text, p_reason_code text,
-                                        OUT result jsonb, OUT err_state text, OUT err_message text,
-                                        OUT err_detail text)
-LANGUAGE plpgsql AS $$
-DECLARE
-	v_state text; v_message text; v_detail text;
-BEGIN
-	result := mcp_upsert_tax_rate(p_tenant, p_subject, p_request, p_code, p_name, p_rate_bps::int,
-	                              p_inclusive::boolean, p_category, p_reason, p_reason_code);
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
-	                        v_detail = PG_EXCEPTION_DETAIL;
-	SELECT * INTO result, err_state, err_message, err_detail FROM mcp_member_error(v_state, v_message, v_detail);
-END $$;
-
-CREATE FUNCTION mcp_try_create_credit_note(p_tenant text, p_subject text, p_request text, p_invoice text,
-                                           p_amount text, p_lines text, p_reason text, p_key text,
-                                           p_args text,
-                                           OUT result jsonb, OUT err_state text, OUT err_message text,
-                                           OUT err_detail text)
-LANGUAGE plpgsql AS $$
-DECLARE
-	v_state text; v_message text; v_detail text;
-BEGIN
-	result := mcp_create_credit_note(p_tenant, p_subject, p_request, p_invoice::uuid, p_amount::bigint,
-	                                 p_lines::jsonb, p_reason, p_key, p_args::jsonb);
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
-	                        v_detail = PG_EXCEPTION_DETAIL;
-	SELECT * INTO result, err_state, err_message, err_detail FROM mcp_member_error(v_state, v_message, v_detail);
-END $$;
-
-CREATE FUNCTION mcp_try_apply_credit(p_tenant text, p_subject text, p_request text, p_invoice text,
-                                     p_customer text, p_amount text, p_key text, p_args text,
-                                     OUT result jsonb, OUT err_state text, OUT err_message text,
-                                     OUT err_detail text)
-LANGUAGE plpgsql AS $$
-DECLARE
-	v_state text; v_message text; v_detail text;
-BEGIN
-	result := mcp_apply_credit(p_tenant, p_subject, p_request, p_invoice::uuid, p_customer,
-	                           p_amount::bigint, p_key, p_args::jsonb);
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
-	                        v_detail = PG_EXCEPTION_DETAIL;
-	SELECT * INTO result, err_state, err_message, err_detail FROM mcp_member_error(v_state, v_message, v_detail);
-END $$;
-
-CREATE FUNCTION mcp_try_reverse_payment(p_tenant text, p_subject text, p_request text, p_payment text,
-                                        p_reason text, p_key text, p_args text,
-                                        OUT result jsonb, OUT err_state text, OUT err_message text,
-                                        OUT err_detail text)
-LANGUAGE plpgsql AS $$
-DECLARE
-	v_state text; v_message text; v_detail text;
-BEGIN
-	result := mcp_reverse_payment(p_tenant, p_subject, p_request, p_payment::uuid, p_reason, p_key,
-	                              p_args::jsonb);
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
-	                        v_detail = PG_EXCEPTION_DETAIL;
-	SELECT * INTO result, err_state, err_message, err_detail FROM mcp_member_error(v_state, v_message, v_detail);
 END $$;
 
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO mcp_invoiced_app;

@@ -77,26 +77,6 @@ BEGIN
 	RETURN mcp_business_profile_json(b) || jsonb_build_object('created', created);
 END $$;
 
-CREATE FUNCTION mcp_try_upsert_business_profile(p_tenant text, p_subject text, p_request text,
-                                                p_legal_name text, p_address text, p_tax_id text,
-                                                p_email text, p_phone text, p_instructions text,
-                                                p_paper text, p_default_currency text,
-                                                p_einvoice text,
-                                                OUT result jsonb, OUT err_state text,
-                                                OUT err_message text, OUT err_detail text)
-LANGUAGE plpgsql AS $$
-DECLARE
-	v_state text; v_message text; v_detail text;
-BEGIN
-	result := mcp_upsert_business_profile(p_tenant, p_subject, p_request, p_legal_name, p_address,
-	                                      p_tax_id, p_email, p_phone, p_instructions, p_paper,
-	                                      p_default_currency, p_einvoice::jsonb);
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
-	                        v_detail = PG_EXCEPTION_DETAIL;
-	SELECT * INTO result, err_state, err_message, err_detail FROM mcp_member_error(v_state, v_message, v_detail);
-END $$;
-
 CREATE FUNCTION mcp_get_business_profile(p_tenant text)
 RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 DECLARE

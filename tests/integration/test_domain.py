@@ -371,10 +371,10 @@ def test_tool_declarations_guide_agents(env):
                           "create_credit_note", "apply_credit", "reverse_payment",
                           "upsert_tax_rate", "list_tax_rates", "upsert_business_profile",
                           "get_business_profile", "get_statement", "get_invoice_pdf",
-                          "get_credit_note_pdf"}, tools.keys())
+                          "get_credit_note_pdf", "get_einvoice"}, tools.keys())
     readers = {"get_invoice", "list_invoices", "list_outstanding_balances", "get_customer",
                "list_customers", "list_tax_rates", "get_business_profile", "get_statement",
-               "get_invoice_pdf", "get_credit_note_pdf"}
+               "get_invoice_pdf", "get_credit_note_pdf", "get_einvoice"}
     for name, t in tools.items():
         a = t["annotations"]
         expect(t["title"] and t["description"] and "outputSchema" in t, name)
@@ -382,7 +382,7 @@ def test_tool_declarations_guide_agents(env):
         expect(a["destructiveHint"] == (name in ("void_invoice", "reverse_payment")), (name, a))
     for name in ("send_invoice", "void_invoice", "get_invoice", "upsert_customer", "update_invoice",
                  "upsert_tax_rate", "upsert_business_profile", "get_statement", "get_invoice_pdf",
-                 "get_credit_note_pdf"):
+                 "get_credit_note_pdf", "get_einvoice"):
         expect(tools[name]["annotations"]["idempotentHint"] is True, name)
     for name in ("create_invoice", "apply_payment", "create_credit_note", "apply_credit", "reverse_payment"):
         expect(tools[name]["annotations"]["idempotentHint"] is False, name)
