@@ -32,7 +32,7 @@ BEGIN
 	                              'mcp_list_tax_rates', 'mcp_list_outstanding', 'mcp_get_customer',
 	                              'mcp_prompt_overdue', 'mcp_prompt_candidates', 'mcp_complete',
 	                              'mcp_get_business_profile', 'mcp_statement', 'mcp_invoice_document',
-	                              'mcp_expire_idempotency_keys') LOOP
+	                              'mcp_credit_note_document', 'mcp_expire_idempotency_keys') LOOP
 		EXECUTE format('ALTER FUNCTION %s SET enable_seqscan = off', f);
 	END LOOP;
 END $$;
