@@ -11,7 +11,7 @@ VERSION  := 0.1.0
 CC       ?= cc
 PREFIX   ?= /usr/local
 DESTDIR  ?=
-PKGS     := libpq json-c openssl libjwt libseccomp
+PKGS     := libpq json-c openssl libjwt libseccomp libxml-2.0
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

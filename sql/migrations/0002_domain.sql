@@ -384,25 +384,34 @@ BEGIN
 END $$;
 
 CREATE FUNCTION mcp_upsert_customer(p_tenant text, p_subject text, p_request text, p_customer text,
-                                    p_name text, p_email text, p_address text, p_vat_id text)
+                                    p_name text, p_email text, p_address text, p_vat_id text,
+                                    p_einvoice jsonb)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
 	c customers;
 	created boolean;
+	-- p_einvoice: the e-invoice fields (0010_einvoice.sql), address as an object
+	postal jsonb := mcp_postal_address(p_einvoice->'address');
 BEGIN
 	PERFORM set_config('app.tenant_id', p_tenant, true);
-	INSERT INTO customers AS t (tenant_id, customer_id, name, email, address, vat_id)
-	VALUES (p_tenant, p_customer, p_name, p_email, p_address, p_vat_id)
+	INSERT INTO customers AS t (tenant_id, customer_id, name, email, address, vat_id, postal_address,
+	                            legal_id, electronic_address, buyer_reference)
+	VALUES (p_tenant, p_customer, p_name, p_email, COALESCE(p_address, mcp_postal_address_text(postal)),
+	        p_vat_id, postal, p_einvoice->>'legal_id', p_einvoice->'electronic_address',
+	        p_einvoice->>'buyer_reference')
 	ON CONFLICT (tenant_id, customer_id) DO UPDATE
 	   SET name = EXCLUDED.name, email = EXCLUDED.email, address = EXCLUDED.address,
-	       vat_id = EXCLUDED.vat_id, updated_at = clock_timestamp()
+	       vat_id = EXCLUDED.vat_id, postal_address = EXCLUDED.postal_address,
+	       legal_id = EXCLUDED.legal_id, electronic_address = EXCLUDED.electronic_address,
+	       buyer_reference = EXCLUDED.buyer_reference, updated_at = clock_timestamp()
 	RETURNING (xmax = 0) INTO created;
 	SELECT * INTO c FROM customers WHERE tenant_id = p_tenant AND customer_id = p_customer;
 	PERFORM mcp_audit(p_tenant, p_subject, 'upsert_customer', p_customer, p_request);
 	RETURN jsonb_build_object('customer_id', c.customer_id, 'name', c.name, 'email', c.email,
 	                          'address', c.address, 'vat_id', c.vat_id, 'tax_id', c.vat_id,
 	                          'created', created,
-	                          'created_at', mcp_ts(c.created_at), 'updated_at', mcp_ts(c.updated_at));
+	                          'created_at', mcp_ts(c.created_at), 'updated_at', mcp_ts(c.updated_at))
+	       || mcp_customer_einvoice_json(c);
 END $$;
 
 CREATE FUNCTION mcp_get_customer(p_tenant text, p_customer text)

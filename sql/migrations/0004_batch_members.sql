@@ -80,7 +80,7 @@ END $$;
 
 CREATE FUNCTION mcp_try_upsert_customer(p_tenant text, p_subject text, p_request text,
                                         p_customer text, p_name text, p_email text, p_address text,
-                                        p_vat_id text,
+                                        p_vat_id text, p_einvoice text,
                                         OUT result jsonb, OUT err_state text, OUT err_message text,
                                         OUT err_detail text)
 LANGUAGE plpgsql AS $$
@@ -88,7 +88,7 @@ DECLARE
 	v_state text; v_message text; v_detail text;
 BEGIN
 	result := mcp_upsert_customer(p_tenant, p_subject, p_request, p_customer, p_name, p_email,
-	                              p_address, p_vat_id);
+	                              p_address, p_vat_id, p_einvoice::jsonb);
 EXCEPTION WHEN OTHERS THEN
 	GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
 	                        v_detail = PG_EXCEPTION_DETAIL;

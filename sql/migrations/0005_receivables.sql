@@ -326,13 +326,23 @@ LANGUAGE sql STABLE AS $$
 		'created_at', mcp_ts(i.created_at))
 $$;
 
-CREATE FUNCTION mcp_line_json(l invoice_line_items) RETURNS jsonb LANGUAGE sql STABLE AS $$
-	SELECT jsonb_build_object('description', l.description, 'amount_cents', l.amount_cents,
-		'quantity', l.quantity, 'subtotal_cents', l.amount_cents::numeric * l.quantity,
+-- PL/pgSQL: it reads columns 0010_einvoice.sql adds (bound when called).
+CREATE FUNCTION mcp_line_json(l invoice_line_items) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	RETURN jsonb_build_object('description', l.description, 'amount_cents', l.amount_cents,
+		'quantity', l.quantity, 'unit_code', l.unit_code, 'subtotal_cents', l.amount_cents::numeric * l.quantity,
 		'discount_bps', l.discount_bps, 'discount_cents', l.discount_cents,
 		'tax_code', l.tax_code, 'tax_rate_bps', l.tax_rate_bps, 'tax_inclusive', l.tax_inclusive,
-		'tax_cents', l.tax_cents, 'line_total_cents', l.line_total_cents)
-$$;
+		'tax_category', l.tax_category, 'tax_cents', l.tax_cents, 'line_total_cents', l.line_total_cents);
+END $$;
+
+-- An invoice's e-invoice terms (0010_einvoice.sql) and its rounding (BT-114).
+CREATE FUNCTION mcp_invoice_terms_json(i invoices) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	RETURN jsonb_build_object('buyer_reference', i.buyer_reference, 'purchase_order', i.purchase_order,
+		'delivery_date', to_char(i.delivery_date, 'YYYY-MM-DD'), 'payment_terms', i.payment_terms,
+		'rounding_cents', i.rounding_cents);
+END $$;
 
 CREATE FUNCTION mcp_credit_note_json(n credit_notes) RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object('credit_note_id', n.credit_note_id,
@@ -344,7 +354,7 @@ $$;
 
 CREATE OR REPLACE FUNCTION mcp_invoice_full(i invoices) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 BEGIN
-	RETURN mcp_invoice_json(i) || jsonb_build_object(
+	RETURN mcp_invoice_json(i) || mcp_invoice_terms_json(i) || jsonb_build_object(
 		'void_reason', i.void_reason,
 		'voided_at', mcp_ts(i.voided_at),
 		'line_items', COALESCE((SELECT jsonb_agg(mcp_line_json(l) ORDER BY l.position)
@@ -390,7 +400,7 @@ $$;
 -- ---- pricing ----
 
 -- Prices validated items (description, amount_cents, quantity,
--- discount_bps?, tax_code?) by the rule above, as line rows without an
+-- discount_bps?, tax_code?, unit_code?) by the rule above, as line rows without an
 -- invoice_id (the caller sets it). An unknown tax_code is INVALID_INPUT.
 CREATE FUNCTION mcp_price_lines(p_tenant text, p_items jsonb) RETURNS SETOF invoice_line_items
 LANGUAGE plpgsql STABLE AS $$
@@ -429,29 +439,49 @@ BEGIN
 		            (item.e->>'quantity')::int, 0, v_bps, v_disc::bigint, rate.code, rate.rate_bps,
 		            COALESCE(rate.inclusive, false), v_tax::bigint);
 		line.line_total_cents := (v_net + CASE WHEN rate.inclusive THEN 0 ELSE v_tax END)::bigint;
+		line.unit_code := COALESCE(item.e->>'unit_code', 'C62');
+		line.tax_category := rate.category;
+		line.tax_exemption_reason := rate.exemption_reason;
+		line.tax_exemption_code := rate.exemption_reason_code;
 		RETURN NEXT line;
 	END LOOP;
 END $$;
 
--- An invoice's totals from its priced lines: subtotal, discount, tax, total
--- and the breakdown by tax code and rate.
+-- An invoice's totals from its priced lines (document-level VAT, see
+-- 0010_einvoice.sql): per VAT category and rate, tax = round(sum of the
+-- lines' net x rate); each tax code's entry in the breakdown gets its
+-- share (floor of its exact share, the group's remaining units one each to
+-- the largest fractions), so the entries add up to the group's tax. total
+-- = the lines after discount + the exclusive entries' tax; rounding (BT-114)
+-- = the VAT the inclusive lines contain less their entries' tax.
 CREATE FUNCTION mcp_line_totals(p_lines invoice_line_items[], OUT subtotal bigint, OUT discount bigint,
-                                OUT tax bigint, OUT total bigint, OUT breakdown jsonb)
+                                OUT tax bigint, OUT total bigint, OUT breakdown jsonb, OUT rounding bigint)
 LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
 	SELECT COALESCE(sum(amount_cents::numeric * quantity), 0), COALESCE(sum(discount_cents), 0),
-	       COALESCE(sum(tax_cents), 0), COALESCE(sum(line_total_cents), 0),
-	       COALESCE((SELECT jsonb_agg(jsonb_build_object('tax_code', b.tax_code, 'rate_bps', b.tax_rate_bps,
-	                                                     'inclusive', b.tax_inclusive,
-	                                                     'taxable_cents', b.taxable, 'tax_cents', b.tax)
-	                          ORDER BY b.tax_code, b.tax_rate_bps)
-	                   FROM (SELECT tax_code, tax_rate_bps, tax_inclusive, sum(tax_cents) AS tax,
-	                                sum(amount_cents::numeric * quantity - discount_cents
-	                                    - CASE WHEN tax_inclusive THEN tax_cents ELSE 0 END) AS taxable
-	                           FROM unnest(p_lines) WHERE tax_code IS NOT NULL
-	                          GROUP BY tax_code, tax_rate_bps, tax_inclusive) b), '[]')
-	  INTO subtotal, discount, tax, total, breakdown
+	       COALESCE(sum(amount_cents::numeric * quantity - discount_cents), 0)
+	  INTO subtotal, discount, total
 	  FROM unnest(p_lines);
+	WITH c AS (
+		SELECT tax_code, tax_rate_bps AS r, tax_inclusive AS incl, tax_category AS cat,
+		       sum(amount_cents::numeric * quantity - discount_cents
+		           - CASE WHEN tax_inclusive THEN tax_cents ELSE 0 END) AS taxable,
+		       sum(CASE WHEN tax_inclusive THEN tax_cents ELSE 0 END) AS contained
+		  FROM unnest(p_lines) WHERE tax_code IS NOT NULL GROUP BY 1, 2, 3, 4),
+	s AS (
+		SELECT c.*, floor(taxable * r / 10000) AS fl,
+		       round(sum(taxable) OVER g * r / 10000) - sum(floor(taxable * r / 10000)) OVER g AS extra,
+		       row_number() OVER (PARTITION BY cat, r ORDER BY taxable * r / 10000 - floor(taxable * r / 10000) DESC,
+		                                                        tax_code, incl) AS rk
+		  FROM c WINDOW g AS (PARTITION BY cat, r)),
+	a AS (SELECT s.*, fl + CASE WHEN rk <= extra THEN 1 ELSE 0 END AS t FROM s)
+	SELECT COALESCE(sum(t), 0), total + COALESCE(sum(t) FILTER (WHERE NOT incl), 0),
+	       COALESCE(sum(contained - t) FILTER (WHERE incl), 0),
+	       COALESCE(jsonb_agg(jsonb_build_object('tax_code', tax_code, 'rate_bps', r, 'inclusive', incl,
+	                                             'category', cat, 'taxable_cents', taxable, 'tax_cents', t)
+	                          ORDER BY tax_code, r, incl), '[]')
+	  INTO tax, total, rounding, breakdown
+	  FROM a;
 END $$;
 
 CREATE FUNCTION mcp_insert_lines(p_invoice uuid, p_lines invoice_line_items[]) RETURNS void
@@ -460,7 +490,8 @@ BEGIN
 	INSERT INTO invoice_line_items
 	SELECT p_invoice, l.position, l.tenant_id, l.description, l.amount_cents, l.quantity,
 	       l.line_total_cents, l.discount_bps, l.discount_cents, l.tax_code, l.tax_rate_bps,
-	       l.tax_inclusive, l.tax_cents
+	       l.tax_inclusive, l.tax_cents, l.unit_code, l.tax_category, l.tax_exemption_reason,
+	       l.tax_exemption_code
 	  FROM unnest(p_lines) l;
 END $$;
 
@@ -506,19 +537,22 @@ BEGIN
 	END IF;
 	-- Priced first, so the invoice row is written once, with its totals.
 	lines := ARRAY(SELECT l FROM mcp_price_lines(p_tenant, p_items) l);
+	-- The e-invoice terms (0010) come from the arguments themselves.
 	INSERT INTO invoices (tenant_id, customer_id, currency, subtotal_cents, discount_cents, tax_cents,
-	                      total_cents, tax_breakdown, due_date, memo)
+	                      total_cents, tax_breakdown, rounding_cents, due_date, memo, buyer_reference,
+	                      purchase_order, delivery_date, payment_terms)
 	-- Without a currency: the tenant's default_currency (business profile,
 	-- 0006), else USD.
 	SELECT p_tenant, p_customer,
 	       COALESCE(p_currency, (SELECT b.default_currency FROM business_profiles b WHERE b.tenant_id = p_tenant),
 	                'USD'),
-	       t.subtotal, t.discount, t.tax, t.total, t.breakdown,
-	       COALESCE(p_due_date, current_date + 30), p_memo
+	       t.subtotal, t.discount, t.tax, t.total, t.breakdown, t.rounding,
+	       COALESCE(p_due_date, current_date + 30), p_memo, p_args->>'buyer_reference',
+	       p_args->>'purchase_order', (p_args->>'delivery_date')::date, p_args->>'payment_terms'
 	  FROM mcp_line_totals(lines) t
 	RETURNING * INTO inv;
 	PERFORM mcp_insert_lines(inv.invoice_id, lines);
-	result := mcp_invoice_json(inv) || jsonb_build_object('line_items',
+	result := mcp_invoice_json(inv) || mcp_invoice_terms_json(inv) || jsonb_build_object('line_items',
 		(SELECT jsonb_agg(mcp_line_json(l) ORDER BY l.position) FROM unnest(lines) l),
 		'customer_known', known);
 	-- The hint stays cheap: the closest saved ids (an edit-distance scan of
@@ -728,7 +762,7 @@ END $$;
 
 CREATE FUNCTION mcp_update_invoice(p_tenant text, p_subject text, p_request text, p_invoice uuid,
                                    p_customer text, p_currency text, p_due_date date, p_memo text,
-                                   p_items jsonb)
+                                   p_items jsonb, p_terms jsonb)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
 	inv invoices;
@@ -746,14 +780,19 @@ BEGIN
 	UPDATE invoices SET customer_id = COALESCE(p_customer, customer_id),
 	                    currency = COALESCE(p_currency, currency),
 	                    due_date = COALESCE(p_due_date, due_date),
-	                    memo = COALESCE(p_memo, memo)
+	                    memo = COALESCE(p_memo, memo),
+	                    buyer_reference = COALESCE(p_terms->>'buyer_reference', buyer_reference),
+	                    purchase_order = COALESCE(p_terms->>'purchase_order', purchase_order),
+	                    delivery_date = COALESCE((p_terms->>'delivery_date')::date, delivery_date),
+	                    payment_terms = COALESCE(p_terms->>'payment_terms', payment_terms)
 	 WHERE invoice_id = p_invoice RETURNING * INTO inv;
 	IF p_items IS NOT NULL THEN
 		lines := ARRAY(SELECT l FROM mcp_price_lines(p_tenant, p_items) l);
 		DELETE FROM invoice_line_items WHERE invoice_id = p_invoice;
 		PERFORM mcp_insert_lines(p_invoice, lines);
-		UPDATE invoices SET (subtotal_cents, discount_cents, tax_cents, total_cents, tax_breakdown) =
-		       (SELECT subtotal, discount, tax, total, breakdown FROM mcp_line_totals(lines))
+		UPDATE invoices SET (subtotal_cents, discount_cents, tax_cents, total_cents, tax_breakdown,
+		                     rounding_cents) =
+		       (SELECT subtotal, discount, tax, total, breakdown, rounding FROM mcp_line_totals(lines))
 		 WHERE invoice_id = p_invoice RETURNING * INTO inv;
 	END IF;
 	PERFORM mcp_audit(p_tenant, p_subject, 'update_invoice', p_invoice::text, p_request);
@@ -959,7 +998,8 @@ BEGIN
 	RETURN jsonb_build_object('customer_id', c.customer_id, 'name', c.name, 'email', c.email,
 	                          'address', c.address, 'vat_id', c.vat_id, 'tax_id', c.vat_id,
 	                          'has_details', true,
-	                          'created_at', mcp_ts(c.created_at), 'updated_at', mcp_ts(c.updated_at)) || stats;
+	                          'created_at', mcp_ts(c.created_at), 'updated_at', mcp_ts(c.updated_at))
+	       || mcp_customer_einvoice_json(c) || stats;
 END $$;
 
 -- Saved customers whose id, name or e-mail starts with p_query (any case),
@@ -1002,25 +1042,37 @@ END $$;
 
 -- ---- tools: tax rates ----
 
-CREATE FUNCTION mcp_tax_rate_json(t tax_rates) RETURNS jsonb LANGUAGE sql STABLE AS $$
-	SELECT jsonb_build_object('code', t.code, 'name', t.name, 'rate_bps', t.rate_bps,
-	                          'inclusive', t.inclusive, 'created_at', mcp_ts(t.created_at),
-	                          'updated_at', mcp_ts(t.updated_at))
-$$;
+CREATE FUNCTION mcp_tax_rate_json(t tax_rates) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	RETURN jsonb_build_object('code', t.code, 'name', t.name, 'rate_bps', t.rate_bps,
+	                          'inclusive', t.inclusive, 'category', t.category,
+	                          'exemption_reason', t.exemption_reason,
+	                          'exemption_reason_code', t.exemption_reason_code,
+	                          'created_at', mcp_ts(t.created_at), 'updated_at', mcp_ts(t.updated_at));
+END $$;
 
 CREATE FUNCTION mcp_upsert_tax_rate(p_tenant text, p_subject text, p_request text, p_code text,
-                                    p_name text, p_rate_bps int, p_inclusive boolean)
+                                    p_name text, p_rate_bps int, p_inclusive boolean, p_category text,
+                                    p_reason text, p_reason_code text)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
 	t tax_rates;
 	created boolean;
+	category text := COALESCE(p_category, CASE WHEN p_rate_bps > 0 THEN 'S' ELSE 'Z' END);
+	why text := mcp_tax_category_error(category, p_rate_bps, p_reason, p_reason_code);
 BEGIN
 	PERFORM set_config('app.tenant_id', p_tenant, true);
-	INSERT INTO tax_rates AS r (tenant_id, code, name, rate_bps, inclusive)
-	VALUES (p_tenant, p_code, p_name, p_rate_bps, p_inclusive)
+	-- The category's rules (0010_einvoice.sql), refused naming the argument.
+	IF why IS NOT NULL THEN
+		RAISE EXCEPTION '%', why USING ERRCODE = 'MI400', DETAIL = split_part(why, ':', 1);
+	END IF;
+	INSERT INTO tax_rates AS r (tenant_id, code, name, rate_bps, inclusive, category, exemption_reason,
+	                            exemption_reason_code)
+	VALUES (p_tenant, p_code, p_name, p_rate_bps, p_inclusive, category, p_reason, p_reason_code)
 	ON CONFLICT (tenant_id, code) DO UPDATE
 	   SET name = EXCLUDED.name, rate_bps = EXCLUDED.rate_bps, inclusive = EXCLUDED.inclusive,
-	       updated_at = clock_timestamp()
+	       category = EXCLUDED.category, exemption_reason = EXCLUDED.exemption_reason,
+	       exemption_reason_code = EXCLUDED.exemption_reason_code, updated_at = clock_timestamp()
 	RETURNING (xmax = 0) INTO created;
 	SELECT * INTO t FROM tax_rates WHERE tenant_id = p_tenant AND code = p_code;
 	PERFORM mcp_audit(p_tenant, p_subject, 'upsert_tax_rate', p_code, p_request);
@@ -1086,7 +1138,8 @@ BEGIN
 	INSERT INTO credit_notes (tenant_id, credit_note_number, invoice_id, customer_id, currency,
 	                          amount_cents, applied_cents, customer_credit_cents, reason, line_items)
 	VALUES (p_tenant, 'CN-' || lpad(num::text, 6, '0'), p_invoice, inv.customer_id, inv.currency,
-	        amount, applied, amount - applied, p_reason, p_lines)
+	        amount, applied, amount - applied, p_reason,
+	        CASE WHEN p_lines IS NOT NULL THEN mcp_credit_lines(p_tenant, p_invoice, p_lines) END)
 	RETURNING * INTO note;
 	inv.credited_cents := inv.credited_cents + applied;
 	UPDATE invoices SET credited_cents = inv.credited_cents,
@@ -1230,7 +1283,7 @@ END $$;
 
 CREATE FUNCTION mcp_try_update_invoice(p_tenant text, p_subject text, p_request text, p_invoice text,
                                        p_customer text, p_currency text, p_due_date text,
-                                       p_memo text, p_items text,
+                                       p_memo text, p_items text, p_terms text,
                                        OUT result jsonb, OUT err_state text, OUT err_message text,
                                        OUT err_detail text)
 LANGUAGE plpgsql AS $$
@@ -1238,7 +1291,7 @@ DECLARE
 	v_state text; v_message text; v_detail text;
 BEGIN
 	result := mcp_update_invoice(p_tenant, p_subject, p_request, p_invoice::uuid, p_customer,
-	                             p_currency, p_due_date::date, p_memo, p_items::jsonb);
+	                             p_currency, p_due_date::date, p_memo, p_items::jsonb, p_terms::jsonb);
 EXCEPTION WHEN OTHERS THEN
 	GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
 	                        v_detail = PG_EXCEPTION_DETAIL;
@@ -1246,7 +1299,8 @@ EXCEPTION WHEN OTHERS THEN
 END $$;
 
 CREATE FUNCTION mcp_try_upsert_tax_rate(p_tenant text, p_subject text, p_request text, p_code text,
-                                        p_name text, p_rate_bps text, p_inclusive text,
+                                        p_name text, p_rate_bps text, p_inclusive text, p_category text,
+                                        p_reason text, p_reason_code text,
                                         OUT result jsonb, OUT err_state text, OUT err_message text,
                                         OUT err_detail text)
 LANGUAGE plpgsql AS $$
@@ -1254,7 +1308,7 @@ DECLARE
 	v_state text; v_message text; v_detail text;
 BEGIN
 	result := mcp_upsert_tax_rate(p_tenant, p_subject, p_request, p_code, p_name, p_rate_bps::int,
-	                              p_inclusive::boolean);
+	                              p_inclusive::boolean, p_category, p_reason, p_reason_code);
 EXCEPTION WHEN OTHERS THEN
 	GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
 	                        v_detail = PG_EXCEPTION_DETAIL;

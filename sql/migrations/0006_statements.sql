@@ -30,34 +30,47 @@ CREATE POLICY tenant_isolation ON business_profiles
 	WITH CHECK (tenant_id = current_setting('app.tenant_id', true));
 GRANT SELECT, INSERT, UPDATE ON business_profiles TO mcp_invoiced_app;
 
+-- PL/pgSQL: it reads the e-invoice columns of 0010_einvoice.sql.
 CREATE FUNCTION mcp_business_profile_json(b business_profiles) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-	SELECT CASE WHEN b.tenant_id IS NULL THEN NULL ELSE jsonb_build_object(
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	RETURN CASE WHEN b.tenant_id IS NULL THEN NULL ELSE jsonb_build_object(
 		'legal_name', b.legal_name, 'address', b.address, 'vat_id', b.tax_id, 'tax_id', b.tax_id,
 		'email', b.email, 'phone', b.phone, 'payment_instructions', b.payment_instructions,
 		'paper_size', b.paper_size, 'default_currency', b.default_currency,
-		'updated_at', mcp_ts(b.updated_at)) END
-$$;
+		'postal_address', b.postal_address, 'legal_id', b.legal_id,
+		'electronic_address', b.electronic_address, 'iban', b.iban, 'bic', b.bic,
+		'contact_name', b.contact_name, 'updated_at', mcp_ts(b.updated_at)) END;
+END $$;
 
 CREATE FUNCTION mcp_upsert_business_profile(p_tenant text, p_subject text, p_request text,
                                             p_legal_name text, p_address text, p_tax_id text,
                                             p_email text, p_phone text, p_instructions text,
-                                            p_paper text, p_default_currency text)
+                                            p_paper text, p_default_currency text, p_einvoice jsonb)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
 	b business_profiles;
 	created boolean;
+	-- p_einvoice: the e-invoice fields (0010_einvoice.sql), address as an object
+	postal jsonb := mcp_postal_address(p_einvoice->'address');
 BEGIN
 	PERFORM set_config('app.tenant_id', p_tenant, true);
 	INSERT INTO business_profiles AS t (tenant_id, legal_name, address, tax_id, email, phone,
-	                                    payment_instructions, paper_size, default_currency)
-	VALUES (p_tenant, p_legal_name, p_address, p_tax_id, p_email, p_phone, p_instructions,
-	        COALESCE(p_paper, 'A4'), p_default_currency)
+	                                    payment_instructions, paper_size, default_currency,
+	                                    postal_address, legal_id, electronic_address, iban, bic,
+	                                    contact_name)
+	VALUES (p_tenant, p_legal_name, COALESCE(p_address, mcp_postal_address_text(postal)), p_tax_id,
+	        p_email, p_phone, p_instructions, COALESCE(p_paper, 'A4'), p_default_currency, postal,
+	        p_einvoice->>'legal_id', p_einvoice->'electronic_address', p_einvoice->>'iban',
+	        p_einvoice->>'bic', p_einvoice->>'contact_name')
 	ON CONFLICT (tenant_id) DO UPDATE
 	   SET legal_name = EXCLUDED.legal_name, address = EXCLUDED.address, tax_id = EXCLUDED.tax_id,
 	       email = EXCLUDED.email, phone = EXCLUDED.phone,
 	       payment_instructions = EXCLUDED.payment_instructions, paper_size = EXCLUDED.paper_size,
-	       default_currency = EXCLUDED.default_currency, updated_at = clock_timestamp()
+	       default_currency = EXCLUDED.default_currency, postal_address = EXCLUDED.postal_address,
+	       legal_id = EXCLUDED.legal_id, electronic_address = EXCLUDED.electronic_address,
+	       iban = EXCLUDED.iban, bic = EXCLUDED.bic, contact_name = EXCLUDED.contact_name,
+	       updated_at = clock_timestamp()
 	RETURNING (xmax = 0) INTO created;
 	SELECT * INTO b FROM business_profiles WHERE tenant_id = p_tenant;
 	PERFORM mcp_audit(p_tenant, p_subject, 'upsert_business_profile', p_tenant, p_request);
@@ -68,6 +81,7 @@ CREATE FUNCTION mcp_try_upsert_business_profile(p_tenant text, p_subject text, p
                                                 p_legal_name text, p_address text, p_tax_id text,
                                                 p_email text, p_phone text, p_instructions text,
                                                 p_paper text, p_default_currency text,
+                                                p_einvoice text,
                                                 OUT result jsonb, OUT err_state text,
                                                 OUT err_message text, OUT err_detail text)
 LANGUAGE plpgsql AS $$
@@ -76,7 +90,7 @@ DECLARE
 BEGIN
 	result := mcp_upsert_business_profile(p_tenant, p_subject, p_request, p_legal_name, p_address,
 	                                      p_tax_id, p_email, p_phone, p_instructions, p_paper,
-	                                      p_default_currency);
+	                                      p_default_currency, p_einvoice::jsonb);
 EXCEPTION WHEN OTHERS THEN
 	GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
 	                        v_detail = PG_EXCEPTION_DETAIL;
@@ -323,19 +337,24 @@ BEGIN
 				'net_cents', l.amount_cents::numeric * l.quantity - l.discount_cents) ORDER BY l.position)
 			FROM invoice_line_items l WHERE l.invoice_id = inv.invoice_id AND l.tenant_id = p_tenant), '[]'),
 		'net_cents', inv.subtotal_cents - inv.discount_cents,
-		'tax_added_cents', (SELECT COALESCE(sum(l.tax_cents), 0) FROM invoice_line_items l
-		                     WHERE l.invoice_id = inv.invoice_id AND l.tenant_id = p_tenant
-		                       AND NOT l.tax_inclusive),
+		'tax_added_cents', (SELECT COALESCE(sum((e->>'tax_cents')::bigint), 0)
+		                      FROM jsonb_array_elements(inv.tax_breakdown) e
+		                     WHERE NOT (e->>'inclusive')::boolean),
 		'vat_summary', COALESCE((SELECT jsonb_agg(jsonb_build_object(
 				'tax_code', v.tax_code, 'rate_bps', v.tax_rate_bps, 'inclusive', v.tax_inclusive,
 				'name', (SELECT t.name FROM tax_rates t WHERE t.tenant_id = p_tenant AND t.code = v.tax_code),
 				'taxable_cents', v.taxable, 'tax_cents', v.tax)
 				ORDER BY v.tax_code IS NULL, v.tax_rate_bps DESC, v.tax_code)
-			FROM (SELECT l.tax_code, l.tax_rate_bps, l.tax_inclusive, sum(l.tax_cents) AS tax,
-			             sum(l.amount_cents::numeric * l.quantity - l.discount_cents
-			                 - CASE WHEN l.tax_inclusive THEN l.tax_cents ELSE 0 END) AS taxable
+			-- taxed: the invoice's breakdown (document-level VAT, 0005's
+			-- mcp_line_totals); untaxed lines: one row
+			FROM (SELECT e->>'tax_code' AS tax_code, (e->>'rate_bps')::int AS tax_rate_bps,
+			             (e->>'inclusive')::boolean AS tax_inclusive, (e->>'tax_cents')::bigint AS tax,
+			             (e->>'taxable_cents')::bigint AS taxable
+			        FROM jsonb_array_elements(inv.tax_breakdown) e
+			      UNION ALL
+			      SELECT NULL, NULL, false, 0, sum(l.amount_cents::numeric * l.quantity - l.discount_cents)
 			        FROM invoice_line_items l WHERE l.invoice_id = inv.invoice_id AND l.tenant_id = p_tenant
-			       GROUP BY l.tax_code, l.tax_rate_bps, l.tax_inclusive) v), '[]'),
+			         AND l.tax_code IS NULL HAVING count(*) > 0) v), '[]'),
 		'settlements', COALESCE((SELECT jsonb_agg(jsonb_build_object(
 				'kind', m.kind, 'date', to_char(m.at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), 'document', m.doc,
 				'reference', m.ref, 'amount_cents', m.amount, 'payment_date', m.paid,

@@ -40,11 +40,14 @@ static const struct db_statement statements[] = {
 	                          " FROM mcp_invoice_document($1, $2::uuid) AS r", 1, -1 },
 	{ "get_credit_note_document", "SELECT r::text, r->>'currency', r->>'credit_note_id'"
 	                              " FROM mcp_credit_note_document($1, $2::uuid) AS r", 1, -1 },
+	/* The e-invoice source of an invoice ($2) or a credit note ($3), the
+	 * other NULL (contract: docs/receivables.md "E-invoicing data"). */
+	{ "einvoice_source", "SELECT mcp_einvoice_source($1, $2::uuid, $3::uuid)::text", 0, -1 },
 	{ "expire_idempotency_keys", "SELECT mcp_expire_idempotency_keys()::text", 0, -1 },
 	{ "create_invoice", "SELECT result::text, err_state, err_message, err_detail"
 	                    " FROM mcp_try_create_invoice($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)", 0, -1 },
 	{ "update_invoice", "SELECT result::text, err_state, err_message, err_detail"
-	                    " FROM mcp_try_update_invoice($1, $2, $3, $4, $5, $6, $7, $8, $9)", 0, 3 },
+	                    " FROM mcp_try_update_invoice($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 0, 3 },
 	{ "create_credit_note", "SELECT result::text, err_state, err_message, err_detail"
 	                        " FROM mcp_try_create_credit_note($1, $2, $3, $4, $5, $6, $7, $8, $9)", 0, 3 },
 	{ "apply_credit", "SELECT result::text, err_state, err_message, err_detail"
@@ -52,7 +55,7 @@ static const struct db_statement statements[] = {
 	{ "reverse_payment", "SELECT result::text, err_state, err_message, err_detail"
 	                     " FROM mcp_try_reverse_payment($1, $2, $3, $4, $5, $6, $7)", 0, -1 },
 	{ "upsert_tax_rate", "SELECT result::text, err_state, err_message, err_detail"
-	                     " FROM mcp_try_upsert_tax_rate($1, $2, $3, $4, $5, $6, $7)", 0, -1 },
+	                     " FROM mcp_try_upsert_tax_rate($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 0, -1 },
 	{ "send_invoice", "SELECT result::text, err_state, err_message, err_detail"
 	                  " FROM mcp_try_send_invoice($1, $2, $3, $4)", 0, 3 },
 	{ "void_invoice", "SELECT result::text, err_state, err_message, err_detail"
@@ -60,9 +63,10 @@ static const struct db_statement statements[] = {
 	{ "apply_payment", "SELECT result::text, err_state, err_message, err_detail"
 	                   " FROM mcp_try_apply_payment($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 0, 3 },
 	{ "upsert_customer", "SELECT result::text, err_state, err_message, err_detail"
-	                     " FROM mcp_try_upsert_customer($1, $2, $3, $4, $5, $6, $7, $8)", 0, -1 },
+	                     " FROM mcp_try_upsert_customer($1, $2, $3, $4, $5, $6, $7, $8, $9)", 0, -1 },
 	{ "upsert_business_profile", "SELECT result::text, err_state, err_message, err_detail"
-	                             " FROM mcp_try_upsert_business_profile($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)", 0, -1 },
+	                             " FROM mcp_try_upsert_business_profile($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+	                             " $12)", 0, -1 },
 	/* Every batch: a member stuck on a row lock gives up quickly and is
 	 * tried again alone, so one lock wait never holds the others back; no
 	 * statement runs past the last member's deadline. */

@@ -16,10 +16,12 @@ int tool_upsert_customer(struct tool_call *call, struct tool_query *q, struct to
 
 	if (tool_arg_alias(call, "vat_id", "tax_id", &vat_id, err) < 0)
 		return -1;
-	*q = (struct tool_query){ .stmt = "upsert_customer", .nparams = 8, .ncols = 1, .params = {
+	/* The address as text, or (an object) among the e-invoice fields. */
+	*q = (struct tool_query){ .stmt = "upsert_customer", .nparams = 9, .ncols = 1, .params = {
 		call->id->tenant, call->id->sub, call->request_id, json_get_string(call->args, "customer_id"),
 		json_get_string(call->args, "name"), json_get_string(call->args, "email"),
-		json_get_string(call->args, "address"), vat_id } };
+		json_get_string(call->args, "address"), vat_id,
+		tool_args_except(call, "customer_id name email vat_id tax_id") } };
 	return 0;
 }
 
@@ -71,10 +73,12 @@ int tool_upsert_tax_rate(struct tool_call *call, struct tool_query *q, struct to
 	(void)err;
 	json_object_object_get_ex(call->args, "inclusive", &inclusive);
 	snprintf(call->num[0], sizeof(call->num[0]), "%lld", json_get_int(call->args, "rate_bps"));
-	*q = (struct tool_query){ .stmt = "upsert_tax_rate", .nparams = 7, .ncols = 1, .params = {
+	*q = (struct tool_query){ .stmt = "upsert_tax_rate", .nparams = 10, .ncols = 1, .params = {
 		call->id->tenant, call->id->sub, call->request_id, json_get_string(call->args, "code"),
 		json_get_string(call->args, "name"), call->num[0],
-		inclusive && json_object_get_boolean(inclusive) ? "true" : "false" } };
+		inclusive && json_object_get_boolean(inclusive) ? "true" : "false",
+		json_get_string(call->args, "category"), json_get_string(call->args, "exemption_reason"),
+		json_get_string(call->args, "exemption_reason_code") } };
 	return 0;
 }
 

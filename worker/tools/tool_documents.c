@@ -22,12 +22,15 @@ int tool_upsert_business_profile(struct tool_call *call, struct tool_query *q, s
 
 	if (tool_arg_alias(call, "vat_id", "tax_id", &vat_id, err) < 0)
 		return -1;
-	*q = (struct tool_query){ .stmt = "upsert_business_profile", .nparams = 11, .ncols = 1, .params = {
+	/* The address as text, or (an object) among the e-invoice fields. */
+	*q = (struct tool_query){ .stmt = "upsert_business_profile", .nparams = 12, .ncols = 1, .params = {
 		call->id->tenant, call->id->sub, call->request_id, json_get_string(call->args, "legal_name"),
 		json_get_string(call->args, "address"), vat_id,
 		json_get_string(call->args, "email"), json_get_string(call->args, "phone"),
 		json_get_string(call->args, "payment_instructions"),
-		json_get_string(call->args, "paper_size"), json_get_string(call->args, "default_currency") } };
+		json_get_string(call->args, "paper_size"), json_get_string(call->args, "default_currency"),
+		tool_args_except(call, "legal_name vat_id tax_id email phone payment_instructions paper_size "
+		                       "default_currency") } };
 	return 0;
 }
 

@@ -70,15 +70,18 @@ int tool_update_invoice(struct tool_call *call, struct tool_query *q, struct too
 
 	if (json_object_object_length(call->args) < 2) {
 		tool_error_set(err, "INVALID_INPUT", NULL, 0,
-		               "nothing to change: give line_items, due_date, memo, currency or customer_id");
+		               "nothing to change: give line_items, due_date, memo, currency, customer_id, "
+		               "buyer_reference, purchase_order, delivery_date or payment_terms");
 		return -1;
 	}
 	if (items && check_line_totals(items, err) < 0)
 		return -1;
-	*q = (struct tool_query){ .stmt = "update_invoice", .nparams = 9, .ncols = 1, .params = {
+	*q = (struct tool_query){ .stmt = "update_invoice", .nparams = 10, .ncols = 1, .params = {
 		call->id->tenant, call->id->sub, call->request_id, json_get_string(call->args, "invoice_id"),
 		json_get_string(call->args, "customer_id"), json_get_string(call->args, "currency"),
-		json_get_string(call->args, "due_date"), json_get_string(call->args, "memo"), lines } };
+		json_get_string(call->args, "due_date"), json_get_string(call->args, "memo"), lines,
+		/* the e-invoice terms: buyer_reference, purchase_order, ... */
+		tool_args_except(call, "invoice_id customer_id line_items due_date currency memo") } };
 	return 0;
 }
 
