@@ -118,7 +118,7 @@ RETURNS text LANGUAGE sql IMMUTABLE AS $$
 		WHEN p_code IS NOT NULL AND p_category IN ('AE', 'K', 'G', 'O')
 		     AND p_code NOT IN (CASE p_category WHEN 'AE' THEN 'VATEX-EU-AE' WHEN 'K' THEN 'VATEX-EU-IC'
 		                                        WHEN 'G' THEN 'VATEX-EU-G' ELSE 'VATEX-EU-O' END,
-		                        CASE WHEN p_category = 'AE' THEN 'VATEX-FR-AE' END) THEN
+		                        CASE WHEN p_category = 'AE' THEN 'VATEX-FR-AE' ELSE '' END) THEN
 			format('exemption_reason_code: category %s means %s, its code is %s; got %s', p_category,
 			       CASE p_category WHEN 'AE' THEN 'reverse charge' WHEN 'K' THEN 'intra-community supply'
 			                       WHEN 'G' THEN 'export outside the EU' ELSE 'not subject to VAT' END,

@@ -272,9 +272,13 @@ def test_tax_and_discount_per_line_rounding(env):
     expect(inv["discount_cents"] == 534 and inv["tax_cents"] == 361, inv)
     expect(inv["total_cents"] == 360 + 6 + 4 + 2300 + 500, inv)
     expect(inv["tax_breakdown"] == [
-        {"tax_code": "GST15", "rate_bps": 1500, "inclusive": True, "taxable_cents": 2000, "tax_cents": 300},
-        {"tax_code": "LOW", "rate_bps": 1000, "inclusive": False, "taxable_cents": 9, "tax_cents": 1},
-        {"tax_code": "VAT20", "rate_bps": 2000, "inclusive": False, "taxable_cents": 300, "tax_cents": 60}], inv)
+        {"tax_code": "GST15", "rate_bps": 1500, "inclusive": True, "category": "S", "taxable_cents": 2000,
+         "tax_cents": 300},
+        {"tax_code": "LOW", "rate_bps": 1000, "inclusive": False, "category": "S", "taxable_cents": 9,
+         "tax_cents": 1},
+        {"tax_code": "VAT20", "rate_bps": 2000, "inclusive": False, "category": "S", "taxable_cents": 300,
+         "tax_cents": 60}], inv)
+
     # Every invoice view carries the same figures.
     sent = ok(c, "send_invoice", {"invoice_id": inv["invoice_id"]})
     listed = ok(c, "list_invoices", {"number": sent["invoice_number"]})["invoices"][0]
@@ -296,7 +300,8 @@ def test_tax_and_discount_per_line_rounding(env):
         {"description": "a", "amount_cents": 1, "discount_bps": 10001}]}, "INVALID_INPUT", "line_items[0].discount_bps")
     # The database checks the pricing rule itself.
     draft = ok(c, "create_invoice", {"customer_id": "acme", "line_items": [{"description": "a", "amount_cents": 1}]})
-    sql_fails(env, f"UPDATE invoice_line_items SET tax_code = 'LOW', tax_rate_bps = 1000, tax_cents = 5"
+    sql_fails(env, f"UPDATE invoice_line_items SET tax_code = 'LOW', tax_category = 'S', tax_rate_bps = 1000,"
+                   f" tax_cents = 5"
                    f" WHERE invoice_id = '{draft['invoice_id']}'", "line_items_priced")
     # Taxes cannot push a total over the per-invoice limit.
     fails(c, "create_invoice", {"customer_id": "acme", "line_items": [
@@ -584,19 +589,34 @@ def replay_check(env, tenant, c, invoice_ids):
     lines = json.loads(env.psql(f"""
         SELECT COALESCE(json_agg(l ORDER BY invoice_id, position), '[]') FROM invoice_line_items l
          WHERE tenant_id = '{tenant}'"""))
-    totals = {}
+    totals, entries = {}, {}
     for li in lines:
         gross = li["amount_cents"] * li["quantity"]
         disc = half_up(gross * li["discount_bps"], 10000)
         net = gross - disc
         rate = li["tax_rate_bps"]
-        tax = 0 if rate is None else (half_up(net * rate, 10000 + rate) if li["tax_inclusive"]
-                                      else half_up(net * rate, 10000))
+        contained = half_up(net * rate, 10000 + rate) if rate is not None and li["tax_inclusive"] else 0
         t = totals.setdefault(li["invoice_id"], [0, 0, 0, 0])
         t[0] += gross
         t[1] += disc
-        t[2] += tax
-        t[3] += net + (0 if li["tax_inclusive"] else tax)
+        t[3] += net
+        if rate is not None:
+            key = (li["tax_category"], rate, li["tax_code"], li["tax_inclusive"])
+            e = entries.setdefault(li["invoice_id"], {})
+            e[key] = e.get(key, 0) + net - contained
+    # Document-level VAT (0005's mcp_line_totals): per category and rate
+    # round(taxable x rate); each code's share is its floor plus one unit
+    # for the largest fractions; exclusive shares are added to the total.
+    for iid, e in entries.items():
+        for cat, rate in {(k[0], k[1]) for k in e}:
+            keys = sorted((k for k in e if (k[0], k[1]) == (cat, rate)),
+                          key=lambda k: (-(e[k] * rate % 10000), k[2], k[3]))
+            extra = half_up(sum(e[k] for k in keys) * rate, 10000) - sum(e[k] * rate // 10000 for k in keys)
+            for i, k in enumerate(keys):
+                share = e[k] * rate // 10000 + (1 if i < extra else 0)
+                totals[iid][2] += share
+                totals[iid][3] += 0 if k[3] else share
+
     state = {}
     for iid in invoice_ids:
         t = totals.get(iid, [0, 0, 0, 0])

@@ -59,11 +59,27 @@ static json_object *schema_of(const struct arg_spec *sp)
 	case ARG_BOOLEAN:
 		json_object_object_add(s, "type", json_object_new_string("boolean"));
 		break;
+	case ARG_OBJECT:
+		if (sp->or_string) {
+			json_object *any = json_object_new_array(), *str = json_object_new_object();
+			json_object_object_add(str, "type", json_object_new_string("string"));
+			json_object_object_add(str, "minLength", json_object_new_int64(sp->min));
+			json_object_object_add(str, "maxLength", json_object_new_int64(sp->max));
+			json_object_array_add(any, str);
+			json_object_array_add(any, schema_of_object(sp->items));
+			json_object_object_add(s, "anyOf", any);
+		} else {
+			json_object_put(s);
+			s = schema_of_object(sp->items);
+		}
+		break;
 	case ARG_OBJECT_ARRAY:
+	case ARG_ARRAY:
 		json_object_object_add(s, "type", json_object_new_string("array"));
 		json_object_object_add(s, "minItems", json_object_new_int64(sp->min));
 		json_object_object_add(s, "maxItems", json_object_new_int64(sp->max));
-		json_object_object_add(s, "items", schema_of_object(sp->items));
+		json_object_object_add(s, "items", sp->type == ARG_ARRAY ? schema_of(sp->items)
+		                                                         : schema_of_object(sp->items));
 		break;
 	}
 	if (sp->default_str)

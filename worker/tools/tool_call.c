@@ -8,7 +8,9 @@
 
 #include "server/lib/log.h"
 #include "server/lib/strbuf.h"
+#include "server/lib/utf8.h"
 #include "server/lib/words.h"
+#include "worker/tools/codes.h"
 #include "worker/tools/tool_handlers.h"
 #include "worker/tools/tools.h"
 
@@ -36,6 +38,26 @@ int tool_arg_alias(struct tool_call *call, const char *preferred, const char *al
 	}
 	*value = a ? a : b;
 	return 0;
+}
+
+int tool_vat_id_in_country(struct tool_call *call, const char *vat_id, struct tool_error *err)
+{
+	json_object *address;
+	const char *country, *prefix;
+
+	if (!vat_id || !json_object_object_get_ex(call->args, "address", &address) ||
+	    !(country = json_get_string(address, "country_code")))
+		return 0;
+	prefix = codes_vat_prefix(country);
+	/* Northern Ireland's traders carry XI (Windsor Framework). */
+	if (strncmp(vat_id, prefix, 2) == 0 || (strcmp(country, "GB") == 0 && strncmp(vat_id, "XI", 2) == 0))
+		return 0;
+	tool_error_set(err, "INVALID_INPUT", json_get_string(call->args, "vat_id") ? "vat_id" : "tax_id", 0,
+	               "%s must start with %s, the VAT prefix of address.country_code %s (EN 16931 "
+	               "BR-CO-09%s), got '%.*s'", json_get_string(call->args, "vat_id") ? "vat_id" : "tax_id",
+	               prefix, country, strcmp(prefix, country) ? ": Greece uses EL" : "",
+	               (int)utf8_clip(vat_id, strlen(vat_id), 40), vat_id);
+	return -1;
 }
 
 const char *tool_args_fingerprint(struct tool_call *call)

@@ -14,7 +14,8 @@ int tool_upsert_customer(struct tool_call *call, struct tool_query *q, struct to
 {
 	const char *vat_id;
 
-	if (tool_arg_alias(call, "vat_id", "tax_id", &vat_id, err) < 0)
+	if (tool_arg_alias(call, "vat_id", "tax_id", &vat_id, err) < 0 ||
+	    tool_vat_id_in_country(call, vat_id, err) < 0)
 		return -1;
 	/* The address as text, or (an object) among the e-invoice fields. */
 	*q = (struct tool_query){ .stmt = "upsert_customer", .nparams = 9, .ncols = 1, .params = {

@@ -20,7 +20,8 @@ int tool_upsert_business_profile(struct tool_call *call, struct tool_query *q, s
 {
 	const char *vat_id;
 
-	if (tool_arg_alias(call, "vat_id", "tax_id", &vat_id, err) < 0)
+	if (tool_arg_alias(call, "vat_id", "tax_id", &vat_id, err) < 0 ||
+	    tool_vat_id_in_country(call, vat_id, err) < 0)
 		return -1;
 	/* The address as text, or (an object) among the e-invoice fields. */
 	*q = (struct tool_query){ .stmt = "upsert_business_profile", .nparams = 12, .ncols = 1, .params = {

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "worker/tools/codes.h"
 #include "worker/tools/document.h"
 #include "worker/tools/tool_handlers.h"
 #include "worker/tools/tools.h"
@@ -19,18 +20,72 @@
 	{ .name = "quantity", .type = ARG_INTEGER, .min = 1, .max = 1000000, .has_default = 1, \
 	  .default_int = 1, .description = "How many units; default 1." }
 
+#define LINE_UNIT_CODE \
+	{ .name = "unit_code", .type = ARG_STRING, .min = 1, .max = 3, .check = codes_check_unit, \
+	  .description = "Unit of the quantity (BT-130), UN/ECE Rec 20/21: C62 one (default), H87 piece, " \
+	                 "HUR hour, DAY, MON month, KGM kilogram..." }
+#define LINE_TAX_CODE(what) \
+	{ .name = "tax_code", .type = ARG_STRING, .min = 1, .max = 32, .charset = CHARS_ID, .description = what }
+
 static const struct arg_spec line_item_fields[] = {
 	LINE_DESCRIPTION,
 	LINE_AMOUNT,
 	LINE_QUANTITY,
 	{ .name = "discount_bps", .type = ARG_INTEGER, .min = 0, .max = 10000,
 	  .description = "Discount on this line in basis points (1000 = 10%), 0-10000; default none." },
-	{ .name = "tax_code", .type = ARG_STRING, .min = 1, .max = 32, .charset = CHARS_ID,
-	  .description = "A tax rate's code from upsert_tax_rate/list_tax_rates; default untaxed." },
+	LINE_TAX_CODE("A tax rate's code from upsert_tax_rate/list_tax_rates; default untaxed."),
+	LINE_UNIT_CODE,
 	{ 0 }
 };
 
-static const struct arg_spec credit_line_fields[] = { LINE_DESCRIPTION, LINE_AMOUNT, LINE_QUANTITY, { 0 } };
+static const struct arg_spec credit_line_fields[] = {
+	LINE_DESCRIPTION, LINE_AMOUNT, LINE_QUANTITY,
+	LINE_TAX_CODE("The VAT rate of what is credited (amounts include it); default the invoice's "
+	              "tax_code when it has only one."),
+	LINE_UNIT_CODE,
+	{ 0 }
+};
+
+/* E-invoice (EN 16931) data; see docs/receivables.md "E-invoicing data". */
+static const struct arg_spec address_line = { .name = "line", .type = ARG_STRING, .min = 1, .max = 200,
+	.description = "One line of the street address." };
+static const struct arg_spec address_fields[] = {
+	{ .name = "lines", .type = ARG_ARRAY, .required = 1, .min = 1, .max = 3, .items = &address_line,
+	  .description = "1-3 street lines (BT-35..37, BT-162)." },
+	{ .name = "city", .type = ARG_STRING, .required = 1, .min = 1, .max = 200, .description = "City." },
+	{ .name = "postal_code", .type = ARG_STRING, .min = 1, .max = 32,
+	  .description = "Postal code (omit where the country has none)." },
+	{ .name = "country_code", .type = ARG_STRING, .required = 1, .min = 2, .max = 2,
+	  .check = codes_check_country, .description = "ISO 3166-1 alpha-2 country, e.g. DE." },
+	{ .name = "region", .type = ARG_STRING, .min = 1, .max = 200, .description = "Region or state." },
+	{ 0 }
+};
+#define ADDRESS_ARG \
+	{ .name = "address", .type = ARG_OBJECT, .or_string = 1, .min = 1, .max = 1000, .items = address_fields, \
+	  .description = "Postal address: an object {lines, city, postal_code, country_code, region} " \
+	                 "(e-invoices need it), or text up to 1000 characters (statements only)." }
+static const struct arg_spec electronic_address_fields[] = {
+	{ .name = "scheme", .type = ARG_STRING, .required = 1, .min = 2, .max = 4, .check = codes_check_eas,
+	  .description = "Peppol EAS scheme code, e.g. 0088 (GLN), 0208, 9930, EM." },
+	{ .name = "id", .type = ARG_STRING, .required = 1, .min = 1, .max = 200,
+	  .description = "The identifier in that scheme." },
+	{ 0 }
+};
+#define ELECTRONIC_ADDRESS_ARG(bt) \
+	{ .name = "electronic_address", .type = ARG_OBJECT, .items = electronic_address_fields, \
+	  .description = "Where e-invoices are delivered (" bt "): {scheme, id}." }
+#define LEGAL_ID_ARG(bt) \
+	{ .name = "legal_id", .type = ARG_STRING, .min = 1, .max = 100, \
+	  .description = "Legal registration number (" bt "), e.g. the company register's." }
+#define BUYER_REFERENCE_ARG(what) \
+	{ .name = "buyer_reference", .type = ARG_STRING, .min = 1, .max = 200, .description = what }
+#define INVOICE_TERMS_ARGS \
+	BUYER_REFERENCE_ARG("The buyer's reference (BT-10, e.g. a Leitweg-ID); default the customer's."), \
+	{ .name = "purchase_order", .type = ARG_STRING, .min = 1, .max = 200, \
+	  .description = "The buyer's purchase order number (BT-13)." }, \
+	{ .name = "delivery_date", .type = ARG_DATE, .description = "Actual delivery date (BT-72)." }, \
+	{ .name = "payment_terms", .type = ARG_STRING, .min = 1, .max = 1000, \
+	  .description = "Payment terms text (BT-20)." }
 
 #define IDEMPOTENCY_KEY \
 	{ .name = "idempotency_key", .type = ARG_STRING, .min = 1, .max = 255, \
@@ -55,6 +110,7 @@ static const struct arg_spec create_invoice_args[] = {
 	                 "none is set. Amounts are in its minor units." },
 	{ .name = "memo", .type = ARG_STRING, .min = 0, .max = 2000,
 	  .description = "Free text shown on the invoice, up to 2000 characters." },
+	INVOICE_TERMS_ARGS,
 	IDEMPOTENCY_KEY,
 	{ 0 }
 };
@@ -105,6 +161,7 @@ static const struct arg_spec update_invoice_args[] = {
 	{ .name = "due_date", .type = ARG_DATE, .description = "New due date YYYY-MM-DD." },
 	{ .name = "currency", .type = ARG_CURRENCY, .description = "New ISO 4217 currency." },
 	{ .name = "memo", .type = ARG_STRING, .min = 0, .max = 2000, .description = "New memo (\"\" clears it)." },
+	INVOICE_TERMS_ARGS,
 	{ 0 }
 };
 
@@ -125,6 +182,14 @@ static const struct arg_spec upsert_tax_rate_args[] = {
 	  .description = "Rate in basis points: 2000 = 20%, 0-10000." },
 	{ .name = "inclusive", .type = ARG_BOOLEAN,
 	  .description = "true: line prices already contain the tax; false (default): tax is added." },
+	{ .name = "category", .type = ARG_ENUM, .enum_values = "S Z E AE K G O L M",
+	  .description = "VAT category (UNCL5305, BT-151): S standard, Z zero rated, E exempt, AE reverse "
+	                 "charge, K intra-community, G export, O not subject to VAT, L, M; default S when "
+	                 "rate_bps > 0, else Z. E, AE, K, G, O need rate_bps 0 and an exemption reason or code." },
+	{ .name = "exemption_reason", .type = ARG_STRING, .min = 1, .max = 500,
+	  .description = "Why no VAT is charged (BT-120), e.g. \"Reverse charge\"." },
+	{ .name = "exemption_reason_code", .type = ARG_STRING, .min = 1, .max = 40, .check = codes_check_vatex,
+	  .description = "VATEX code (BT-121): VATEX-EU-AE, VATEX-EU-IC, VATEX-EU-G, VATEX-EU-O, VATEX-EU-132-1I..." },
 	{ 0 }
 };
 
@@ -207,10 +272,12 @@ static const struct arg_spec upsert_customer_args[] = {
 	  .description = "Name shown on statements, 1-200 characters." },
 	{ .name = "email", .type = ARG_STRING, .min = 3, .max = 254, .charset = CHARS_EMAIL,
 	  .description = "Billing e-mail address." },
-	{ .name = "address", .type = ARG_STRING, .min = 1, .max = 1000,
-	  .description = "Postal address, up to 1000 characters (newlines allowed)." },
-	VAT_ID("The customer's VAT number (printed on invoices as the buyer's VAT id)."),
+	ADDRESS_ARG,
+	VAT_ID("The customer's VAT number (BT-48; with an address object: prefixed by its country, EL for Greece)."),
 	TAX_ID_ALIAS,
+	LEGAL_ID_ARG("BT-47"),
+	ELECTRONIC_ADDRESS_ARG("BT-49"),
+	BUYER_REFERENCE_ARG("Default buyer reference (BT-10) of this customer's invoices, e.g. a Leitweg-ID."),
 	{ 0 }
 };
 
@@ -222,10 +289,18 @@ static const struct arg_spec get_customer_args[] = {
 static const struct arg_spec upsert_business_profile_args[] = {
 	{ .name = "legal_name", .type = ARG_STRING, .required = 1, .min = 1, .max = 200,
 	  .description = "The seller's legal name, printed on statements and invoices (the PDF's author)." },
-	{ .name = "address", .type = ARG_STRING, .min = 1, .max = 1000,
-	  .description = "Postal address, up to 1000 characters (newlines allowed)." },
-	VAT_ID("The seller's VAT number or other tax identifier, printed on every document."),
+	ADDRESS_ARG,
+	VAT_ID("The seller's VAT number (BT-31; with an address object: prefixed by its country, EL for "
+	       "Greece) or other tax identifier, printed on every document."),
 	TAX_ID_ALIAS,
+	LEGAL_ID_ARG("BT-30"),
+	ELECTRONIC_ADDRESS_ARG("BT-34"),
+	{ .name = "iban", .type = ARG_STRING, .min = 15, .max = 34, .check = codes_check_iban,
+	  .description = "Account to pay into (BT-84), an IBAN without spaces (its check digits are verified)." },
+	{ .name = "bic", .type = ARG_STRING, .min = 8, .max = 11, .check = codes_check_bic,
+	  .description = "The account's bank (BT-86), a BIC of 8 or 11 characters." },
+	{ .name = "contact_name", .type = ARG_STRING, .min = 1, .max = 200,
+	  .description = "Seller contact person or department (BT-41)." },
 	{ .name = "email", .type = ARG_STRING, .min = 3, .max = 254, .charset = CHARS_EMAIL,
 	  .description = "Contact e-mail address for billing questions." },
 	{ .name = "phone", .type = ARG_STRING, .min = 1, .max = 64, .description = "Contact telephone." },
@@ -283,7 +358,9 @@ static const struct arg_spec get_credit_note_pdf_args[] = {
 	"\"taxable_cents\":" INT ",\"tax_cents\":" INT "}}}," \
 	"\"total_cents\":" INT ",\"amount_paid_cents\":" INT ",\"amount_reversed_cents\":" INT "," \
 	"\"credited_cents\":" INT ",\"credit_notes_cents\":" INT ",\"amount_due_cents\":" INT "," \
-	"\"due_date\":" TS ",\"memo\":" NTS ",\"issued_at\":" NTS ",\"created_at\":" TS
+	"\"due_date\":" TS ",\"memo\":" NTS ",\"issued_at\":" NTS ",\"created_at\":" TS "," \
+	"\"buyer_reference\":" NTS ",\"purchase_order\":" NTS ",\"delivery_date\":" NTS "," \
+	"\"payment_terms\":" NTS ",\"rounding_cents\":" INT
 #define INVOICE_REQUIRED \
 	"\"invoice_id\",\"status\",\"customer_id\",\"currency\",\"total_cents\",\"due_date\",\"created_at\""
 #define INVOICE_SCHEMA "{\"type\":\"object\",\"properties\":{" INVOICE_PROPS "},\"required\":[" INVOICE_REQUIRED "]}"
@@ -292,6 +369,7 @@ static const struct arg_spec get_credit_note_pdf_args[] = {
 	"\"subtotal_cents\":" INT ",\"discount_bps\":" INT ",\"discount_cents\":" INT "," \
 	"\"tax_code\":" NTS ",\"tax_rate_bps\":{\"type\":[\"integer\",\"null\"]}," \
 	"\"tax_inclusive\":{\"type\":\"boolean\"},\"tax_cents\":" INT "," \
+	"\"unit_code\":" TS ",\"tax_category\":" NTS "," \
 	"\"line_total_cents\":" INT "},\"required\":[\"description\",\"amount_cents\"," \
 	"\"quantity\",\"line_total_cents\"]}}"
 #define PAYMENT_PROPS \
@@ -315,15 +393,23 @@ static const struct arg_spec get_credit_note_pdf_args[] = {
 #define BALANCES_SCHEMA ARRAY_OF("{\"type\":\"object\",\"properties\":{\"currency\":" TS "," \
 	"\"outstanding_cents\":" INT ",\"open_invoice_count\":" INT ",\"credit_cents\":" INT "}}")
 #define TAX_RATE_PROPS "\"code\":" TS ",\"name\":" TS ",\"rate_bps\":" INT "," \
-	"\"inclusive\":{\"type\":\"boolean\"}"
+	"\"inclusive\":{\"type\":\"boolean\"},\"category\":" TS ",\"exemption_reason\":" NTS "," \
+	"\"exemption_reason_code\":" NTS
 /* Aging buckets: amounts by days past due as of as_of. */
 #define AGING_PROPS "\"current\":" INT ",\"days_1_30\":" INT ",\"days_31_60\":" INT "," \
 	"\"days_61_90\":" INT ",\"days_over_90\":" INT
+/* The structured address and e-invoice identifiers of a seller or buyer. */
+#define EINVOICE_PARTY_PROPS \
+	"\"postal_address\":{\"type\":[\"object\",\"null\"],\"properties\":{\"lines\":{\"type\":\"array\"," \
+	"\"items\":" TS "},\"city\":" TS ",\"postal_code\":" NTS ",\"country_code\":" TS "," \
+	"\"region\":" NTS "}},\"legal_id\":" NTS ",\"electronic_address\":{\"type\":[\"object\",\"null\"]," \
+	"\"properties\":{\"scheme\":" TS ",\"id\":" TS "}}"
 #define PROFILE_PROPS \
 	"\"legal_name\":" TS ",\"address\":" NTS ",\"vat_id\":" NTS ",\"tax_id\":" NTS "," \
 	"\"email\":" NTS ",\"phone\":" NTS ",\"payment_instructions\":" NTS "," \
 	"\"paper_size\":{\"type\":\"string\",\"enum\":[\"A4\",\"Letter\"]}," \
-	"\"default_currency\":" NTS ",\"updated_at\":" TS
+	"\"default_currency\":" NTS ",\"updated_at\":" TS "," EINVOICE_PARTY_PROPS "," \
+	"\"iban\":" NTS ",\"bic\":" NTS ",\"contact_name\":" NTS
 #define NINT "{\"type\":[\"integer\",\"null\"]}"
 #define STATEMENT_SCHEMA "{\"type\":\"object\",\"properties\":{" \
 	"\"statement_id\":" TS ",\"type\":{\"type\":\"string\",\"enum\":[\"activity\",\"open_item\"]}," \
@@ -374,7 +460,8 @@ static const struct arg_spec get_credit_note_pdf_args[] = {
 	"\"amount_cents\",\"document_date\",\"line_items\"]}"
 #define CUSTOMER_PROPS \
 	"\"customer_id\":" TS ",\"name\":" NTS ",\"email\":" NTS ",\"address\":" NTS "," \
-	"\"vat_id\":" NTS ",\"tax_id\":" NTS ","
+	"\"vat_id\":" NTS ",\"tax_id\":" NTS "," EINVOICE_PARTY_PROPS ",\"buyer_reference\":" NTS ","
+
 
 static const struct tool_def tool_table[] = {
 	{

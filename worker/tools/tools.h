@@ -23,7 +23,7 @@ struct config;
 #define TOOL_MAX_INVOICE_CENTS 999999999999999LL
 
 enum arg_type { ARG_STRING, ARG_INTEGER, ARG_ENUM, ARG_DATE, ARG_TIMESTAMP, ARG_CURRENCY,
-                ARG_OBJECT_ARRAY, ARG_BOOLEAN };
+                ARG_OBJECT_ARRAY, ARG_BOOLEAN, ARG_OBJECT, ARG_ARRAY };
 enum arg_charset { CHARS_ANY = 0, CHARS_ID, CHARS_UUID, CHARS_EMAIL };
 
 struct arg_spec {
@@ -37,7 +37,11 @@ struct arg_spec {
 	enum arg_charset charset;
 	const char *enum_values; /* ARG_ENUM: space-separated */
 	const char *description;
-	const struct arg_spec *items; /* ARG_OBJECT_ARRAY: fields, ended by {0} */
+	const struct arg_spec *items; /* ARG_OBJECT_ARRAY, ARG_OBJECT: fields, ended by {0};
+	                               * ARG_ARRAY: the one spec of every item */
+	int or_string;                /* ARG_OBJECT: a string (min-max characters) is accepted too */
+	/* ARG_STRING: NULL when the text is valid, else the rule it broke (codes.h) */
+	const char *(*check)(const char *s);
 };
 
 /* One tool call while it runs: validated arguments plus scratch that
@@ -120,6 +124,11 @@ const char *tool_args_except(struct tool_call *call, const char *skip);
  * given (NULL: neither); -1 with err when both were given and differ. */
 int tool_arg_alias(struct tool_call *call, const char *preferred, const char *alias, const char **value,
                    struct tool_error *err);
+
+/* With an address object among the arguments, vat_id (the value of vat_id
+ * or tax_id, NULL: none) must start with its country's VAT prefix (EL for
+ * Greece): 0, or -1 with err naming the argument. */
+int tool_vat_id_in_country(struct tool_call *call, const char *vat_id, struct tool_error *err);
 
 /* Seconds since the epoch of a timestamp that passed ARG_TIMESTAMP
  * validation (RFC 3339 with Z or an offset). */

@@ -183,6 +183,11 @@ static int check_string(const struct arg_spec *sp, const char *s, size_t len, lo
 		               path, sp->min, sp->max, chars);
 		return -1;
 	}
+	if (sp->check && sp->check(s)) {
+		tool_error_set(err, "INVALID_INPUT", path, 0, "%s must be %s; got '%.*s'",
+		               path, sp->check(s), utf8_clip(s, len, 40), s);
+		return -1;
+	}
 	if (sp->charset && !charset_ok(sp->charset, s)) {
 		tool_error_set(err, "INVALID_INPUT", path, 0, "%s must be %s, got '%.*s'%s",
 		               path, charset_rule(sp->charset), utf8_clip(s, len, 70), s,
@@ -257,6 +262,11 @@ static json_object *validate_integer(const struct arg_spec *sp, json_object *v, 
 	return json_object_new_int64(x);
 }
 
+static json_object *validate_value(const struct arg_spec *sp, json_object *v,
+                                   const char *path, struct tool_error *err);
+
+/* An array of min-max items: objects of the fields sp->items
+ * (ARG_OBJECT_ARRAY) or values of the one spec sp->items (ARG_ARRAY). */
 static json_object *validate_object_array(const struct arg_spec *sp, json_object *v, const char *path,
                                           struct tool_error *err)
 {
@@ -279,7 +289,8 @@ static json_object *validate_object_array(const struct arg_spec *sp, json_object
 		char sub[192];
 		json_object *item;
 		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
-		item = validate_object(sp->items, json_object_array_get_idx(v, i), sub, err);
+		item = sp->type == ARG_ARRAY ? validate_value(sp->items, json_object_array_get_idx(v, i), sub, err)
+		                             : validate_object(sp->items, json_object_array_get_idx(v, i), sub, err);
 		if (!item) {
 			json_object_put(out);
 			return NULL;
@@ -310,7 +321,17 @@ static json_object *validate_value(const struct arg_spec *sp, json_object *v,
 		}
 		return json_object_get(v);
 	case ARG_OBJECT_ARRAY:
+	case ARG_ARRAY:
 		return validate_object_array(sp, v, path, err);
+	case ARG_OBJECT:
+		if (sp->or_string && json_object_is_type(v, json_type_string))
+			return validate_string(sp, v, path, err);
+		if (!json_object_is_type(v, json_type_object)) {
+			tool_error_set(err, "INVALID_INPUT", path, 0, "%s must be %s, got %s", path,
+			               sp->or_string ? "a string or an object" : "an object", json_type_word(v));
+			return NULL;
+		}
+		return validate_object(sp->items, v, path, err);
 	}
 	return NULL;
 }
