@@ -3,8 +3,13 @@ embedded as factur-x.xml, made PDF/A-3b by the renderer (libqpdf, after
 cairo). No PDF/A validator runs offline (veraPDF is not packaged), so
 check_facturx below checks the PDF/A-3b and Factur-X rules one by one with
 poppler and qpdf; the rules it cannot check are listed in docs/documents.md.
-The renderer's --file mode with an attachment (the official Factur-X EN16931
-example as the XML) is checked here."""
+Through the real tools (the sandboxed renderer): a complete invoice gives a
+Factur-X PDF whose XML validates (facturx and cii) and whose totals are the
+invoice's, the same bytes by resources/read; an incomplete one or a draft
+gives an ordinary PDF and facturx false naming the missing terms. And the
+renderer's --file mode with an attachment (the official Factur-X EN16931
+example as the XML)."""
+import base64
 import datetime
 import json
 import os
@@ -13,7 +18,7 @@ import subprocess
 import xml.etree.ElementTree as ET
 
 from harness import ROOT, expect
-from test_pdf import tool_out
+from test_pdf import ok, pdf_tool, read_resource, save, tenant_client, tool_out
 
 SERVER = dict(workers=2, extra={"rate_limit_rps": 100000, "rate_limit_burst": 100000,
                                 "inline_pdf_max_bytes": 4000000})
@@ -139,7 +144,8 @@ def check_xmp(pdf, catalog):
 def check_attachment(pdf, catalog, xml):
     """factur-x.xml: a file specification in /AF and /Names /EmbeddedFiles,
     /AFRelationship /Alternative, /F and /UF, its stream /Subtype text/xml
-    with /Params /ModDate and /Size; its bytes are the XML's."""
+    with /Params /ModDate and /Size; its bytes are the XML's (xml None:
+    what pdfdetach extracts is the stream's)."""
     af = pdf.get(catalog["/AF"])
     expect(len(af) == 1, af)
     names = pdf.get(pdf.get(catalog["/Names"])["/EmbeddedFiles"])["/Names"]
@@ -152,6 +158,8 @@ def check_attachment(pdf, catalog, xml):
     stream = pdf.get(ef["/F"])
     expect(stream["/Type"] == "/EmbeddedFile" and stream["/Subtype"] == "/text/xml", stream)
     params = pdf.get(stream["/Params"])
+    if xml is None:
+        xml = pdf.data(ef["/F"])
     expect(params["/Size"] == len(xml), (params, len(xml)))
     pdf_date(params["/ModDate"])
     expect(pdf.data(ef["/F"]) == xml, "the embedded stream's bytes differ from the XML")
@@ -270,3 +278,125 @@ def test_non_latin_metadata_and_fonts(env):
     expect(facts["author"] == "株式会社テスト & <Söhne> GmbH", facts)
     fonts = tool_out("pdffonts", os.path.join(env.dir, "fx-cjk.pdf"))
     expect("CID" in fonts, fonts)
+
+
+ADDRESS_DE = {"lines": ["Friedrichstraße 123"], "city": "Berlin", "postal_code": "10117", "country_code": "DE"}
+CII = {"rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
+       "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"}
+
+
+def complete_invoice(c):
+    """A German invoice with all EN 16931 needs: two standard rates (one
+    tax-inclusive), an export line (G, with its reason), a line discount,
+    and a partial payment. Returns its invoice_id."""
+    ok(c, "upsert_business_profile", {
+        "legal_name": "Nordlicht Software GmbH", "address": ADDRESS_DE, "vat_id": "DE123456789",
+        "iban": "DE89370400440532013000", "email": "billing@nordlicht.example", "default_currency": "EUR"})
+    ok(c, "upsert_customer", {"customer_id": "acme", "name": "ACME Handelsgesellschaft mbH", "vat_id": "DE987654321",
+                              "address": {"lines": ["Hauptstraße 5"], "city": "München", "postal_code": "80331",
+                                          "country_code": "DE"}})
+    ok(c, "upsert_tax_rate", {"code": "VAT19", "name": "VAT 19%", "rate_bps": 1900})
+    ok(c, "upsert_tax_rate", {"code": "VAT7I", "name": "VAT 7% books", "rate_bps": 700, "inclusive": True})
+    ok(c, "upsert_tax_rate", {"code": "EXPORT", "name": "Export outside the EU", "rate_bps": 0, "category": "G",
+                              "exemption_reason": "Export outside the EU (art. 146 VAT Directive)"})
+    inv = ok(c, "create_invoice", {"customer_id": "acme", "memo": "Consulting, September", "line_items": [
+        {"description": "Consulting, senior engineer (hours)", "amount_cents": 125000, "quantity": 13,
+         "discount_bps": 1000, "tax_code": "VAT19"},
+        {"description": "Reference book", "amount_cents": 5000, "quantity": 2, "tax_code": "VAT7I"},
+        {"description": "Shipping to Norway", "amount_cents": 2500, "tax_code": "EXPORT"}]})
+    ok(c, "send_invoice", {"invoice_id": inv["invoice_id"]})
+    ok(c, "apply_payment", {"invoice_id": inv["invoice_id"], "amount_cents": 100000, "method": "bank_transfer"})
+    return inv["invoice_id"]
+
+
+def cents(root, name, exp):
+    """A monetary summation amount of the CII document, in minor units."""
+    hits = root.findall(".//ram:SpecifiedTradeSettlementHeaderMonetarySummation/ram:" + name, CII)
+    expect(len(hits) == 1, (name, len(hits)))
+    whole, _, frac = hits[0].text.partition(".")
+    expect(len(frac) <= exp, (name, hits[0].text))
+    return int(whole + frac.ljust(exp, "0")) if exp else int(whole)
+
+
+def test_a_complete_invoice_is_factur_x_through_the_tools(env):
+    """get_invoice_pdf through the sandboxed renderer: facturx true, every
+    checkable PDF/A-3b rule, the XML valid (facturx and cii) with the
+    invoice's totals; resources/read gives the same bytes."""
+    _, c = tenant_client(env)
+    iid = complete_invoice(c)
+    r, pdf = pdf_tool(c, "get_invoice_pdf", {"invoice_id": iid})
+    sc = r["structuredContent"]
+    expect(sc["facturx"] is True and "facturx_missing" not in sc, sc.get("facturx_missing"))
+    expect("Factur-X (EN 16931)" in r["content"][0]["text"], r["content"][0]["text"])
+    path = save(pdf, "invoice-facturx.pdf")
+    facts = check_facturx(path, None)
+    expect(facts["title"] == "Invoice " + sc["invoice_number"], facts)
+    expect(facts["author"] == "Nordlicht Software GmbH", facts)
+    validate("facturx", facts["xml"])
+    validate("cii", facts["xml"])
+    root = ET.parse(facts["xml"]).getroot()
+    exp = sc["currency_exponent"]
+    expect(root.find(".//ram:InvoiceCurrencyCode", CII).text == sc["currency"] == "EUR", sc["currency"])
+    got = {k: cents(root, k, exp) for k in ("GrandTotalAmount", "TaxTotalAmount", "DuePayableAmount",
+                                            "TotalPrepaidAmount")}
+    want = {"GrandTotalAmount": sc["total_cents"], "TaxTotalAmount": sc["tax_cents"],
+            "DuePayableAmount": sc["amount_due_cents"], "TotalPrepaidAmount": sc["amount_paid_cents"]}
+    expect(got == want, (got, want))
+    number = root.find("rsm:ExchangedDocument/ram:ID", CII).text
+    expect(number == sc["invoice_number"], (number, sc["invoice_number"]))
+    # The PDF's printed total is the invoice's too: it is still the same tax invoice.
+    txt = tool_out("pdftotext", "-layout", path, "-")
+    expect(sc["invoice_number"] in txt and "Nordlicht Software GmbH" in txt, txt[:500])
+    st, _, body = read_resource(c, sc["pdf"]["uri"])
+    expect(st == 200, body)
+    blob = base64.b64decode(body["result"]["contents"][0]["blob"])
+    expect(blob == pdf, "resources/read gave other bytes than get_invoice_pdf")
+    print(f"    {len(pdf)} bytes; factur-x.xml {os.path.getsize(facts['xml'])} bytes, valid (facturx, cii); "
+          f"total {sc['total_cents']}, tax {sc['tax_cents']}, paid {sc['amount_paid_cents']}, "
+          f"due {sc['amount_due_cents']} (minor units) in the XML too")
+
+
+def no_attachment(pdf_bytes, name):
+    path = save(pdf_bytes, name)
+    expect(b"/AF" not in pdf_bytes and b"/EmbeddedFile" not in pdf_bytes, "an attachment")
+    expect(tool_out("pdfdetach", "-list", path).startswith("0 embedded files"), tool_out("pdfdetach", "-list", path))
+    return path
+
+
+def test_an_incomplete_invoice_or_a_draft_is_an_ordinary_pdf_naming_what_is_missing(env):
+    """No structured addresses: facturx false, facturx_missing names BT-40
+    and BT-55 with the arguments that fill them, the text says so, and the
+    PDF is the ordinary one. A draft: BT-1 and BT-2 (send_invoice)."""
+    _, c = tenant_client(env)
+    ok(c, "upsert_business_profile", {"legal_name": "Textadresse GmbH", "address": "Weg 1\n10117 Berlin",
+                                      "vat_id": "DE123456789"})
+    ok(c, "upsert_customer", {"customer_id": "k1", "name": "Kunde", "address": "Gasse 2\n80331 München"})
+    ok(c, "upsert_tax_rate", {"code": "VAT19", "name": "VAT 19%", "rate_bps": 1900})
+    inv = ok(c, "create_invoice", {"customer_id": "k1", "currency": "EUR", "line_items": [
+        {"description": "Work", "amount_cents": 10000, "tax_code": "VAT19"}]})
+    r, pdf = pdf_tool(c, "get_invoice_pdf", {"invoice_id": inv["invoice_id"]})
+    sc = r["structuredContent"]
+    expect(sc["facturx"] is False, sc["facturx"])
+    terms = {m["term"]: m for m in sc["facturx_missing"]}
+    expect({"BT-1", "BT-2"} <= set(terms) and terms["BT-1"]["argument"] == "send_invoice", sc["facturx_missing"])
+    no_attachment(pdf, "invoice-draft-not-facturx.pdf")
+    ok(c, "send_invoice", {"invoice_id": inv["invoice_id"]})
+    r, pdf = pdf_tool(c, "get_invoice_pdf", {"invoice_id": inv["invoice_id"]})
+    sc = r["structuredContent"]
+    terms = {m["term"]: m for m in sc["facturx_missing"]}
+    expect(sc["facturx"] is False and set(terms) == {"BT-40", "BT-55"}, sc["facturx_missing"])
+    expect(terms["BT-40"]["argument"] == "upsert_business_profile.address.country_code" and
+           terms["BT-55"]["argument"] == "upsert_customer.address.country_code", terms)
+    text = r["content"][0]["text"]
+    expect("Not Factur-X; missing: BT-40" in text and "BT-55" in text and
+           "upsert_customer.address.country_code" in text, text)
+    path = no_attachment(pdf, "invoice-not-facturx.pdf")
+    info = tool_out("pdfinfo", path)
+    expect("PDF version:     1.5" in info and "Metadata Stream: no" in info, info)
+    # Filled in, the same invoice becomes Factur-X.
+    ok(c, "upsert_business_profile", {"legal_name": "Textadresse GmbH", "address": ADDRESS_DE,
+                                      "vat_id": "DE123456789"})
+    ok(c, "upsert_customer", {"customer_id": "k1", "name": "Kunde", "address": ADDRESS_DE})
+    r, pdf = pdf_tool(c, "get_invoice_pdf", {"invoice_id": inv["invoice_id"]})
+    expect(r["structuredContent"]["facturx"] is True, r["structuredContent"].get("facturx_missing"))
+    check_facturx(save(pdf, "invoice-now-facturx.pdf"), None)

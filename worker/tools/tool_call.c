@@ -99,6 +99,8 @@ void tool_call_cleanup(struct tool_call *call)
 {
 	json_object_put(call->holder);
 	call->holder = NULL;
+	free(call->attachment);
+	call->attachment = NULL;
 }
 
 int tool_finish(const struct tool_def *def, struct tool_call *call, char *const *cols,

@@ -444,8 +444,11 @@ static const struct arg_spec get_credit_note_pdf_args[] = {
 	"\"enum\":[\"payment\",\"reversal\",\"credit_note\",\"credit_applied\"]},\"date\":" TS "," \
 	"\"document\":" NTS ",\"reference\":" NTS ",\"amount_cents\":" INT "}}") "," \
 	"\"seller\":{\"type\":[\"object\",\"null\"]},\"customer\":{\"type\":\"object\"}," \
-	"\"pdf\":{\"type\":\"object\"}}," \
-	"\"required\":[" INVOICE_REQUIRED ",\"line_items\",\"payments\",\"vat_summary\",\"settlements\"]}"
+	"\"pdf\":{\"type\":\"object\"},\"facturx\":{\"type\":\"boolean\"}," \
+	"\"facturx_missing\":" ARRAY_OF("{\"type\":\"object\",\"properties\":{\"term\":" NTS ",\"name\":" TS "," \
+	"\"argument\":" NTS "}}") "}," \
+	"\"required\":[" INVOICE_REQUIRED ",\"line_items\",\"payments\",\"vat_summary\",\"settlements\"," \
+	"\"facturx\"]}"
 #define CREDIT_NOTE_DOCUMENT_SCHEMA "{\"type\":\"object\",\"properties\":{" \
 	"\"credit_note_id\":{\"type\":\"string\",\"format\":\"uuid\"},\"credit_note_number\":" TS "," \
 	"\"invoice_id\":" TS ",\"invoice_number\":" NTS ",\"invoice_date\":" NTS "," \
@@ -754,7 +757,10 @@ static const struct tool_def tool_table[] = {
 		               "applied, amount due): structuredContent as get_invoice plus the printed "
 		               "figures (net_cents, vat_summary, settlements: total + their amounts = "
 		               "amount due) and a resource_link to the PDF; with inline true the PDF is "
-		               "also embedded.",
+		               "also embedded. When the invoice has every EN 16931 business term the PDF "
+		               "is Factur-X (PDF/A-3b, the CII XML embedded as factur-x.xml): facturx "
+		               "true; else facturx false and facturx_missing names each missing term "
+		               "and the argument that fills it.",
 		.scope = "invoices:read",
 		.read_only = 1,
 		.idempotent = 1,

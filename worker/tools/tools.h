@@ -58,6 +58,8 @@ struct tool_call {
 	char num[2][24];     /* integers rendered as statement parameters */
 	char position[CURSOR_POSITION_MAX];
 	json_object *holder; /* owns the fingerprint text; freed by tool_call_cleanup */
+	char *attachment;    /* a document's file for the renderer to embed (an invoice's */
+	size_t attachment_len; /* Factur-X XML); malloc'd, freed by tool_call_cleanup */
 };
 
 /* What a tool asks of the database: one prepared statement (see db.c's
