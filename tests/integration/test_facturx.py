@@ -172,11 +172,10 @@ def check_attachment(pdf, catalog, xml):
 
 
 def check_fonts_and_content(pdf):
-    """6.2.11: every font embedded (pdffonts), a TrueType font's encoding
-    allowed, every CIDFontType2 with a CIDToGIDMap; 6.2.8: no image is
-    interpolated (there are no images); 6.6.1/6.1.x: no actions, no
-    JavaScript, no encryption, no external streams, no transparency group
-    outside RGB."""
+    """Fonts (6.2.11): every font embedded (pdffonts), a TrueType font's
+    encoding allowed, every CIDFontType2 with a CIDToGIDMap; images (6.2.8):
+    none interpolated (there are none); no actions, no JavaScript, no
+    encryption, no external streams, no transparency group outside RGB."""
     fonts = tool_out("pdffonts", pdf.path).splitlines()[2:]
     expect(fonts and all(line.split()[-5] == "yes" for line in fonts), ("a font not embedded", fonts))
     for v in pdf.values():
