@@ -144,7 +144,8 @@ static int serve(const struct loaded *ld, int fd, long budget_ms)
 	} else {
 		struct cancel_watch watch = { fd, req.id };
 		/* The attachment is the payload's tail (render_proto.h). */
-		struct facturx_embed fx = { &ld->icc, data + len - req.attachment, (size_t)req.attachment };
+		struct facturx_embed fx = { &ld->icc, req.attachment ? data + len - req.attachment : NULL,
+		                            (size_t)req.attachment };
 		budget(budget_ms);
 		if (documents_render(ld->fonts, (int)req.kind, (const char *)data, len - (size_t)req.attachment,
 		                     req.attachment ? &fx : NULL, cancelled, &watch, &pdf, &pdf_len, &pages,

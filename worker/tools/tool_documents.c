@@ -141,7 +141,7 @@ static void facturx(struct tool_call *call, const char *source, struct strbuf *d
 		strbuf_puts(doc, ",\"facturx\":true");
 	} else {
 		strbuf_puts(doc, ",\"facturx\":false,\"facturx_missing\":");
-		strbuf_puts(doc, json_object_to_json_string_ext(missing, JSON_C_TO_STRING_PLAIN));
+		strbuf_puts(doc, json_object_to_json_string_ext(missing, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	}
 	json_object_put(missing);
 	json_object_put(src);
