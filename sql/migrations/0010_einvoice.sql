@@ -179,9 +179,10 @@ ALTER TABLE invoices
 -- The document-level VAT rule on an invoice row (its tax_breakdown, one
 -- entry per tax code, rate and inclusiveness, each with its category):
 -- per category and rate the entries' tax sums to round(taxable x rate);
--- tax_cents is their sum; the total is the lines' amounts after discount
--- plus the exclusive entries' tax; rounding_cents is 0 without inclusive
--- entries.
+-- tax_cents is their sum; with taxed lines, the total is the lines'
+-- amounts after discount plus the exclusive entries' tax (rows without a
+-- breakdown, written before it existed or by tests, keep any total);
+-- rounding_cents is 0 without inclusive entries.
 CREATE FUNCTION mcp_document_vat_ok(b jsonb, tax bigint, total bigint, subtotal bigint, discount bigint,
                                     rounding bigint)
 RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$
@@ -191,8 +192,9 @@ BEGIN
 	                   HAVING sum((e->>'tax_cents')::numeric)
 	                          <> round(sum((e->>'taxable_cents')::numeric) * (e->>'rate_bps')::int / 10000))
 	   AND tax = (SELECT COALESCE(sum((e->>'tax_cents')::numeric), 0) FROM jsonb_array_elements(b) e)
-	   AND total = subtotal - discount + (SELECT COALESCE(sum((e->>'tax_cents')::numeric), 0)
-	                                        FROM jsonb_array_elements(b) e WHERE NOT (e->>'inclusive')::boolean)
+	   AND (b = '[]' OR total = subtotal - discount + (SELECT COALESCE(sum((e->>'tax_cents')::numeric), 0)
+	                                        FROM jsonb_array_elements(b) e WHERE NOT (e->>'inclusive')::boolean))
+
 	   AND (rounding = 0 OR EXISTS (SELECT 1 FROM jsonb_array_elements(b) e WHERE (e->>'inclusive')::boolean));
 END $$;
 ALTER TABLE invoices ADD CONSTRAINT invoices_document_vat

@@ -222,6 +222,19 @@ def test_einvoice_source_has_every_key_of_the_contract(env):
     expect(cn["totals"]["tax_inclusive_minor"] + cn["totals"]["rounding_minor"] == 500, cn)
     expect([t["category"] for t in cn["tax"]] == ["S"], cn)
     expect(source(env, tenant, inv["invoice_id"])["totals"]["payable_minor"] == 4284 - 1000 - 500)
+    # Credit lines: the invoice's only tax code by default, a unit, an unknown code refused.
+    by_lines = ok(c, "create_credit_note", {"invoice_id": inv["invoice_id"], "reason": "returned", "line_items": [
+        {"description": "a", "amount_cents": 1190, "quantity": 2, "unit_code": "H87"}]})
+    cl = source(env, tenant, note=by_lines["credit_note"]["credit_note_id"])
+    # 23.80 with 19 % VAT in it: 3.80 of VAT, net 20.00.
+    expect(cl["lines"] == [{"position": 0, "description": "a", "quantity": 2, "unit_code": "H87", "price": "10",
+                            "allowance_minor": 0, "net_minor": 2000, "category": "S", "rate_bps": 1900}], cl)
+    expect(cl["totals"]["tax_minor"] == 380 and cl["totals"]["rounding_minor"] == 0, cl["totals"])
+    fails(c, "create_credit_note", {"invoice_id": inv["invoice_id"], "reason": "x", "line_items": [
+        {"description": "a", "amount_cents": 1, "tax_code": "NOPE"}]}, "INVALID_INPUT", "line_items[0].tax_code", "NOPE")
+    fails(c, "create_credit_note", {"invoice_id": inv["invoice_id"], "reason": "x", "line_items": [
+        {"description": "a", "amount_cents": 1, "unit_code": "XXX"}]}, "INVALID_INPUT", "line_items[0].unit_code")
+
     # Another tenant, or an unknown id: NULL.
     expect(source(env, new_tenant(), inv["invoice_id"]) is None)
     expect(source(env, tenant, str(uuid.uuid4())) is None)

@@ -221,9 +221,11 @@ static size_t append_args(char *buf, size_t cap, size_t n, const struct arg_spec
 	for (const struct arg_spec *sp = specs; sp->name && n < cap; sp++) {
 		n += (size_t)snprintf(buf + n, cap - n, "%s`%s%s`%s", n && buf[n - 1] != ' ' && buf[n - 1] != '(' ? ", " : "",
 		                      prefix, sp->name, sp->required ? "" : "?");
-		if (sp->items) {
+		/* an ARG_ARRAY's items is one spec, not a list of fields */
+		if (sp->items && sp->type != ARG_ARRAY) {
 			char sub[64];
-			snprintf(sub, sizeof(sub), "%s[].", sp->name);
+			snprintf(sub, sizeof(sub), "%s%s.", sp->name, sp->type == ARG_OBJECT ? "" : "[]");
+
 			n += (size_t)snprintf(buf + n, cap - n, " (");
 			n = append_args(buf, cap, n, sp->items, sub);
 			n += (size_t)snprintf(buf + n, cap - n, ")");

@@ -400,10 +400,12 @@ static const struct arg_spec get_credit_note_pdf_args[] = {
 	"\"days_61_90\":" INT ",\"days_over_90\":" INT
 /* The structured address and e-invoice identifiers of a seller or buyer. */
 #define EINVOICE_PARTY_PROPS \
-	"\"postal_address\":{\"type\":[\"object\",\"null\"],\"properties\":{\"lines\":{\"type\":\"array\"," \
-	"\"items\":" TS "},\"city\":" TS ",\"postal_code\":" NTS ",\"country_code\":" TS "," \
-	"\"region\":" NTS "}},\"legal_id\":" NTS ",\"electronic_address\":{\"type\":[\"object\",\"null\"]," \
-	"\"properties\":{\"scheme\":" TS ",\"id\":" TS "}}"
+	"\"postal_address\":{\"anyOf\":[{\"type\":\"null\"},{\"type\":\"object\",\"properties\":{" \
+	"\"lines\":{\"type\":\"array\",\"items\":" TS "},\"city\":" TS ",\"postal_code\":" NTS "," \
+	"\"country_code\":" TS ",\"region\":" NTS "}}]},\"legal_id\":" NTS "," \
+	"\"electronic_address\":{\"anyOf\":[{\"type\":\"null\"},{\"type\":\"object\",\"properties\":{" \
+	"\"scheme\":" TS ",\"id\":" TS "}}]}"
+
 #define PROFILE_PROPS \
 	"\"legal_name\":" TS ",\"address\":" NTS ",\"vat_id\":" NTS ",\"tax_id\":" NTS "," \
 	"\"email\":" NTS ",\"phone\":" NTS ",\"payment_instructions\":" NTS "," \
