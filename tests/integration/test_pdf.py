@@ -256,7 +256,11 @@ def test_resources_methods_both_eras(env):
             tpls = [x["uriTemplate"] for x in body["result"]["resourceTemplates"]]
             expect(tpls == ["invoiced://statements/{customer_id}/{currency}/{period_end}.pdf{?period_start,type}",
                             "invoiced://invoices/{invoice_id}.pdf",
-                            "invoiced://credit-notes/{credit_note_id}.pdf"], tpls)
+                            "invoiced://credit-notes/{credit_note_id}.pdf",
+                            "invoiced://invoices/{invoice_id}.ubl.xml{?profile}",
+                            "invoiced://invoices/{invoice_id}.cii.xml",
+                            "invoiced://credit-notes/{credit_note_id}.ubl.xml{?profile}",
+                            "invoiced://credit-notes/{credit_note_id}.cii.xml"], tpls)
     st, _, body = c.rpc("server/discover", META, headers={"MCP-Protocol-Version": MODERN,
                                                           "Mcp-Method": "server/discover"})
     expect("resources" in body["result"]["capabilities"], body)

@@ -35,4 +35,4 @@ def test_official_typescript_sdk_client(env):
     expect(st["closing"] == 8400 and st["mimeType"] == "application/pdf", st)
     expect(st["uri"].startswith("invoiced://statements/sdk-customer/USD/"), st)
     expect(st["sameBytes"] and st["readSize"] == st["size"] > 1000, st)
-    expect(len(st["templates"]) == 3, st)
+    expect(len(st["templates"]) == 7, st)

@@ -46,7 +46,7 @@ static void date(struct cii *c, const char *element, const char *prefix, const c
 static void address(struct cii *c, const json_object *a)
 {
 	static const char *const line_names[] = { "ram:LineOne", "ram:LineTwo", "ram:LineThree" };
-	json_object *lines = ei_obj(a, "lines");
+	json_object *lines = ei_arr(a, "lines");
 	size_t i, n = lines ? json_object_array_length(lines) : 0;
 
 	xmlw_open(c->w, "ram:PostalTradeAddress");
@@ -134,7 +134,7 @@ static void line(struct cii *c, const json_object *l)
 	const char *cat = ei_str(l, "category");
 	char id[24], qty[64], pct[32];
 
-	snprintf(id, sizeof id, "%lld", ei_int(l, "position") + 1);
+	ei_line_id(l, id, sizeof id);
 	ei_quantity(l, qty, sizeof qty);
 	ei_percent(ei_int(l, "rate_bps"), pct, sizeof pct);
 	xmlw_open(c->w, "ram:IncludedSupplyChainTradeLineItem");
@@ -230,7 +230,7 @@ static void payment_means(struct cii *c)
 /* BG-23: one VAT breakdown per category and rate. */
 static void tax_breakdown(struct cii *c)
 {
-	json_object *tax = ei_obj(c->src, "tax");
+	json_object *tax = ei_arr(c->src, "tax");
 	size_t i, n = tax ? json_object_array_length(tax) : 0;
 	char pct[32];
 
@@ -311,10 +311,10 @@ static void settlement(struct cii *c)
 
 int cii_write(const json_object *src, struct strbuf *out)
 {
-	struct cii c = { .src = src, .currency = ei_str(src, "currency"), .exponent = (int)ei_int(src, "exponent"),
+	struct cii c = { .src = src, .currency = ei_str(src, "currency"), .exponent = ei_exponent(src),
 	                 .credit = ei_str(src, "kind") && !strcmp(ei_str(src, "kind"), "credit_note"),
 	                 .vat_ids = !ei_uses_category(src, "O") };
-	json_object *lines = ei_obj(src, "lines");
+	json_object *lines = ei_arr(src, "lines");
 	size_t i, n = lines ? json_object_array_length(lines) : 0;
 
 	if (!(c.w = xmlw_new()))

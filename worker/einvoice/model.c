@@ -24,11 +24,26 @@ json_object *ei_obj(const json_object *o, const char *key)
 {
 	json_object *v;
 
-	if (!o || !json_object_object_get_ex(o, key, &v))
-		return NULL;
-	if (!json_object_is_type(v, json_type_object) && !json_object_is_type(v, json_type_array))
-		return NULL;
-	return v;
+	return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_object) ? v : NULL;
+}
+
+json_object *ei_arr(const json_object *o, const char *key)
+{
+	json_object *v;
+
+	return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_array) ? v : NULL;
+}
+
+int ei_exponent(const json_object *source)
+{
+	long long e = ei_int(source, "exponent");
+
+	return e < 0 ? 0 : e > 4 ? 4 : (int)e;
+}
+
+void ei_line_id(const json_object *line, char *out, size_t cap)
+{
+	snprintf(out, cap, "%llu", (unsigned long long)ei_int(line, "position") + 1);
 }
 
 long long ei_int(const json_object *o, const char *key)
@@ -114,7 +129,7 @@ static int array_uses(const json_object *arr, const char *category)
 
 int ei_uses_category(const json_object *source, const char *category)
 {
-	return array_uses(ei_obj(source, "tax"), category) || array_uses(ei_obj(source, "lines"), category);
+	return array_uses(ei_arr(source, "tax"), category) || array_uses(ei_arr(source, "lines"), category);
 }
 
 static void need(json_object *out, const char *term, const char *name, const char *argument)
@@ -182,7 +197,7 @@ static void check_parties(const json_object *src, json_object *out)
  * (BT-120/BT-121) for E, AE, K, G, O; O alone on its document (BR-O-11..14). */
 static void check_tax(const json_object *src, json_object *out, int credit)
 {
-	json_object *lines = ei_obj(src, "lines"), *tax = ei_obj(src, "tax");
+	json_object *lines = ei_arr(src, "lines"), *tax = ei_arr(src, "tax");
 	size_t i, used, bad, n = lines ? json_object_array_length(lines) : 0;
 	char name[160];
 
@@ -227,9 +242,9 @@ static int loses_decimals(long long minor, int exponent)
 static void check_decimals(const json_object *src, json_object *out)
 {
 	static const char *const totals[] = { "line_net_minor", "tax_minor", "rounding_minor", "paid_minor" };
-	json_object *lines = ei_obj(src, "lines"), *tax = ei_obj(src, "tax"), *t = ei_obj(src, "totals");
+	json_object *lines = ei_arr(src, "lines"), *tax = ei_arr(src, "tax"), *t = ei_obj(src, "totals");
 	size_t i, n;
-	int bad = 0, e = (int)ei_int(src, "exponent");
+	int bad = 0, e = ei_exponent(src);
 
 	if (e <= 2)
 		return;

@@ -11,8 +11,13 @@
 
 /* The member's string when it is a non-empty string, else NULL. */
 const char *ei_str(const json_object *o, const char *key);
-/* The member's object (or array), else NULL (JSON null too). */
+/* The member when it is an object (ei_obj) or an array (ei_arr), else NULL. */
 json_object *ei_obj(const json_object *o, const char *key);
+json_object *ei_arr(const json_object *o, const char *key);
+/* The document currency's exponent, 0-4 (ISO 4217 has no other). */
+int ei_exponent(const json_object *source);
+/* BT-126: the line's position + 1. */
+void ei_line_id(const json_object *line, char *out, size_t cap);
 /* The member's integer, 0 when absent. */
 long long ei_int(const json_object *o, const char *key);
 

@@ -45,7 +45,7 @@ static void tax_scheme(struct ubl *u)
 /* BG-5 / BG-8 (and BG-15 for the deliver-to address). */
 static void address(struct ubl *u, const char *element, const json_object *a)
 {
-	json_object *lines = ei_obj(a, "lines");
+	json_object *lines = ei_arr(a, "lines");
 	size_t n = lines ? json_object_array_length(lines) : 0;
 
 	xmlw_open(u->w, element);
@@ -212,7 +212,7 @@ static void tax_category(struct ubl *u, const char *element, const json_object *
 /* BG-22 totals and BG-23 VAT breakdown. */
 static void totals(struct ubl *u)
 {
-	json_object *tax = ei_obj(u->src, "tax"), *t = ei_obj(u->src, "totals");
+	json_object *tax = ei_arr(u->src, "tax"), *t = ei_obj(u->src, "totals");
 	size_t i, n = tax ? json_object_array_length(tax) : 0;
 
 	xmlw_open(u->w, "cac:TaxTotal");
@@ -244,7 +244,7 @@ static void line(struct ubl *u, const json_object *l)
 {
 	char id[24], qty[64];
 
-	snprintf(id, sizeof id, "%lld", ei_int(l, "position") + 1);
+	ei_line_id(l, id, sizeof id);
 	ei_quantity(l, qty, sizeof qty);
 	xmlw_open(u->w, u->credit ? "cac:CreditNoteLine" : "cac:InvoiceLine");
 	xmlw_text(u->w, "cbc:ID", id);
@@ -271,10 +271,10 @@ static void line(struct ubl *u, const json_object *l)
 
 int ubl_write(const json_object *src, int peppol, struct strbuf *out)
 {
-	struct ubl u = { .src = src, .currency = ei_str(src, "currency"), .exponent = (int)ei_int(src, "exponent"),
+	struct ubl u = { .src = src, .currency = ei_str(src, "currency"), .exponent = ei_exponent(src),
 	                 .credit = ei_str(src, "kind") && !strcmp(ei_str(src, "kind"), "credit_note"),
 	                 .peppol = peppol, .vat_ids = !ei_uses_category(src, "O") };
-	json_object *lines = ei_obj(src, "lines");
+	json_object *lines = ei_arr(src, "lines");
 	size_t i, n = lines ? json_object_array_length(lines) : 0;
 
 	if (!(u.w = xmlw_new()))

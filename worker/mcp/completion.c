@@ -16,7 +16,9 @@
 
 /* The URI templates served under resources/templates/list (RFC 6570). */
 static const char *const templates[] = { DOC_STATEMENT_TEMPLATE, DOC_INVOICE_TEMPLATE,
-                                         DOC_CREDIT_NOTE_TEMPLATE };
+                                         DOC_CREDIT_NOTE_TEMPLATE, DOC_UBL_INVOICE_TEMPLATE,
+                                         DOC_CII_INVOICE_TEMPLATE, DOC_UBL_CREDIT_NOTE_TEMPLATE,
+                                         DOC_CII_CREDIT_NOTE_TEMPLATE };
 
 /* 1 if the template has a variable called name ({a}, {?a,b}, {/a} ...). */
 static int template_has_var(const char *tpl, const char *name, size_t name_len)
@@ -126,6 +128,8 @@ static void choose(struct completion_call *cc, const char *name, const struct ar
 		cc->values = month_bounds(cc->prefix, 0);
 	else if (strcmp(name, "type") == 0 && !spec)
 		cc->values = words("activity open_item", cc->prefix);
+	else if (strcmp(name, "profile") == 0 && !spec)
+		cc->values = words("en16931 peppol", cc->prefix);
 	else if (spec && spec->type == ARG_ENUM)
 		cc->values = words(spec->enum_values, cc->prefix);
 	else

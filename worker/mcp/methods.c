@@ -100,7 +100,7 @@ static void do_tools_list(struct rpc *c)
 /* ---- resources: the rendered documents ---- */
 
 static json_object *resource_template(const char *uri_template, const char *name, const char *title,
-                                      const char *description)
+                                      const char *description, const char *mime)
 {
 	json_object *t = json_object_new_object();
 
@@ -108,7 +108,7 @@ static json_object *resource_template(const char *uri_template, const char *name
 	json_object_object_add(t, "name", json_object_new_string(name));
 	json_object_object_add(t, "title", json_object_new_string(title));
 	json_object_object_add(t, "description", json_object_new_string(description));
-	json_object_object_add(t, "mimeType", json_object_new_string(DOC_MIME));
+	json_object_object_add(t, "mimeType", json_object_new_string(mime));
 	return t;
 }
 
@@ -120,8 +120,25 @@ static void private_cache(struct rpc *c, json_object *result)
 	}
 }
 
+/* The e-invoices (get_einvoice): UBL (profile en16931 or peppol) and CII. */
+static void einvoice_templates(json_object *list)
+{
+	json_object_array_add(list, resource_template(DOC_UBL_INVOICE_TEMPLATE, "invoice-ubl",
+		"Invoice (EN 16931 UBL 2.1 XML)", "One sent invoice as a UBL 2.1 e-invoice (get_einvoice); "
+		"profile en16931 (default) or peppol (Peppol BIS Billing 3.0).", DOC_XML_MIME));
+	json_object_array_add(list, resource_template(DOC_CII_INVOICE_TEMPLATE, "invoice-cii",
+		"Invoice (EN 16931 CII XML)", "One sent invoice as a UN/CEFACT CII D16B e-invoice, the XML of "
+		"a Factur-X EN 16931 PDF (get_einvoice).", DOC_XML_MIME));
+	json_object_array_add(list, resource_template(DOC_UBL_CREDIT_NOTE_TEMPLATE, "credit-note-ubl",
+		"Credit note (EN 16931 UBL 2.1 XML)", "One credit note as a UBL 2.1 CreditNote (get_einvoice); "
+		"profile en16931 (default) or peppol.", DOC_XML_MIME));
+	json_object_array_add(list, resource_template(DOC_CII_CREDIT_NOTE_TEMPLATE, "credit-note-cii",
+		"Credit note (EN 16931 CII XML)", "One credit note as a CII D16B document of type 381 "
+		"(get_einvoice).", DOC_XML_MIME));
+}
+
 /* Documents are rendered on demand from URIs the tools return: nothing is
- * listed, both templates are published. */
+ * listed, the templates are published. */
 static void do_resources_list(struct rpc *c, int templates)
 {
 	json_object *result = json_object_new_object(), *list = json_object_new_array();
@@ -130,11 +147,12 @@ static void do_resources_list(struct rpc *c, int templates)
 		json_object_array_add(list, resource_template(DOC_STATEMENT_TEMPLATE, "statement",
 			"Customer statement (PDF)", "A customer's statement in one currency as of period_end "
 			"(the figures are get_statement's); period_start defaults to the first of the month, "
-			"type to activity (or open_item)."));
+			"type to activity (or open_item).", DOC_MIME));
 		json_object_array_add(list, resource_template(DOC_INVOICE_TEMPLATE, "invoice",
-			"Invoice (PDF)", "One invoice as a PDF document (get_invoice_pdf)."));
+			"Invoice (PDF)", "One invoice as a PDF document (get_invoice_pdf).", DOC_MIME));
 		json_object_array_add(list, resource_template(DOC_CREDIT_NOTE_TEMPLATE, "credit-note",
-			"Credit note (PDF)", "One credit note as a PDF document (get_credit_note_pdf)."));
+			"Credit note (PDF)", "One credit note as a PDF document (get_credit_note_pdf).", DOC_MIME));
+		einvoice_templates(list);
 	}
 	json_object_object_add(result, templates ? "resourceTemplates" : "resources", list);
 	private_cache(c, result);
@@ -353,8 +371,8 @@ static int start_render(struct mcp_wait *wt, char *structured)
 	wt->rjob = render_job_new(wt->def->document, copy, strlen(copy), wt->id.tenant,
 	                          wt->submitted_ns + wt->rpc.w->cfg->request_timeout_ms * 1000000LL,
 	                          render_answered, wt);
-	if (wt->call.attachment)
-		render_job_attach(wt->rjob, wt->call.attachment, wt->call.attachment_len);
+	if (wt->call.embed)
+		render_job_attach(wt->rjob, wt->call.embed, wt->call.embed_len);
 	if (render_submit(&wt->rpc.w->render, wt->rjob, &err) < 0) {
 		wt->rjob = NULL;
 		answer_error(wt, &err);
@@ -383,6 +401,20 @@ static json_object *row_json(struct db_job *job)
 	return job->cols[0] ? json_tokener_parse(job->cols[0]) : NULL;
 }
 
+/* A text document the tool made (an e-invoice): embedded in the tool
+ * result, or the resources/read contents. Takes structured. */
+static void send_text_document(struct mcp_wait *wt, char *structured)
+{
+	const struct tool_call *call = &wt->call;
+
+	if (wt->read_uri)
+		send_members(&wt->rpc, document_read_text(wt->read_uri, call->embed_mime, call->embed, call->embed_len), 1);
+	else
+		send_members(&wt->rpc, document_text_tool_result(structured, call->scope, call->embed_mime, call->embed,
+		                                                 call->embed_len), 0);
+	free(structured);
+}
+
 /* 1 when a document went on to the renderer (render_answered finishes). */
 static int answer_tool(struct mcp_wait *wt, struct db_job *job)
 {
@@ -396,6 +428,8 @@ static int answer_tool(struct mcp_wait *wt, struct db_job *job)
 		answer_error(wt, &err);
 	else if (wt->def->document)
 		return start_render(wt, out) == 0;
+	else if (wt->call.embed)
+		send_text_document(wt, out);
 	else
 		send_tool_result(&wt->rpc, out);
 	return 0;
@@ -657,7 +691,9 @@ static void do_resources_read(struct rpc *c)
 		json_object_object_add(data, "uri", json_object_new_string_len(u, utf8_clip(u, ulen, 300)));
 		snprintf(msg, sizeof(msg), "%s%s", def ? "Invalid resource URI: " :
 		         "Unknown resource: params.uri must match " DOC_STATEMENT_TEMPLATE ", "
-		         DOC_INVOICE_TEMPLATE " or " DOC_CREDIT_NOTE_TEMPLATE, def ? err.message : "");
+		         DOC_INVOICE_TEMPLATE ", " DOC_CREDIT_NOTE_TEMPLATE ", " DOC_UBL_INVOICE_TEMPLATE ", "
+		         DOC_CII_INVOICE_TEMPLATE ", " DOC_UBL_CREDIT_NOTE_TEMPLATE " or " DOC_CII_CREDIT_NOTE_TEMPLATE,
+		         def ? err.message : "");
 		rpc_error(c, 200, -32602, msg, json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN));
 		json_object_put(data);
 		return;

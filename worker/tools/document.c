@@ -62,29 +62,49 @@ static int parse_query(const char *p, const char *end, json_object *args)
 	return 0;
 }
 
+/* What follows an invoice's or credit note's id: ".pdf" (its PDF tool), or
+ * ".ubl.xml" / ".cii.xml" with at most "?profile=..." (get_einvoice). */
+static const struct tool_def *document_suffix(const char *p, const char *end, const char *pdf_tool,
+                                              json_object *args)
+{
+	size_t n = (size_t)(end - p);
+
+	if (n == 4 && memcmp(p, ".pdf", 4) == 0)
+		return tools_find(pdf_tool);
+	if (n < 8 || (memcmp(p, ".ubl.xml", 8) != 0 && memcmp(p, ".cii.xml", 8) != 0))
+		return NULL;
+	add(args, "syntax", p + 1, 3);
+	if (n > 8) {
+		if (n < 17 || memcmp(p + 8, "?profile=", 9) != 0 || memchr(p + 17, '&', n - 17))
+			return NULL;
+		add(args, "profile", p + 17, n - 17);
+	}
+	return tools_find("get_einvoice");
+}
+
 const struct tool_def *document_parse_uri(const char *uri, size_t len, json_object **args)
 {
 	const char *end = uri + len, *p, *s;
+	const struct tool_def *def;
 	size_t n;
+	int inv;
 
 	*args = NULL;
 	if (len > DOC_URI_MAX || memchr(uri, '\0', len))
 		return NULL;
-	if (len > strlen(INVOICES) && memcmp(uri, INVOICES, strlen(INVOICES)) == 0) {
-		p = uri + strlen(INVOICES);
-		if (!(s = segment(p, end, '.', &n)) || (size_t)(end - (s + n)) != 4 || memcmp(s + n, ".pdf", 4) != 0)
+	inv = len > strlen(INVOICES) && memcmp(uri, INVOICES, strlen(INVOICES)) == 0;
+	if (inv || (len > strlen(CREDIT_NOTES) && memcmp(uri, CREDIT_NOTES, strlen(CREDIT_NOTES)) == 0)) {
+		p = uri + strlen(inv ? INVOICES : CREDIT_NOTES);
+		if (!(s = segment(p, end, '.', &n)))
 			return NULL;
 		*args = json_object_new_object();
-		add(*args, "invoice_id", s, n);
-		return tools_find("get_invoice_pdf");
-	}
-	if (len > strlen(CREDIT_NOTES) && memcmp(uri, CREDIT_NOTES, strlen(CREDIT_NOTES)) == 0) {
-		p = uri + strlen(CREDIT_NOTES);
-		if (!(s = segment(p, end, '.', &n)) || (size_t)(end - (s + n)) != 4 || memcmp(s + n, ".pdf", 4) != 0)
-			return NULL;
-		*args = json_object_new_object();
-		add(*args, "credit_note_id", s, n);
-		return tools_find("get_credit_note_pdf");
+		add(*args, inv ? "invoice_id" : "credit_note_id", s, n);
+		def = document_suffix(s + n, end, inv ? "get_invoice_pdf" : "get_credit_note_pdf", *args);
+		if (!def) {
+			json_object_put(*args);
+			*args = NULL;
+		}
+		return def;
 	}
 	if (len <= strlen(STATEMENTS) || memcmp(uri, STATEMENTS, strlen(STATEMENTS)) != 0)
 		return NULL;
@@ -287,5 +307,45 @@ char *document_read_contents(const char *uri, const unsigned char *pdf, size_t p
 	strbuf_puts(&b, ",\"mimeType\":\"" DOC_MIME "\",");
 	put_blob(&b, pdf, pdf_len);
 	strbuf_puts(&b, "}]");
+	return strbuf_take(&b, NULL);
+}
+
+/* {"uri":...,"mimeType":...,"text":...}: a text resource's contents. */
+static void put_text_resource(struct strbuf *b, const char *uri, const char *mime, const char *text, size_t len)
+{
+	strbuf_puts(b, "{\"uri\":");
+	strbuf_json_string(b, uri, strlen(uri));
+	strbuf_puts(b, ",\"mimeType\":");
+	strbuf_json_string(b, mime, strlen(mime));
+	strbuf_puts(b, ",\"text\":");
+	strbuf_json_string(b, text, len);
+	strbuf_puts(b, "}");
+}
+
+char *document_text_tool_result(const char *structured, const char *uri, const char *mime,
+                                const char *text, size_t len)
+{
+	size_t n = strlen(structured);
+	struct strbuf b;
+
+	strbuf_init(&b, 2 * n + len * 11 / 10 + 512);
+	strbuf_puts(&b, "\"content\":[{\"type\":\"text\",\"text\":");
+	strbuf_json_string(&b, structured, n);
+	strbuf_puts(&b, "},{\"type\":\"resource\",\"resource\":");
+	put_text_resource(&b, uri, mime, text, len);
+	strbuf_puts(&b, "}],\"structuredContent\":");
+	strbuf_append(&b, structured, n);
+	strbuf_puts(&b, ",\"isError\":false");
+	return strbuf_take(&b, NULL);
+}
+
+char *document_read_text(const char *uri, const char *mime, const char *text, size_t len)
+{
+	struct strbuf b;
+
+	strbuf_init(&b, len * 11 / 10 + 512);
+	strbuf_puts(&b, "\"contents\":[");
+	put_text_resource(&b, uri, mime, text, len);
+	strbuf_puts(&b, "]");
 	return strbuf_take(&b, NULL);
 }

@@ -1,7 +1,8 @@
 /*
  * document.h - the PDF documents the server renders (customer statements,
- * invoices, credit notes): their kinds, their invoiced:// resource URIs, and the tool
- * result or resource contents that carry a rendered PDF. Runs in workers.
+ * invoices, credit notes) and the e-invoices (their XML): their kinds, their
+ * invoiced:// resource URIs, and the tool result or resource contents that
+ * carry a rendered PDF or an XML document. Runs in workers.
  */
 #ifndef MCPI_DOCUMENT_H
 #define MCPI_DOCUMENT_H
@@ -18,6 +19,11 @@ struct tool_error;
 #define DOC_STATEMENT_TEMPLATE "invoiced://statements/{customer_id}/{currency}/{period_end}.pdf{?period_start,type}"
 #define DOC_INVOICE_TEMPLATE "invoiced://invoices/{invoice_id}.pdf"
 #define DOC_CREDIT_NOTE_TEMPLATE "invoiced://credit-notes/{credit_note_id}.pdf"
+#define DOC_UBL_INVOICE_TEMPLATE "invoiced://invoices/{invoice_id}.ubl.xml{?profile}"
+#define DOC_CII_INVOICE_TEMPLATE "invoiced://invoices/{invoice_id}.cii.xml"
+#define DOC_UBL_CREDIT_NOTE_TEMPLATE "invoiced://credit-notes/{credit_note_id}.ubl.xml{?profile}"
+#define DOC_CII_CREDIT_NOTE_TEMPLATE "invoiced://credit-notes/{credit_note_id}.cii.xml"
+#define DOC_XML_MIME "application/xml"
 #define DOC_URI_MAX 256
 
 /* Parses an invoiced:// URI of one of the templates above into the tool
@@ -37,5 +43,13 @@ char *document_tool_result(int kind, const char *structured, const char *uri,
 /* The members of a resources/read result for uri: "contents":[...]
  * (malloc'd JSON text). */
 char *document_read_contents(const char *uri, const unsigned char *pdf, size_t pdf_len);
+
+/* The same two for a text document (an e-invoice's XML): the tool result's
+ * content is structured as text plus the document as an embedded text
+ * resource at uri; resources/read answers the text. Malloc'd JSON text of
+ * the result's members. */
+char *document_text_tool_result(const char *structured, const char *uri, const char *mime,
+                                const char *text, size_t len);
+char *document_read_text(const char *uri, const char *mime, const char *text, size_t len);
 
 #endif

@@ -4,6 +4,7 @@
  * result, list pages and their next cursor. Runs in workers.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "server/lib/log.h"
@@ -99,8 +100,8 @@ void tool_call_cleanup(struct tool_call *call)
 {
 	json_object_put(call->holder);
 	call->holder = NULL;
-	free(call->attachment);
-	call->attachment = NULL;
+	free(call->embed);
+	call->embed = NULL;
 }
 
 int tool_finish(const struct tool_def *def, struct tool_call *call, char *const *cols,

@@ -6,7 +6,7 @@
  * exponent and keeps the document's resource URI in the call (call->scope)
  * for the result and the renderer. An invoice whose e-invoice data is
  * complete gets its CII XML (EN 16931) written here and kept in the call
- * (call->attachment): the renderer embeds it, making the PDF Factur-X.
+ * (call->embed): the renderer embeds it, making the PDF Factur-X.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,9 +135,10 @@ static void facturx(struct tool_call *call, const char *source, struct strbuf *d
 		         "embedded file", xml.len, RENDER_MAX_ATTACHMENT);
 		missing = not_a_term(why);
 	} else {
-		call->attachment = strbuf_take(&xml, &call->attachment_len);
+		call->embed = strbuf_take(&xml, &call->embed_len);
+		call->embed_mime = "application/xml";
 	}
-	if (call->attachment) {
+	if (call->embed) {
 		strbuf_puts(doc, ",\"facturx\":true");
 	} else {
 		strbuf_puts(doc, ",\"facturx\":false,\"facturx_missing\":");

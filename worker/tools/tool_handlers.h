@@ -43,5 +43,8 @@ int tool_get_invoice_pdf_finish(struct tool_call *call, char *const *cols, char 
 int tool_get_credit_note_pdf(struct tool_call *call, struct tool_query *q, struct tool_error *err);
 int tool_get_credit_note_pdf_finish(struct tool_call *call, char *const *cols, char **result,
                                     struct tool_error *err);
+int tool_get_einvoice(struct tool_call *call, struct tool_query *q, struct tool_error *err);
+int tool_get_einvoice_finish(struct tool_call *call, char *const *cols, char **result,
+                             struct tool_error *err);
 
 #endif

@@ -336,6 +336,18 @@ static const struct arg_spec get_statement_args[] = {
 
 static const struct arg_spec get_invoice_pdf_args[] = { INVOICE_ID, INLINE_ARG, { 0 } };
 
+static const struct arg_spec get_einvoice_args[] = {
+	{ .name = "invoice_id", .type = ARG_STRING, .min = 1, .max = 64, .charset = CHARS_UUID,
+	  .description = "The invoice (sent, paid or void: a draft has no number yet); or give credit_note_id." },
+	{ .name = "credit_note_id", .type = ARG_STRING, .min = 1, .max = 64, .charset = CHARS_UUID,
+	  .description = "The credit note (a UBL CreditNote / CII type 381 citing its invoice); or give invoice_id." },
+	{ .name = "syntax", .type = ARG_ENUM, .enum_values = "ubl cii", .default_str = "ubl",
+	  .description = "ubl: OASIS UBL 2.1 (default); cii: UN/CEFACT CII D16B (the XML of a Factur-X/ZUGFeRD PDF)." },
+	{ .name = "profile", .type = ARG_ENUM, .enum_values = "en16931 peppol", .default_str = "en16931",
+	  .description = "en16931: the European standard's core (default); peppol: Peppol BIS Billing 3.0 (ubl only)." },
+	{ 0 }
+};
+
 static const struct arg_spec get_credit_note_pdf_args[] = {
 	{ .name = "credit_note_id", .type = ARG_STRING, .required = 1, .min = 1, .max = 64,
 	  .charset = CHARS_UUID,
@@ -788,6 +800,25 @@ static const struct tool_def tool_table[] = {
 		.prepare = tool_get_credit_note_pdf,
 		.finish = tool_get_credit_note_pdf_finish,
 		.document = DOC_CREDIT_NOTE,
+	},
+	{
+		.name = "get_einvoice",
+		.title = "E-invoice (EN 16931 XML)",
+		.description = "One sent invoice or credit note as a structured e-invoice under the European "
+		               "standard EN 16931: UBL 2.1 (the EN 16931 core or Peppol BIS Billing 3.0) or "
+		               "UN/CEFACT CII, the whole XML embedded (application/xml) and also at uri "
+		               "(resources/read). INVALID_STATE names every business term still missing "
+		               "(BT number and the tool argument that fills it), e.g. the seller's VAT id.",
+		.scope = "invoices:read",
+		.read_only = 1,
+		.idempotent = 1,
+		.args = get_einvoice_args,
+		.output_schema = "{\"type\":\"object\",\"properties\":{\"document_id\":" TS ",\"type_code\":"
+			"{\"enum\":[\"380\",\"381\"]},\"syntax\":{\"enum\":[\"ubl\",\"cii\"]},\"profile\":"
+			"{\"enum\":[\"en16931\",\"peppol\"]},\"bytes\":" INT ",\"sha256\":" TS ",\"uri\":" TS "},"
+			"\"required\":[\"document_id\",\"type_code\",\"syntax\",\"profile\",\"bytes\",\"sha256\",\"uri\"]}",
+		.prepare = tool_get_einvoice,
+		.finish = tool_get_einvoice_finish,
 	},
 };
 #define NTOOLS (sizeof(tool_table) / sizeof(tool_table[0]))

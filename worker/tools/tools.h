@@ -58,8 +58,13 @@ struct tool_call {
 	char num[2][24];     /* integers rendered as statement parameters */
 	char position[CURSOR_POSITION_MAX];
 	json_object *holder; /* owns the fingerprint text; freed by tool_call_cleanup */
-	char *attachment;    /* a document's file for the renderer to embed (an invoice's */
-	size_t attachment_len; /* Factur-X XML); malloc'd, freed by tool_call_cleanup */
+	/* A file the call made besides its JSON (malloc'd, freed by tool_call_cleanup):
+	 * get_einvoice's XML, embedded in the result at the URI in scope; for a
+	 * document tool, the file the renderer embeds in the PDF (an invoice's
+	 * Factur-X XML). */
+	char *embed;
+	size_t embed_len;
+	const char *embed_mime;
 };
 
 /* What a tool asks of the database: one prepared statement (see db.c's
