@@ -5,7 +5,9 @@ check_facturx below checks the PDF/A-3b and Factur-X rules one by one with
 poppler and qpdf; the rules it cannot check are listed in docs/documents.md.
 Through the real tools (the sandboxed renderer): a complete invoice gives a
 Factur-X PDF whose XML validates (facturx and cii) and whose totals are the
-invoice's, the same bytes by resources/read; an incomplete one or a draft
+invoice's, the same bytes by resources/read; so does every invoice scenario
+of issue 22 (test_einvoice's), its factur-x.xml byte for byte get_einvoice's
+CII document, all validated in one run; an incomplete one or a draft
 gives an ordinary PDF and facturx false naming the missing terms. And the
 renderer's --file mode with an attachment (the official Factur-X EN16931
 example as the XML)."""
@@ -14,10 +16,13 @@ import datetime
 import json
 import os
 import re
+import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 
-from harness import ROOT, expect
+from harness import ROOT, Client, expect
+from test_domain import new_tenant
+from test_einvoice import build_scenarios, check_totals, get_einvoice, setup_tenant, validate_all
 from test_pdf import ok, pdf_tool, read_resource, save, tenant_client, tool_out
 
 SERVER = dict(workers=2, extra={"rate_limit_rps": 100000, "rate_limit_burst": 100000,
@@ -399,3 +404,30 @@ def test_an_incomplete_invoice_or_a_draft_is_an_ordinary_pdf_naming_what_is_miss
     r, pdf = pdf_tool(c, "get_invoice_pdf", {"invoice_id": inv["invoice_id"]})
     expect(r["structuredContent"]["facturx"] is True, r["structuredContent"].get("facturx_missing"))
     check_facturx(save(pdf, "invoice-now-facturx.pdf"), None)
+
+
+def test_every_invoice_scenario_is_factur_x_and_its_xml_validates(env):
+    """Each invoice scenario of issue 22 (test_einvoice's: two rates and a
+    line discount, tax-inclusive with rounding, AE, K, E, G, partially paid,
+    JPY) as a PDF: Factur-X, every checkable PDF/A-3b rule, factur-x.xml byte
+    for byte get_einvoice's CII document with the invoice's totals, and every
+    extracted XML valid (facturx and cii) in one validator run."""
+    c = Client(env, env.token(tenant=new_tenant()))
+    setup_tenant(c)
+    out = os.path.join(env.dir, "facturx-scenarios")
+    os.makedirs(out, exist_ok=True)
+    names = []
+    for name, (kind, doc_id) in build_scenarios(c).items():
+        if kind != "invoice":
+            continue
+        r, pdf = pdf_tool(c, "get_invoice_pdf", {"invoice_id": doc_id})
+        expect(r["structuredContent"]["facturx"] is True, (name, r["structuredContent"].get("facturx_missing")))
+        _, cii = get_einvoice(c, "invoice", doc_id, "cii", "en16931")
+        facts = check_facturx(save(pdf, f"facturx-{name}.pdf"), cii)
+        check_totals(c, name, "invoice", doc_id, open(facts["xml"], "rb").read(), "cii")
+        shutil.copy(facts["xml"], os.path.join(out, name + ".cii.xml"))
+        names.append(name)
+    results = validate_all.validate(validate_all.groups_of_dir(out))
+    failed = validate_all.report(results)
+    expect(failed == 0 and len(results) == 2 * len(names) == 16, (failed, len(results), names))
+    print(f"    {len(names)} Factur-X PDFs ({', '.join(names)}): factur-x.xml valid under facturx and cii")
