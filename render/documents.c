@@ -618,7 +618,7 @@ static void lay_out_kind(int kind, struct docdata *dd, struct pdf_doc *d, char *
 	}
 }
 
-/* The invoice PDF just rendered, made Factur-X: *pdf replaced. */
+/* The invoice or credit note PDF just rendered, made Factur-X: *pdf replaced. */
 static int make_facturx(const struct pdf_doc *d, const struct facturx_embed *fx, unsigned char **pdf,
                         size_t *len, char *err, size_t errlen)
 {
@@ -653,8 +653,8 @@ int documents_render(PangoFontMap *fonts, int kind, const char *json, size_t jso
 		snprintf(err, errlen, "the document data is not a JSON object of a known kind");
 		goto out;
 	}
-	if (fx && kind != DOC_INVOICE) {
-		snprintf(err, errlen, "only an invoice can carry a Factur-X attachment");
+	if (fx && kind == DOC_STATEMENT) {
+		snprintf(err, errlen, "only an invoice or a credit note can carry a Factur-X attachment");
 		goto out;
 	}
 	dd.seller = member(dd.root, "seller", json_type_object);

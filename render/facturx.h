@@ -1,9 +1,10 @@
 /*
- * facturx.h - turns the invoice PDF cairo wrote into a Factur-X / ZUGFeRD
- * PDF (profile EN 16931) with libqpdf: PDF/A-3b structures cairo cannot
- * write (XMP metadata, an sRGB output intent, a document ID, PDF 1.7) and
- * the invoice's CII XML embedded as factur-x.xml, an associated file of
- * the document (/AFRelationship /Alternative). Runs only in the renderer:
+ * facturx.h - turns the invoice (or credit note) PDF cairo wrote into a
+ * Factur-X / ZUGFeRD PDF (profile EN 16931) with libqpdf: PDF/A-3b
+ * structures cairo cannot write (XMP metadata, an sRGB output intent, a
+ * document ID, PDF 1.7) and the document's CII XML embedded as
+ * factur-x.xml, an associated file of the document (/AFRelationship
+ * /Alternative). Runs only in the renderer:
  * the only process that links PDF code.
  */
 #ifndef MCPI_FACTURX_H
@@ -23,7 +24,7 @@ struct facturx_profile {
 /* Reads FACTURX_ICC_PATH into p. 0, or -1 with err naming the file and its package. */
 int facturx_profile_load(struct facturx_profile *p, char *err, size_t errlen);
 
-/* What an invoice PDF becomes Factur-X with. */
+/* What an invoice's or credit note's PDF becomes Factur-X with. */
 struct facturx_embed {
 	const struct facturx_profile *profile;
 	const unsigned char *xml; /* the CII XML, embedded byte for byte */

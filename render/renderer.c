@@ -14,7 +14,7 @@
  *
  *   mcp-invoiced-render BUDGET_MS LOG_LEVEL [USER]    (fd 3: the master channel)
  *   mcp-invoiced-render --file statement|invoice|credit_note IN.json OUT.pdf [FACTUR-X.xml]
- *     (the last: an invoice made Factur-X with that CII XML embedded)
+ *     (the last: an invoice or credit note made Factur-X with that CII XML embedded)
  */
 #include <errno.h>
 #include <poll.h>
@@ -104,8 +104,9 @@ static void refusal(const struct render_msg *req, char *error, size_t cap)
 	else if (req->attachment > RENDER_MAX_ATTACHMENT)
 		snprintf(error, cap, "a Factur-X attachment of %llu bytes is over the renderer's limit of %u bytes",
 		         (unsigned long long)req->attachment, RENDER_MAX_ATTACHMENT);
-	else if (req->attachment && (req->kind != DOC_INVOICE || req->attachment >= req->size))
-		snprintf(error, cap, "a Factur-X attachment goes only with an invoice's data");
+	else if (req->attachment && ((req->kind != DOC_INVOICE && req->kind != DOC_CREDIT_NOTE) ||
+	                             req->attachment >= req->size))
+		snprintf(error, cap, "a Factur-X attachment goes only with an invoice's or a credit note's data");
 	else
 		snprintf(error, cap, "malformed render request");
 }

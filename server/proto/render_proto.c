@@ -60,11 +60,13 @@ static int read_payload(int fd, size_t size, int map, unsigned char **data)
 	return 0;
 }
 
-/* An attachment travels only with an invoice to render, inside its payload. */
+/* An attachment travels only with an invoice or a credit note to render,
+ * inside its payload. */
 static int attachment_fits(const struct render_msg *m)
 {
-	return m->attachment == 0 || (m->type == RENDER_REQUEST && m->kind == DOC_INVOICE &&
-	                              m->attachment < m->size && m->attachment <= RENDER_MAX_ATTACHMENT);
+	return m->attachment == 0 ||
+	       (m->type == RENDER_REQUEST && (m->kind == DOC_INVOICE || m->kind == DOC_CREDIT_NOTE) &&
+	        m->attachment < m->size && m->attachment <= RENDER_MAX_ATTACHMENT);
 }
 
 int render_msg_recv(int chan, uint32_t want, size_t max, int map, struct render_msg *m,

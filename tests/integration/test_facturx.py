@@ -5,9 +5,9 @@ check_facturx below checks the PDF/A-3b and Factur-X rules one by one with
 poppler and qpdf; the rules it cannot check are listed in docs/documents.md.
 Through the real tools (the sandboxed renderer): a complete invoice gives a
 Factur-X PDF whose XML validates (facturx and cii) and whose totals are the
-invoice's, the same bytes by resources/read; so does every invoice scenario
-of issue 22 (test_einvoice's), its factur-x.xml byte for byte get_einvoice's
-CII document, all validated in one run; an incomplete one or a draft
+invoice's, the same bytes by resources/read; so does every scenario of
+issue 22 (test_einvoice's, a credit note too), its factur-x.xml byte for
+byte get_einvoice's CII document, all validated in one run; an incomplete one or a draft
 gives an ordinary PDF and facturx false naming the missing terms. And the
 renderer's --file mode with an attachment (the official Factur-X EN16931
 example as the XML)."""
@@ -232,13 +232,13 @@ def validate(kind, path):
     expect(out.returncode == 0, (kind, path, out.stdout[-3000:], out.stderr[-1500:]))
 
 
-def render_file(env, name, doc, xml=None):
+def render_file(env, name, doc, xml=None, kind="invoice"):
     """doc (a fixture's JSON) rendered by mcp-invoiced-render --file, with
     xml (bytes) as its Factur-X attachment when given."""
     src = os.path.join(env.dir, name + ".json")
     with open(src, "w") as f:
         json.dump(doc, f, ensure_ascii=False)
-    cmd = [RENDER, "--file", "invoice", src, os.path.join(env.dir, name + ".pdf")]
+    cmd = [RENDER, "--file", kind, src, os.path.join(env.dir, name + ".pdf")]
     if xml is not None:
         with open(os.path.join(env.dir, name + ".xml"), "wb") as f:
             f.write(xml)
@@ -267,6 +267,15 @@ def test_fixture_with_an_attachment_is_factur_x(env):
     expect(b"/AF" not in open(plain, "rb").read(), "a plain invoice with an /AF")
     expect(tool_out("pdftotext", "-layout", plain, "-") == tool_out("pdftotext", "-layout", path, "-"),
            "the Factur-X invoice prints differently")
+    note = json.load(open(os.path.join(FIXTURES, "credit_note.json")))
+    facts = check_facturx(render_file(env, "fx-credit-note", note, xml, "credit_note"), xml)
+    expect(facts["title"] == "Credit note " + note["credit_note_number"], facts)
+    src = os.path.join(env.dir, "fx-statement.json")
+    with open(src, "w") as f:
+        json.dump(json.load(open(os.path.join(FIXTURES, "statement.json"))), f)
+    out = subprocess.run([RENDER, "--file", "statement", src, src + ".pdf", EXAMPLE], capture_output=True, text=True,
+                         timeout=120)
+    expect(out.returncode == 1 and "only an invoice or a credit note" in out.stderr, out.stderr[-500:])
     print(f"    {os.path.getsize(path)} bytes, {len(xml)} bytes of XML embedded; validate.sh facturx and cii pass")
 
 
@@ -370,7 +379,8 @@ def no_attachment(pdf_bytes, name):
 def test_an_incomplete_invoice_or_a_draft_is_an_ordinary_pdf_naming_what_is_missing(env):
     """No structured addresses: facturx false, facturx_missing names BT-40
     and BT-55 with the arguments that fill them, the text says so, and the
-    PDF is the ordinary one. A draft: BT-1 and BT-2 (send_invoice)."""
+    PDF is the ordinary one; so for its credit note. A draft: BT-1 and BT-2
+    (send_invoice). Filled in, both become Factur-X."""
     _, c = tenant_client(env)
     ok(c, "upsert_business_profile", {"legal_name": "Textadresse GmbH", "address": "Weg 1\n10117 Berlin",
                                       "vat_id": "DE123456789"})
@@ -397,6 +407,14 @@ def test_an_incomplete_invoice_or_a_draft_is_an_ordinary_pdf_naming_what_is_miss
     path = no_attachment(pdf, "invoice-not-facturx.pdf")
     info = tool_out("pdfinfo", path)
     expect("PDF version:     1.5" in info and "Metadata Stream: no" in info, info)
+    note = ok(c, "create_credit_note", {"invoice_id": inv["invoice_id"], "amount_cents": 1190, "reason": "returned"})
+    note_id = note["credit_note"]["credit_note_id"]
+    r, pdf = pdf_tool(c, "get_credit_note_pdf", {"credit_note_id": note_id})
+    sc = r["structuredContent"]
+    expect(sc["facturx"] is False and {"BT-40", "BT-55"} <= {m["term"] for m in sc["facturx_missing"]},
+           sc["facturx_missing"])
+    expect("Not Factur-X; missing: BT-40" in r["content"][0]["text"], r["content"][0]["text"])
+    no_attachment(pdf, "credit-note-not-facturx.pdf")
     # Filled in, the same invoice becomes Factur-X.
     ok(c, "upsert_business_profile", {"legal_name": "Textadresse GmbH", "address": ADDRESS_DE,
                                       "vat_id": "DE123456789"})
@@ -404,13 +422,17 @@ def test_an_incomplete_invoice_or_a_draft_is_an_ordinary_pdf_naming_what_is_miss
     r, pdf = pdf_tool(c, "get_invoice_pdf", {"invoice_id": inv["invoice_id"]})
     expect(r["structuredContent"]["facturx"] is True, r["structuredContent"].get("facturx_missing"))
     check_facturx(save(pdf, "invoice-now-facturx.pdf"), None)
+    r, pdf = pdf_tool(c, "get_credit_note_pdf", {"credit_note_id": note_id})
+    expect(r["structuredContent"]["facturx"] is True, r["structuredContent"].get("facturx_missing"))
+    check_facturx(save(pdf, "credit-note-now-facturx.pdf"), None)
 
 
-def test_every_invoice_scenario_is_factur_x_and_its_xml_validates(env):
-    """Each invoice scenario of issue 22 (test_einvoice's: two rates and a
-    line discount, tax-inclusive with rounding, AE, K, E, G, partially paid,
-    JPY) as a PDF: Factur-X, every checkable PDF/A-3b rule, factur-x.xml byte
-    for byte get_einvoice's CII document with the invoice's totals, and every
+def test_every_scenario_is_factur_x_and_its_xml_validates(env):
+    """Each scenario of issue 22 (test_einvoice's: two rates and a line
+    discount, tax-inclusive with rounding, AE, K, E, G, partially paid, JPY,
+    a credit note) as a PDF (get_invoice_pdf, get_credit_note_pdf):
+    Factur-X, every checkable PDF/A-3b rule, factur-x.xml byte for byte
+    get_einvoice's CII document with the document's totals, and every
     extracted XML valid (facturx and cii) in one validator run."""
     c = Client(env, env.token(tenant=new_tenant()))
     setup_tenant(c)
@@ -418,16 +440,15 @@ def test_every_invoice_scenario_is_factur_x_and_its_xml_validates(env):
     os.makedirs(out, exist_ok=True)
     names = []
     for name, (kind, doc_id) in build_scenarios(c).items():
-        if kind != "invoice":
-            continue
-        r, pdf = pdf_tool(c, "get_invoice_pdf", {"invoice_id": doc_id})
+        r, pdf = pdf_tool(c, "get_invoice_pdf" if kind == "invoice" else "get_credit_note_pdf", {kind + "_id": doc_id})
         expect(r["structuredContent"]["facturx"] is True, (name, r["structuredContent"].get("facturx_missing")))
-        _, cii = get_einvoice(c, "invoice", doc_id, "cii", "en16931")
+        expect("Factur-X (EN 16931)" in r["content"][0]["text"], r["content"][0]["text"])
+        _, cii = get_einvoice(c, kind, doc_id, "cii", "en16931")
         facts = check_facturx(save(pdf, f"facturx-{name}.pdf"), cii)
-        check_totals(c, name, "invoice", doc_id, open(facts["xml"], "rb").read(), "cii")
+        check_totals(c, name, kind, doc_id, open(facts["xml"], "rb").read(), "cii")
         shutil.copy(facts["xml"], os.path.join(out, name + ".cii.xml"))
         names.append(name)
     results = validate_all.validate(validate_all.groups_of_dir(out))
     failed = validate_all.report(results)
-    expect(failed == 0 and len(results) == 2 * len(names) == 16, (failed, len(results), names))
+    expect(failed == 0 and len(results) == 2 * len(names) == 18, (failed, len(results), names))
     print(f"    {len(names)} Factur-X PDFs ({', '.join(names)}): factur-x.xml valid under facturx and cii")

@@ -5,7 +5,7 @@
  * ends the document and frees its channel; the time budget counts from
  * the moment a renderer takes a document; tenants are served fairly; an
  * invoice's Factur-X XML travels as the payload's tail, and only with an
- * invoice. */
+ * invoice or a credit note. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -260,12 +260,12 @@ static void test_an_attachment_travels_at_the_end_of_an_invoice(void **state)
 	render_payload_free(data, len, 0);
 }
 
-/* What the renderer refuses: an attachment on another kind of document, or
- * one that is the whole payload or over its limit. */
-static void test_an_attachment_only_goes_with_an_invoice(void **state)
+/* What the renderer refuses: an attachment on a statement, or one that is
+ * the whole payload or over its limit. */
+static void test_an_attachment_only_goes_with_an_invoice_or_credit_note(void **state)
 {
 	static const struct { uint32_t kind; size_t size; uint64_t attachment; int ok; } cases[] = {
-		{ DOC_INVOICE, 10, 4, 1 }, { DOC_STATEMENT, 10, 4, 0 }, { DOC_CREDIT_NOTE, 10, 4, 0 },
+		{ DOC_INVOICE, 10, 4, 1 }, { DOC_CREDIT_NOTE, 10, 4, 1 }, { DOC_STATEMENT, 10, 4, 0 },
 		{ DOC_INVOICE, 10, 10, 0 }, { DOC_INVOICE, 10, 11, 0 },
 		{ DOC_INVOICE, RENDER_MAX_ATTACHMENT + 2, RENDER_MAX_ATTACHMENT + 1, 0 },
 	};
@@ -304,7 +304,7 @@ int main(void)
 		                                teardown),
 		cmocka_unit_test(test_refusal_of_an_oversized_request_names_it),
 		cmocka_unit_test_setup_teardown(test_an_attachment_travels_at_the_end_of_an_invoice, setup, teardown),
-		cmocka_unit_test(test_an_attachment_only_goes_with_an_invoice),
+		cmocka_unit_test(test_an_attachment_only_goes_with_an_invoice_or_credit_note),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

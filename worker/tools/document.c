@@ -141,8 +141,8 @@ static void money(char *buf, size_t cap, json_object *obj, const char *name, int
 /* One line an agent (or a person) reads first. Its figures add up: a
  * statement names every component that moves the balance, an invoice what
  * lies between its total and its amount due. */
-/* Appends to an invoice's summary whether its PDF is Factur-X, and if
- * not, the terms it lacks (as many as fit). */
+/* Appends to an invoice's or credit note's summary whether its PDF is
+ * Factur-X, and if not, the terms it lacks (as many as fit). */
 static void facturx_note(json_object *doc, char *buf, size_t cap)
 {
 	json_object *missing = NULL, *fx = NULL;
@@ -203,6 +203,7 @@ static void summary(int kind, json_object *doc, const char *uri, size_t size, ch
 		         "customer credit. PDF: %s (%zu bytes).", json_get_string(doc, "credit_note_number"),
 		         json_get_string(doc, "customer_id"), json_get_string(doc, "invoice_number")
 		         ? json_get_string(doc, "invoice_number") : "(unnumbered)", a[0], cur, a[1], a[2], uri, size);
+		facturx_note(doc, buf, cap);
 	} else {
 		money(a[0], sizeof(a[0]), doc, "total_cents", exp);
 		money(a[1], sizeof(a[1]), doc, "amount_paid_cents", exp);

@@ -4,9 +4,10 @@
  * get_credit_note_pdf). Runs in
  * workers: prepare names one SQL function call; finish adds the currency's
  * exponent and keeps the document's resource URI in the call (call->scope)
- * for the result and the renderer. An invoice whose e-invoice data is
- * complete gets its CII XML (EN 16931) written here and kept in the call
- * (call->embed): the renderer embeds it, making the PDF Factur-X.
+ * for the result and the renderer. An invoice or a credit note whose
+ * e-invoice data is complete gets its CII XML (EN 16931) written here and
+ * kept in the call (call->embed): the renderer embeds it, making the PDF
+ * Factur-X.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,8 +117,8 @@ static json_object *not_a_term(const char *name)
 	return list;
 }
 
-/* The invoice's CII XML (EN 16931) from its e-invoice source, kept in call
- * for the renderer; appends "facturx" (and what is missing) to doc. */
+/* The document's CII XML (EN 16931) from its e-invoice source, kept in
+ * call for the renderer; appends "facturx" (and what is missing) to doc. */
 static void facturx(struct tool_call *call, const char *source, struct strbuf *doc)
 {
 	json_object *src = source ? json_tokener_parse(source) : NULL, *missing = NULL;
@@ -126,10 +127,10 @@ static void facturx(struct tool_call *call, const char *source, struct strbuf *d
 
 	strbuf_init(&xml, 16384);
 	if (!src) {
-		missing = not_a_term("the invoice's e-invoice data could not be read");
+		missing = not_a_term("the document's e-invoice data could not be read");
 	} else if (einvoice_write(src, EINVOICE_CII, EINVOICE_EN16931, &xml, &missing) < 0) {
 		if (!missing)
-			missing = not_a_term("the e-invoice writer refused the invoice");
+			missing = not_a_term("the e-invoice writer refused the document");
 	} else if (xml.len > RENDER_MAX_ATTACHMENT) {
 		snprintf(why, sizeof(why), "the CII XML is %zu bytes, over the renderer's limit of %u for an "
 		         "embedded file", xml.len, RENDER_MAX_ATTACHMENT);
@@ -149,19 +150,19 @@ static void facturx(struct tool_call *call, const char *source, struct strbuf *d
 	strbuf_free(&xml);
 }
 
-/* cols: the document, its currency, its invoice_id (as PostgreSQL spells
- * it), its e-invoice source. */
-int tool_get_invoice_pdf_finish(struct tool_call *call, char *const *cols, char **result,
-                                struct tool_error *err)
+/* cols: the document, its currency, its id (as PostgreSQL spells it), its
+ * e-invoice source; the result with the currency's exponent and Factur-X. */
+static int facturx_document_finish(struct tool_call *call, char *const *cols, const char *what,
+                                   const char *uri_format, char **result, struct tool_error *err)
 {
 	struct strbuf doc;
 	char *with_exponent;
 
 	if (!cols[2]) {
-		tool_error_set(err, "INTERNAL", NULL, 0, "the database returned no invoice");
+		tool_error_set(err, "INTERNAL", NULL, 0, "the database returned no %s", what);
 		return -1;
 	}
-	snprintf(call->scope, sizeof(call->scope), "invoiced://invoices/%s.pdf", cols[2]);
+	snprintf(call->scope, sizeof(call->scope), uri_format, cols[2]);
 	if (add_exponent(cols[0], cols[1], &with_exponent, err) < 0)
 		return -1;
 	strbuf_init(&doc, strlen(with_exponent) + 256);
@@ -173,22 +174,22 @@ int tool_get_invoice_pdf_finish(struct tool_call *call, char *const *cols, char 
 	return 0;
 }
 
+int tool_get_invoice_pdf_finish(struct tool_call *call, char *const *cols, char **result,
+                                struct tool_error *err)
+{
+	return facturx_document_finish(call, cols, "invoice", "invoiced://invoices/%s.pdf", result, err);
+}
+
 int tool_get_credit_note_pdf(struct tool_call *call, struct tool_query *q, struct tool_error *err)
 {
 	(void)err;
-	*q = (struct tool_query){ .stmt = "get_credit_note_document", .nparams = 2, .read_only = 1, .ncols = 3,
+	*q = (struct tool_query){ .stmt = "get_credit_note_document", .nparams = 2, .read_only = 1, .ncols = 4,
 	                          .params = { call->id->tenant, json_get_string(call->args, "credit_note_id") } };
 	return 0;
 }
 
-/* cols: the document, its currency, its credit_note_id. */
 int tool_get_credit_note_pdf_finish(struct tool_call *call, char *const *cols, char **result,
                                     struct tool_error *err)
 {
-	if (!cols[2]) {
-		tool_error_set(err, "INTERNAL", NULL, 0, "the database returned no credit note");
-		return -1;
-	}
-	snprintf(call->scope, sizeof(call->scope), "invoiced://credit-notes/%s.pdf", cols[2]);
-	return add_exponent(cols[0], cols[1], result, err);
+	return facturx_document_finish(call, cols, "credit note", "invoiced://credit-notes/%s.pdf", result, err);
 }
