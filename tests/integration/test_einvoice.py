@@ -8,14 +8,19 @@ with the fixture documents of tests/einvoice - goes through the official
 validators (../shared/einvoice) in ONE run: one xmllint per schema and one
 Saxon compile per rule set (tests/einvoice/validate_all.py). Every
 document's totals equal the invoice's (get_invoice) or the credit note's.
-A draft and an incomplete profile answer INVALID_STATE naming every
-missing business term with the argument that fills it."""
+Random invoices (any mix of the categories, inclusive and exclusive rates,
+discounts, quantities, EUR or JPY, payments, credit notes; the seed is
+printed, MCPI_TEST_SEED replays it) go through the same run. A draft and
+an incomplete profile answer INVALID_STATE naming every missing business
+term with the argument that fills it."""
 import hashlib
 import os
+import random
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 import xml.etree.ElementTree as ET
 
 from harness import ROOT, Client, expect
@@ -105,6 +110,28 @@ def build_scenarios(c):
     return out
 
 
+def random_documents(c, rng, n):
+    """n random sent invoices, some paid in part, some credited."""
+    codes = ["VAT19", "VAT7", "VAT19I", "VAT7I", "RC", "IC", "EXEMPT", "EXPORT"]
+    out = {}
+    for i in range(n):
+        lines = [line(f"item {k} {rng.choice(['&', '<', 'ü', '✓', ''])}", rng.choice([0, 1, 99, 1999, 123456]),
+                      rng.randint(1, 25), rng.choice(codes),
+                      **({"discount_bps": rng.randint(1, 5000)} if rng.random() < 0.4 else {}))
+                 for k in range(rng.randint(1, 5))]
+        inv = sent_invoice(c, rng.choice(["de", "at", "fr"]), lines, currency=rng.choice(["EUR", "JPY"]),
+                           delivery_date="2026-11-30")
+        out[f"random_{i:02d}"] = ("invoice", inv)
+        total = ok(c, "get_invoice", {"invoice_id": inv})["total_cents"]
+        if total > 1 and rng.random() < 0.4:
+            ok(c, "apply_payment", {"invoice_id": inv, "amount_cents": rng.randint(1, total - 1)})
+        if total > 0 and rng.random() < 0.4:
+            note = ok(c, "create_credit_note", {"invoice_id": inv, "amount_cents": rng.randint(1, total),
+                                                "reason": "random credit"})
+            out[f"random_{i:02d}_credit"] = ("credit_note", note["credit_note"]["credit_note_id"])
+    return out
+
+
 def get_einvoice(c, kind, doc_id, syntax, profile):
     """The tool's result: (structuredContent, the embedded XML text)."""
     st, _, body = c.call("get_einvoice", {kind + "_id": doc_id, "syntax": syntax, "profile": profile})
@@ -155,7 +182,9 @@ def check_totals(c, name, kind, doc_id, xml, syntax):
     else:
         st, _, body = c.call("get_credit_note_pdf", {"credit_note_id": doc_id})
         note = body["result"]["structuredContent"]
-        expect(to_minor(total, 2) + to_minor(rounding, 2) == note["amount_cents"], (name, total, note))
+        exp = note["currency_exponent"]
+        expect(to_minor(total, exp) + to_minor(rounding, exp) == note["amount_cents"], (name, total, note))
+        expect(to_minor(payable, exp) == note["amount_cents"] - to_minor(paid, exp), (name, payable))
 
 
 def fixture_documents(out):
@@ -170,10 +199,13 @@ def test_every_scenario_validates_and_equals_the_invoice(env):
     c = Client(env, env.token(tenant=new_tenant()))
     setup_tenant(c)
     scenarios = build_scenarios(c)
+    seed = int(os.environ.get("MCPI_TEST_SEED") or uuid.uuid4().hex[:8], 16)
+    print(f"    seed {seed:x} (replay: MCPI_TEST_SEED={seed:x})")
+    randoms = random_documents(c, random.Random(seed), 12)
     with tempfile.TemporaryDirectory() as tmp:
         served = os.path.join(tmp, "served")
         os.mkdir(served)
-        for name, (kind, doc_id) in scenarios.items():
+        for name, (kind, doc_id) in (scenarios | randoms).items():
             for syntax, profile in KINDS:
                 sc, xml = get_einvoice(c, kind, doc_id, syntax, profile)
                 # The same bytes as a resource, at the URI the tool names.
@@ -196,7 +228,7 @@ def test_every_scenario_validates_and_equals_the_invoice(env):
         failed = validate_all.report(results)
         print(f"    {len(results)} validations in {took:.1f}s (one compile per rule set)")
         expect(failed == 0, f"{failed} documents failed validation")
-        expect(len(results) == 4 * (len(scenarios) + 10), len(results))
+        expect(len(results) == 4 * (len(scenarios) + len(randoms) + 10), len(results))
         # validate.sh itself agrees on one document.
         disagree, n = validate_all.cross_check({k: v for k, v in results.items() if k[0] == "ubl"}, 1)
         expect(n == 1 and not disagree, disagree)
@@ -223,6 +255,9 @@ def test_a_draft_and_an_incomplete_profile_name_every_missing_term(env):
         "the invoice cannot be a valid EN 16931 document yet; missing: "
         "BT-1 Invoice number (a draft has none) (send_invoice); "
         "BT-2 Invoice issue date (a draft has none) (send_invoice); " + profile_terms), e)
+    # resources/read says the same, as a JSON-RPC error.
+    st, _, body = read_resource(c, f"invoiced://invoices/{inv}.ubl.xml")
+    expect(body["error"]["data"]["code"] == "INVALID_STATE" and body["error"]["message"] == e["message"], body)
     ok(c, "send_invoice", {"invoice_id": inv})
     e = einvoice_error(c, {"invoice_id": inv, "syntax": "cii"})
     expect(e["code"] == "INVALID_STATE" and e["message"] == (

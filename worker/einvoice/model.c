@@ -228,8 +228,8 @@ static void check_tax(const json_object *src, json_object *out, int credit)
 	if (ei_uses_category(src, "O") && n > 1)
 		need(out, "BT-151", "VAT category code (O cannot share a document with other categories)", "create_invoice.line_items[].tax_code");
 	if (ei_uses_category(src, "K") && !ei_str(src, "delivery_date"))
-		need(out, "BT-72", "Actual delivery date (category K)",
-		     credit ? "update_invoice.delivery_date" : "create_invoice.delivery_date");
+		need(out, "BT-72", credit ? "Actual delivery date (category K; the credited invoice's)"
+		                          : "Actual delivery date (category K)", "create_invoice.delivery_date");
 }
 
 static int loses_decimals(long long minor, int exponent)
