@@ -39,8 +39,8 @@ MIGRATIONS := $(sort $(wildcard sql/migrations/*.sql))
 
 OBJS     := $(SRCS:%.c=build/rel/%.o) build/rel/migrations.o
 # The renderer is its own binary (exec'd by the master): only it links
-# cairo and pango, so no other process maps them.
-RENDER_PKGS := pangocairo pangofc fontconfig json-c libseccomp
+# cairo, pango and qpdf (Factur-X), so no other process maps them.
+RENDER_PKGS := pangocairo pangofc fontconfig json-c libseccomp libqpdf
 RENDER_SRCS := $(wildcard render/*.c) $(wildcard server/lib/*.c) server/proto/ipc.c server/proc/privsep.c \
                server/proc/sandbox.c server/proto/render_proto.c
 RENDER_CFLAGS = $(ALL_CFLAGS) $(shell pkg-config --cflags $(RENDER_PKGS) 2>/dev/null)

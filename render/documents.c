@@ -618,8 +618,27 @@ static void lay_out_kind(int kind, struct docdata *dd, struct pdf_doc *d, char *
 	}
 }
 
+/* The invoice or credit note PDF just rendered, made Factur-X: *pdf replaced. */
+static int make_facturx(const struct pdf_doc *d, const struct facturx_embed *fx, unsigned char **pdf,
+                        size_t *len, char *err, size_t errlen)
+{
+	struct facturx_meta m = { d->title, d->author, d->date };
+	unsigned char *out;
+	size_t out_len;
+
+	if (facturx_convert(*pdf, *len, &m, fx, &out, &out_len, err, errlen) < 0) {
+		free(*pdf);
+		*pdf = NULL;
+		return -1;
+	}
+	free(*pdf);
+	*pdf = out;
+	*len = out_len;
+	return 0;
+}
+
 int documents_render(PangoFontMap *fonts, int kind, const char *json, size_t json_len,
-                     int (*cancelled)(void *ctx), void *cancel_ctx,
+                     const struct facturx_embed *fx, int (*cancelled)(void *ctx), void *cancel_ctx,
                      unsigned char **pdf, size_t *len, int *pages, char *err, size_t errlen)
 {
 	struct json_tokener *tok = json_tokener_new();
@@ -632,6 +651,10 @@ int documents_render(PangoFontMap *fonts, int kind, const char *json, size_t jso
 	if (!json_object_is_type(dd.root, json_type_object) ||
 	    (kind != DOC_STATEMENT && kind != DOC_INVOICE && kind != DOC_CREDIT_NOTE)) {
 		snprintf(err, errlen, "the document data is not a JSON object of a known kind");
+		goto out;
+	}
+	if (fx && kind == DOC_STATEMENT) {
+		snprintf(err, errlen, "only an invoice or a credit note can carry a Factur-X attachment");
 		goto out;
 	}
 	dd.seller = member(dd.root, "seller", json_type_object);
@@ -666,6 +689,8 @@ int documents_render(PangoFontMap *fonts, int kind, const char *json, size_t jso
 	d.cancelled = cancelled;
 	d.cancel_ctx = cancel_ctx;
 	rc = pdf_render_doc(fonts, &d, pdf, len, pages, err, errlen);
+	if (rc == 0 && fx)
+		rc = make_facturx(&d, fx, pdf, len, err, errlen);
 out:
 	g_free(title);
 	g_free(continued);

@@ -5,14 +5,16 @@
  * no TLS material, no configuration but what its arguments say, and an
  * empty environment. It drops privileges (when started as root with a
  * user), becomes non-dumpable, forbids new privileges, loads its pinned
- * fonts once, then serves one request at a time from each worker channel
+ * fonts and reads the sRGB ICC profile (Factur-X invoices) once, then
+ * serves one request at a time from each worker channel
  * the master hands it (IPC_RENDERCHAN on fd 3), round-robin. A request
  * that takes longer than its time budget ends the process (SIGALRM): the
  * workers fail their requests with a retryable error and the master
  * starts a new renderer.
  *
  *   mcp-invoiced-render BUDGET_MS LOG_LEVEL [USER]    (fd 3: the master channel)
- *   mcp-invoiced-render --file statement|invoice|credit_note IN.json OUT.pdf
+ *   mcp-invoiced-render --file statement|invoice|credit_note IN.json OUT.pdf [FACTUR-X.xml]
+ *     (the last: an invoice or credit note made Factur-X with that CII XML embedded)
  */
 #include <errno.h>
 #include <poll.h>
@@ -26,8 +28,10 @@
 #include <unistd.h>
 
 #include "render/documents.h"
+#include "render/facturx.h"
 #include "render/fonts.h"
 #include "render/gliblog.h"
+#include "server/lib/file.h"
 #include "server/lib/log.h"
 #include "server/proc/privsep.h"
 #include "server/proc/sandbox.h"
@@ -85,8 +89,30 @@ static int cancelled(void *ctx)
 	return id != 0 && id == w->id;
 }
 
+/* What serve needs from start-up. */
+struct loaded {
+	PangoFontMap *fonts;
+	struct facturx_profile icc;
+};
+
+/* Why a request could not be read, when its header could. */
+static void refusal(const struct render_msg *req, char *error, size_t cap)
+{
+	if (req->size > RENDER_MAX_INPUT)
+		snprintf(error, cap, "document data of %llu bytes is over the renderer's limit of %u bytes",
+		         (unsigned long long)req->size, RENDER_MAX_INPUT);
+	else if (req->attachment > RENDER_MAX_ATTACHMENT)
+		snprintf(error, cap, "a Factur-X attachment of %llu bytes is over the renderer's limit of %u bytes",
+		         (unsigned long long)req->attachment, RENDER_MAX_ATTACHMENT);
+	else if (req->attachment && ((req->kind != DOC_INVOICE && req->kind != DOC_CREDIT_NOTE) ||
+	                             req->attachment >= req->size))
+		snprintf(error, cap, "a Factur-X attachment goes only with an invoice's or a credit note's data");
+	else
+		snprintf(error, cap, "malformed render request");
+}
+
 /* Answers one request on fd; -1 when the worker has gone. */
-static int serve(PangoFontMap *fonts, int fd, long budget_ms)
+static int serve(const struct loaded *ld, int fd, long budget_ms)
 {
 	struct render_msg req, rep;
 	unsigned char *data = NULL, *pdf = NULL;
@@ -111,16 +137,19 @@ static int serve(PangoFontMap *fonts, int fd, long budget_ms)
 	rep.kind = header_ok ? req.kind : 0;
 	rep.status = -1;
 	if (r < 0) {
-		if (header_ok && req.size > RENDER_MAX_INPUT)
-			snprintf(rep.error, sizeof(rep.error), "document data of %llu bytes is over the "
-			         "renderer's limit of %u bytes", (unsigned long long)req.size, RENDER_MAX_INPUT);
+		if (header_ok)
+			refusal(&req, rep.error, sizeof(rep.error));
 		else
 			snprintf(rep.error, sizeof(rep.error), "malformed render request");
 		log_warn("render request %u refused: %s", rep.id, rep.error);
 	} else {
 		struct cancel_watch watch = { fd, req.id };
+		/* The attachment is the payload's tail (render_proto.h). */
+		struct facturx_embed fx = { &ld->icc, req.attachment ? data + len - req.attachment : NULL,
+		                            (size_t)req.attachment };
 		budget(budget_ms);
-		if (documents_render(fonts, (int)req.kind, (const char *)data, len, cancelled, &watch, &pdf, &pdf_len, &pages,
+		if (documents_render(ld->fonts, (int)req.kind, (const char *)data, len - (size_t)req.attachment,
+		                     req.attachment ? &fx : NULL, cancelled, &watch, &pdf, &pdf_len, &pages,
 		                     rep.error, sizeof(rep.error)) == 0 && pdf_len <= RENDER_MAX_OUTPUT) {
 			rep.status = 0;
 			rep.pages = (uint32_t)pages;
@@ -136,37 +165,47 @@ static int serve(PangoFontMap *fonts, int fd, long budget_ms)
 	return 0;
 }
 
-static int render_file(const char *kind, const char *in, const char *out)
+/* --file: kind in out [xml]; the process is not confined (a tool for
+ * tests and people). */
+static int render_file(int argc, char **argv)
 {
-	char err[256], *json;
-	unsigned char *pdf;
-	size_t pdf_len;
-	long n;
-	int pages;
-	FILE *f = fopen(in, "rb");
-	PangoFontMap *fonts = fonts_init(err, sizeof(err));
+	struct loaded ld = { 0 };
+	struct facturx_embed fx = { &ld.icc, NULL, 0 };
+	const char *kind = argv[2], *path = argv[3];
+	unsigned char *json = NULL, *pdf = NULL;
+	size_t n = 0, pdf_len;
+	char err[256];
+	int pages, rc = 1;
+	FILE *f;
 
-	if (!fonts || !f || fseek(f, 0, SEEK_END) < 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) < 0 ||
-	    !(json = malloc((size_t)n + 1)) || fread(json, 1, (size_t)n, f) != (size_t)n) {
-		fprintf(stderr, "%s: %s\n", in, fonts ? strerror(errno) : err);
-		return 1;
-	}
-	fclose(f);
-	if (documents_render(fonts, strcmp(kind, "invoice") == 0 ? DOC_INVOICE
-	                     : strcmp(kind, "credit_note") == 0 ? DOC_CREDIT_NOTE : DOC_STATEMENT, json,
-	                     (size_t)n, NULL, NULL, &pdf, &pdf_len, &pages, err, sizeof(err)) < 0) {
+	if (!(ld.fonts = fonts_init(err, sizeof(err))) || (argc == 6 && facturx_profile_load(&ld.icc, err, sizeof(err)) < 0)) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
-	f = fopen(out, "wb");
-	if (!f || fwrite(pdf, 1, pdf_len, f) != pdf_len || fclose(f) != 0) {
-		fprintf(stderr, "%s: %s\n", out, strerror(errno));
-		return 1;
+	if (!(json = file_read(path, RENDER_MAX_INPUT, &n)) ||
+	    (argc == 6 && !(fx.xml = file_read(path = argv[5], RENDER_MAX_ATTACHMENT, &fx.xml_len)))) {
+		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		goto out;
 	}
-	printf("%s: %d pages, %zu bytes\n", out, pages, pdf_len);
+	if (documents_render(ld.fonts, strcmp(kind, "invoice") == 0 ? DOC_INVOICE
+	                     : strcmp(kind, "credit_note") == 0 ? DOC_CREDIT_NOTE : DOC_STATEMENT, (char *)json, n,
+	                     fx.xml ? &fx : NULL, NULL, NULL, &pdf, &pdf_len, &pages, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		goto out;
+	}
+	f = fopen(argv[4], "wb");
+	if (!f || fwrite(pdf, 1, pdf_len, f) != pdf_len || fclose(f) != 0) {
+		fprintf(stderr, "%s: %s\n", argv[4], strerror(errno));
+		goto out;
+	}
+	printf("%s: %d pages, %zu bytes%s\n", argv[4], pages, pdf_len, fx.xml ? ", Factur-X" : "");
+	rc = 0;
+out:
 	free(json);
+	free((void *)fx.xml);
 	free(pdf);
-	return 0;
+	free(ld.icc.icc);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -175,12 +214,12 @@ int main(int argc, char **argv)
 	int nfds = 1;
 	long budget_ms;
 	enum log_level lvl = LOG_INFO;
-	PangoFontMap *fonts;
+	struct loaded ld = { 0 };
 	char err[256];
 
 	gliblog_to_json();
-	if (argc == 5 && strcmp(argv[1], "--file") == 0)
-		return render_file(argv[2], argv[3], argv[4]);
+	if ((argc == 5 || argc == 6) && strcmp(argv[1], "--file") == 0)
+		return render_file(argc, argv);
 	if (argc < 3 || argc > 4 || (budget_ms = atol(argv[1])) <= 0) {
 		fprintf(stderr, "usage: mcp-invoiced-render BUDGET_MS LOG_LEVEL [USER] (started by mcp-invoiced)\n");
 		return 2;
@@ -197,12 +236,13 @@ int main(int argc, char **argv)
 		log_error("%s", err);
 		return 2;
 	}
-	fonts = fonts_init(err, sizeof(err));
-	if (!fonts) {
+	ld.fonts = fonts_init(err, sizeof(err));
+	if (!ld.fonts || facturx_profile_load(&ld.icc, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		return 2;
 	}
-	/* Last of the drops: the fonts are open, nothing more is needed. */
+	/* Last of the drops: the fonts are open and the ICC profile read,
+	 * nothing more is needed. */
 	if (sandbox_enter(SANDBOX_RENDERER, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		return 2;
@@ -229,7 +269,7 @@ int main(int argc, char **argv)
 				return 0; /* the master is gone */
 		}
 		for (int i = 1; i < nfds; i++) {
-			if (((fds[i].revents & POLLIN) && serve(fonts, fds[i].fd, budget_ms) < 0) ||
+			if (((fds[i].revents & POLLIN) && serve(&ld, fds[i].fd, budget_ms) < 0) ||
 			    (!(fds[i].revents & POLLIN) && (fds[i].revents & (POLLHUP | POLLERR)))) {
 				close(fds[i].fd);
 				fds[i--] = fds[--nfds];

@@ -5,7 +5,7 @@ set -eu
 PKGS="build-essential pkg-config libpq-dev libjson-c-dev libssl-dev libjwt-dev libseccomp-dev libcurl4-openssl-dev libcmocka-dev procps \
 postgresql postgresql-contrib openssl curl wrk clang libclang-rt-14-dev python3 prometheus systemd man-db groff-base \
 pgbouncer haproxy iproute2 \
-libcairo2-dev libpango1.0-dev fonts-noto-core fonts-noto-cjk fonts-dejavu-core poppler-utils qpdf \
+libcairo2-dev libpango1.0-dev libqpdf-dev icc-profiles-free fonts-noto-core fonts-noto-cjk fonts-dejavu-core poppler-utils qpdf \
 libxml2-dev libxml2-utils libsaxonhe-java default-jre-headless"
 missing=""
 for p in $PKGS; do

@@ -60,6 +60,15 @@ static int read_payload(int fd, size_t size, int map, unsigned char **data)
 	return 0;
 }
 
+/* An attachment travels only with an invoice or a credit note to render,
+ * inside its payload. */
+static int attachment_fits(const struct render_msg *m)
+{
+	return m->attachment == 0 ||
+	       (m->type == RENDER_REQUEST && (m->kind == DOC_INVOICE || m->kind == DOC_CREDIT_NOTE) &&
+	        m->attachment < m->size && m->attachment <= RENDER_MAX_ATTACHMENT);
+}
+
 int render_msg_recv(int chan, uint32_t want, size_t max, int map, struct render_msg *m,
                     unsigned char **data, size_t *len)
 {
@@ -73,7 +82,7 @@ int render_msg_recv(int chan, uint32_t want, size_t max, int map, struct render_
 	if (n < 0)
 		return -1;
 	if ((flags & (MSG_TRUNC | MSG_CTRUNC)) || n != (ssize_t)sizeof(*m) || m->len != sizeof(*m) ||
-	    m->type != want || m->size > max || (m->size > 0) != (fd >= 0))
+	    m->type != want || m->size > max || (m->size > 0) != (fd >= 0) || !attachment_fits(m))
 		goto out;
 	m->error[RENDER_ERROR_MAX - 1] = '\0';
 	if (fd >= 0 && read_payload(fd, (size_t)m->size, map, data) < 0)

@@ -14,7 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RENDER_MAX_INPUT (32u << 20)   /* document data */
+#define RENDER_MAX_INPUT (32u << 20)   /* document data, with its attachment */
+#define RENDER_MAX_ATTACHMENT (8u << 20) /* an invoice's or credit note's Factur-X XML */
 #define RENDER_MAX_OUTPUT (256u << 20) /* one PDF */
 #define RENDER_ERROR_MAX 200
 
@@ -31,6 +32,11 @@ struct render_msg {
 	uint32_t id;     /* chosen by the worker, echoed in the reply */
 	uint32_t kind;   /* enum doc_kind */
 	uint64_t size;   /* payload bytes in the attached memfd; 0 = none attached */
+	/* request: the last `attachment` bytes of the payload are the
+	 * document's CII XML, to embed as factur-x.xml (DOC_INVOICE and
+	 * DOC_CREDIT_NOTE only; the document JSON is the size - attachment
+	 * bytes before it); 0 = none. */
+	uint64_t attachment;
 	int32_t status;  /* reply: 0 = rendered, -1 = refused (error says why) */
 	uint32_t pages;  /* reply: pages in the PDF */
 	char error[RENDER_ERROR_MAX]; /* reply: NUL-terminated reason when refused */
@@ -46,7 +52,9 @@ int render_msg_send(int chan, struct render_msg *m, const void *data, size_t len
  * the memfd, else a malloc'd NUL-terminated copy; the caller frees it with
  * render_payload_free), 0 on EOF, -1 with errno: EAGAIN (nothing yet) or EPROTO (a
  * malformed message, a payload over max or whose memfd is unsealed or of
- * another size; it is dropped). */
+ * another size, an attachment larger than its payload or than
+ * RENDER_MAX_ATTACHMENT, or on any message but an invoice or credit note request;
+ * it is dropped). */
 int render_msg_recv(int chan, uint32_t want, size_t max, int map, struct render_msg *m,
                     unsigned char **data, size_t *len);
 void render_payload_free(unsigned char *data, size_t len, int mapped);

@@ -116,7 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rc = render_msg_recv(sv[1], RENDER_REPLY, MAX_PAYLOAD, map, &rm, &out, &out_len);
 		if (rc == 1) {
 			if (msg_len != sizeof(rm) || rm.len != sizeof(rm) || rm.type != RENDER_REPLY ||
-			    rm.size > MAX_PAYLOAD || out_len != rm.size || (out_len > 0) != (out != NULL) ||
+			    rm.size > MAX_PAYLOAD || out_len != rm.size || (out_len > 0) != (out != NULL) || rm.attachment ||
 			    memchr(rm.error, 0, sizeof(rm.error)) == NULL)
 				__builtin_trap();
 			/* The payload is what the memfd held (it was sealed and of the size said). */

@@ -1,12 +1,17 @@
 /* libFuzzer driver: what a worker may send a renderer. The first byte
- * picks the document kind, the rest is its JSON; whatever it is, the
- * renderer lays it out or refuses it with a reason, and never crashes. */
+ * picks the document kind (bits 0-1) and whether an invoice carries a
+ * Factur-X attachment (bit 2: then the second byte says how much of the
+ * rest, in 255ths, is the attachment at its end); the rest is its JSON.
+ * Whatever it is, the renderer lays it out (and makes it Factur-X) or
+ * refuses it with a reason, and never crashes. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "render/documents.h"
+#include "render/facturx.h"
 #include "render/fonts.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -29,19 +34,28 @@ const char *__lsan_default_options(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static PangoFontMap *fonts;
+	static struct facturx_profile icc;
+	struct facturx_embed fx = { &icc, NULL, 0 };
 	unsigned char *pdf = NULL;
-	size_t len = 0;
+	size_t len = 0, skip = 1;
 	int pages = 0;
 	char err[256];
 
-	if (!fonts && !(fonts = fonts_init(err, sizeof(err)))) {
+	if ((!fonts && !(fonts = fonts_init(err, sizeof(err)))) ||
+	    (!icc.icc && facturx_profile_load(&icc, err, sizeof(err)) < 0)) {
 		fprintf(stderr, "%s\n", err);
 		abort();
 	}
-	if (size < 1)
+	if (size < 2)
 		return 0;
-	if (documents_render(fonts, data[0] % 4, (const char *)data + 1, size - 1, NULL, NULL, &pdf, &len, &pages, err,
-	                     sizeof(err)) == 0 && (!pdf || len < 100 || pages < 1))
+	if (data[0] & 4) {
+		skip = 2;
+		fx.xml_len = (size - skip) * data[1] / 255;
+		fx.xml = data + size - fx.xml_len;
+	}
+	if (documents_render(fonts, data[0] % 4, (const char *)data + skip, size - skip - fx.xml_len,
+	                     fx.xml ? &fx : NULL, NULL, NULL, &pdf, &len, &pages, err, sizeof(err)) == 0 &&
+	    (!pdf || len < 100 || pages < 1 || (fx.xml && memcmp(pdf, "%PDF-1.7", 8) != 0)))
 		__builtin_trap();
 	free(pdf);
 	return 0;

@@ -3,7 +3,9 @@
  * end of a real SOCK_SEQPACKET socketpair: data over the renderer's limit
  * is refused before sending; a refusal that names another request still
  * ends the document and frees its channel; the time budget counts from
- * the moment a renderer takes a document; tenants are served fairly. */
+ * the moment a renderer takes a document; tenants are served fairly; an
+ * invoice's Factur-X XML travels as the payload's tail, and only with an
+ * invoice or a credit note. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -238,6 +240,59 @@ static void test_refusal_of_an_oversized_request_names_it(void **state)
 	close(sv[1]);
 }
 
+static void test_an_attachment_travels_at_the_end_of_an_invoice(void **state)
+{
+	struct fixture *f = *state;
+	struct tool_error err = { 0 };
+	struct render_job *j = render_job_new(DOC_INVOICE, strdup("{\"a\":1}"), 7, "t", clock_now_ns() + 30000000000LL,
+	                                      done, f);
+	struct render_msg m;
+	unsigned char *data;
+	size_t len;
+
+	render_job_attach(j, "<x/>", 4);
+	assert_int_equal(render_submit(&f->rp, j, &err), 0);
+	assert_int_equal(render_msg_recv(f->renderer, RENDER_REQUEST, RENDER_MAX_INPUT, 0, &m, &data, &len), 1);
+	assert_int_equal(m.kind, DOC_INVOICE);
+	assert_int_equal(m.attachment, 4);
+	assert_int_equal(len, 11);
+	assert_memory_equal(data, "{\"a\":1}<x/>", 11);
+	render_payload_free(data, len, 0);
+}
+
+/* What the renderer refuses: an attachment on a statement, or one that is
+ * the whole payload or over its limit. */
+static void test_an_attachment_only_goes_with_an_invoice_or_credit_note(void **state)
+{
+	static const struct { uint32_t kind; size_t size; uint64_t attachment; int ok; } cases[] = {
+		{ DOC_INVOICE, 10, 4, 1 }, { DOC_CREDIT_NOTE, 10, 4, 1 }, { DOC_STATEMENT, 10, 4, 0 },
+		{ DOC_INVOICE, 10, 10, 0 }, { DOC_INVOICE, 10, 11, 0 },
+		{ DOC_INVOICE, RENDER_MAX_ATTACHMENT + 2, RENDER_MAX_ATTACHMENT + 1, 0 },
+	};
+	char *payload = calloc(1, RENDER_MAX_ATTACHMENT + 2);
+	(void)state;
+
+	assert_non_null(payload);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct render_msg m = { .type = RENDER_REQUEST, .id = 5, .kind = cases[i].kind }, got;
+		unsigned char *data;
+		size_t len;
+		int sv[2];
+		assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+		m.attachment = cases[i].attachment; /* render_msg_send keeps it */
+		assert_int_equal(render_msg_send(sv[0], &m, payload, cases[i].size), 0);
+		assert_int_equal(render_msg_recv(sv[1], RENDER_REQUEST, RENDER_MAX_INPUT, 0, &got, &data, &len),
+		                 cases[i].ok ? 1 : -1);
+		if (cases[i].ok)
+			render_payload_free(data, len, 0);
+		else
+			assert_int_equal(errno, EPROTO);
+		close(sv[0]);
+		close(sv[1]);
+	}
+	free(payload);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -248,6 +303,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_a_document_whose_caller_is_gone_is_cancelled_in_the_renderer, setup,
 		                                teardown),
 		cmocka_unit_test(test_refusal_of_an_oversized_request_names_it),
+		cmocka_unit_test_setup_teardown(test_an_attachment_travels_at_the_end_of_an_invoice, setup, teardown),
+		cmocka_unit_test(test_an_attachment_only_goes_with_an_invoice_or_credit_note),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

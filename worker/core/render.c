@@ -50,6 +50,19 @@ struct render_job *render_job_new(int kind, char *data, size_t len, const char *
 	return job;
 }
 
+void render_job_attach(struct render_job *job, const char *xml, size_t xml_len)
+{
+	char *p = realloc(job->data, job->len + xml_len + 1);
+
+	if (!p)
+		fatal("out of memory");
+	memcpy(p + job->len, xml, xml_len);
+	p[job->len + xml_len] = '\0';
+	job->data = p;
+	job->len += xml_len;
+	job->attachment = xml_len;
+}
+
 /* Runs done (once) and frees the job unless it still sits in a channel. */
 static void finish(struct render_pool *rp, struct render_job *job, int in_channel)
 {
@@ -114,6 +127,7 @@ static void dispatch(struct render_pool *rp)
 		m.type = RENDER_REQUEST;
 		m.id = job->id;
 		m.kind = (uint32_t)job->kind;
+		m.attachment = job->attachment;
 		if (render_msg_send(rp->fds[i], &m, job->data, job->len) < 0) {
 			if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN) {
 				/* That renderer is gone (its hang-up not yet seen):

@@ -28,7 +28,8 @@ typedef void (*render_done_fn)(struct render_job *job);
 struct render_job {
 	int kind;                    /* DOC_* */
 	char *data;                  /* the document JSON; owned by the job */
-	size_t len;
+	size_t len;                  /* ... with its attachment (see render_job_attach), if any */
+	size_t attachment;           /* the last bytes of data: the document's Factur-X XML */
 	long long deadline_ns;       /* the caller's: it waits for a renderer until then */
 	unsigned tenant_slot;        /* whose document: renderers are shared fairly */
 	render_done_fn done;         /* NULL once abandoned */
@@ -73,6 +74,10 @@ void render_add_channel(struct render_pool *rp, int fd);
  * then on the renderer's time budget (render_timeout_ms) counts. */
 struct render_job *render_job_new(int kind, char *data, size_t len, const char *tenant,
                                   long long deadline_ns, render_done_fn done, void *ctx);
+/* Appends xml (xml_len bytes, at most RENDER_MAX_ATTACHMENT) to a new
+ * invoice or credit note job's data: the renderer embeds it, making the
+ * PDF Factur-X. */
+void render_job_attach(struct render_job *job, const char *xml, size_t xml_len);
 /* 0: done will be called. -1: refused at once (queue full: retryable;
  * data over the renderer's limit: not), *err says so and the job is freed. */
 int render_submit(struct render_pool *rp, struct render_job *job, struct tool_error *err);

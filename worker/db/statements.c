@@ -36,9 +36,12 @@ static const struct db_statement statements[] = {
 	{ "get_business_profile", "SELECT mcp_get_business_profile($1)::text", 0, -1 },
 	{ "get_statement", "SELECT r::text, r->>'currency', r->>'period_end', r->>'period_start'"
 	                   " FROM mcp_statement($1, $2, $3, $4::date, $5::date, $6) AS r", 1, -1 },
-	{ "get_invoice_document", "SELECT r::text, r->>'currency', r->>'invoice_id'"
+	/* These two with the document's e-invoice source: its Factur-X XML is embedded. */
+	{ "get_invoice_document", "SELECT r::text, r->>'currency', r->>'invoice_id',"
+	                          " mcp_einvoice_source($1, (r->>'invoice_id')::uuid, NULL)::text"
 	                          " FROM mcp_invoice_document($1, $2::uuid) AS r", 1, -1 },
-	{ "get_credit_note_document", "SELECT r::text, r->>'currency', r->>'credit_note_id'"
+	{ "get_credit_note_document", "SELECT r::text, r->>'currency', r->>'credit_note_id',"
+	                              " mcp_einvoice_source($1, NULL, (r->>'credit_note_id')::uuid)::text"
 	                              " FROM mcp_credit_note_document($1, $2::uuid) AS r", 1, -1 },
 	/* The e-invoice source of an invoice ($2) or a credit note ($3), the
 	 * other NULL (contract: docs/receivables.md "E-invoicing data"). */

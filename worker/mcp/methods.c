@@ -371,6 +371,8 @@ static int start_render(struct mcp_wait *wt, char *structured)
 	wt->rjob = render_job_new(wt->def->document, copy, strlen(copy), wt->id.tenant,
 	                          wt->submitted_ns + wt->rpc.w->start.cfg->request_timeout_ms * 1000000LL,
 	                          render_answered, wt);
+	if (wt->call.embed)
+		render_job_attach(wt->rjob, wt->call.embed, wt->call.embed_len);
 	if (render_submit(&wt->rpc.w->render, wt->rjob, &err) < 0) {
 		wt->rjob = NULL;
 		answer_error(wt, &err);

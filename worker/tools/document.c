@@ -141,6 +141,33 @@ static void money(char *buf, size_t cap, json_object *obj, const char *name, int
 /* One line an agent (or a person) reads first. Its figures add up: a
  * statement names every component that moves the balance, an invoice what
  * lies between its total and its amount due. */
+/* Appends to an invoice's or credit note's summary whether its PDF is
+ * Factur-X, and if not, the terms it lacks (as many as fit). */
+static void facturx_note(json_object *doc, char *buf, size_t cap)
+{
+	json_object *missing = NULL, *fx = NULL;
+	size_t n = strlen(buf);
+
+	json_object_object_get_ex(doc, "facturx", &fx);
+	if (json_object_get_boolean(fx)) {
+		snprintf(buf + n, cap - n, " Factur-X (EN 16931): the CII XML is embedded as factur-x.xml.");
+		return;
+	}
+	json_object_object_get_ex(doc, "facturx_missing", &missing);
+	n += (size_t)snprintf(buf + n, cap - n, " Not Factur-X; missing:");
+	for (size_t i = 0; i < json_object_array_length(missing) && n < cap; i++) {
+		json_object *m = json_object_array_get_idx(missing, i);
+		const char *term = json_get_string(m, "term"), *arg = json_get_string(m, "argument");
+		const char *name = json_get_string(m, "name");
+		n += (size_t)snprintf(buf + n, cap - n, "%s %s%s%s", i ? ";" : "", term ? term : "", term ? " " : "",
+		                      name ? name : "");
+		if (arg && n < cap)
+			n += (size_t)snprintf(buf + n, cap - n, " (%s)", arg);
+	}
+	if (n < cap)
+		snprintf(buf + n, cap - n, ".");
+}
+
 static void summary(int kind, json_object *doc, const char *uri, size_t size, char *buf, size_t cap)
 {
 	const char *cur = json_get_string(doc, "currency");
@@ -176,6 +203,7 @@ static void summary(int kind, json_object *doc, const char *uri, size_t size, ch
 		         "customer credit. PDF: %s (%zu bytes).", json_get_string(doc, "credit_note_number"),
 		         json_get_string(doc, "customer_id"), json_get_string(doc, "invoice_number")
 		         ? json_get_string(doc, "invoice_number") : "(unnumbered)", a[0], cur, a[1], a[2], uri, size);
+		facturx_note(doc, buf, cap);
 	} else {
 		money(a[0], sizeof(a[0]), doc, "total_cents", exp);
 		money(a[1], sizeof(a[1]), doc, "amount_paid_cents", exp);
@@ -186,6 +214,7 @@ static void summary(int kind, json_object *doc, const char *uri, size_t size, ch
 		         json_get_string(doc, "invoice_number") ? json_get_string(doc, "invoice_number") : "(draft)",
 		         json_get_string(doc, "status"), json_get_string(doc, "customer_id"), a[0], a[1], a[2], a[3],
 		         cur, json_get_string(doc, "due_date"), uri, size);
+		facturx_note(doc, buf, cap);
 	}
 }
 
@@ -216,7 +245,7 @@ char *document_tool_result(int kind, const char *structured, const char *uri,
 	json_object *doc = json_tokener_parse(structured);
 	size_t slen = strlen(structured), name_len;
 	struct strbuf b;
-	char text[1500], pdfinfo[DOC_URI_MAX + 128], name[DOC_URI_MAX], note[DOC_URI_MAX + 200];
+	char text[3000], pdfinfo[DOC_URI_MAX + 128], name[DOC_URI_MAX], note[DOC_URI_MAX + 200];
 	const char *q;
 	int embed;
 

@@ -445,6 +445,9 @@ static const struct arg_spec get_credit_note_pdf_args[] = {
 	"\"size\":" INT ",\"pages\":" NINT ",\"inline\":{\"type\":\"boolean\"}}}}," \
 	"\"required\":[\"statement_id\",\"type\",\"currency\",\"statement_date\",\"period_start\"," \
 	"\"summary\",\"aging\",\"lines\"]}"
+/* Whether a document's PDF is Factur-X, and if not what it lacks. */
+#define FACTURX_PROPS "\"facturx\":{\"type\":\"boolean\"},\"facturx_missing\":" \
+	ARRAY_OF("{\"type\":\"object\",\"properties\":{\"term\":" NTS ",\"name\":" TS ",\"argument\":" NTS "}}")
 /* What get_invoice_pdf adds to FULL_INVOICE_SCHEMA: the printed figures. */
 #define INVOICE_DOCUMENT_SCHEMA "{\"type\":\"object\",\"properties\":{" INVOICE_PROPS "," \
 	"\"void_reason\":" NTS ",\"voided_at\":" NTS ",\"line_items\":" LINE_ITEMS_SCHEMA "," \
@@ -458,8 +461,9 @@ static const struct arg_spec get_credit_note_pdf_args[] = {
 	"\"enum\":[\"payment\",\"reversal\",\"credit_note\",\"credit_applied\"]},\"date\":" TS "," \
 	"\"document\":" NTS ",\"reference\":" NTS ",\"amount_cents\":" INT "}}") "," \
 	"\"seller\":{\"type\":[\"object\",\"null\"]},\"customer\":{\"type\":\"object\"}," \
-	"\"pdf\":{\"type\":\"object\"}}," \
-	"\"required\":[" INVOICE_REQUIRED ",\"line_items\",\"payments\",\"vat_summary\",\"settlements\"]}"
+	"\"pdf\":{\"type\":\"object\"}," FACTURX_PROPS "}," \
+	"\"required\":[" INVOICE_REQUIRED ",\"line_items\",\"payments\",\"vat_summary\",\"settlements\"," \
+	"\"facturx\"]}"
 #define CREDIT_NOTE_DOCUMENT_SCHEMA "{\"type\":\"object\",\"properties\":{" \
 	"\"credit_note_id\":{\"type\":\"string\",\"format\":\"uuid\"},\"credit_note_number\":" TS "," \
 	"\"invoice_id\":" TS ",\"invoice_number\":" NTS ",\"invoice_date\":" NTS "," \
@@ -469,9 +473,9 @@ static const struct arg_spec get_credit_note_pdf_args[] = {
 	"\"line_items\":" ARRAY_OF("{\"type\":\"object\",\"properties\":{\"description\":" TS "," \
 	"\"amount_cents\":" INT ",\"quantity\":" INT ",\"line_total_cents\":" INT "}}") "," \
 	"\"seller\":{\"type\":[\"object\",\"null\"]},\"customer\":{\"type\":\"object\"}," \
-	"\"pdf\":{\"type\":\"object\"}}," \
+	"\"pdf\":{\"type\":\"object\"}," FACTURX_PROPS "}," \
 	"\"required\":[\"credit_note_id\",\"credit_note_number\",\"invoice_id\",\"currency\"," \
-	"\"amount_cents\",\"document_date\",\"line_items\"]}"
+	"\"amount_cents\",\"document_date\",\"line_items\",\"facturx\"]}"
 #define CUSTOMER_PROPS \
 	"\"customer_id\":" TS ",\"name\":" NTS ",\"email\":" NTS ",\"address\":" NTS "," \
 	"\"vat_id\":" NTS ",\"tax_id\":" NTS "," EINVOICE_PARTY_PROPS ",\"buyer_reference\":" NTS ","
@@ -768,7 +772,10 @@ static const struct tool_def tool_table[] = {
 		               "applied, amount due): structuredContent as get_invoice plus the printed "
 		               "figures (net_cents, vat_summary, settlements: total + their amounts = "
 		               "amount due) and a resource_link to the PDF; with inline true the PDF is "
-		               "also embedded.",
+		               "also embedded. When the invoice has every EN 16931 business term the PDF "
+		               "is Factur-X (PDF/A-3b, the CII XML embedded as factur-x.xml): facturx "
+		               "true; else facturx false and facturx_missing names each missing term "
+		               "and the argument that fills it.",
 		.scope = "invoices:read",
 		.read_only = 1,
 		.idempotent = 1,
@@ -785,7 +792,7 @@ static const struct tool_def tool_table[] = {
 		               "invoice it credits, lines, amount, the part applied to the invoice and the "
 		               "part that became customer credit) plus the same data in "
 		               "structuredContent and a resource_link; with inline true the PDF is also "
-		               "embedded.",
+		               "embedded. Factur-X like get_invoice_pdf (facturx, facturx_missing).",
 		.scope = "invoices:read",
 		.read_only = 1,
 		.idempotent = 1,

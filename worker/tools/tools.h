@@ -58,8 +58,12 @@ struct tool_call {
 	char num[2][24];     /* integers rendered as statement parameters */
 	char position[CURSOR_POSITION_MAX];
 	json_object *holder; /* owns the fingerprint text; freed by tool_call_cleanup */
-	char *embed;         /* a text document the result embeds (get_einvoice's XML) at the URI */
-	size_t embed_len;    /* in scope, of type embed_mime; freed by tool_call_cleanup */
+	/* A file the call made besides its JSON (malloc'd, freed by tool_call_cleanup):
+	 * get_einvoice's XML, embedded in the result at the URI in scope; for a
+	 * document tool, the file the renderer embeds in the PDF (an invoice's
+	 * Factur-X XML). */
+	char *embed;
+	size_t embed_len;
 	const char *embed_mime;
 };
 
