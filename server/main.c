@@ -23,7 +23,7 @@ static void usage(FILE *out)
 	    "  serve [--config FILE]          run the server in the foreground (master + workers)\n"
 	    "  migrate [--config FILE]        apply database migrations (safe to repeat)\n"
 	    "  check-balances [--config FILE] compare the kept open balances with the invoices\n"
-	    "                                 (exit 0: equal, 1: differences, printed)\n"
+	    "                                 (exit 0: equal, 3: differences, printed)\n"
 	    "  token --sub S --tenant T [--scope \"...\"] [--ttl SECONDS] [--config FILE]\n"
 	    "                                 mint an HS256 token for development and tests\n"
 	    "  check-config [--config FILE]   validate the configuration and print it\n"
@@ -130,7 +130,7 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "check-balances") == 0) {
 		int rc = check_balances_run(&cfg, stdout);
 		config_free(&cfg);
-		return rc < 0 ? 2 : rc;
+		return rc < 0 ? 1 : rc > 0 ? 3 : 0;
 	}
 	if (strcmp(cmd, "token") == 0) {
 		int rc;

@@ -373,9 +373,8 @@ BEGIN
 	RETURN (SELECT COALESCE(jsonb_agg(jsonb_build_object('currency', cur,
 		'outstanding_cents', COALESCE(o.due, 0), 'open_invoice_count', COALESCE(o.n, 0),
 		'credit_cents', COALESCE(cr.balance, 0)) ORDER BY cur), '[]')
-	  -- the kept balances (0011_balances.sql), per due date, summed
-	  FROM (SELECT currency AS cur, sum(b.due) AS due, sum(b.n) AS n
-	          FROM mcp_open_by_date(p_tenant, p_customer) b GROUP BY currency) o
+	  -- the kept balances (0011_balances.sql), per currency
+	  FROM (SELECT currency AS cur, b.due, b.n FROM mcp_open_by_currency(p_tenant, p_customer) b) o
 	  FULL JOIN (SELECT currency AS cur, balance_cents AS balance FROM customer_credits
 	              WHERE tenant_id = p_tenant AND customer_id = p_customer AND balance_cents > 0) cr
 	 USING (cur));

@@ -153,26 +153,41 @@ CREATE TRIGGER invoices_balance_insert AFTER INSERT ON invoices
 CREATE TRIGGER invoices_balance_update AFTER UPDATE ON invoices
 	FOR EACH ROW WHEN (OLD.status = 'sent' OR NEW.status = 'sent') EXECUTE FUNCTION mcp_balance_delta();
 
--- The balances of invoices that existed before this migration.
-INSERT INTO open_balances (tenant_id, customer_id, currency, due_date, due_cents, invoice_count)
-SELECT tenant_id, customer_id, currency, due_date, sum(total_cents - amount_paid_cents - credited_cents), count(*)
-  FROM invoices WHERE status = 'sent' GROUP BY 1, 2, 3, 4;
-INSERT INTO open_totals (tenant_id, currency, due_date, due_cents, invoice_count)
-SELECT tenant_id, currency, due_date, sum(due_cents), sum(invoice_count)
-  FROM open_balances GROUP BY 1, 2, 3;
+-- A tenant's kept balances recomputed from its invoices (after a bulk load
+-- that bypassed triggers, or to repair what mcp_check_balances reported).
+-- Waits for the tenant's fold lock, so no fold runs meanwhile; run by the
+-- owning role.
+CREATE FUNCTION mcp_rebuild_balances(p_tenant text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM pg_advisory_xact_lock(1112294996, hashtext(p_tenant));
+	DELETE FROM balance_deltas WHERE tenant_id = p_tenant;
+	DELETE FROM open_balances WHERE tenant_id = p_tenant;
+	DELETE FROM open_totals WHERE tenant_id = p_tenant;
+	INSERT INTO open_balances (tenant_id, customer_id, currency, due_date, due_cents, invoice_count)
+	SELECT tenant_id, customer_id, currency, due_date, sum(total_cents - amount_paid_cents - credited_cents), count(*)
+	  FROM invoices WHERE tenant_id = p_tenant AND status = 'sent' GROUP BY 1, 2, 3, 4;
+	INSERT INTO open_totals (tenant_id, currency, due_date, due_cents, invoice_count)
+	SELECT tenant_id, currency, due_date, sum(due_cents), sum(invoice_count)
+	  FROM open_balances WHERE tenant_id = p_tenant GROUP BY 1, 2, 3;
+END $$;
+REVOKE EXECUTE ON FUNCTION mcp_rebuild_balances(text) FROM PUBLIC;
 
--- Kept and not yet folded, per (customer, currency, due date) of a tenant:
--- what the readers below sum. A due date with no open invoice has no row.
-CREATE FUNCTION mcp_open_by_date(p_tenant text, p_customer text)
-RETURNS TABLE (customer_id text, currency char(3), due_date date, due numeric, n numeric)
+-- The balances of invoices that existed before this migration.
+SELECT mcp_rebuild_balances(t) FROM (SELECT DISTINCT tenant_id FROM invoices) x(t);
+
+-- One customer's open amount and open invoice count per currency: its
+-- folded rows plus its pending deltas (sums are linear, so no netting per
+-- due date is needed). A currency with no open invoice has no row.
+CREATE FUNCTION mcp_open_by_currency(p_tenant text, p_customer text)
+RETURNS TABLE (currency char(3), due numeric, n numeric)
 LANGUAGE sql STABLE AS $$
-	SELECT x.customer_id, x.currency, x.due_date, sum(x.due_cents), sum(x.invoice_count)
-	  FROM (SELECT b.customer_id, b.currency, b.due_date, b.due_cents, b.invoice_count FROM open_balances b
+	SELECT x.currency, sum(x.due_cents), sum(x.invoice_count)
+	  FROM (SELECT b.currency, b.due_cents, b.invoice_count FROM open_balances b
 	         WHERE b.tenant_id = p_tenant AND b.customer_id = p_customer
 	        UNION ALL
-	        SELECT d.customer_id, d.currency, d.due_date, d.due_cents, d.invoice_count FROM balance_deltas d
+	        SELECT d.currency, d.due_cents, d.invoice_count FROM balance_deltas d
 	         WHERE d.tenant_id = p_tenant AND d.customer_id = p_customer) x
-	 GROUP BY 1, 2, 3 HAVING sum(x.invoice_count) > 0
+	 GROUP BY 1 HAVING sum(x.invoice_count) > 0
 $$;
 
 -- Every difference between what is kept and what the invoices say: one row

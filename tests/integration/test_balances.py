@@ -5,7 +5,7 @@ outstanding_ledger.sql) for every as_of, page, cursor and filter; racing
 writes of every kind on shared customers leave every kept sum equal to the
 invoices; payments of different customers in opposite orders inside
 transactions never wait for each other (no deadlock); and
-`mcp-invoiced check-balances` reports a difference and exits 1."""
+`mcp-invoiced check-balances` reports a difference and exits 3."""
 import json
 import os
 import random
@@ -307,10 +307,10 @@ def test_check_balances_command_reports_a_difference(env):
     env.psql(f"UPDATE open_balances SET due_cents = due_cents + 1 WHERE tenant_id = '{tenant}'")
     try:
         r = subprocess.run([BIN, "check-balances", "--config", conf], capture_output=True, text=True, timeout=60)
-        expect(r.returncode == 1, (r.returncode, r.stdout, r.stderr))
+        expect(r.returncode == 3, (r.returncode, r.stdout, r.stderr))
         expect(f"{tenant}\tchk\tUSD\t2026-05-05\t4243\t1\t4242\t1" in r.stdout, r.stdout)
         expect("1 difference" in r.stdout, r.stdout)
-    finally:
-        env.psql(f"UPDATE open_balances SET due_cents = due_cents - 1 WHERE tenant_id = '{tenant}'")
+    finally:  # the repair an operator runs
+        env.psql(f"SELECT mcp_rebuild_balances('{tenant}')")
     r = subprocess.run([BIN, "check-balances", "--config", conf], capture_output=True, text=True, timeout=60)
     expect(r.returncode == 0, (r.returncode, r.stdout, r.stderr))
