@@ -36,6 +36,7 @@ SRCS := $(wildcard server/*.c) $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)) \
         $(wildcard worker/*.c) $(wildcard worker/*/*.c)
 LIB_SRCS := $(filter-out server/main.c,$(SRCS))
 MIGRATIONS := $(sort $(wildcard sql/migrations/*.sql))
+SQL_FUNCTIONS := $(sort $(wildcard sql/functions/*.sql))
 
 OBJS     := $(SRCS:%.c=build/rel/%.o) build/rel/migrations.o
 # The renderer is its own binary (exec'd by the master): only it links
@@ -61,7 +62,7 @@ FUZZERS    := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_
 RENDER_FUZZ_SRCS := $(filter-out render/renderer.c,$(RENDER_SRCS))
 
 
-.PHONY: all run stop test unit fuzz integration test-cluster bench bench-cluster install clean deps check-readme
+.PHONY: all run stop test unit fuzz integration test-cluster bench bench-cluster install clean deps check-readme check-sql
 all: bin/mcp-invoiced bin/mcp-invoiced-render bin/mcp-invoiced-jwks
 
 bin/mcp-invoiced: $(OBJS)
@@ -110,9 +111,9 @@ bin/mcp-invoiced-san: $(SAN_OBJS) build/san/server/main.o
 	@mkdir -p bin
 	$(CC) $(SAN_CFLAGS) -o $@ $(filter %.o,$^) $(LIBS)
 
-build/migrations.c: $(MIGRATIONS) sql/embed.sh
+build/migrations.c: $(MIGRATIONS) $(SQL_FUNCTIONS) sql/grants.sql sql/embed.sh
 	@mkdir -p build
-	sh sql/embed.sh $(MIGRATIONS) > $@
+	sh sql/embed.sh $(MIGRATIONS) $(SQL_FUNCTIONS) sql/grants.sql > $@
 
 build/rel/migrations.o: build/migrations.c
 	@mkdir -p $(dir $@)
@@ -193,6 +194,9 @@ integration: bin/mcp-invoiced-san bin/mcp-invoiced-render-san bin/mcp-invoiced-j
 test-cluster: bin/mcp-invoiced
 	@python3 tests/cluster/run.py; rc=$$?; [ $$rc = 0 ] || { [ $$rc = 77 ] && [ "$${CI:-}" != true ]; }
 
+check-sql:
+	@python3 tests/check-sql.py
+
 check-readme: bin/mcp-invoiced
 	@./bin/mcp-invoiced tools > build/tools.md
 	@awk '/<!-- tools:begin -->/{f=1;next}/<!-- tools:end -->/{f=0}f' README.md > build/readme-tools.md
@@ -200,8 +204,9 @@ check-readme: bin/mcp-invoiced
 
 test: deps
 	@$(MAKE) --no-print-directory -j$$(nproc) all bin/mcp-invoiced-san bin/mcp-invoiced-render-san bin/mcp-invoiced-jwks-san $(UNIT_TESTS) $(FUZZERS)
-	@$(MAKE) --no-print-directory check-readme
+	@$(MAKE) --no-print-directory check-readme check-sql
 	@python3 tests/check-layout.py
+	@python3 tests/check-sql.py
 	@sh tests/check-systemd.sh
 	@sh tests/check-install.sh
 	@sh tests/check-man.sh

@@ -2,8 +2,10 @@
  * migrate.c - the `migrate` command: connects with migrate_database_url
  * (the owning role), takes an advisory lock so two runs cannot interleave,
  * and applies each embedded migration not yet in schema_migrations inside
- * its own transaction; then generates the group-commit members
- * (mcp_make_members). Safe to run again. CLI process only.
+ * its own transaction; then, on every run and in one transaction, creates
+ * or replaces every function of sql/functions in file order, generates the
+ * group-commit members (mcp_make_members) and applies sql/grants.sql.
+ * Safe to run again. CLI process only.
  */
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -54,6 +56,64 @@ static int applied(PGconn *c, const char *version, int *out)
 	return ok ? 0 : -1;
 }
 
+/* Applies migration mg unless schema_migrations has it, in its own
+ * transaction; *done counts the applied ones. */
+static int apply_migration(PGconn *c, const struct migration *mg, int *done)
+{
+	char version[16];
+	const char *params[2];
+	PGresult *r;
+	int is_applied;
+
+	snprintf(version, sizeof(version), "%d", atoi(mg->name));
+	if (applied(c, version, &is_applied) < 0)
+		return -1;
+	if (is_applied)
+		return 0;
+	if (exec_ok(c, "BEGIN", "BEGIN") < 0)
+		return -1;
+	if (exec_ok(c, mg->sql, mg->name) < 0) {
+		exec_ok(c, "ROLLBACK", "ROLLBACK");
+		return -1;
+	}
+	params[0] = version;
+	params[1] = mg->name;
+	r = PQexecParams(c, "INSERT INTO schema_migrations (version, name) VALUES ($1::int, $2)",
+	                 2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		log_error("recording %s failed: %s", mg->name, PQresultErrorMessage(r));
+		PQclear(r);
+		exec_ok(c, "ROLLBACK", "ROLLBACK");
+		return -1;
+	}
+	PQclear(r);
+	if (exec_ok(c, "COMMIT", "COMMIT") < 0)
+		return -1;
+	log_info("applied migration %s", mg->name);
+	(*done)++;
+	return 0;
+}
+
+/* Every function file, then the group-commit members generated from the
+ * tool functions as they now are (sql/functions/02_members.sql), then the
+ * grants: one transaction, on every run, so a changed body is in place
+ * whether or not a migration was pending. */
+static int apply_functions(PGconn *c)
+{
+	if (exec_ok(c, "BEGIN", "BEGIN") < 0)
+		return -1;
+	for (size_t i = 0; i < sql_functions_count; i++)
+		if (exec_ok(c, sql_functions[i].sql, sql_functions[i].name) < 0)
+			goto fail;
+	if (exec_ok(c, "SELECT mcp_make_members()", "generating the mcp_try_* members") < 0 ||
+	    exec_ok(c, sql_grants, "grants") < 0)
+		goto fail;
+	return exec_ok(c, "COMMIT", "COMMIT");
+fail:
+	exec_ok(c, "ROLLBACK", "ROLLBACK");
+	return -1;
+}
+
 int migrate_run(const struct config *cfg)
 {
 	PGconn *c = PQconnectdb(cfg->migrate_database_url);
@@ -69,47 +129,15 @@ int migrate_run(const struct config *cfg)
 	               " version integer PRIMARY KEY, name text NOT NULL,"
 	               " applied_at timestamptz NOT NULL DEFAULT now())", "creating schema_migrations") < 0)
 		goto out;
-	for (size_t i = 0; i < migrations_count; i++) {
-		const struct migration *mg = &migrations[i];
-		char version[16];
-		const char *params[2];
-		PGresult *r;
-		int is_applied;
-
-		snprintf(version, sizeof(version), "%d", atoi(mg->name));
-		if (applied(c, version, &is_applied) < 0)
+	for (size_t i = 0; i < migrations_count; i++)
+		if (apply_migration(c, &migrations[i], &done) < 0)
 			goto out;
-		if (is_applied)
-			continue;
-		if (exec_ok(c, "BEGIN", "BEGIN") < 0)
-			goto out;
-		if (exec_ok(c, mg->sql, mg->name) < 0) {
-			exec_ok(c, "ROLLBACK", "ROLLBACK");
-			goto out;
-		}
-		params[0] = version;
-		params[1] = mg->name;
-		r = PQexecParams(c, "INSERT INTO schema_migrations (version, name) VALUES ($1::int, $2)",
-		                 2, NULL, params, NULL, NULL, 0);
-		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			log_error("recording %s failed: %s", mg->name, PQresultErrorMessage(r));
-			PQclear(r);
-			exec_ok(c, "ROLLBACK", "ROLLBACK");
-			goto out;
-		}
-		PQclear(r);
-		if (exec_ok(c, "COMMIT", "COMMIT") < 0)
-			goto out;
-		log_info("applied migration %s", mg->name);
-		done++;
-	}
-	/* The group-commit members are generated from the tool functions
-	 * as they now are (0004_batch_members.sql), on every run. */
-	if (exec_ok(c, "SELECT mcp_make_members()", "generating the mcp_try_* members") < 0)
+	if (apply_functions(c) < 0)
 		goto out;
 	if (done > 0 && analyze_tables(c) < 0)
 		goto out;
-	log_info("schema is current (%d applied now, %zu known)", done, migrations_count);
+	log_info("schema is current (%d applied now, %zu known, %zu function files)", done,
+	         migrations_count, sql_functions_count);
 	rc = 0;
 out:
 	PQfinish(c);

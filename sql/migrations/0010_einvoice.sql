@@ -15,15 +15,6 @@
 
 -- ---- code lists the database checks itself ----
 
--- ISO 4217 minor units (server/lib/currency.c holds the same table; the
--- codes not listed have 2).
-CREATE FUNCTION mcp_currency_exponent(p_currency text) RETURNS int LANGUAGE sql IMMUTABLE AS $$
-	SELECT CASE WHEN p_currency IN ('BIF', 'CLP', 'DJF', 'GNF', 'ISK', 'JPY', 'KMF', 'KRW', 'PYG',
-	                                'RWF', 'UGX', 'UYI', 'VND', 'VUV', 'XAF', 'XOF', 'XPF') THEN 0
-	            WHEN p_currency IN ('BHD', 'IQD', 'JOD', 'KWD', 'LYD', 'OMR', 'TND') THEN 3
-	            WHEN p_currency IN ('CLF', 'UYW') THEN 4 ELSE 2 END
-$$;
-
 -- IBAN check digits (ISO 13616, ISO 7064 mod 97-10): letters become
 -- 10..35, the first four characters move to the end, the number mod 97
 -- must be 1.
@@ -67,28 +58,11 @@ CREATE FUNCTION mcp_postal_address_valid(a jsonb) RETURNS boolean LANGUAGE sql I
 		AND (a->'region' = 'null' OR char_length(a->>'region') BETWEEN 1 AND 200))
 $$;
 
--- The stored form of a validated address object (tools: address given
--- as an object): exactly these five keys, absent ones null; NULL for
--- anything that is not an object (a text address).
-CREATE FUNCTION mcp_postal_address(a jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
-	SELECT CASE WHEN jsonb_typeof(a) = 'object' THEN jsonb_build_object('lines', a->'lines',
-		'city', a->'city', 'postal_code', COALESCE(a->'postal_code', 'null'),
-		'country_code', a->'country_code', 'region', COALESCE(a->'region', 'null')) END
-$$;
-
 -- An electronic address (BT-34, BT-49): {scheme: an EAS code, id}.
 CREATE FUNCTION mcp_electronic_address_valid(a jsonb) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
 	SELECT a IS NULL OR (jsonb_typeof(a) = 'object'
 		AND (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(a) k) = ARRAY['id', 'scheme']
 		AND (a->>'scheme') ~ '^([0-9]{4}|[A-Z]{2})$' AND char_length(a->>'id') BETWEEN 1 AND 200)
-$$;
-
--- The address as printed on statements and PDFs when only the structured
--- form was given: the lines, "postal code city", the region, the country.
-CREATE FUNCTION mcp_postal_address_text(a jsonb) RETURNS text LANGUAGE sql IMMUTABLE AS $$
-	SELECT CASE WHEN a IS NOT NULL THEN concat_ws(E'\n',
-		(SELECT string_agg(e, E'\n' ORDER BY n) FROM jsonb_array_elements_text(a->'lines') WITH ORDINALITY x(e, n)),
-		concat_ws(' ', a->>'postal_code', a->>'city'), a->>'region', a->>'country_code') END
 $$;
 
 -- The rules of a VAT category (UNCL5305) for a saved tax rate, from the
@@ -169,7 +143,6 @@ ALTER TABLE invoice_line_items
 	ADD CONSTRAINT line_items_category CHECK ((tax_code IS NULL) = (tax_category IS NULL) AND
 		tax_category IN ('S', 'Z', 'E', 'AE', 'K', 'G', 'O', 'L', 'M'));
 
-
 ALTER TABLE invoices
 	ADD COLUMN buyer_reference text CHECK (char_length(buyer_reference) BETWEEN 1 AND 200),  -- BT-10
 	ADD COLUMN purchase_order  text CHECK (char_length(purchase_order) BETWEEN 1 AND 200),   -- BT-13
@@ -222,13 +195,6 @@ CREATE TRIGGER invoices_document_vat
 	                           rounding_cents ON invoices
 	FOR EACH ROW EXECUTE FUNCTION mcp_invoices_document_vat();
 
--- What get_customer and upsert_customer add for e-invoices.
-CREATE FUNCTION mcp_customer_einvoice_json(c customers) RETURNS jsonb LANGUAGE sql STABLE AS $$
-	SELECT jsonb_build_object('postal_address', c.postal_address, 'legal_id', c.legal_id,
-	                          'electronic_address', c.electronic_address,
-	                          'buyer_reference', c.buyer_reference)
-$$;
-
 -- ---- the e-invoice source ----
 
 -- One line of an e-invoice before its document is summed: unit amount and
@@ -237,215 +203,3 @@ $$;
 CREATE TYPE mcp_ei_line AS (
 	pos int, description text, quantity bigint, unit_code text, amount bigint, discount bigint,
 	contained bigint, inclusive boolean, category text, rate_bps int, reason text, reason_code text);
-
--- The lines, VAT breakdown and totals of a document from its lines
--- (contract: docs/receivables.md). billed is what the document bills (the
--- invoice's total, the credit note's amount), paid what was settled.
--- A line's net (BT-131) is amount x quantity - discount - contained VAT;
--- its allowance (BT-136) the discount, net of VAT for an inclusive line;
--- its net price (BT-146) is (net + allowance) / quantity in major units,
--- exact (a short fraction) or to 7 more decimals, so that
--- round(quantity x price) - allowance = net (Peppol R120) holds.
-CREATE FUNCTION mcp_ei_document(p_lines mcp_ei_line[], p_exp int, p_billed bigint, p_paid bigint)
-RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $$
-DECLARE
-	lines jsonb;
-	tax jsonb;
-	net numeric;
-	vat numeric;
-BEGIN
-	WITH l AS (
-		SELECT x.*, x.amount::numeric * x.quantity - x.discount - x.contained AS net_minor,
-		       CASE WHEN x.inclusive AND x.rate_bps > 0
-		            THEN round(x.discount::numeric * 10000 / (10000 + x.rate_bps)) ELSE x.discount END AS allow
-		  FROM unnest(p_lines) x)
-	SELECT COALESCE(jsonb_agg(jsonb_build_object('position', pos, 'description', description,
-	           'quantity', quantity, 'unit_code', unit_code,
-	           'price', mcp_ei_price(net_minor + allow, quantity, p_exp),
-	           'allowance_minor', allow, 'net_minor', net_minor, 'category', category,
-	           'rate_bps', CASE WHEN category IS NOT NULL THEN rate_bps END) ORDER BY pos), '[]'),
-	       COALESCE(sum(net_minor), 0)
-	  INTO lines, net FROM l;
-	WITH g AS (
-		SELECT x.category, x.rate_bps,
-		       sum(x.amount::numeric * x.quantity - x.discount - x.contained) AS taxable,
-		       string_agg(DISTINCT x.reason, '; ') AS reason, min(x.reason_code) AS code
-		  FROM unnest(p_lines) x WHERE x.category IS NOT NULL GROUP BY 1, 2)
-	SELECT COALESCE(jsonb_agg(jsonb_build_object('category', category, 'rate_bps', rate_bps,
-	           'taxable_minor', taxable, 'tax_minor', round(taxable * rate_bps / 10000),
-	           'exemption_reason', reason, 'exemption_reason_code', code) ORDER BY category, rate_bps), '[]'),
-	       COALESCE(sum(round(taxable * rate_bps / 10000)), 0)
-	  INTO tax, vat FROM g;
-	RETURN jsonb_build_object('lines', lines, 'tax', tax, 'totals', jsonb_build_object(
-		'line_net_minor', net, 'tax_exclusive_minor', net, 'tax_minor', vat,
-		'tax_inclusive_minor', net + vat, 'rounding_minor', p_billed - net - vat,
-		'paid_minor', p_paid, 'payable_minor', p_billed - p_paid));
-END $$;
-
--- A net unit price in major units as text: exact when the division ends
--- within 7 more decimals than the currency has, else rounded to them.
-CREATE FUNCTION mcp_ei_price(p_minor numeric, p_quantity bigint, p_exp int) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
-	SELECT CASE WHEN p_quantity = 0 THEN '0' ELSE
-		rtrim(rtrim(round(p_minor / p_quantity / 10::numeric ^ p_exp, p_exp + 7)::text, '0'), '.') END
-$$;
-
--- A credit note's lines: its line_items as stored (priced when it was
--- created, see mcp_credit_lines), or, for one given by amount alone, the
--- amount split over the invoice's VAT groups in proportion to what each
--- billed (floor of each share, the remainder on the largest group), one
--- line per group described by the reason. Credit amounts are tax-inclusive.
-CREATE FUNCTION mcp_ei_credit_lines(n credit_notes) RETURNS mcp_ei_line[]
-LANGUAGE plpgsql STABLE AS $$
-BEGIN
-	IF n.line_items IS NOT NULL THEN
-		RETURN ARRAY(SELECT ROW((o - 1)::int, e->>'description', (e->>'quantity')::bigint,
-		                        COALESCE(e->>'unit_code', 'C62'), (e->>'amount_cents')::bigint, 0,
-		                        COALESCE((e->>'contained_cents')::bigint, 0), true, e->>'tax_category',
-		                        (e->>'tax_rate_bps')::int, e->>'tax_exemption_reason',
-		                        e->>'tax_exemption_code')::mcp_ei_line
-		               FROM jsonb_array_elements(n.line_items) WITH ORDINALITY AS x(e, o) ORDER BY o);
-	END IF;
-	RETURN ARRAY(
-		WITH g AS (
-			SELECT tax_category AS cat, tax_rate_bps AS r, min(tax_exemption_reason) AS reason,
-			       min(tax_exemption_code) AS code, sum(line_total_cents) AS billed, min(position) AS first
-			  FROM invoice_line_items WHERE invoice_id = n.invoice_id AND tenant_id = n.tenant_id
-			 GROUP BY 1, 2),
-		s AS (
-			SELECT g.*, floor(n.amount_cents::numeric * billed / NULLIF(sum(billed) OVER (), 0)) AS share,
-			       row_number() OVER (ORDER BY billed DESC, first) AS rk FROM g),
-		a AS (
-			SELECT s.*, share + CASE WHEN rk = 1 THEN n.amount_cents - sum(share) OVER () ELSE 0 END AS amt
-			  FROM s)
-		SELECT ROW((row_number() OVER (ORDER BY first) - 1)::int, n.reason, 1, 'C62', amt::bigint, 0,
-		           CASE WHEN cat IS NULL THEN 0 ELSE round(amt * r / (10000 + r)) END::bigint, true,
-		           cat, r, reason, code)::mcp_ei_line
-		  FROM a WHERE amt > 0 ORDER BY first);
-END $$;
-
--- Credit note line_items as stored: each line with its unit_code and, when
--- taxed, the VAT it contains and its rate's snapshot. A line names its
--- tax_code, or takes the invoice's when the invoice has exactly one; a
--- code the invoice used keeps the invoice's rate, another is the tenant's
--- current rate (unknown: INVALID_INPUT).
-CREATE FUNCTION mcp_credit_lines(p_tenant text, p_invoice uuid, p_lines jsonb) RETURNS jsonb
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-	item record;
-	only_code text;
-	r record;
-	out jsonb := '[]';
-	gross numeric;
-	e jsonb;
-BEGIN
-	SELECT CASE WHEN count(DISTINCT tax_code) = 1 THEN min(tax_code) END INTO only_code
-	  FROM invoice_line_items WHERE invoice_id = p_invoice AND tenant_id = p_tenant AND tax_code IS NOT NULL;
-	FOR item IN SELECT x.e, (x.n - 1)::int AS pos FROM jsonb_array_elements(p_lines) WITH ORDINALITY AS x(e, n)
-	            ORDER BY x.n LOOP
-		e := item.e || jsonb_build_object('unit_code', COALESCE(item.e->>'unit_code', 'C62'));
-		r := NULL;
-		IF COALESCE(item.e->>'tax_code', only_code) IS NOT NULL THEN
-			SELECT l.tax_code AS code, l.tax_rate_bps AS rate, l.tax_category AS cat,
-			       l.tax_exemption_reason AS reason, l.tax_exemption_code AS xcode INTO r
-			  FROM invoice_line_items l WHERE l.invoice_id = p_invoice AND l.tenant_id = p_tenant
-			   AND l.tax_code = COALESCE(item.e->>'tax_code', only_code) ORDER BY l.position LIMIT 1;
-			IF NOT FOUND THEN
-				SELECT t.code, t.rate_bps AS rate, t.category AS cat, t.exemption_reason AS reason,
-				       t.exemption_reason_code AS xcode INTO r
-				  FROM tax_rates t WHERE t.tenant_id = p_tenant AND t.code = item.e->>'tax_code';
-				IF NOT FOUND THEN
-					RAISE EXCEPTION 'line_items[%].tax_code: no tax rate "%" for this tenant; create it with upsert_tax_rate',
-						item.pos, item.e->>'tax_code'
-						USING ERRCODE = 'MI400', DETAIL = format('line_items[%s].tax_code', item.pos);
-				END IF;
-			END IF;
-			gross := (item.e->>'amount_cents')::numeric * (item.e->>'quantity')::numeric;
-			e := e || jsonb_build_object('tax_code', r.code, 'tax_rate_bps', r.rate, 'tax_category', r.cat,
-			                             'tax_exemption_reason', r.reason, 'tax_exemption_code', r.xcode,
-			                             'contained_cents', round(gross * r.rate / (10000 + r.rate)));
-		END IF;
-		out := out || jsonb_build_array(e);
-	END LOOP;
-	RETURN out;
-END $$;
-
--- The seller's and buyer's parties of the contract.
-CREATE FUNCTION mcp_ei_seller(p_tenant text) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
-DECLARE
-	b business_profiles;
-BEGIN
-	SELECT * INTO b FROM business_profiles WHERE tenant_id = p_tenant;
-	RETURN jsonb_build_object('legal_name', b.legal_name, 'address', b.postal_address, 'vat_id', b.tax_id,
-		'legal_id', b.legal_id, 'electronic_address', b.electronic_address, 'iban', b.iban, 'bic', b.bic,
-		'contact_name', b.contact_name, 'email', b.email, 'phone', b.phone,
-		'payment_instructions', b.payment_instructions);
-END $$;
-
-CREATE FUNCTION mcp_ei_buyer(p_tenant text, p_customer text) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
-DECLARE
-	c customers;
-BEGIN
-	SELECT * INTO c FROM customers WHERE tenant_id = p_tenant AND customer_id = p_customer;
-	RETURN jsonb_build_object('customer_id', p_customer, 'name', c.name, 'address', c.postal_address,
-		'vat_id', c.vat_id, 'legal_id', c.legal_id, 'electronic_address', c.electronic_address,
-		'email', c.email);
-END $$;
-
--- Everything an EN 16931 invoice (p_invoice) or credit note
--- (p_credit_note) says, for the XML writer (worker); NULL when not found.
--- Invariant (tests/integration/test_einvoice_data.py): tax_inclusive_minor
--- + rounding_minor = the invoice's total_cents (the note's amount_cents),
--- payable_minor = the invoice's amount due.
-CREATE FUNCTION mcp_einvoice_source(p_tenant text, p_invoice uuid, p_credit_note uuid)
-RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
-DECLARE
-	inv invoices;
-	n credit_notes;
-	c customers;
-	head jsonb;
-BEGIN
-	PERFORM set_config('app.tenant_id', p_tenant, true);
-	IF p_credit_note IS NOT NULL THEN
-		SELECT * INTO n FROM credit_notes WHERE tenant_id = p_tenant AND credit_note_id = p_credit_note;
-		IF NOT FOUND THEN
-			RETURN NULL;
-		END IF;
-		p_invoice := n.invoice_id;
-	END IF;
-	SELECT * INTO inv FROM invoices WHERE tenant_id = p_tenant AND invoice_id = p_invoice;
-	IF NOT FOUND THEN
-		RETURN NULL;
-	END IF;
-	SELECT * INTO c FROM customers WHERE tenant_id = p_tenant AND customer_id = inv.customer_id;
-	head := jsonb_build_object('status', inv.status, 'currency', inv.currency,
-		'exponent', mcp_currency_exponent(inv.currency),
-		'buyer_reference', COALESCE(inv.buyer_reference, c.buyer_reference),
-		'purchase_order', inv.purchase_order,
-		'seller', mcp_ei_seller(p_tenant), 'buyer', mcp_ei_buyer(p_tenant, inv.customer_id));
-	IF n.credit_note_id IS NOT NULL THEN
-		RETURN head || jsonb_build_object('kind', 'credit_note', 'id', n.credit_note_id,
-			'number', n.credit_note_number,
-			'issue_date', to_char(n.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), 'due_date', NULL,
-			'note', n.reason, 'delivery_date', to_char(inv.delivery_date, 'YYYY-MM-DD'), 'payment_terms', NULL,
-			'preceding_invoice', jsonb_build_object('number', inv.invoice_number,
-				'issue_date', to_char(inv.issued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')))
-			|| mcp_ei_document(mcp_ei_credit_lines(n), mcp_currency_exponent(inv.currency), n.amount_cents, 0);
-	END IF;
-	RETURN head || jsonb_build_object('kind', 'invoice', 'id', inv.invoice_id, 'number', inv.invoice_number,
-		'issue_date', to_char(inv.issued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
-		'due_date', to_char(inv.due_date, 'YYYY-MM-DD'), 'note', inv.memo,
-		'delivery_date', to_char(inv.delivery_date, 'YYYY-MM-DD'), 'payment_terms', inv.payment_terms,
-		'preceding_invoice', NULL)
-		|| mcp_ei_document(ARRAY(
-			SELECT ROW(l.position, l.description, l.quantity, l.unit_code, l.amount_cents, l.discount_cents,
-			           CASE WHEN l.tax_inclusive THEN l.tax_cents ELSE 0 END, l.tax_inclusive, l.tax_category,
-			           l.tax_rate_bps, l.tax_exemption_reason, l.tax_exemption_code)::mcp_ei_line
-			  FROM invoice_line_items l WHERE l.invoice_id = inv.invoice_id AND l.tenant_id = p_tenant
-			 ORDER BY l.position), mcp_currency_exponent(inv.currency), inv.total_cents,
-			CASE WHEN inv.status = 'void' THEN inv.total_cents
-			     ELSE inv.amount_paid_cents + inv.credited_cents END);
-END $$;
-ALTER FUNCTION mcp_einvoice_source(text, uuid, uuid) SET enable_seqscan = off;
-
-GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO mcp_invoiced_app;

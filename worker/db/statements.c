@@ -3,9 +3,9 @@
  * statements.h): each names its SQL function, whether it is heavy (its
  * cost grows with a ledger) and which parameter names the row it locks
  * first; and how a SQLSTATE becomes a tool error. The SQL itself lives in
- * sql/migrations as functions, so `make bench` runs the very same calls
+ * sql/functions as functions, so `make bench` runs the very same calls
  * through pgbench; writes run through the mcp_try_* wrappers
- * (0004_batch_members.sql). Runs in workers.
+ * (sql/functions/02_members.sql). Runs in workers.
  */
 #include <stdio.h>
 #include <string.h>

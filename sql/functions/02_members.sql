@@ -1,4 +1,4 @@
--- 0004_batch_members.sql - the write tools as members of a group commit.
+-- 02_members.sql - the write tools as members of a group commit.
 --
 -- A worker sends the writes that piled up while its connection was busy as
 -- one pipelined transaction (one commit, one WAL flush for all of them).
@@ -13,10 +13,10 @@
 --
 -- The wrappers are not written out: mcp_make_members() generates
 -- mcp_try_<tool> from mcp_<tool>'s own parameter list, and `migrate` calls
--- it after every run (server/migrate.c), so a tool function's signature is
--- stated once, in its own definition.
+-- it after applying these files on every run (server/migrate.c), so a tool
+-- function's signature is stated once, in its own definition.
 
-CREATE FUNCTION mcp_member_error(OUT result jsonb, OUT err_state text, OUT err_message text,
+CREATE OR REPLACE FUNCTION mcp_member_error(OUT result jsonb, OUT err_state text, OUT err_message text,
                                  OUT err_detail text, p_state text, p_message text, p_detail text)
 LANGUAGE sql IMMUTABLE AS $$ SELECT NULL::jsonb, p_state, p_message, NULLIF(p_detail, '') $$;
 
@@ -24,7 +24,7 @@ LANGUAGE sql IMMUTABLE AS $$ SELECT NULL::jsonb, p_state, p_message, NULLIF(p_de
 -- pN::typeN), its exceptions returned as data. The tool function must exist
 -- once (one overload) and return jsonb; a wrapper of another arity (the tool
 -- function's signature changed) is dropped first.
-CREATE FUNCTION mcp_make_member(p_tool text) RETURNS void LANGUAGE plpgsql AS $make$
+CREATE OR REPLACE FUNCTION mcp_make_member(p_tool text) RETURNS void LANGUAGE plpgsql AS $make$
 DECLARE
 	target regprocedure;
 	params text;
@@ -64,7 +64,7 @@ END $make$;
 
 -- Every write tool that runs as a group-commit member (the statements
 -- worker/db/statements.c sends as mcp_try_*).
-CREATE FUNCTION mcp_make_members() RETURNS void LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION mcp_make_members() RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
 	tool text;
 BEGIN
@@ -75,5 +75,3 @@ BEGIN
 		PERFORM mcp_make_member(tool);
 	END LOOP;
 END $$;
-
-GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO mcp_invoiced_app;
