@@ -1,11 +1,12 @@
 /*
- * main.c - the mcp-invoiced command line: serve, migrate, token,
- * check-config, tools. Runs as the first process; `serve` becomes the master.
+ * main.c - the mcp-invoiced command line: serve, migrate, check-balances,
+ * token, check-config, tools. Runs as the first process; `serve` becomes the master.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/check_balances.h"
 #include "server/lib/log.h"
 #include "server/master.h"
 #include "server/migrate.h"
@@ -21,6 +22,8 @@ static void usage(FILE *out)
 	    "commands:\n"
 	    "  serve [--config FILE]          run the server in the foreground (master + workers)\n"
 	    "  migrate [--config FILE]        apply database migrations (safe to repeat)\n"
+	    "  check-balances [--config FILE] compare the kept open balances with the invoices\n"
+	    "                                 (exit 0: equal, 3: differences, printed)\n"
 	    "  token --sub S --tenant T [--scope \"...\"] [--ttl SECONDS] [--config FILE]\n"
 	    "                                 mint an HS256 token for development and tests\n"
 	    "  check-config [--config FILE]   validate the configuration and print it\n"
@@ -104,7 +107,7 @@ int main(int argc, char **argv)
 		free(md);
 		return 0;
 	}
-	if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 &&
+	if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 && strcmp(cmd, "check-balances") != 0 &&
 	    strcmp(cmd, "token") != 0 && strcmp(cmd, "check-config") != 0) {
 		fprintf(stderr, "mcp-invoiced: unknown command '%s'\n", cmd);
 		usage(stderr);
@@ -123,6 +126,11 @@ int main(int argc, char **argv)
 		int rc = migrate_run(&cfg) < 0 ? 1 : 0;
 		config_free(&cfg);
 		return rc;
+	}
+	if (strcmp(cmd, "check-balances") == 0) {
+		int rc = check_balances_run(&cfg, stdout);
+		config_free(&cfg);
+		return rc < 0 ? 1 : rc > 0 ? 3 : 0;
 	}
 	if (strcmp(cmd, "token") == 0) {
 		int rc;

@@ -133,6 +133,7 @@ struct shm_segment {
 	struct shm_histogram db_round_trip;
 	alignas(64) atomic_llong requests[SHM_MAX_SERIES][SHM_MAX_OUTCOMES];
 	struct shm_histogram series_duration[SHM_MAX_SERIES];
+	struct shm_histogram series_db[SHM_MAX_SERIES]; /* database wait of requests that had one */
 	atomic_int slots_high; /* 1 + the highest slot ever claimed: rows past it are zero */
 	/* Last and page-aligned: a row's pages are backed only once they are
 	 * touched, so the 16 MiB mapped cost at most 32 KiB per slot in use. */

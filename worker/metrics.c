@@ -103,6 +103,8 @@ void metrics_observe(struct worker_ctx *w, const struct response *r, long long d
 
 	atomic_fetch_add_explicit(&w->start.shm->requests[s][outcome_of(r)], 1, memory_order_relaxed);
 	shm_histogram_observe(&w->start.shm->series_duration[s], duration_us);
+	if (r->db_us > 0)
+		shm_histogram_observe(&w->start.shm->series_db[s], r->db_us);
 }
 
 /* The method and tool labels of series s. */
@@ -193,12 +195,31 @@ static void slot_duration_histogram(struct shm_segment *shm, struct strbuf *b)
 	histogram_lines(b, "mcpi_request_duration_seconds", "", buckets, sum);
 }
 
+/* One histogram per series that has observations, labelled by method and tool. */
+static void series_histograms(struct strbuf *b, const char *name, struct shm_histogram *hists)
+{
+	long long buckets[SHM_DURATION_BUCKETS], sum;
+	const char *method, *tool;
+	char labels[160];
+
+	for (size_t s = 0; s < series_count(); s++) {
+		long long count = 0;
+		load_histogram(&hists[s], buckets, &sum);
+		for (int i = 0; i < SHM_DURATION_BUCKETS; i++)
+			count += buckets[i];
+		if (!count)
+			continue;
+		series_labels(s, &method, &tool);
+		snprintf(labels, sizeof(labels), "method=\"%s\",tool=\"%s\",", method, tool);
+		histogram_lines(b, name, labels, buckets, sum);
+	}
+}
+
 static void series_metrics(struct shm_segment *shm, struct strbuf *b)
 {
 	size_t n = series_count();
 	long long buckets[SHM_DURATION_BUCKETS], sum;
 	const char *method, *tool;
-	char labels[160];
 
 	family(b, "mcpi_mcp_requests_total", "counter",
 	       "Requests answered, by JSON-RPC method (none: refused before JSON-RPC), tool and outcome.");
@@ -213,17 +234,10 @@ static void series_metrics(struct shm_segment *shm, struct strbuf *b)
 	}
 	family(b, "mcpi_mcp_request_duration_seconds", "histogram",
 	       "Time from a complete request to its response, by JSON-RPC method and tool.");
-	for (size_t s = 0; s < n; s++) {
-		long long count = 0;
-		load_histogram(&shm->series_duration[s], buckets, &sum);
-		for (int i = 0; i < SHM_DURATION_BUCKETS; i++)
-			count += buckets[i];
-		if (!count)
-			continue;
-		series_labels(s, &method, &tool);
-		snprintf(labels, sizeof(labels), "method=\"%s\",tool=\"%s\",", method, tool);
-		histogram_lines(b, "mcpi_mcp_request_duration_seconds", labels, buckets, sum);
-	}
+	series_histograms(b, "mcpi_mcp_request_duration_seconds", shm->series_duration);
+	family(b, "mcpi_mcp_db_seconds", "histogram",
+	       "Time a request waited for the database (sent to answered), by JSON-RPC method and tool.");
+	series_histograms(b, "mcpi_mcp_db_seconds", shm->series_db);
 	family(b, "mcpi_db_round_trip_seconds", "histogram",
 	       "Time from sending a pipeline segment to its Sync result, all workers.");
 	load_histogram(&shm->db_round_trip, buckets, &sum);
