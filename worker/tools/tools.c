@@ -1,7 +1,10 @@
 /*
  * tools.c - the tool table: one entry per tool with its arguments, output
- * schema, scope and handlers. It drives validation (validate.c), tools/list
- * and the README table (schema.c). Runs in workers; the CLI prints it.
+ * schema, scope, read or write, the statement it runs (parameters by name,
+ * lock key, heavy) and its hooks. It drives validation (validate.c),
+ * tools/list and the README table (schema.c), each call's query
+ * (tool_query.c), the prepared statements and the batch lock order
+ * (worker/db/statements.c). Runs in workers; the CLI prints it.
  */
 #include <string.h>
 
@@ -481,6 +484,9 @@ static const struct arg_spec get_credit_note_pdf_args[] = {
 	"\"vat_id\":" NTS ",\"tax_id\":" NTS "," EINVOICE_PARTY_PROPS ",\"buyer_reference\":" NTS ","
 
 
+/* The caller and the request: every write's first three parameters. */
+#define WRITER "@tenant", "@subject", "@request_id"
+
 static const struct tool_def tool_table[] = {
 	{
 		.name = "create_invoice",
@@ -495,6 +501,8 @@ static const struct tool_def tool_table[] = {
 		.output_schema = "{\"type\":\"object\",\"properties\":{" INVOICE_PROPS ","
 			"\"line_items\":" LINE_ITEMS_SCHEMA ",\"customer_known\":{\"type\":\"boolean\"},"
 			"\"hint\":" TS "},\"required\":[" INVOICE_REQUIRED ",\"line_items\",\"customer_known\"]}",
+		.stmt = { .params = { WRITER, "customer_id", "currency", "due_date", "memo", "line_items",
+		                      "idempotency_key", "@fingerprint", "@require_known_customer" } },
 		.prepare = tool_create_invoice,
 	},
 	{
@@ -511,6 +519,9 @@ static const struct tool_def tool_table[] = {
 		.output_schema = "{\"type\":\"object\",\"properties\":{\"invoices\":{\"type\":\"array\","
 			"\"items\":" INVOICE_SCHEMA "},\"next_cursor\":" NTS "},"
 			"\"required\":[\"invoices\",\"next_cursor\"]}",
+		.stmt = { .sql = "SELECT (r->'invoices')::text, r->'next'->>'key', r->'next'->>'id'"
+		                 " FROM mcp_find_invoices($1, $2::jsonb, $3::int, $4, $5::uuid) AS r",
+		          .params = { "@tenant", "@except limit cursor", "limit", "%after_ts", "%after_id" }, .ncols = 3 },
 		.prepare = tool_list_invoices,
 		.finish = tool_list_invoices_finish,
 	},
@@ -526,6 +537,8 @@ static const struct tool_def tool_table[] = {
 		.idempotent = 1,
 		.args = get_invoice_args,
 		.output_schema = FULL_INVOICE_SCHEMA,
+		.stmt = { .sql = "SELECT mcp_get_invoice_by($1, $2::uuid, $3)::text",
+		          .params = { "@tenant", "invoice_id", "number" } },
 		.prepare = tool_get_invoice,
 	},
 	{
@@ -539,7 +552,7 @@ static const struct tool_def tool_table[] = {
 		.idempotent = 1,
 		.args = invoice_id_args,
 		.output_schema = FULL_INVOICE_SCHEMA,
-		.prepare = tool_send_invoice,
+		.stmt = { .params = { WRITER, "invoice_id" }, .lock_key = "invoice_id" },
 	},
 	{
 		.name = "apply_payment",
@@ -554,6 +567,8 @@ static const struct tool_def tool_table[] = {
 			"\"invoice_id\":" TS ",\"status\":" TS ",\"amount_paid_cents\":" INT ","
 			"\"amount_due_cents\":" INT ",\"warnings\":" WARNINGS "},\"required\":[\"payment\",\"invoice_id\",\"status\","
 			"\"amount_paid_cents\",\"amount_due_cents\"]}",
+		.stmt = { .params = { WRITER, "invoice_id", "amount_cents", "paid_at", "method", "reference",
+		                      "idempotency_key", "@fingerprint" }, .lock_key = "invoice_id" },
 		.prepare = tool_apply_payment,
 	},
 	{
@@ -567,7 +582,7 @@ static const struct tool_def tool_table[] = {
 		.idempotent = 1,
 		.args = void_invoice_args,
 		.output_schema = FULL_INVOICE_SCHEMA,
-		.prepare = tool_void_invoice,
+		.stmt = { .params = { WRITER, "invoice_id", "reason" }, .lock_key = "invoice_id" },
 	},
 	{
 		.name = "list_outstanding_balances",
@@ -588,6 +603,10 @@ static const struct tool_def tool_table[] = {
 			"\"currency\":" TS ",\"outstanding_cents\":" INT ",\"overdue_cents\":" INT ","
 			"\"invoice_count\":" INT "}}},\"next_cursor\":" NTS "},"
 			"\"required\":[\"as_of\",\"balances\",\"totals\",\"next_cursor\"]}",
+		.stmt = { .sql = "SELECT (r - 'next')::text, r->'next'->>'currency', r->'next'->>'customer_id'"
+		                 " FROM mcp_list_outstanding($1, $2, $3, $4::date, $5::int, $6, $7) AS r",
+		          .params = { "@tenant", "customer_id", "currency", "as_of", "limit", "%after_customer",
+		                      "%after_currency" }, .heavy = 1, .ncols = 3 },
 		.prepare = tool_list_outstanding_balances,
 		.finish = tool_list_outstanding_balances_finish,
 	},
@@ -603,6 +622,9 @@ static const struct tool_def tool_table[] = {
 		.output_schema = "{\"type\":\"object\",\"properties\":{" CUSTOMER_PROPS
 			"\"created\":{\"type\":\"boolean\"},\"created_at\":" TS ",\"updated_at\":" TS "},"
 			"\"required\":[\"customer_id\",\"name\",\"created\"]}",
+		.stmt = { .params = { WRITER, "customer_id", "name", "email", "address:text", "vat_id|tax_id",
+		                      /* an address object and the e-invoice fields */
+		                      "@except customer_id name email vat_id tax_id" } },
 		.prepare = tool_upsert_customer,
 	},
 	{
@@ -620,7 +642,7 @@ static const struct tool_def tool_table[] = {
 			"\"open_invoice_count\":" INT ",\"balances\":" BALANCES_SCHEMA "},"
 			"\"required\":[\"customer_id\",\"has_details\","
 			"\"invoice_count\"]}",
-		.prepare = tool_get_customer,
+		.stmt = { .sql = "SELECT mcp_get_customer($1, $2)::text", .params = { "@tenant", "customer_id" } },
 	},
 	{
 		.name = "list_customers",
@@ -635,6 +657,8 @@ static const struct tool_def tool_table[] = {
 		.output_schema = "{\"type\":\"object\",\"properties\":{\"customers\":{\"type\":\"array\","
 			"\"items\":{\"type\":\"object\",\"properties\":{" CUSTOMER_PROPS "\"balances\":" BALANCES_SCHEMA "}}},"
 			"\"next_cursor\":" NTS "},\"required\":[\"customers\",\"next_cursor\"]}",
+		.stmt = { .sql = "SELECT (r->'customers')::text, r->>'next' FROM mcp_list_customers($1, $2, $3::int, $4) AS r",
+		          .params = { "@tenant", "query", "limit", "%after_id" }, .ncols = 2 },
 		.prepare = tool_list_customers,
 		.finish = tool_list_customers_finish,
 	},
@@ -648,6 +672,10 @@ static const struct tool_def tool_table[] = {
 		.idempotent = 1,
 		.args = update_invoice_args,
 		.output_schema = FULL_INVOICE_SCHEMA,
+		.stmt = { .params = { WRITER, "invoice_id", "customer_id", "currency", "due_date", "memo", "line_items",
+		                      /* the e-invoice terms: buyer_reference, purchase_order, ... */
+		                      "@except invoice_id customer_id line_items due_date currency memo" },
+		          .lock_key = "invoice_id" },
 		.prepare = tool_update_invoice,
 	},
 	{
@@ -663,6 +691,8 @@ static const struct tool_def tool_table[] = {
 		.output_schema = "{\"type\":\"object\",\"properties\":{\"credit_note\":" CREDIT_NOTE_SCHEMA ","
 			"\"invoice\":" INVOICE_SCHEMA ",\"customer_credit_cents\":" INT "},"
 			"\"required\":[\"credit_note\",\"invoice\",\"customer_credit_cents\"]}",
+		.stmt = { .params = { WRITER, "invoice_id", "amount_cents", "line_items", "reason", "idempotency_key",
+		                      "@fingerprint" }, .lock_key = "invoice_id" },
 		.prepare = tool_create_credit_note,
 	},
 	{
@@ -676,7 +706,8 @@ static const struct tool_def tool_table[] = {
 		.output_schema = "{\"type\":\"object\",\"properties\":{\"application\":{\"type\":\"object\"},"
 			"\"invoice\":" INVOICE_SCHEMA ",\"customer_credit_cents\":" INT "},"
 			"\"required\":[\"application\",\"invoice\",\"customer_credit_cents\"]}",
-		.prepare = tool_apply_credit,
+		.stmt = { .params = { WRITER, "invoice_id", "customer_id", "amount_cents", "idempotency_key",
+		                      "@fingerprint" }, .lock_key = "invoice_id" },
 	},
 	{
 		.name = "reverse_payment",
@@ -689,7 +720,7 @@ static const struct tool_def tool_table[] = {
 		.args = reverse_payment_args,
 		.output_schema = "{\"type\":\"object\",\"properties\":{\"reversal\":{\"type\":\"object\"},"
 			"\"invoice\":" INVOICE_SCHEMA "},\"required\":[\"reversal\",\"invoice\"]}",
-		.prepare = tool_reverse_payment,
+		.stmt = { .params = { WRITER, "payment_id", "reason", "idempotency_key", "@fingerprint" } },
 	},
 	{
 		.name = "upsert_tax_rate",
@@ -702,7 +733,8 @@ static const struct tool_def tool_table[] = {
 		.args = upsert_tax_rate_args,
 		.output_schema = "{\"type\":\"object\",\"properties\":{" TAX_RATE_PROPS ","
 			"\"created\":{\"type\":\"boolean\"}},\"required\":[\"code\",\"rate_bps\",\"created\"]}",
-		.prepare = tool_upsert_tax_rate,
+		.stmt = { .params = { WRITER, "code", "name", "rate_bps", "inclusive", "category", "exemption_reason",
+		                      "exemption_reason_code" } },
 	},
 	{
 		.name = "list_tax_rates",
@@ -715,7 +747,7 @@ static const struct tool_def tool_table[] = {
 		.output_schema = "{\"type\":\"object\",\"properties\":{\"tax_rates\":{\"type\":\"array\","
 			"\"items\":{\"type\":\"object\",\"properties\":{" TAX_RATE_PROPS "}}}},"
 			"\"required\":[\"tax_rates\"]}",
-		.prepare = tool_list_tax_rates,
+		.stmt = { .sql = "SELECT mcp_list_tax_rates($1)::text", .params = { "@tenant" } },
 	},
 	{
 		.name = "upsert_business_profile",
@@ -729,6 +761,11 @@ static const struct tool_def tool_table[] = {
 		.args = upsert_business_profile_args,
 		.output_schema = "{\"type\":\"object\",\"properties\":{" PROFILE_PROPS ","
 			"\"created\":{\"type\":\"boolean\"}},\"required\":[\"legal_name\",\"paper_size\",\"created\"]}",
+		.stmt = { .params = { WRITER, "legal_name", "address:text", "vat_id|tax_id", "email", "phone",
+		                      "payment_instructions", "paper_size", "default_currency",
+		                      /* an address object and the e-invoice fields */
+		                      "@except legal_name vat_id tax_id email phone payment_instructions paper_size "
+		                      "default_currency" } },
 		.prepare = tool_upsert_business_profile,
 	},
 	{
@@ -742,7 +779,7 @@ static const struct tool_def tool_table[] = {
 		.args = no_args,
 		.output_schema = "{\"type\":\"object\",\"properties\":{" PROFILE_PROPS "},"
 			"\"required\":[\"legal_name\",\"paper_size\"]}",
-		.prepare = tool_get_business_profile,
+		.stmt = { .sql = "SELECT mcp_get_business_profile($1)::text", .params = { "@tenant" } },
 	},
 	{
 		.name = "get_statement",
@@ -759,6 +796,10 @@ static const struct tool_def tool_table[] = {
 		.idempotent = 1,
 		.args = get_statement_args,
 		.output_schema = STATEMENT_SCHEMA,
+		.stmt = { .sql = "SELECT r::text, r->>'currency', r->>'period_end', r->>'period_start'"
+		                 " FROM mcp_statement($1, $2, $3, $4::date, $5::date, $6) AS r",
+		          .params = { "@tenant", "customer_id", "currency", "period_start", "period_end", "type" },
+		          .heavy = 1, .ncols = 4 },
 		.prepare = tool_get_statement,
 		.finish = tool_get_statement_finish,
 		.document = DOC_STATEMENT,
@@ -781,7 +822,12 @@ static const struct tool_def tool_table[] = {
 		.idempotent = 1,
 		.args = get_invoice_pdf_args,
 		.output_schema = INVOICE_DOCUMENT_SCHEMA,
-		.prepare = tool_get_invoice_pdf,
+		.stmt = { .name = "get_invoice_document",
+		          /* with the document's e-invoice source: its Factur-X XML is embedded */
+		          .sql = "SELECT r::text, r->>'currency', r->>'invoice_id',"
+		                 " mcp_einvoice_source($1, (r->>'invoice_id')::uuid, NULL)::text"
+		                 " FROM mcp_invoice_document($1, $2::uuid) AS r",
+		          .params = { "@tenant", "invoice_id" }, .heavy = 1, .ncols = 4 },
 		.finish = tool_get_invoice_pdf_finish,
 		.document = DOC_INVOICE,
 	},
@@ -798,7 +844,11 @@ static const struct tool_def tool_table[] = {
 		.idempotent = 1,
 		.args = get_credit_note_pdf_args,
 		.output_schema = CREDIT_NOTE_DOCUMENT_SCHEMA,
-		.prepare = tool_get_credit_note_pdf,
+		.stmt = { .name = "get_credit_note_document",
+		          .sql = "SELECT r::text, r->>'currency', r->>'credit_note_id',"
+		                 " mcp_einvoice_source($1, NULL, (r->>'credit_note_id')::uuid)::text"
+		                 " FROM mcp_credit_note_document($1, $2::uuid) AS r",
+		          .params = { "@tenant", "credit_note_id" }, .heavy = 1, .ncols = 4 },
 		.finish = tool_get_credit_note_pdf_finish,
 		.document = DOC_CREDIT_NOTE,
 	},
@@ -818,6 +868,11 @@ static const struct tool_def tool_table[] = {
 			"{\"enum\":[\"380\",\"381\"]},\"syntax\":{\"enum\":[\"ubl\",\"cii\"]},\"profile\":"
 			"{\"enum\":[\"en16931\",\"peppol\"]},\"bytes\":" INT ",\"sha256\":" TS ",\"uri\":" TS "},"
 			"\"required\":[\"document_id\",\"type_code\",\"syntax\",\"profile\",\"bytes\",\"sha256\",\"uri\"]}",
+		.stmt = { .name = "einvoice_source",
+		          /* an invoice's or a credit note's (the other NULL); contract:
+		           * docs/receivables.md "E-invoicing data" */
+		          .sql = "SELECT mcp_einvoice_source($1, $2::uuid, $3::uuid)::text",
+		          .params = { "@tenant", "invoice_id", "credit_note_id" } },
 		.prepare = tool_get_einvoice,
 		.finish = tool_get_einvoice_finish,
 	},
