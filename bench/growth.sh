@@ -15,30 +15,8 @@ SIZES="1000:100 100000:1000"
 [ "${BENCH_GROWTH_MILLION:-0}" = 1 ] && SIZES="$SIZES 1000000:10000"
 $PSQL -f tests/integration/sql/outstanding_ledger.sql >/dev/null
 
-grow_load() { # tenant invoices customers
-	$PSQL <<SQL
-BEGIN;
-SET LOCAL app.tenant_id = '$1';
-INSERT INTO customers (tenant_id, customer_id, name, email)
-SELECT '$1', 'cust-' || lpad(c::text, 5, '0'), 'Customer ' || c, 'billing' || c || '@example.com'
-  FROM generate_series(1, $3) c;
-CREATE TEMP TABLE grown ON COMMIT DROP AS
-SELECT g, gen_random_uuid() AS id, 'cust-' || lpad((1 + g % $3)::text, 5, '0') AS customer,
-       now() - interval '730 days' * (1 - g::float8 / $2) AS created,
-       CASE WHEN g % 3 = 0 THEN 'EUR' ELSE 'USD' END AS currency, 1000 + (g * 37) % 90000 AS amount
-  FROM generate_series(1, $2) g;
-INSERT INTO invoices (invoice_id, tenant_id, customer_id, currency, subtotal_cents, total_cents, due_date, created_at)
-SELECT id, '$1', customer, currency, amount, amount, (created + interval '30 days')::date, created FROM grown;
-INSERT INTO invoice_line_items (invoice_id, position, tenant_id, description, amount_cents, quantity, line_total_cents)
-SELECT id, 0, '$1', 'Work', amount, 1, amount FROM grown;
-UPDATE invoices i SET status = 'sent', invoice_number = 'INV-' || lpad(g.g::text, 7, '0'),
-                      issued_at = g.created + interval '1 hour'
-  FROM grown g WHERE i.invoice_id = g.id;
-INSERT INTO invoice_counters (tenant_id, last_number) VALUES ('$1', $2);
-SELECT mcp_fold_balances('$1');
-COMMIT;
-VACUUM balance_deltas;
-SQL
+grow_load() { # tenant invoices customers (tests/integration/sql/grow_tenant.sql)
+	$PSQL -v ON_ERROR_STOP=1 -v t="$1" -v n="$2" -v customers="$3" -f tests/integration/sql/grow_tenant.sql >/dev/null
 }
 
 grow_wrk() { # connections seconds tool args-json -> "rps p50 p99" (wrk's units)

@@ -314,3 +314,28 @@ def test_check_balances_command_reports_a_difference(env):
         env.psql(f"SELECT mcp_rebuild_balances('{tenant}')")
     r = subprocess.run([BIN, "check-balances", "--config", conf], capture_output=True, text=True, timeout=60)
     expect(r.returncode == 0, (r.returncode, r.stdout, r.stderr))
+
+
+def test_sums_beyond_a_bigint_fold_and_read_exactly(env):
+    """10,000 open invoices at the per-invoice maximum on one customer and
+    due date sum past 2^63; the next write folds them, and every figure stays
+    exact."""
+    load_ledger_query(env)
+    tenant = new_tenant()
+    c = Client(env, env.token(tenant=tenant))
+    top = 999999999999999
+    env.psql(f"""INSERT INTO invoices (tenant_id, customer_id, status, currency, total_cents, amount_paid_cents,
+                 due_date, invoice_number, issued_at, created_at)
+                 SELECT '{tenant}', 'whale', 'sent', 'USD', {top}, 0, current_date + 30,
+                        'INV-' || lpad(g::text, 6, '0'), now(), now()
+                   FROM generate_series(1, 10000) g;
+                 INSERT INTO invoice_counters (tenant_id, last_number) VALUES ('{tenant}', 10000)""")
+    one = sent(c, "whale", 500)  # a write: folds the 10,000 pending deltas
+    ok(c, "apply_payment", {"invoice_id": one["invoice_id"], "amount_cents": 100})
+    expect(env.psql(f"SELECT count(*) FROM balance_deltas WHERE tenant_id = '{tenant}'") in ("0", "1", "2"))
+    r = ok(c, "list_outstanding_balances", {})
+    want = 10000 * top + 400
+    expect(r["balances"][0]["outstanding_cents"] == want and r["totals"][0]["outstanding_cents"] == want, r)
+    expect(check_rows(env) == "0", env.psql("SELECT * FROM mcp_check_balances()"))
+    bad, n = compare_with_ledger(env, tenant, range(-5, 60, 5), calls_for(tenant, ["whale"]))
+    expect(bad == 0, (bad, n))
