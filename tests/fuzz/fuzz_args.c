@@ -1,7 +1,7 @@
 /* libFuzzer driver: arbitrary JSON as tool arguments for every tool. A
  * refusal must carry a code and a message; an acceptance must be an object,
- * and the tool's prepare (which parses timestamps, cursors and line totals
- * of validated arguments) must then give a statement or a refusal. */
+ * and the tool's query (its prepare parses timestamps, cursors and line
+ * totals of validated arguments) must then be a statement or a refusal. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct tool_query q = { 0 };
 		if (!json_object_is_type(out, json_type_object))
 			__builtin_trap();
-		if (def->prepare(&call, &q, &err) == 0 ? !q.stmt : !err.code)
+		if (tool_query_build(def, &call, &q, &err) == 0 ? !q.stmt : !err.code)
 			__builtin_trap();
 		tool_call_cleanup(&call);
 	} else if (!err.code || !err.message[0]) {

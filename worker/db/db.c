@@ -463,10 +463,11 @@ static void timeout_param(char *buf, size_t cap, long long deadline_ns, long lon
 	snprintf(buf, cap, "%lld", ms < 1 ? 1 : ms);
 }
 
-/* The row a write locks first (its statement's lock parameter), or "". */
+/* The row a write locks first (the parameter its declaration names as the
+ * lock key), or "". */
 static const char *lock_key(const struct db_job *job)
 {
-	int i = db_statement_named(job->stmt)->lock_param;
+	int i = db_statement_lock_index(db_statement_named(job->stmt));
 
 	return i >= 0 && i < job->nparams && job->params[i] ? job->params[i] : "";
 }

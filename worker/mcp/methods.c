@@ -514,7 +514,7 @@ static void start_tool(struct rpc *c, const struct tool_def *def, json_object *a
 		snprintf(wt->uri, sizeof(wt->uri), "%s", read_uri);
 		wt->read_uri = wt->uri;
 	}
-	if (def->prepare(&wt->call, &q, &err) < 0 || wait_submit(c, wt, &q, &err) < 0) {
+	if (tool_query_build(def, &wt->call, &q, &err) < 0 || wait_submit(c, wt, &q, &err) < 0) {
 		answer_error(wt, &err);
 		wait_free(wt);
 	}

@@ -17,13 +17,16 @@
 
 const char *tool_args_except(struct tool_call *call, const char *skip)
 {
-	json_object_put(call->holder);
-	call->holder = json_object_new_object();
+	json_object *kept = json_object_new_object();
+
+	if (!call->holder)
+		call->holder = json_object_new_array();
+	json_object_array_add(call->holder, kept);
 	json_object_object_foreach(call->args, key, val) {
 		if (!words_contain(skip, key))
-			json_object_object_add(call->holder, key, json_object_get(val));
+			json_object_object_add(kept, key, json_object_get(val));
 	}
-	return json_object_to_json_string_ext(call->holder, JSON_C_TO_STRING_PLAIN);
+	return json_object_to_json_string_ext(kept, JSON_C_TO_STRING_PLAIN);
 }
 
 int tool_arg_alias(struct tool_call *call, const char *preferred, const char *alias, const char **value,

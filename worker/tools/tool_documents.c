@@ -1,8 +1,8 @@
 /*
- * tool_documents.c - queries for the seller's business profile and for the
- * documents rendered to PDF (get_statement, get_invoice_pdf,
- * get_credit_note_pdf). Runs in
- * workers: prepare names one SQL function call; finish adds the currency's
+ * tool_documents.c - the logic beyond their declared statements (tools.c)
+ * of the seller's business profile (its VAT id) and of the documents
+ * rendered to PDF (get_statement, get_invoice_pdf, get_credit_note_pdf).
+ * Runs in workers: prepare checks the period; finish adds the currency's
  * exponent and keeps the document's resource URI in the call (call->scope)
  * for the result and the renderer. An invoice or a credit note whose
  * e-invoice data is complete gets its CII XML (EN 16931) written here and
@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/auth/auth.h"
 #include "server/lib/currency.h"
 #include "server/lib/log.h"
 #include "server/lib/strbuf.h"
@@ -22,34 +21,15 @@
 #include "worker/tools/document.h"
 #include "worker/tools/tool_handlers.h"
 
-int tool_upsert_business_profile(struct tool_call *call, struct tool_query *q, struct tool_error *err)
+int tool_upsert_business_profile(struct tool_call *call, struct tool_error *err)
 {
 	const char *vat_id;
 
-	if (tool_arg_alias(call, "vat_id", "tax_id", &vat_id, err) < 0 ||
-	    tool_vat_id_in_country(call, vat_id, err) < 0)
-		return -1;
-	/* The address as text, or (an object) among the e-invoice fields. */
-	*q = (struct tool_query){ .stmt = "upsert_business_profile", .nparams = 12, .ncols = 1, .params = {
-		call->id->tenant, call->id->sub, call->request_id, json_get_string(call->args, "legal_name"),
-		json_get_string(call->args, "address"), vat_id,
-		json_get_string(call->args, "email"), json_get_string(call->args, "phone"),
-		json_get_string(call->args, "payment_instructions"),
-		json_get_string(call->args, "paper_size"), json_get_string(call->args, "default_currency"),
-		tool_args_except(call, "legal_name vat_id tax_id email phone payment_instructions paper_size "
-		                       "default_currency") } };
-	return 0;
+	return tool_arg_alias(call, "vat_id", "tax_id", &vat_id, err) < 0 ||
+	       tool_vat_id_in_country(call, vat_id, err) < 0 ? -1 : 0;
 }
 
-int tool_get_business_profile(struct tool_call *call, struct tool_query *q, struct tool_error *err)
-{
-	(void)err;
-	*q = (struct tool_query){ .stmt = "get_business_profile", .nparams = 1, .read_only = 1,
-	                          .ncols = 1, .params = { call->id->tenant } };
-	return 0;
-}
-
-int tool_get_statement(struct tool_call *call, struct tool_query *q, struct tool_error *err)
+int tool_get_statement(struct tool_call *call, struct tool_error *err)
 {
 	const char *start = json_get_string(call->args, "period_start");
 	const char *end = json_get_string(call->args, "period_end");
@@ -60,10 +40,6 @@ int tool_get_statement(struct tool_call *call, struct tool_query *q, struct tool
 		               "period_start %s is after period_end %s", start, end);
 		return -1;
 	}
-	*q = (struct tool_query){ .stmt = "get_statement", .nparams = 6, .read_only = 1, .ncols = 4,
-	                          .params = { call->id->tenant, json_get_string(call->args, "customer_id"),
-	                                      json_get_string(call->args, "currency"), start, end,
-	                                      json_get_string(call->args, "type") } };
 	return 0;
 }
 
@@ -95,14 +71,6 @@ int tool_get_statement_finish(struct tool_call *call, char *const *cols, char **
 	         json_get_string(call->args, "customer_id"), cols[1], cols[2], cols[3],
 	         json_get_string(call->args, "type"));
 	return add_exponent(cols[0], cols[1], result, err);
-}
-
-int tool_get_invoice_pdf(struct tool_call *call, struct tool_query *q, struct tool_error *err)
-{
-	(void)err;
-	*q = (struct tool_query){ .stmt = "get_invoice_document", .nparams = 2, .read_only = 1, .ncols = 4,
-	                          .params = { call->id->tenant, json_get_string(call->args, "invoice_id") } };
-	return 0;
 }
 
 /* A missing "term" that is no business term: why the XML cannot go with the PDF. */
@@ -178,14 +146,6 @@ int tool_get_invoice_pdf_finish(struct tool_call *call, char *const *cols, char 
                                 struct tool_error *err)
 {
 	return facturx_document_finish(call, cols, "invoice", "invoiced://invoices/%s.pdf", result, err);
-}
-
-int tool_get_credit_note_pdf(struct tool_call *call, struct tool_query *q, struct tool_error *err)
-{
-	(void)err;
-	*q = (struct tool_query){ .stmt = "get_credit_note_document", .nparams = 2, .read_only = 1, .ncols = 4,
-	                          .params = { call->id->tenant, json_get_string(call->args, "credit_note_id") } };
-	return 0;
 }
 
 int tool_get_credit_note_pdf_finish(struct tool_call *call, char *const *cols, char **result,

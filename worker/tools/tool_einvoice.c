@@ -1,7 +1,8 @@
 /*
  * tool_einvoice.c - get_einvoice: one invoice or credit note as an EN 16931
  * e-invoice (UBL 2.1, EN 16931 or Peppol BIS 3.0; or CII D16B). Runs in
- * workers: prepare asks for mcp_einvoice_source; finish writes the XML
+ * workers: prepare checks the arguments (the statement, einvoice_source, is
+ * declared in tools.c); finish writes the XML
  * (worker/einvoice), keeps it in call->embed for the result's embedded
  * resource, and answers {document_id, type_code, syntax, profile, bytes,
  * sha256, uri}; or INVALID_STATE naming every missing business term.
@@ -12,13 +13,12 @@
 
 #include <openssl/evp.h>
 
-#include "server/auth/auth.h"
 #include "server/lib/log.h"
 #include "server/lib/strbuf.h"
 #include "worker/einvoice/einvoice.h"
 #include "worker/tools/tool_handlers.h"
 
-int tool_get_einvoice(struct tool_call *call, struct tool_query *q, struct tool_error *err)
+int tool_get_einvoice(struct tool_call *call, struct tool_error *err)
 {
 	const char *inv = json_get_string(call->args, "invoice_id");
 	const char *cn = json_get_string(call->args, "credit_note_id");
@@ -34,8 +34,6 @@ int tool_get_einvoice(struct tool_call *call, struct tool_query *q, struct tool_
 		               "profile peppol (Peppol BIS Billing 3.0) is defined for syntax ubl only");
 		return -1;
 	}
-	*q = (struct tool_query){ .stmt = "einvoice_source", .nparams = 3, .read_only = 1, .ncols = 1,
-	                          .params = { call->id->tenant, inv, cn } };
 	return 0;
 }
 

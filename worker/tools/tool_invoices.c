@@ -1,9 +1,10 @@
 /*
- * tool_invoices.c - queries for the invoice tools (create, get, list, update,
- * send, void). Runs in workers: each prepare reads validated arguments,
- * checks what only code can check (64-bit totals, one of two arguments,
- * cursors) and names one SQL function call (one round trip, one
- * transaction); list_invoices' finish adds the next page's cursor.
+ * tool_invoices.c - the logic of the invoice tools beyond their declared
+ * statements (tools.c): each prepare checks what only code can check
+ * (64-bit line totals, one of two arguments, something to change) and
+ * list_invoices' decodes its cursor into the statement's "%after_ts" and
+ * "%after_id"; its finish adds the next page's cursor. send_invoice and
+ * void_invoice need none. Runs in workers.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -12,7 +13,6 @@
 
 #include "server/auth/auth.h"
 #include "server/auth/cursor.h"
-#include "server/proc/config.h"
 #include "worker/tools/tool_handlers.h"
 
 /* The lines' gross total (unit price times quantity) must stay within one
@@ -39,34 +39,19 @@ static int check_line_totals(json_object *items, struct tool_error *err)
 	return 0;
 }
 
-static const char *items_text(struct tool_call *call, json_object **items)
+int tool_create_invoice(struct tool_call *call, struct tool_error *err)
 {
-	*items = NULL;
-	if (!json_object_object_get_ex(call->args, "line_items", items))
-		return NULL;
-	return json_object_to_json_string_ext(*items, JSON_C_TO_STRING_PLAIN);
+	json_object *items = NULL;
+
+	json_object_object_get_ex(call->args, "line_items", &items);
+	return check_line_totals(items, err);
 }
 
-int tool_create_invoice(struct tool_call *call, struct tool_query *q, struct tool_error *err)
+int tool_update_invoice(struct tool_call *call, struct tool_error *err)
 {
-	json_object *items;
-	const char *lines = items_text(call, &items);
+	json_object *items = NULL;
 
-	if (check_line_totals(items, err) < 0)
-		return -1;
-	*q = (struct tool_query){ .stmt = "create_invoice", .nparams = 11, .ncols = 1, .params = {
-		call->id->tenant, call->id->sub, call->request_id,
-		json_get_string(call->args, "customer_id"), json_get_string(call->args, "currency"),
-		json_get_string(call->args, "due_date"), json_get_string(call->args, "memo"), lines,
-		json_get_string(call->args, "idempotency_key"), tool_args_fingerprint(call),
-		call->cfg && call->cfg->require_known_customer ? "true" : "false" } };
-	return 0;
-}
-
-int tool_update_invoice(struct tool_call *call, struct tool_query *q, struct tool_error *err)
-{
-	json_object *items;
-	const char *lines = items_text(call, &items);
+	json_object_object_get_ex(call->args, "line_items", &items);
 
 	if (json_object_object_length(call->args) < 2) {
 		tool_error_set(err, "INVALID_INPUT", NULL, 0,
@@ -74,18 +59,10 @@ int tool_update_invoice(struct tool_call *call, struct tool_query *q, struct too
 		               "buyer_reference, purchase_order, delivery_date or payment_terms");
 		return -1;
 	}
-	if (items && check_line_totals(items, err) < 0)
-		return -1;
-	*q = (struct tool_query){ .stmt = "update_invoice", .nparams = 10, .ncols = 1, .params = {
-		call->id->tenant, call->id->sub, call->request_id, json_get_string(call->args, "invoice_id"),
-		json_get_string(call->args, "customer_id"), json_get_string(call->args, "currency"),
-		json_get_string(call->args, "due_date"), json_get_string(call->args, "memo"), lines,
-		/* the e-invoice terms: buyer_reference, purchase_order, ... */
-		tool_args_except(call, "invoice_id customer_id line_items due_date currency memo") } };
-	return 0;
+	return items ? check_line_totals(items, err) : 0;
 }
 
-int tool_get_invoice(struct tool_call *call, struct tool_query *q, struct tool_error *err)
+int tool_get_invoice(struct tool_call *call, struct tool_error *err)
 {
 	const char *id = json_get_string(call->args, "invoice_id");
 	const char *number = json_get_string(call->args, "number");
@@ -95,25 +72,6 @@ int tool_get_invoice(struct tool_call *call, struct tool_query *q, struct tool_e
 		               "give exactly one of invoice_id (a UUID) or number (e.g. INV-000005)");
 		return -1;
 	}
-	*q = (struct tool_query){ .stmt = "get_invoice", .nparams = 3, .read_only = 1, .ncols = 1,
-	                          .params = { call->id->tenant, id, number } };
-	return 0;
-}
-
-int tool_send_invoice(struct tool_call *call, struct tool_query *q, struct tool_error *err)
-{
-	(void)err;
-	*q = (struct tool_query){ .stmt = "send_invoice", .nparams = 4, .ncols = 1, .params = {
-		call->id->tenant, call->id->sub, call->request_id, json_get_string(call->args, "invoice_id") } };
-	return 0;
-}
-
-int tool_void_invoice(struct tool_call *call, struct tool_query *q, struct tool_error *err)
-{
-	(void)err;
-	*q = (struct tool_query){ .stmt = "void_invoice", .nparams = 5, .ncols = 1, .params = {
-		call->id->tenant, call->id->sub, call->request_id, json_get_string(call->args, "invoice_id"),
-		json_get_string(call->args, "reason") } };
 	return 0;
 }
 
@@ -133,22 +91,25 @@ static int split_position(char *position, const char **ts, const char **id)
 	return 0;
 }
 
-int tool_list_invoices(struct tool_call *call, struct tool_query *q, struct tool_error *err)
+int tool_list_invoices(struct tool_call *call, struct tool_error *err)
 {
 	const char *cursor = json_get_string(call->args, "cursor");
-	const char *filters = tool_args_except(call, "limit cursor");
+	const char *ts, *id;
 
-	snprintf(call->scope, sizeof(call->scope), "list_invoices|%s|%s", call->id->tenant, filters);
-	snprintf(call->num[0], sizeof(call->num[0]), "%lld", json_get_int(call->args, "limit"));
-	*q = (struct tool_query){ .stmt = "list_invoices", .nparams = 5, .read_only = 1, .ncols = 3,
-	                          .params = { call->id->tenant, filters, call->num[0] } };
-	if (cursor && (cursor_decode(call->cursor_key, call->scope, cursor, call->position) < 0 ||
-	               split_position(call->position, &q->params[3], &q->params[4]) < 0)) {
+	/* The filters: the statement's "@except limit cursor" parameter. */
+	snprintf(call->scope, sizeof(call->scope), "list_invoices|%s|%s", call->id->tenant,
+	         tool_args_except(call, "limit cursor"));
+	if (!cursor)
+		return 0;
+	if (cursor_decode(call->cursor_key, call->scope, cursor, call->position) < 0 ||
+	    split_position(call->position, &ts, &id) < 0) {
 		tool_error_set(err, "INVALID_INPUT", "cursor", 0,
 		               "cursor is not a next_cursor from list_invoices with these same "
 		               "filters and sort; omit it to start from the first page");
 		return -1;
 	}
+	tool_call_set(call, "%after_ts", ts);
+	tool_call_set(call, "%after_id", id);
 	return 0;
 }
 

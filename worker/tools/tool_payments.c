@@ -1,8 +1,9 @@
 /*
- * tool_payments.c - queries for money received and money owed:
- * apply_payment (row-locked, idempotent; paid_at not in the future beyond
- * the clock leeway) and list_outstanding_balances
- * (aging per customer and currency). Runs in workers.
+ * tool_payments.c - the logic beyond their declared statements (tools.c)
+ * of money received and money owed: apply_payment's paid_at not in the
+ * future beyond the clock leeway, list_outstanding_balances' cursor
+ * (decoded into "%after_currency" and "%after_customer") and its next
+ * page. Runs in workers.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,7 @@
 #include "server/proc/config.h"
 #include "worker/tools/tool_handlers.h"
 
-int tool_apply_payment(struct tool_call *call, struct tool_query *q, struct tool_error *err)
+int tool_apply_payment(struct tool_call *call, struct tool_error *err)
 {
 	const char *paid_at = json_get_string(call->args, "paid_at");
 	long long leeway = call->cfg ? call->cfg->jwt_leeway_s : 30;
@@ -26,17 +27,10 @@ int tool_apply_payment(struct tool_call *call, struct tool_query *q, struct tool
 		               "record a payment when the money has arrived", leeway, paid_at);
 		return -1;
 	}
-	snprintf(call->num[0], sizeof(call->num[0]), "%lld", json_get_int(call->args, "amount_cents"));
-	*q = (struct tool_query){ .stmt = "apply_payment", .nparams = 10, .ncols = 1, .params = {
-		call->id->tenant, call->id->sub, call->request_id, json_get_string(call->args, "invoice_id"),
-		call->num[0], json_get_string(call->args, "paid_at"), json_get_string(call->args, "method"),
-		json_get_string(call->args, "reference"), json_get_string(call->args, "idempotency_key"),
-		tool_args_fingerprint(call) } };
 	return 0;
 }
 
-int tool_list_outstanding_balances(struct tool_call *call, struct tool_query *q,
-                                   struct tool_error *err)
+int tool_list_outstanding_balances(struct tool_call *call, struct tool_error *err)
 {
 	const char *customer = json_get_string(call->args, "customer_id");
 	const char *currency = json_get_string(call->args, "currency");
@@ -46,10 +40,6 @@ int tool_list_outstanding_balances(struct tool_call *call, struct tool_query *q,
 
 	snprintf(call->scope, sizeof(call->scope), "list_outstanding_balances|%s|%s|%s|%s",
 	         call->id->tenant, customer ? customer : "", currency ? currency : "", as_of ? as_of : "");
-	snprintf(call->num[0], sizeof(call->num[0]), "%lld", json_get_int(call->args, "limit"));
-	*q = (struct tool_query){ .stmt = "list_outstanding_balances", .nparams = 7, .read_only = 1,
-	                          .ncols = 3, .params = { call->id->tenant, customer, currency, as_of,
-	                                                  call->num[0] } };
 	if (cursor) {
 		/* position = "<currency>:<customer_id>" */
 		if (cursor_decode(call->cursor_key, call->scope, cursor, position) < 0 ||
@@ -60,8 +50,8 @@ int tool_list_outstanding_balances(struct tool_call *call, struct tool_query *q,
 			return -1;
 		}
 		position[3] = '\0';
-		q->params[5] = position + 4;
-		q->params[6] = position;
+		tool_call_set(call, "%after_customer", position + 4);
+		tool_call_set(call, "%after_currency", position);
 	}
 	return 0;
 }

@@ -1,12 +1,16 @@
 /*
  * tools.c - the tool table: one entry per tool with its arguments, output
- * schema, scope and handlers. It drives validation (validate.c), tools/list
- * and the README table (schema.c). Runs in workers; the CLI prints it.
+ * schema, scope, read or write, the statement it runs (parameters by name,
+ * lock key, heavy) and its hooks. It drives validation (validate.c),
+ * tools/list and the README table (schema.c), each call's query
+ * (tool_query.c), the prepared statements and the batch lock order
+ * (worker/db/statements.c). Runs in workers; the CLI prints it.
  */
 #include <string.h>
 
 #include "worker/tools/codes.h"
 #include "worker/tools/document.h"
+#include "worker/tools/output_schema.h"
 #include "worker/tools/tool_handlers.h"
 #include "worker/tools/tools.h"
 
@@ -356,130 +360,8 @@ static const struct arg_spec get_credit_note_pdf_args[] = {
 	{ 0 }
 };
 
-#define TS "{\"type\":\"string\"}"
-#define NTS "{\"type\":[\"string\",\"null\"]}"
-#define INT "{\"type\":\"integer\"}"
-#define INVOICE_PROPS \
-	"\"invoice_id\":{\"type\":\"string\",\"format\":\"uuid\"}," \
-	"\"invoice_number\":" NTS "," \
-	"\"status\":{\"type\":\"string\",\"enum\":[\"draft\",\"sent\",\"paid\",\"overdue\",\"void\"]}," \
-	"\"customer_id\":" TS ",\"currency\":" TS "," \
-	"\"subtotal_cents\":" INT ",\"discount_cents\":" INT ",\"tax_cents\":" INT "," \
-	"\"tax_breakdown\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{" \
-	"\"tax_code\":" TS ",\"rate_bps\":" INT ",\"inclusive\":{\"type\":\"boolean\"}," \
-	"\"taxable_cents\":" INT ",\"tax_cents\":" INT "}}}," \
-	"\"total_cents\":" INT ",\"amount_paid_cents\":" INT ",\"amount_reversed_cents\":" INT "," \
-	"\"credited_cents\":" INT ",\"credit_notes_cents\":" INT ",\"amount_due_cents\":" INT "," \
-	"\"due_date\":" TS ",\"memo\":" NTS ",\"issued_at\":" NTS ",\"created_at\":" TS "," \
-	"\"buyer_reference\":" NTS ",\"purchase_order\":" NTS ",\"delivery_date\":" NTS "," \
-	"\"payment_terms\":" NTS ",\"rounding_cents\":" INT
-#define INVOICE_REQUIRED \
-	"\"invoice_id\",\"status\",\"customer_id\",\"currency\",\"total_cents\",\"due_date\",\"created_at\""
-#define INVOICE_SCHEMA "{\"type\":\"object\",\"properties\":{" INVOICE_PROPS "},\"required\":[" INVOICE_REQUIRED "]}"
-#define LINE_ITEMS_SCHEMA "{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{" \
-	"\"description\":" TS ",\"amount_cents\":" INT ",\"quantity\":" INT "," \
-	"\"subtotal_cents\":" INT ",\"discount_bps\":" INT ",\"discount_cents\":" INT "," \
-	"\"tax_code\":" NTS ",\"tax_rate_bps\":{\"type\":[\"integer\",\"null\"]}," \
-	"\"tax_inclusive\":{\"type\":\"boolean\"},\"tax_cents\":" INT "," \
-	"\"unit_code\":" TS ",\"tax_category\":" NTS "," \
-	"\"line_total_cents\":" INT "},\"required\":[\"description\",\"amount_cents\"," \
-	"\"quantity\",\"line_total_cents\"]}}"
-#define PAYMENT_PROPS \
-	"\"payment_id\":{\"type\":\"string\",\"format\":\"uuid\"},\"amount_cents\":" INT "," \
-	"\"paid_at\":" TS ",\"method\":" NTS ",\"reference\":" NTS
-#define CREDIT_NOTE_SCHEMA "{\"type\":\"object\",\"properties\":{" \
-	"\"credit_note_id\":{\"type\":\"string\",\"format\":\"uuid\"},\"credit_note_number\":" TS "," \
-	"\"invoice_id\":" TS ",\"customer_id\":" TS ",\"currency\":" TS ",\"amount_cents\":" INT "," \
-	"\"applied_to_invoice_cents\":" INT ",\"customer_credit_cents\":" INT ",\"reason\":" TS "," \
-	"\"created_at\":" TS "}}"
-#define ARRAY_OF(items) "{\"type\":\"array\",\"items\":" items "}"
-/* Present when the call succeeded but has something the agent should know. */
-#define WARNINGS "{\"type\":\"array\",\"items\":{\"type\":\"string\"}}"
-#define FULL_INVOICE_SCHEMA "{\"type\":\"object\",\"properties\":{" INVOICE_PROPS ",\"warnings\":" WARNINGS "," \
-	"\"void_reason\":" NTS ",\"voided_at\":" NTS ",\"line_items\":" LINE_ITEMS_SCHEMA "," \
-	"\"payments\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{" \
-	PAYMENT_PROPS ",\"reversed\":{\"type\":\"boolean\"}}}}," \
-	"\"credit_notes\":" ARRAY_OF(CREDIT_NOTE_SCHEMA) "," \
-	"\"credits_applied\":" ARRAY_OF("{\"type\":\"object\"}") "}," \
-	"\"required\":[" INVOICE_REQUIRED ",\"line_items\",\"payments\"]}"
-#define BALANCES_SCHEMA ARRAY_OF("{\"type\":\"object\",\"properties\":{\"currency\":" TS "," \
-	"\"outstanding_cents\":" INT ",\"open_invoice_count\":" INT ",\"credit_cents\":" INT "}}")
-#define TAX_RATE_PROPS "\"code\":" TS ",\"name\":" TS ",\"rate_bps\":" INT "," \
-	"\"inclusive\":{\"type\":\"boolean\"},\"category\":" TS ",\"exemption_reason\":" NTS "," \
-	"\"exemption_reason_code\":" NTS
-/* Aging buckets: amounts by days past due as of as_of. */
-#define AGING_PROPS "\"current\":" INT ",\"days_1_30\":" INT ",\"days_31_60\":" INT "," \
-	"\"days_61_90\":" INT ",\"days_over_90\":" INT
-/* The structured address and e-invoice identifiers of a seller or buyer. */
-#define EINVOICE_PARTY_PROPS \
-	"\"postal_address\":{\"anyOf\":[{\"type\":\"null\"},{\"type\":\"object\",\"properties\":{" \
-	"\"lines\":{\"type\":\"array\",\"items\":" TS "},\"city\":" TS ",\"postal_code\":" NTS "," \
-	"\"country_code\":" TS ",\"region\":" NTS "}}]},\"legal_id\":" NTS "," \
-	"\"electronic_address\":{\"anyOf\":[{\"type\":\"null\"},{\"type\":\"object\",\"properties\":{" \
-	"\"scheme\":" TS ",\"id\":" TS "}}]}"
-
-#define PROFILE_PROPS \
-	"\"legal_name\":" TS ",\"address\":" NTS ",\"vat_id\":" NTS ",\"tax_id\":" NTS "," \
-	"\"email\":" NTS ",\"phone\":" NTS ",\"payment_instructions\":" NTS "," \
-	"\"paper_size\":{\"type\":\"string\",\"enum\":[\"A4\",\"Letter\"]}," \
-	"\"default_currency\":" NTS ",\"updated_at\":" TS "," EINVOICE_PARTY_PROPS "," \
-	"\"iban\":" NTS ",\"bic\":" NTS ",\"contact_name\":" NTS
-#define NINT "{\"type\":[\"integer\",\"null\"]}"
-#define STATEMENT_SCHEMA "{\"type\":\"object\",\"properties\":{" \
-	"\"statement_id\":" TS ",\"type\":{\"type\":\"string\",\"enum\":[\"activity\",\"open_item\"]}," \
-	"\"currency\":" TS ",\"currency_exponent\":" INT ",\"statement_date\":" TS "," \
-	"\"period_start\":" TS ",\"period_end\":" TS "," \
-	"\"seller\":{\"type\":[\"object\",\"null\"]},\"customer\":{\"type\":\"object\"}," \
-	"\"summary\":{\"type\":\"object\",\"properties\":{\"opening_balance_cents\":" INT "," \
-	"\"invoiced_cents\":" INT ",\"payments_cents\":" INT ",\"reversals_cents\":" INT "," \
-	"\"credit_notes_cents\":" INT ",\"closing_balance_cents\":" INT ",\"unapplied_credit_cents\":" INT "," \
-	"\"overdue_cents\":" INT ",\"amount_due_cents\":" INT "}}," \
-	"\"aging\":{\"type\":\"object\",\"properties\":{" AGING_PROPS ",\"total\":" INT "}}," \
-	"\"lines\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{" \
-	"\"date\":" TS ",\"type\":{\"type\":\"string\",\"enum\":[\"invoice\",\"payment\",\"void\"," \
-	"\"reversal\",\"credit_note\"]}," \
-	"\"document\":" NTS ",\"due_date\":" NTS ",\"reference\":" NTS ",\"debit_cents\":" INT "," \
-	"\"credit_cents\":" INT ",\"balance_cents\":" INT ",\"original_cents\":" INT "," \
-	"\"paid_cents\":" INT ",\"credited_cents\":" INT ",\"open_cents\":" INT ",\"days_past_due\":" INT "}}}," \
-	"\"pdf\":{\"type\":\"object\",\"properties\":{\"uri\":" TS ",\"mimeType\":" TS "," \
-	"\"size\":" INT ",\"pages\":" NINT ",\"inline\":{\"type\":\"boolean\"}}}}," \
-	"\"required\":[\"statement_id\",\"type\",\"currency\",\"statement_date\",\"period_start\"," \
-	"\"summary\",\"aging\",\"lines\"]}"
-/* Whether a document's PDF is Factur-X, and if not what it lacks. */
-#define FACTURX_PROPS "\"facturx\":{\"type\":\"boolean\"},\"facturx_missing\":" \
-	ARRAY_OF("{\"type\":\"object\",\"properties\":{\"term\":" NTS ",\"name\":" TS ",\"argument\":" NTS "}}")
-/* What get_invoice_pdf adds to FULL_INVOICE_SCHEMA: the printed figures. */
-#define INVOICE_DOCUMENT_SCHEMA "{\"type\":\"object\",\"properties\":{" INVOICE_PROPS "," \
-	"\"void_reason\":" NTS ",\"voided_at\":" NTS ",\"line_items\":" LINE_ITEMS_SCHEMA "," \
-	"\"payments\":" ARRAY_OF("{\"type\":\"object\"}") ",\"credit_notes\":" ARRAY_OF(CREDIT_NOTE_SCHEMA) "," \
-	"\"credits_applied\":" ARRAY_OF("{\"type\":\"object\"}") ",\"document_date\":" TS "," \
-	"\"currency_exponent\":" INT ",\"net_cents\":" INT ",\"tax_added_cents\":" INT "," \
-	"\"vat_summary\":" ARRAY_OF("{\"type\":\"object\",\"properties\":{\"tax_code\":" NTS "," \
-	"\"rate_bps\":" NINT ",\"inclusive\":{\"type\":[\"boolean\",\"null\"]},\"name\":" NTS "," \
-	"\"taxable_cents\":" INT ",\"tax_cents\":" INT "}}") "," \
-	"\"settlements\":" ARRAY_OF("{\"type\":\"object\",\"properties\":{\"kind\":{\"type\":\"string\"," \
-	"\"enum\":[\"payment\",\"reversal\",\"credit_note\",\"credit_applied\"]},\"date\":" TS "," \
-	"\"document\":" NTS ",\"reference\":" NTS ",\"amount_cents\":" INT "}}") "," \
-	"\"seller\":{\"type\":[\"object\",\"null\"]},\"customer\":{\"type\":\"object\"}," \
-	"\"pdf\":{\"type\":\"object\"}," FACTURX_PROPS "}," \
-	"\"required\":[" INVOICE_REQUIRED ",\"line_items\",\"payments\",\"vat_summary\",\"settlements\"," \
-	"\"facturx\"]}"
-#define CREDIT_NOTE_DOCUMENT_SCHEMA "{\"type\":\"object\",\"properties\":{" \
-	"\"credit_note_id\":{\"type\":\"string\",\"format\":\"uuid\"},\"credit_note_number\":" TS "," \
-	"\"invoice_id\":" TS ",\"invoice_number\":" NTS ",\"invoice_date\":" NTS "," \
-	"\"invoice_total_cents\":" INT ",\"customer_id\":" TS ",\"currency\":" TS "," \
-	"\"currency_exponent\":" INT ",\"amount_cents\":" INT ",\"applied_to_invoice_cents\":" INT "," \
-	"\"customer_credit_cents\":" INT ",\"reason\":" TS ",\"document_date\":" TS "," \
-	"\"line_items\":" ARRAY_OF("{\"type\":\"object\",\"properties\":{\"description\":" TS "," \
-	"\"amount_cents\":" INT ",\"quantity\":" INT ",\"line_total_cents\":" INT "}}") "," \
-	"\"seller\":{\"type\":[\"object\",\"null\"]},\"customer\":{\"type\":\"object\"}," \
-	"\"pdf\":{\"type\":\"object\"}," FACTURX_PROPS "}," \
-	"\"required\":[\"credit_note_id\",\"credit_note_number\",\"invoice_id\",\"currency\"," \
-	"\"amount_cents\",\"document_date\",\"line_items\",\"facturx\"]}"
-#define CUSTOMER_PROPS \
-	"\"customer_id\":" TS ",\"name\":" NTS ",\"email\":" NTS ",\"address\":" NTS "," \
-	"\"vat_id\":" NTS ",\"tax_id\":" NTS "," EINVOICE_PARTY_PROPS ",\"buyer_reference\":" NTS ","
-
+/* The caller and the request: every write's first three parameters. */
+#define WRITER "@tenant", "@subject", "@request_id"
 
 static const struct tool_def tool_table[] = {
 	{
@@ -495,6 +377,8 @@ static const struct tool_def tool_table[] = {
 		.output_schema = "{\"type\":\"object\",\"properties\":{" INVOICE_PROPS ","
 			"\"line_items\":" LINE_ITEMS_SCHEMA ",\"customer_known\":{\"type\":\"boolean\"},"
 			"\"hint\":" TS "},\"required\":[" INVOICE_REQUIRED ",\"line_items\",\"customer_known\"]}",
+		.stmt = { .params = { WRITER, "customer_id", "currency", "due_date", "memo", "line_items",
+		                      "idempotency_key", "@fingerprint", "@require_known_customer" } },
 		.prepare = tool_create_invoice,
 	},
 	{
@@ -511,6 +395,9 @@ static const struct tool_def tool_table[] = {
 		.output_schema = "{\"type\":\"object\",\"properties\":{\"invoices\":{\"type\":\"array\","
 			"\"items\":" INVOICE_SCHEMA "},\"next_cursor\":" NTS "},"
 			"\"required\":[\"invoices\",\"next_cursor\"]}",
+		.stmt = { .sql = "SELECT (r->'invoices')::text, r->'next'->>'key', r->'next'->>'id'"
+		                 " FROM mcp_find_invoices($1, $2::jsonb, $3::int, $4, $5::uuid) AS r",
+		          .params = { "@tenant", "@except limit cursor", "limit", "%after_ts", "%after_id" }, .ncols = 3 },
 		.prepare = tool_list_invoices,
 		.finish = tool_list_invoices_finish,
 	},
@@ -526,6 +413,8 @@ static const struct tool_def tool_table[] = {
 		.idempotent = 1,
 		.args = get_invoice_args,
 		.output_schema = FULL_INVOICE_SCHEMA,
+		.stmt = { .sql = "SELECT mcp_get_invoice_by($1, $2::uuid, $3)::text",
+		          .params = { "@tenant", "invoice_id", "number" } },
 		.prepare = tool_get_invoice,
 	},
 	{
@@ -539,7 +428,7 @@ static const struct tool_def tool_table[] = {
 		.idempotent = 1,
 		.args = invoice_id_args,
 		.output_schema = FULL_INVOICE_SCHEMA,
-		.prepare = tool_send_invoice,
+		.stmt = { .params = { WRITER, "invoice_id" }, .lock_key = "invoice_id" },
 	},
 	{
 		.name = "apply_payment",
@@ -554,6 +443,8 @@ static const struct tool_def tool_table[] = {
 			"\"invoice_id\":" TS ",\"status\":" TS ",\"amount_paid_cents\":" INT ","
 			"\"amount_due_cents\":" INT ",\"warnings\":" WARNINGS "},\"required\":[\"payment\",\"invoice_id\",\"status\","
 			"\"amount_paid_cents\",\"amount_due_cents\"]}",
+		.stmt = { .params = { WRITER, "invoice_id", "amount_cents", "paid_at", "method", "reference",
+		                      "idempotency_key", "@fingerprint" }, .lock_key = "invoice_id" },
 		.prepare = tool_apply_payment,
 	},
 	{
@@ -567,7 +458,7 @@ static const struct tool_def tool_table[] = {
 		.idempotent = 1,
 		.args = void_invoice_args,
 		.output_schema = FULL_INVOICE_SCHEMA,
-		.prepare = tool_void_invoice,
+		.stmt = { .params = { WRITER, "invoice_id", "reason" }, .lock_key = "invoice_id" },
 	},
 	{
 		.name = "list_outstanding_balances",
@@ -588,6 +479,10 @@ static const struct tool_def tool_table[] = {
 			"\"currency\":" TS ",\"outstanding_cents\":" INT ",\"overdue_cents\":" INT ","
 			"\"invoice_count\":" INT "}}},\"next_cursor\":" NTS "},"
 			"\"required\":[\"as_of\",\"balances\",\"totals\",\"next_cursor\"]}",
+		.stmt = { .sql = "SELECT (r - 'next')::text, r->'next'->>'currency', r->'next'->>'customer_id'"
+		                 " FROM mcp_list_outstanding($1, $2, $3, $4::date, $5::int, $6, $7) AS r",
+		          .params = { "@tenant", "customer_id", "currency", "as_of", "limit", "%after_customer",
+		                      "%after_currency" }, .heavy = 1, .ncols = 3 },
 		.prepare = tool_list_outstanding_balances,
 		.finish = tool_list_outstanding_balances_finish,
 	},
@@ -603,6 +498,9 @@ static const struct tool_def tool_table[] = {
 		.output_schema = "{\"type\":\"object\",\"properties\":{" CUSTOMER_PROPS
 			"\"created\":{\"type\":\"boolean\"},\"created_at\":" TS ",\"updated_at\":" TS "},"
 			"\"required\":[\"customer_id\",\"name\",\"created\"]}",
+		.stmt = { .params = { WRITER, "customer_id", "name", "email", "address:text", "vat_id|tax_id",
+		                      /* an address object and the e-invoice fields */
+		                      "@except customer_id name email vat_id tax_id" } },
 		.prepare = tool_upsert_customer,
 	},
 	{
@@ -620,7 +518,7 @@ static const struct tool_def tool_table[] = {
 			"\"open_invoice_count\":" INT ",\"balances\":" BALANCES_SCHEMA "},"
 			"\"required\":[\"customer_id\",\"has_details\","
 			"\"invoice_count\"]}",
-		.prepare = tool_get_customer,
+		.stmt = { .sql = "SELECT mcp_get_customer($1, $2)::text", .params = { "@tenant", "customer_id" } },
 	},
 	{
 		.name = "list_customers",
@@ -635,6 +533,8 @@ static const struct tool_def tool_table[] = {
 		.output_schema = "{\"type\":\"object\",\"properties\":{\"customers\":{\"type\":\"array\","
 			"\"items\":{\"type\":\"object\",\"properties\":{" CUSTOMER_PROPS "\"balances\":" BALANCES_SCHEMA "}}},"
 			"\"next_cursor\":" NTS "},\"required\":[\"customers\",\"next_cursor\"]}",
+		.stmt = { .sql = "SELECT (r->'customers')::text, r->>'next' FROM mcp_list_customers($1, $2, $3::int, $4) AS r",
+		          .params = { "@tenant", "query", "limit", "%after_id" }, .ncols = 2 },
 		.prepare = tool_list_customers,
 		.finish = tool_list_customers_finish,
 	},
@@ -648,6 +548,10 @@ static const struct tool_def tool_table[] = {
 		.idempotent = 1,
 		.args = update_invoice_args,
 		.output_schema = FULL_INVOICE_SCHEMA,
+		.stmt = { .params = { WRITER, "invoice_id", "customer_id", "currency", "due_date", "memo", "line_items",
+		                      /* the e-invoice terms: buyer_reference, purchase_order, ... */
+		                      "@except invoice_id customer_id line_items due_date currency memo" },
+		          .lock_key = "invoice_id" },
 		.prepare = tool_update_invoice,
 	},
 	{
@@ -663,6 +567,8 @@ static const struct tool_def tool_table[] = {
 		.output_schema = "{\"type\":\"object\",\"properties\":{\"credit_note\":" CREDIT_NOTE_SCHEMA ","
 			"\"invoice\":" INVOICE_SCHEMA ",\"customer_credit_cents\":" INT "},"
 			"\"required\":[\"credit_note\",\"invoice\",\"customer_credit_cents\"]}",
+		.stmt = { .params = { WRITER, "invoice_id", "amount_cents", "line_items", "reason", "idempotency_key",
+		                      "@fingerprint" }, .lock_key = "invoice_id" },
 		.prepare = tool_create_credit_note,
 	},
 	{
@@ -676,7 +582,8 @@ static const struct tool_def tool_table[] = {
 		.output_schema = "{\"type\":\"object\",\"properties\":{\"application\":{\"type\":\"object\"},"
 			"\"invoice\":" INVOICE_SCHEMA ",\"customer_credit_cents\":" INT "},"
 			"\"required\":[\"application\",\"invoice\",\"customer_credit_cents\"]}",
-		.prepare = tool_apply_credit,
+		.stmt = { .params = { WRITER, "invoice_id", "customer_id", "amount_cents", "idempotency_key",
+		                      "@fingerprint" }, .lock_key = "invoice_id" },
 	},
 	{
 		.name = "reverse_payment",
@@ -689,7 +596,7 @@ static const struct tool_def tool_table[] = {
 		.args = reverse_payment_args,
 		.output_schema = "{\"type\":\"object\",\"properties\":{\"reversal\":{\"type\":\"object\"},"
 			"\"invoice\":" INVOICE_SCHEMA "},\"required\":[\"reversal\",\"invoice\"]}",
-		.prepare = tool_reverse_payment,
+		.stmt = { .params = { WRITER, "payment_id", "reason", "idempotency_key", "@fingerprint" } },
 	},
 	{
 		.name = "upsert_tax_rate",
@@ -702,7 +609,8 @@ static const struct tool_def tool_table[] = {
 		.args = upsert_tax_rate_args,
 		.output_schema = "{\"type\":\"object\",\"properties\":{" TAX_RATE_PROPS ","
 			"\"created\":{\"type\":\"boolean\"}},\"required\":[\"code\",\"rate_bps\",\"created\"]}",
-		.prepare = tool_upsert_tax_rate,
+		.stmt = { .params = { WRITER, "code", "name", "rate_bps", "inclusive", "category", "exemption_reason",
+		                      "exemption_reason_code" } },
 	},
 	{
 		.name = "list_tax_rates",
@@ -715,7 +623,7 @@ static const struct tool_def tool_table[] = {
 		.output_schema = "{\"type\":\"object\",\"properties\":{\"tax_rates\":{\"type\":\"array\","
 			"\"items\":{\"type\":\"object\",\"properties\":{" TAX_RATE_PROPS "}}}},"
 			"\"required\":[\"tax_rates\"]}",
-		.prepare = tool_list_tax_rates,
+		.stmt = { .sql = "SELECT mcp_list_tax_rates($1)::text", .params = { "@tenant" } },
 	},
 	{
 		.name = "upsert_business_profile",
@@ -729,6 +637,11 @@ static const struct tool_def tool_table[] = {
 		.args = upsert_business_profile_args,
 		.output_schema = "{\"type\":\"object\",\"properties\":{" PROFILE_PROPS ","
 			"\"created\":{\"type\":\"boolean\"}},\"required\":[\"legal_name\",\"paper_size\",\"created\"]}",
+		.stmt = { .params = { WRITER, "legal_name", "address:text", "vat_id|tax_id", "email", "phone",
+		                      "payment_instructions", "paper_size", "default_currency",
+		                      /* an address object and the e-invoice fields */
+		                      "@except legal_name vat_id tax_id email phone payment_instructions paper_size "
+		                      "default_currency" } },
 		.prepare = tool_upsert_business_profile,
 	},
 	{
@@ -742,7 +655,7 @@ static const struct tool_def tool_table[] = {
 		.args = no_args,
 		.output_schema = "{\"type\":\"object\",\"properties\":{" PROFILE_PROPS "},"
 			"\"required\":[\"legal_name\",\"paper_size\"]}",
-		.prepare = tool_get_business_profile,
+		.stmt = { .sql = "SELECT mcp_get_business_profile($1)::text", .params = { "@tenant" } },
 	},
 	{
 		.name = "get_statement",
@@ -759,6 +672,10 @@ static const struct tool_def tool_table[] = {
 		.idempotent = 1,
 		.args = get_statement_args,
 		.output_schema = STATEMENT_SCHEMA,
+		.stmt = { .sql = "SELECT r::text, r->>'currency', r->>'period_end', r->>'period_start'"
+		                 " FROM mcp_statement($1, $2, $3, $4::date, $5::date, $6) AS r",
+		          .params = { "@tenant", "customer_id", "currency", "period_start", "period_end", "type" },
+		          .heavy = 1, .ncols = 4 },
 		.prepare = tool_get_statement,
 		.finish = tool_get_statement_finish,
 		.document = DOC_STATEMENT,
@@ -781,7 +698,12 @@ static const struct tool_def tool_table[] = {
 		.idempotent = 1,
 		.args = get_invoice_pdf_args,
 		.output_schema = INVOICE_DOCUMENT_SCHEMA,
-		.prepare = tool_get_invoice_pdf,
+		.stmt = { .name = "get_invoice_document",
+		          /* with the document's e-invoice source: its Factur-X XML is embedded */
+		          .sql = "SELECT r::text, r->>'currency', r->>'invoice_id',"
+		                 " mcp_einvoice_source($1, (r->>'invoice_id')::uuid, NULL)::text"
+		                 " FROM mcp_invoice_document($1, $2::uuid) AS r",
+		          .params = { "@tenant", "invoice_id" }, .heavy = 1, .ncols = 4 },
 		.finish = tool_get_invoice_pdf_finish,
 		.document = DOC_INVOICE,
 	},
@@ -798,7 +720,11 @@ static const struct tool_def tool_table[] = {
 		.idempotent = 1,
 		.args = get_credit_note_pdf_args,
 		.output_schema = CREDIT_NOTE_DOCUMENT_SCHEMA,
-		.prepare = tool_get_credit_note_pdf,
+		.stmt = { .name = "get_credit_note_document",
+		          .sql = "SELECT r::text, r->>'currency', r->>'credit_note_id',"
+		                 " mcp_einvoice_source($1, NULL, (r->>'credit_note_id')::uuid)::text"
+		                 " FROM mcp_credit_note_document($1, $2::uuid) AS r",
+		          .params = { "@tenant", "credit_note_id" }, .heavy = 1, .ncols = 4 },
 		.finish = tool_get_credit_note_pdf_finish,
 		.document = DOC_CREDIT_NOTE,
 	},
@@ -818,6 +744,11 @@ static const struct tool_def tool_table[] = {
 			"{\"enum\":[\"380\",\"381\"]},\"syntax\":{\"enum\":[\"ubl\",\"cii\"]},\"profile\":"
 			"{\"enum\":[\"en16931\",\"peppol\"]},\"bytes\":" INT ",\"sha256\":" TS ",\"uri\":" TS "},"
 			"\"required\":[\"document_id\",\"type_code\",\"syntax\",\"profile\",\"bytes\",\"sha256\",\"uri\"]}",
+		.stmt = { .name = "einvoice_source",
+		          /* an invoice's or a credit note's (the other NULL); contract:
+		           * docs/receivables.md "E-invoicing data" */
+		          .sql = "SELECT mcp_einvoice_source($1, $2::uuid, $3::uuid)::text",
+		          .params = { "@tenant", "invoice_id", "credit_note_id" } },
 		.prepare = tool_get_einvoice,
 		.finish = tool_get_einvoice_finish,
 	},

@@ -1,8 +1,11 @@
 /*
  * tools.h - the tool table: each tool is declared once (name, scope,
- * annotations, argument specs, output schema, handler), and that one
- * declaration drives argument validation, tools/list and the README table.
- * Runs in workers (and the CLI, for the README table).
+ * annotations, argument specs, output schema, the statement it runs with
+ * its parameters by name and its lock key, hooks), and that one
+ * declaration drives argument validation, tools/list, the README table,
+ * the query a call sends (tool_query.c), the prepared statements and the
+ * batch lock order (worker/db). Runs in workers (and the CLI, for the
+ * README and statement tables).
  */
 #ifndef MCPI_TOOLS_H
 #define MCPI_TOOLS_H
@@ -55,9 +58,13 @@ struct tool_call {
 	const struct config *cfg; /* require_known_customer, jwt_leeway_s */
 	json_object *args;   /* validated, defaults filled; owned by the caller */
 	char scope[512];     /* the query a cursor is bound to (list tools) */
-	char num[2][24];     /* integers rendered as statement parameters */
+	char num[4][24];     /* integers rendered as statement parameters */
+	int nnum;
 	char position[CURSOR_POSITION_MAX];
-	json_object *holder; /* owns the fingerprint text; freed by tool_call_cleanup */
+	/* Parameters a tool's prepare computed ("%name" in its statement;
+	 * tool_call_set); NULL when it set none. */
+	struct { const char *name, *value; } computed[4];
+	json_object *holder; /* owns the fingerprint texts; freed by tool_call_cleanup */
 	/* A file the call made besides its JSON (malloc'd, freed by tool_call_cleanup):
 	 * get_einvoice's XML, embedded in the result at the URI in scope; for a
 	 * document tool, the file the renderer embeds in the PDF (an invoice's
@@ -67,9 +74,10 @@ struct tool_call {
 	const char *embed_mime;
 };
 
-/* What a tool asks of the database: one prepared statement (see db.c's
- * table), one round trip, one transaction. params point into call (its
- * args or scratch) and stay valid until tool_call_cleanup. */
+/* What a call asks of the database: one prepared statement, one round
+ * trip, one transaction (tool_query_build fills it from the tool's
+ * declaration). params point into call (its args or scratch) and stay
+ * valid until tool_call_cleanup. */
 #define TOOL_MAX_PARAMS 12
 struct tool_query {
 	const char *stmt;
@@ -79,9 +87,33 @@ struct tool_query {
 	int ncols; /* result columns; with no finish, column 0 is the result JSON */
 };
 
-/* prepare: the query for call, or -1 with err filled (a check only code
- * can make: 64-bit totals, cursors). */
-typedef int (*tool_prepare_fn)(struct tool_call *call, struct tool_query *q, struct tool_error *err);
+/* The statement a tool runs, its parameters by name, in order:
+ *   @tenant @subject @request_id      the caller and the request
+ *   @fingerprint                      the arguments without idempotency_key (JSON)
+ *   @require_known_customer           the configuration's flag, true/false
+ *   @except a b c                     the arguments without a, b, c (JSON)
+ *   %name                             what the tool's prepare computed (tool_call_set), or NULL
+ *   arg                               the argument by its type: an integer as decimal text, a
+ *                                     boolean true/false (absent: false), an object or array as
+ *                                     JSON, else the text; NULL when absent
+ *   arg:text                          the argument only when given as text (ARG_OBJECT or_string)
+ *   arg|alias                         the argument, or its alias
+ * A write's SQL is generated: SELECT result::text, err_state, err_message,
+ * err_detail FROM mcp_try_<name>($1, ..., $n) (the members
+ * sql/functions/02_members.sql generates). */
+struct tool_statement {
+	const char *name;     /* the prepared statement; NULL: the tool's name */
+	const char *sql;      /* a read's SQL; NULL for a write (generated) */
+	const char *params[TOOL_MAX_PARAMS + 1]; /* NULL-ended */
+	const char *lock_key; /* a write: the parameter naming the row it locks first, or NULL */
+	int heavy;            /* a read whose cost grows with a ledger: never queued behind another */
+	int ncols;            /* result columns; 0 means 1 */
+};
+
+/* prepare (optional): what only code can check before the statement runs
+ * (64-bit totals, one of two arguments, cursors, a date in the future),
+ * and the "%name" parameters it computes; 0, or -1 with err filled. */
+typedef int (*tool_prepare_fn)(struct tool_call *call, struct tool_error *err);
 /* finish: the structuredContent JSON text (malloc'd, *result) from the row
  * the query returned, or -1 with err filled. cols stay the caller's. */
 typedef int (*tool_finish_fn)(struct tool_call *call, char *const *cols, char **result,
@@ -92,13 +124,33 @@ struct tool_def {
 	const char *title;
 	const char *description;
 	const char *scope;
-	int read_only, destructive, idempotent;
+	int read_only, destructive, idempotent; /* read_only: a read statement, else a write */
 	const struct arg_spec *args; /* ended by {0} */
 	const char *output_schema;   /* JSON text */
-	tool_prepare_fn prepare;
+	struct tool_statement stmt;
+	tool_prepare_fn prepare;     /* NULL: nothing to check */
 	tool_finish_fn finish;       /* NULL: column 0 of the row is the result */
 	int document;                /* a DOC_* kind: the result is rendered to PDF (document.h) */
 };
+
+/* The query of a validated call: runs def's prepare, then fills q from its
+ * statement's declaration; 0, or -1 with err filled. */
+int tool_query_build(const struct tool_def *def, struct tool_call *call, struct tool_query *q,
+                     struct tool_error *err);
+/* The value of a "%name" parameter (name with its %); value stays the caller's
+ * until tool_call_cleanup. */
+void tool_call_set(struct tool_call *call, const char *name, const char *value);
+/* The statement's name, its parameter count, the index of a parameter by
+ * name (-1: none). */
+const char *tool_statement_name(const struct tool_def *def);
+int tool_statement_nparams(const struct tool_statement *st);
+int tool_statement_param(const char *const *params, const char *name);
+/* A write's generated SQL into buf; -1 if it does not fit. */
+int tool_statement_sql(const struct tool_def *def, char *buf, size_t cap);
+/* Checks def's declaration: every parameter resolves (sources, argument
+ * names in def's argument table), the count fits its SQL's $n, the lock
+ * key names a parameter of a write. 0, or -1 with why filled. */
+int tool_statement_check(const struct tool_def *def, char *why, size_t cap);
 
 const struct tool_def *tools_find(const char *name);
 /* At most TOOLS_MAX tools (a tools/list cache keys on a bit per tool). */
