@@ -141,8 +141,11 @@ BEGIN
 			                                   new_due, 1);
 		END IF;
 	END IF;
-	-- Once per transaction (a bulk statement's deltas are folded by the
-	-- tenant's next write, or by a caller of mcp_fold_balances).
+	-- Counted for the statement-level fold of bulk statements below.
+	PERFORM set_config('mcp.balance_rows',
+	                   (COALESCE(NULLIF(current_setting('mcp.balance_rows', true), ''), '0')::int + 1)::text, true);
+	-- Once per transaction (a bulk statement's deltas are folded at its end,
+	-- below; a tool's single-row write leaves its own for the next fold).
 	IF current_setting('mcp.balances_folded', true) IS DISTINCT FROM NEW.tenant_id THEN
 		PERFORM set_config('mcp.balances_folded', NEW.tenant_id, true);
 		IF mcp_balance_fold_lock(NEW.tenant_id) THEN
@@ -155,6 +158,31 @@ CREATE TRIGGER invoices_balance_insert AFTER INSERT ON invoices
 	FOR EACH ROW WHEN (NEW.status = 'sent') EXECUTE FUNCTION mcp_balance_delta();
 CREATE TRIGGER invoices_balance_update AFTER UPDATE ON invoices
 	FOR EACH ROW WHEN (OLD.status = 'sent' OR NEW.status = 'sent') EXECUTE FUNCTION mcp_balance_delta();
+
+-- After an INSERT or UPDATE statement on invoices that moved 64 balances or
+-- more (a bulk load or a mass update in SQL; a tool moves one), its own
+-- deltas are folded at once, for every tenant it touched whose fold lock is
+-- free: readers, who add every pending delta of what they read, would
+-- otherwise add up tens of thousands until the tenant's next write (40,000
+-- pending made the balances page take 2.9 s). (Not a WHEN: a statement
+-- trigger's WHEN is evaluated before the statement's rows.)
+CREATE FUNCTION mcp_balance_fold_bulk() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+	t text;
+BEGIN
+	IF COALESCE(NULLIF(current_setting('mcp.balance_rows', true), ''), '0')::int < 64 THEN
+		RETURN NULL;
+	END IF;
+	PERFORM set_config('mcp.balance_rows', '0', true);
+	FOR t IN SELECT DISTINCT d.tenant_id FROM balance_deltas d LOOP
+		IF mcp_balance_fold_lock(t) THEN
+			PERFORM mcp_fold_balances(t);
+		END IF;
+	END LOOP;
+	RETURN NULL;
+END $$;
+CREATE TRIGGER invoices_balance_fold_bulk AFTER INSERT OR UPDATE ON invoices
+	FOR EACH STATEMENT EXECUTE FUNCTION mcp_balance_fold_bulk();
 
 -- A tenant's kept balances recomputed from its invoices (after a bulk load
 -- that bypassed triggers, or to repair what mcp_check_balances reported).

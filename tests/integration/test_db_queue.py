@@ -97,8 +97,10 @@ def test_one_tenants_heavy_reads_do_not_queue_another_tenants_read(env):
     print(f"    one heavy read alone {one * 1000:.0f} ms; with 24 piled up, another tenant's read "
           f"median {statistics.median(waits) * 1000:.0f} ms, worst {waits[-1] * 1000:.0f} ms")
     # FIFO would put it behind ~24 heavy reads; fair: behind at most one
-    # (two with timing noise), never the pile.
-    expect(statistics.median(waits) < 2.5 * one + 0.05, (one, waits))
+    # (two with timing noise), never the pile. Since issue 28 the page costs
+    # a few ms, not the ledger: the pile is then ~24 x one, so the slack
+    # must stay well below that (30 ms at one = 4 ms: FIFO would be ~100).
+    expect(statistics.median(waits) < 2.5 * one + 0.03, (one, waits))
     expect(waits[-1] < 6 * one + 0.1, (one, waits))
 
 
