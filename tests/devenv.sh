@@ -2,7 +2,8 @@
 # devenv.sh - a private PostgreSQL cluster plus everything the server needs,
 # under one directory: used by `make run` (var/), the integration tests and
 # the benchmark.
-#   sh tests/devenv.sh setup DIR PGPORT LISTEN   create/start/migrate (reuses what exists)
+#   sh tests/devenv.sh setup DIR PGPORT LISTEN   create/start/migrate (reuses what exists;
+#                                                DEVENV_MIGRATE=0: no migrate)
 #   sh tests/devenv.sh stop DIR                  stop the cluster
 # PostgreSQL refuses to run as root, so as root the cluster belongs to the
 # postgres account. It listens on a Unix socket in DIR/sock only.
@@ -74,5 +75,6 @@ public_url = https://$LISTEN/mcp
 log_level = info
 CONF
 fi
+[ "${DEVENV_MIGRATE:-1}" = 1 ] || exit 0
 BIN=${MCPI_BIN:-bin/mcp-invoiced}
 "$BIN" migrate --config "$DIR/mcp-invoiced.conf" 2>"$DIR/migrate.log" || { cat "$DIR/migrate.log" >&2; exit 1; }
