@@ -17,6 +17,9 @@ LB=127.0.0.1:18460
 mkdir -p var/bench-cluster
 DIR=$(cd var/bench-cluster && pwd)
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+# A new database each run, the old one dropped unmigrated (as bench.sh).
+DEVENV_MIGRATE=0 sh tests/devenv.sh setup "$DIR" "$PGPORT" "$LB" >/dev/null
+"$PGBIN/psql" -X -q -h "$DIR/sock" -p "$PGPORT" -U postgres -d postgres -c "DROP DATABASE IF EXISTS invoices WITH (FORCE)"
 sh tests/devenv.sh setup "$DIR" "$PGPORT" "$LB" >/dev/null
 CONF="$DIR/host.conf"
 cp "$DIR/mcp-invoiced.conf" "$CONF"
