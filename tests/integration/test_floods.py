@@ -137,7 +137,7 @@ def ping_status(s, tok):
 def test_connections_per_address_are_capped(env):
     """Connections over max_connections_per_ip are answered 429 with
     Retry-After and closed, not dropped; one that sends nothing is closed
-    within the refusal deadline (3 s), well before header_timeout_s."""
+    within the refusal deadline (10 s), well before header_timeout_s."""
     srv = env.start_server(workers=1, extra={"max_connections_per_ip": 20, "header_timeout_s": 60})
     tok = env.token()
     socks = []
@@ -148,14 +148,14 @@ def test_connections_per_address_are_capped(env):
         expect([st for st, _ in answers] == [200] * 20 + [429] * 5, [st for st, _ in answers])
         expect(all(h["retry-after"] == "1" and h["connection"] == "close" for _, h in answers[20:]), answers[20:])
         expect(all(closed_within(s, 1) for s in socks[20:]), "closed after the 429")
-        t0 = time.time()  # before the connect: the 3 s run from accept, later
+        t0 = time.time()  # before the connect: the 10 s run from accept, later
         silent = tls_connect(env)
         socks.append(silent)
-        # Closed at the refusal deadline (3 s), never sooner, and long before
-        # header_timeout_s (60); the 15 s is a hang guard.
-        expect(closed_within(silent, 15), "a silent refused connection is closed")
+        # Closed at the refusal deadline (10 s), never sooner, and long before
+        # header_timeout_s (60); the 25 s is a hang guard.
+        expect(closed_within(silent, 25), "a silent refused connection is closed")
         took = time.time() - t0
-        expect(took >= 3.0, f"a silent refused connection lived {took:.2f} s, not 3")
+        expect(took >= 10.0, f"a silent refused connection lived {took:.2f} s, not 10")
         for s in socks:
             s.close()
         socks = []
