@@ -44,12 +44,8 @@
 enum conn_state { C_HANDSHAKE, C_READ, C_WAIT, C_WRITE, C_LINGER };
 
 /* A connection over max_connections_per_ip gets this long from accept for
- * its TLS handshake, its first request bytes, its 429 and a lingering
- * close of at most PER_IP_REFUSAL_LINGER_BYTES, whatever its state. 3 s
- * was too short when a thousand handshakes queue on two busy cores: 33 of
- * 1,000 clients saw a reset instead of their 429 (test_floods, once in
- * four runs); 10 s is what an admitted connection has by default for its
- * headers (header_timeout_s). */
+ * its TLS handshake, request, 429 and a lingering close of at most
+ * PER_IP_REFUSAL_LINGER_BYTES (3 s let queued handshakes end in resets). */
 #define PER_IP_REFUSAL_NS 10000000000LL
 #define PER_IP_REFUSAL_LINGER_BYTES 65536
 
